@@ -11,3 +11,11 @@
 //! Nothing here decides what to mirror; that is the mirroring engine's job.
 
 pub mod records;
+pub mod client;
+pub mod connection;
+pub mod error;
+
+pub use client::{Client, ClientConfig, Isolation, RetryPolicy};
+pub use error::{Error, KafkaCode, Result};
+/// The codec crate's message types, for callers of the raw routed `send_*` methods.
+pub use kafka_protocol::messages;

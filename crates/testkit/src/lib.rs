@@ -1,1 +1,213 @@
-//! placeholder
+//! Test support: real Kafka-protocol brokers and an independent client, for tests of every crate.
+//!
+//! - [`TansuCluster`] starts a tansu broker (our main test peer) as a child process on a free
+//!   loopback port, from an empty working directory, with its own cluster id; it is killed on drop.
+//! - [`MockCluster`] starts librdkafka's in-process mock cluster (correct offsets and
+//!   transactions, which tansu lacks) inside a helper Python process.
+//! - [`rdkafka`] produces and consumes with librdkafka (the `confluent-kafka` Python package), so
+//!   that what our client writes is checked by a client none of us wrote.
+//!
+//! Binaries come from `scripts/install-test-deps.sh`, run once per test process unless
+//! `CLUSTERLINK_TANSU` and `CLUSTERLINK_PYTHON` already point at them.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+pub mod rdkafka;
+
+/// Paths of the external programs the tests use.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// The tansu broker binary.
+    pub tansu: PathBuf,
+    /// A Python interpreter with `confluent_kafka` importable.
+    pub python: PathBuf,
+}
+
+/// The repository root (two levels above this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+}
+
+/// The external programs, installed on first use.
+pub fn deps() -> &'static Deps {
+    static DEPS: OnceLock<Deps> = OnceLock::new();
+    DEPS.get_or_init(|| {
+        if let (Ok(t), Ok(p)) = (std::env::var("CLUSTERLINK_TANSU"), std::env::var("CLUSTERLINK_PYTHON")) {
+            return Deps { tansu: t.into(), python: p.into() };
+        }
+        let script = repo_root().join("scripts/install-test-deps.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+        assert!(out.status.success(), "{} failed", script.display());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let get = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| panic!("{} printed no {key}", script.display()))
+        };
+        Deps { tansu: get("CLUSTERLINK_TANSU"), python: get("CLUSTERLINK_PYTHON") }
+    })
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; the OS may hand it out again later).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+fn wait_for_port(port: u16, child: &mut Child, timeout: Duration) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("broker exited with {status} before listening on {port}");
+        }
+        if start.elapsed() > timeout {
+            bail!("broker did not listen on {port} within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One tansu cluster (a single broker with in-memory storage).
+#[derive(Debug)]
+pub struct TansuCluster {
+    cluster_id: String,
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl TansuCluster {
+    /// Starts a cluster with this id on a free port.
+    pub fn start(cluster_id: &str) -> Result<Self> {
+        let mut c = TansuCluster {
+            cluster_id: cluster_id.to_owned(),
+            port: free_port(),
+            dir: tempfile::tempdir()?,
+            child: None,
+        };
+        c.launch()?;
+        Ok(c)
+    }
+
+    fn launch(&mut self) -> Result<()> {
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let log = std::fs::File::create(self.dir.path().join("tansu.log"))?;
+        let mut cmd = Command::new(&deps().tansu);
+        cmd.arg("broker")
+            .args(["--cluster-id", &self.cluster_id])
+            .args(["--listener-url", &url])
+            .args(["--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        // tansu reads its settings from the environment too: keep ours from leaking in.
+        for var in ["CLUSTER_ID", "LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE", "SCHEMA_REGISTRY"] {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd.spawn().with_context(|| format!("starting {}", deps().tansu.display()))?;
+        wait_for_port(self.port, &mut child, Duration::from_secs(20))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The cluster id it was started with.
+    pub fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+
+    /// Kills the broker at once (SIGKILL), as a crash would. Its data is lost (memory storage).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the broker again on the same port, empty.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill();
+        self.launch()
+    }
+
+    /// The broker's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tansu.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TansuCluster {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// librdkafka's mock cluster, alive as long as this value.
+#[derive(Debug)]
+pub struct MockCluster {
+    bootstrap: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl MockCluster {
+    /// Starts a mock cluster with `brokers` brokers.
+    pub fn start(brokers: u32) -> Result<Self> {
+        let mut child = Command::new(&deps().python)
+            .arg(rdkafka::script())
+            .args(["mock", "--brokers", &brokers.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting the librdkafka mock cluster")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let bootstrap = line
+            .trim()
+            .strip_prefix("bootstrap=")
+            .ok_or_else(|| anyhow!("mock cluster printed {line:?}"))?
+            .to_owned();
+        let stdin = child.stdin.take();
+        Ok(MockCluster { bootstrap, child, stdin })
+    }
+
+    /// The mock brokers' `host:port` list.
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+}
+
+impl Drop for MockCluster {
+    fn drop(&mut self) {
+        if let Some(mut s) = self.stdin.take() {
+            let _ = s.write_all(b"\n");
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

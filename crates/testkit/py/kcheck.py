@@ -1,0 +1,165 @@
+"""Independent Kafka client for clusterlink's tests: librdkafka through confluent-kafka.
+
+Subcommands:
+  produce  --bootstrap B     spec JSON on stdin, prints {"delivered": n}
+  consume  --bootstrap B --topic T [--isolation read_committed|read_uncommitted]
+                             prints every record of every partition as JSON lines, then exits
+  mock     --brokers N       starts librdkafka's mock cluster, prints "bootstrap=...",
+                             runs until stdin closes
+  topics   --bootstrap B     prints {"topic": partition_count} as JSON
+Bytes travel as hex strings; null stays null.
+"""
+import argparse
+import json
+import sys
+import time
+import uuid
+
+import confluent_kafka as ck
+
+
+def unhex(v):
+    return None if v is None else bytes.fromhex(v)
+
+
+def tohex(v):
+    return None if v is None else v.hex()
+
+
+def produce(args):
+    spec = json.load(sys.stdin)
+    conf = {"bootstrap.servers": args.bootstrap, "linger.ms": 5}
+    conf.update(spec.get("config", {}))
+    p = ck.Producer(conf)
+    errors = []
+    delivered = [0]
+
+    def on_delivery(err, msg):
+        if err is not None:
+            errors.append(str(err))
+        else:
+            delivered[0] += 1
+
+    def send(r):
+        kwargs = dict(
+            topic=spec["topic"],
+            key=unhex(r.get("key")),
+            value=unhex(r.get("value")),
+            headers=[(k, unhex(v)) for k, v in r.get("headers", [])] or None,
+            on_delivery=on_delivery,
+        )
+        if r.get("partition") is not None:
+            kwargs["partition"] = r["partition"]
+        if r.get("timestamp") is not None:
+            kwargs["timestamp"] = r["timestamp"]
+        while True:
+            try:
+                p.produce(**kwargs)
+                break
+            except BufferError:
+                p.poll(0.1)
+        p.poll(0)
+
+    if "transactions" in spec:
+        p.init_transactions(30)
+        for txn in spec["transactions"]:
+            p.begin_transaction()
+            for r in txn["records"]:
+                send(r)
+            p.flush(30)
+            if txn["commit"]:
+                p.commit_transaction(30)
+            else:
+                p.abort_transaction(30)
+    else:
+        for r in spec["records"]:
+            send(r)
+    left = p.flush(60)
+    if left or errors:
+        print(json.dumps({"error": f"{left} undelivered; errors: {errors[:5]}"}))
+        sys.exit(1)
+    print(json.dumps({"delivered": delivered[0]}))
+
+
+def consume(args):
+    c = ck.Consumer({
+        "bootstrap.servers": args.bootstrap,
+        "group.id": "kcheck-" + uuid.uuid4().hex,
+        "enable.auto.commit": False,
+        "enable.partition.eof": True,
+        "isolation.level": args.isolation,
+        "session.timeout.ms": 6000,
+    })
+    md = c.list_topics(args.topic, timeout=10)
+    t = md.topics.get(args.topic)
+    if t is None or t.error is not None:
+        print(json.dumps({"error": f"topic {args.topic}: {t.error if t else 'missing'}"}))
+        sys.exit(1)
+    parts = sorted(t.partitions)
+    c.assign([ck.TopicPartition(args.topic, p, ck.OFFSET_BEGINNING) for p in parts])
+    at_end = set()
+    deadline = time.time() + args.timeout
+    out = []
+    while len(at_end) < len(parts):
+        if time.time() > deadline:
+            print(json.dumps({"error": f"timed out; at end: {sorted(at_end)} of {parts}"}))
+            sys.exit(1)
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == ck.KafkaError._PARTITION_EOF:
+                at_end.add(m.partition())
+                continue
+            print(json.dumps({"error": str(m.error())}))
+            sys.exit(1)
+        at_end.discard(m.partition())
+        ts_type, ts = m.timestamp()
+        out.append({
+            "partition": m.partition(),
+            "offset": m.offset(),
+            "key": tohex(m.key()),
+            "value": tohex(m.value()),
+            "headers": [[k, tohex(v)] for k, v in (m.headers() or [])],
+            "timestamp": ts,
+            "timestamp_type": ts_type,
+        })
+    c.close()
+    for r in out:
+        print(json.dumps(r))
+
+
+def mock(args):
+    holder = ck.Producer({"test.mock.num.brokers": args.brokers})
+    md = holder.list_topics(timeout=10)
+    bootstrap = ",".join(f"{b.host}:{b.port}" for b in md.brokers.values())
+    print(f"bootstrap={bootstrap}", flush=True)
+    sys.stdin.readline()
+
+
+def topics(args):
+    a = ck.admin.AdminClient({"bootstrap.servers": args.bootstrap})
+    md = a.list_topics(timeout=10)
+    print(json.dumps({n: len(t.partitions) for n, t in md.topics.items()}))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("produce")
+    p.add_argument("--bootstrap", required=True)
+    c = sub.add_parser("consume")
+    c.add_argument("--bootstrap", required=True)
+    c.add_argument("--topic", required=True)
+    c.add_argument("--isolation", default="read_committed")
+    c.add_argument("--timeout", type=float, default=60)
+    mk = sub.add_parser("mock")
+    mk.add_argument("--brokers", type=int, default=1)
+    t = sub.add_parser("topics")
+    t.add_argument("--bootstrap", required=True)
+    args = ap.parse_args()
+    {"produce": produce, "consume": consume, "mock": mock, "topics": topics}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

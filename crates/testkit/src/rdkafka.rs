@@ -1,0 +1,131 @@
+//! Produce and consume with librdkafka (confluent-kafka), a client none of us wrote.
+//!
+//! Each call runs `py/kcheck.py` in a child process; bytes cross as hex in JSON.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::deps;
+
+/// Path of the helper script.
+pub fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("py/kcheck.py")
+}
+
+/// A record as librdkafka produced or consumed it. Bytes are hex strings.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Msg {
+    /// Partition.
+    pub partition: i32,
+    /// Offset (consumed records only; -1 in produce specs).
+    #[serde(default = "minus_one")]
+    pub offset: i64,
+    /// Key as hex.
+    pub key: Option<String>,
+    /// Value as hex.
+    pub value: Option<String>,
+    /// Headers in order: key, value as hex.
+    #[serde(default)]
+    pub headers: Vec<(String, Option<String>)>,
+    /// Timestamp in milliseconds.
+    pub timestamp: i64,
+    /// librdkafka's timestamp type: 1 create time, 2 log-append time.
+    #[serde(default)]
+    pub timestamp_type: i32,
+}
+
+fn minus_one() -> i64 {
+    -1
+}
+
+impl Msg {
+    /// The fields that must survive mirroring (everything but the offset).
+    pub fn content(&self) -> (i32, &Option<String>, &Option<String>, &Vec<(String, Option<String>)>, i64) {
+        (self.partition, &self.key, &self.value, &self.headers, self.timestamp)
+    }
+}
+
+/// Hex of bytes, for building specs.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A transaction of a transactional produce.
+#[derive(Debug, Clone, Serialize)]
+pub struct Txn {
+    /// Commit (true) or abort (false).
+    pub commit: bool,
+    /// Its records.
+    pub records: Vec<Msg>,
+}
+
+/// What to produce.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProduceSpec {
+    /// Topic.
+    pub topic: String,
+    /// librdkafka producer settings (`compression.type`, `enable.idempotence`, `transactional.id`).
+    pub config: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Records of a plain produce.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<Vec<Msg>>,
+    /// Transactions of a transactional produce (needs `transactional.id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<Vec<Txn>>,
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Result<String> {
+    let mut child = Command::new(&deps().python)
+        .arg(script())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting kcheck.py")?;
+    if let Some(input) = stdin {
+        child.stdin.take().context("stdin")?.write_all(input)?;
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!(
+            "kcheck {args:?} failed ({}): {stdout}\nstderr: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(stdout)
+}
+
+/// Produces with librdkafka; returns how many records were acknowledged.
+pub fn produce(bootstrap: &str, spec: &ProduceSpec) -> Result<usize> {
+    let out = run(&["produce", "--bootstrap", bootstrap], Some(&serde_json::to_vec(spec)?))?;
+    let v: serde_json::Value = serde_json::from_str(out.trim())?;
+    v["delivered"].as_u64().map(|n| n as usize).context("no delivered count")
+}
+
+/// Consumes every partition of `topic` from the beginning to the end, read_committed.
+pub fn consume(bootstrap: &str, topic: &str) -> Result<Vec<Msg>> {
+    consume_with(bootstrap, topic, "read_committed")
+}
+
+/// Consumes every partition of `topic` from the beginning to the end.
+pub fn consume_with(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec<Msg>> {
+    let out = run(&["consume", "--bootstrap", bootstrap, "--topic", topic, "--isolation", isolation], None)?;
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).with_context(|| format!("bad line {l}")))
+        .collect()
+}
+
+/// Topic names and partition counts as librdkafka sees them.
+pub fn topics(bootstrap: &str) -> Result<std::collections::BTreeMap<String, usize>> {
+    Ok(serde_json::from_str(run(&["topics", "--bootstrap", bootstrap], None)?.trim())?)
+}
