@@ -415,6 +415,12 @@ impl Client {
         }
     }
 
+    /// How many pooled connections are open (one per broker at most).
+    pub fn open_connections(&self) -> usize {
+        let conns = self.inner.conns.lock().unwrap_or_else(|e| e.into_inner());
+        conns.values().filter(|c| !c.is_closed()).count()
+    }
+
     fn pooled(&self, addr: &str) -> Option<Arc<Connection>> {
         let conns = self.inner.conns.lock().unwrap_or_else(|e| e.into_inner());
         conns.get(addr).filter(|c| !c.is_closed()).cloned()
@@ -576,11 +582,15 @@ impl Client {
 
     /// Sends `req` to the controller (or any broker when the controller is unknown), once.
     pub async fn send_to_controller<R: Request>(&self, req: &R) -> Result<R::Response> {
-        let controller = self.read_metadata().0.controller_id;
-        let conn = if controller >= 0 {
-            self.node_connection(controller).await?
-        } else {
-            self.any_connection().await?
+        // KRaft brokers report a random broker as "controller" and forward; some brokers name
+        // a controller that is not in the broker list: then any broker will do.
+        let known = {
+            let md = self.read_metadata();
+            md.0.brokers.contains_key(&md.0.controller_id).then_some(md.0.controller_id)
+        };
+        let conn = match known {
+            Some(controller) => self.node_connection(controller).await?,
+            None => self.any_connection().await?,
         };
         Ok(conn.send(req).await?.0)
     }

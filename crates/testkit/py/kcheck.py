@@ -16,6 +16,7 @@ import time
 import uuid
 
 import confluent_kafka as ck
+from confluent_kafka.admin import AdminClient
 
 
 def unhex(v):
@@ -138,7 +139,7 @@ def mock(args):
 
 
 def topics(args):
-    a = ck.admin.AdminClient({"bootstrap.servers": args.bootstrap})
+    a = AdminClient({"bootstrap.servers": args.bootstrap})
     md = a.list_topics(timeout=10)
     print(json.dumps({n: len(t.partitions) for n, t in md.topics.items()}))
 
