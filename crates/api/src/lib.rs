@@ -1,6 +1,17 @@
 //! The resource model of clusterlink: `ClusterLink`, `KafkaRestClass` and `KafkaTopic` as CFK
-//! defines them, their validation and the pure values derived from them.
+//! (Confluent for Kubernetes) defines them, their validation and the pure values derived from them.
 //!
 //! This crate does no I/O, so that the operator, the CLI and the tests can all feed it plain
-//! objects. It is filled in by the resource-model work (issue 5); until then it only reserves the
-//! place in the workspace.
+//! objects: whatever must be read from a cluster (secrets, the link's current configs, the mirror
+//! topics' states) is passed in by the caller.
+
+pub mod cluster_link;
+pub mod common;
+pub mod crd;
+pub mod kafka_rest_class;
+pub mod kafka_topic;
+
+pub use cluster_link::{ClusterLink, ClusterLinkSpec, ClusterLinkStatus};
+pub use crd::{crds, crds_yaml};
+pub use kafka_rest_class::{KafkaRestClass, KafkaRestClassSpec, KafkaRestClassStatus};
+pub use kafka_topic::{KafkaTopic, KafkaTopicSpec, KafkaTopicStatus};
