@@ -190,10 +190,24 @@ fn txn_batch(offset: i64, pid: i64, control: Option<ControlType>) -> RawBatch {
     encode_batch(&spec, &[r]).unwrap()
 }
 
-#[test]
-fn committed_filter_drops_aborted_and_control_batches() {
-    // producer 1: offsets 0,1 then ABORT at 2; producer 2: 3 then COMMIT at 4; producer 1 again: 5, COMMIT 6
-    let batches = vec![
+fn resolve(batches: &[RawBatch], aborted: &[AbortedTxn]) -> (Vec<i64>, u64, Option<i64>) {
+    let mut r = TxnResolver::new();
+    r.add_aborted(aborted);
+    let mut out = Resolved::default();
+    for b in batches {
+        r.push(b.clone(), &mut out);
+    }
+    (out.ready.iter().map(|b| b.header().base_offset).collect(), out.dropped, r.first_held_offset())
+}
+
+fn plain_batch(offset: i64) -> RawBatch {
+    let r = Record { offset, timestamp: 1, key: None, value: Some(Bytes::from_static(b"p")), headers: vec![] };
+    encode_batch(&BatchSpec::plain(Compression::None), &[r]).unwrap()
+}
+
+/// producer 1: data 0,1, ABORT 2; producer 2: data 3, COMMIT 4; producer 1: data 5, COMMIT 6
+fn interleaved() -> Vec<RawBatch> {
+    vec![
         txn_batch(0, 1, None),
         txn_batch(1, 1, None),
         txn_batch(2, 1, Some(ControlType::Abort)),
@@ -201,20 +215,39 @@ fn committed_filter_drops_aborted_and_control_batches() {
         txn_batch(4, 2, Some(ControlType::Commit)),
         txn_batch(5, 1, None),
         txn_batch(6, 1, Some(ControlType::Commit)),
-    ];
-    let control = batches[2].records().unwrap()[0].control_type();
-    assert_eq!(control, Some(ControlType::Abort));
-    let mut f = CommittedFilter::new(vec![AbortedTxn { producer_id: 1, first_offset: 0 }]);
-    let kept: Vec<i64> = batches.iter().filter(|b| f.keep(b)).map(|b| b.header().base_offset).collect();
-    assert_eq!(kept, vec![3, 5]);
+    ]
 }
 
 #[test]
-fn committed_filter_without_aborts_keeps_all_data() {
-    let batches = [txn_batch(0, 1, None), txn_batch(1, 1, Some(ControlType::Commit))];
-    let mut f = CommittedFilter::new(vec![]);
-    assert!(f.keep(&batches[0]));
-    assert!(!f.keep(&batches[1]));
+fn aborted_list_drops_aborted_batches_at_once() {
+    let batches = interleaved();
+    assert_eq!(batches[2].records().unwrap()[0].control_type(), Some(ControlType::Abort));
+    let aborted = [AbortedTxn { producer_id: 1, first_offset: 0 }];
+    assert_eq!(resolve(&batches, &aborted), (vec![3, 5], 5, None));
+}
+
+#[test]
+fn markers_alone_resolve_transactions_when_the_broker_sends_no_aborted_list() {
+    assert_eq!(resolve(&interleaved(), &[]), (vec![3, 5], 5, None));
+}
+
+#[test]
+fn batches_behind_an_open_transaction_wait_and_keep_their_order() {
+    // txn of producer 7 open at 0; plain batch at 1 must not overtake it
+    let batches = vec![txn_batch(0, 7, None), plain_batch(1)];
+    assert_eq!(resolve(&batches, &[]), (vec![], 0, Some(0)));
+    let mut more = batches.clone();
+    more.push(txn_batch(2, 7, Some(ControlType::Commit)));
+    assert_eq!(resolve(&more, &[]), (vec![0, 1], 1, None));
+    let mut aborted = batches;
+    aborted.push(txn_batch(2, 7, Some(ControlType::Abort)));
+    assert_eq!(resolve(&aborted, &[]), (vec![1], 2, None));
+}
+
+#[test]
+fn commit_markers_without_held_data_are_just_dropped() {
+    let batches = [txn_batch(0, 1, Some(ControlType::Commit)), plain_batch(1)];
+    assert_eq!(resolve(&batches, &[]), (vec![1], 1, None));
 }
 
 #[test]
