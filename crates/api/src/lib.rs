@@ -7,11 +7,13 @@
 
 pub mod cluster_link;
 pub mod common;
+pub mod compat;
 pub mod crd;
 pub mod kafka_rest_class;
 pub mod kafka_topic;
 
 pub use cluster_link::{ClusterLink, ClusterLinkSpec, ClusterLinkStatus};
+pub use compat::{parse_documents, parse_resource, Parsed, Resource};
 pub use crd::{crds, crds_yaml};
 pub use kafka_rest_class::{KafkaRestClass, KafkaRestClassSpec, KafkaRestClassStatus};
 pub use kafka_topic::{KafkaTopic, KafkaTopicSpec, KafkaTopicStatus};
