@@ -11,6 +11,7 @@ pub mod compat;
 pub mod crd;
 pub mod kafka_rest_class;
 pub mod kafka_topic;
+pub mod names;
 
 pub use cluster_link::{ClusterLink, ClusterLinkSpec, ClusterLinkStatus};
 pub use compat::{parse_documents, parse_resource, Parsed, Resource};
