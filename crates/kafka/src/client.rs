@@ -341,7 +341,9 @@ impl Client {
                 stale: AtomicBool::new(true),
             }),
         };
-        client.retry("bootstrap", || client.refresh_metadata(&[])).await?;
+        client
+            .retry("bootstrap", || client.refresh_metadata(Some(&[])))
+            .await?;
         Ok(client)
     }
 
@@ -361,7 +363,10 @@ impl Client {
     }
 
     fn read_metadata(&self) -> std::sync::RwLockReadGuard<'_, (ClusterMetadata, Option<Instant>)> {
-        self.inner.metadata.read().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .metadata
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `op` until it succeeds, fails with a non-retriable error, or the policy's time is up.
@@ -428,7 +433,8 @@ impl Client {
 
     /// A connection to any reachable broker: pooled first, then known brokers, then bootstrap.
     async fn any_connection(&self) -> Result<Arc<Connection>> {
-        let mut candidates: Vec<String> = self.read_metadata().0.brokers.values().cloned().collect();
+        let mut candidates: Vec<String> =
+            self.read_metadata().0.brokers.values().cloned().collect();
         candidates.extend(self.inner.config.bootstrap_servers.iter().cloned());
         for addr in &candidates {
             if let Some(c) = self.pooled(addr) {
@@ -449,20 +455,26 @@ impl Client {
         let addr = self.read_metadata().0.brokers.get(&node).cloned();
         match addr {
             Some(addr) => self.connection(&addr).await,
-            None => Err(Error::NoRoute(format!("broker {node} is not in the metadata"))),
+            None => Err(Error::NoRoute(format!(
+                "broker {node} is not in the metadata"
+            ))),
         }
     }
 
-    /// Loads metadata for `topics` (and the broker list) and merges it into the cache.
+    /// Loads metadata for `topics` (every topic when `None`) and the broker list, and merges
+    /// it into the cache.
     #[instrument(level = "debug", skip(self))]
-    pub async fn refresh_metadata(&self, topics: &[String]) -> Result<ClusterMetadata> {
+    pub async fn refresh_metadata(&self, topics: Option<&[String]>) -> Result<ClusterMetadata> {
         let req = m::MetadataRequest::default()
-            .with_topics(Some(
+            .with_topics(topics.map(|topics| {
                 topics
                     .iter()
-                    .map(|t| m::metadata_request::MetadataRequestTopic::default().with_name(Some(topic_name(t))))
-                    .collect(),
-            ))
+                    .map(|t| {
+                        m::metadata_request::MetadataRequestTopic::default()
+                            .with_name(Some(topic_name(t)))
+                    })
+                    .collect()
+            }))
             .with_allow_auto_topic_creation(false);
         let conn = self.any_connection().await?;
         let (resp, _) = conn.send(&req).await?;
@@ -478,7 +490,12 @@ impl Client {
         };
         for t in &resp.topics {
             let Some(name) = &t.name else { continue };
-            let code = |c: i16| (c != 0).then_some(KafkaCode { code: c, message: None });
+            let code = |c: i16| {
+                (c != 0).then_some(KafkaCode {
+                    code: c,
+                    message: None,
+                })
+            };
             fresh.topics.insert(
                 name.0.as_str().to_owned(),
                 TopicMetadata {
@@ -502,7 +519,11 @@ impl Client {
                 },
             );
         }
-        let mut guard = self.inner.metadata.write().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self
+            .inner
+            .metadata
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         let (cached, at) = &mut *guard;
         cached.cluster_id = fresh.cluster_id.clone();
         cached.controller_id = fresh.controller_id;
@@ -521,18 +542,21 @@ impl Client {
         let cached = {
             let guard = self.read_metadata();
             let fresh = !self.inner.stale.load(Ordering::SeqCst)
-                && guard.1.is_some_and(|at| at.elapsed() < self.inner.config.metadata_max_age);
+                && guard
+                    .1
+                    .is_some_and(|at| at.elapsed() < self.inner.config.metadata_max_age);
             guard.0.topics.get(topic).filter(|_| fresh).cloned()
         };
-        let t = match cached {
-            Some(t) if t.error.is_none() => t,
-            _ => {
-                let fresh = self.refresh_metadata(&[topic.to_owned()]).await?;
-                fresh.topics.get(topic).cloned().ok_or_else(|| {
-                    Error::kafka(3, None, format!("Metadata for topic {topic}"))
-                })?
-            }
-        };
+        let t =
+            match cached {
+                Some(t) if t.error.is_none() => t,
+                _ => {
+                    let fresh = self.refresh_metadata(Some(&[topic.to_owned()])).await?;
+                    fresh.topics.get(topic).cloned().ok_or_else(|| {
+                        Error::kafka(3, None, format!("Metadata for topic {topic}"))
+                    })?
+                }
+            };
         if let Some(e) = &t.error {
             return Err(Error::Kafka {
                 code: e.clone(),
@@ -545,11 +569,19 @@ impl Client {
     async fn leader_of(&self, topic: &str, partition: i32) -> Result<i32> {
         let t = self.topic_metadata(topic).await?;
         let p = t.partitions.get(&partition).ok_or_else(|| {
-            Error::kafka(3, None, format!("partition {topic}-{partition} does not exist"))
+            Error::kafka(
+                3,
+                None,
+                format!("partition {topic}-{partition} does not exist"),
+            )
         })?;
         if p.leader < 0 {
             self.invalidate_metadata();
-            return Err(Error::kafka(5, None, format!("{topic}-{partition} has no leader")));
+            return Err(Error::kafka(
+                5,
+                None,
+                format!("{topic}-{partition} has no leader"),
+            ));
         }
         Ok(p.leader)
     }
@@ -558,12 +590,18 @@ impl Client {
     async fn by_leader<T>(
         &self,
         items: Vec<(String, i32, T)>,
-    ) -> (BTreeMap<i32, Vec<(String, i32, T)>>, Vec<PartitionResult<Never>>) {
+    ) -> (
+        BTreeMap<i32, Vec<(String, i32, T)>>,
+        Vec<PartitionResult<Never>>,
+    ) {
         let mut groups: BTreeMap<i32, Vec<(String, i32, T)>> = BTreeMap::new();
         let mut failed = Vec::new();
         for (topic, partition, item) in items {
             match self.leader_of(&topic, partition).await {
-                Ok(leader) => groups.entry(leader).or_default().push((topic, partition, item)),
+                Ok(leader) => groups
+                    .entry(leader)
+                    .or_default()
+                    .push((topic, partition, item)),
                 Err(e) => failed.push(PartitionResult {
                     topic,
                     partition,
@@ -586,7 +624,9 @@ impl Client {
         // a controller that is not in the broker list: then any broker will do.
         let known = {
             let md = self.read_metadata();
-            md.0.brokers.contains_key(&md.0.controller_id).then_some(md.0.controller_id)
+            md.0.brokers
+                .contains_key(&md.0.controller_id)
+                .then_some(md.0.controller_id)
         };
         let conn = match known {
             Some(controller) => self.node_connection(controller).await?,
@@ -596,7 +636,11 @@ impl Client {
     }
 
     /// Sends `req` to the coordinator of `group`, once.
-    pub async fn send_to_coordinator<R: Request>(&self, group: &str, req: &R) -> Result<R::Response> {
+    pub async fn send_to_coordinator<R: Request>(
+        &self,
+        group: &str,
+        req: &R,
+    ) -> Result<R::Response> {
         let node = self.find_coordinator(group).await?;
         let conn = self.node_connection(node).await?;
         Ok(conn.send(req).await?.0)
@@ -612,7 +656,9 @@ impl Client {
     /// DescribeCluster: the cluster id, controller and brokers.
     pub async fn describe_cluster(&self) -> Result<ClusterInfo> {
         self.retry("DescribeCluster", || async {
-            let resp = self.send_to_any(&m::DescribeClusterRequest::default()).await?;
+            let resp = self
+                .send_to_any(&m::DescribeClusterRequest::default())
+                .await?;
             Error::check(resp.error_code, resp.error_message.as_deref(), || {
                 "DescribeCluster".into()
             })?;
@@ -636,7 +682,7 @@ impl Client {
     pub async fn fetch(&self, req: &FetchRequest) -> Vec<PartitionResult<FetchedPartition>> {
         if self.inner.stale.load(Ordering::SeqCst) {
             let topics: Vec<String> = dedup(req.partitions.iter().map(|p| p.topic.clone()));
-            let _ = self.refresh_metadata(&topics).await;
+            let _ = self.refresh_metadata(Some(&topics)).await;
         }
         let items = req
             .partitions
@@ -644,12 +690,18 @@ impl Client {
             .map(|p| (p.topic.clone(), p.partition, (p.offset, p.max_bytes)))
             .collect();
         let (groups, failed) = self.by_leader(items).await;
-        let mut out: Vec<PartitionResult<FetchedPartition>> = failed.into_iter().map(retype).collect();
-        let calls = groups.into_iter().map(|(leader, parts)| self.fetch_from(leader, req, parts));
+        let mut out: Vec<PartitionResult<FetchedPartition>> =
+            failed.into_iter().map(retype).collect();
+        let calls = groups
+            .into_iter()
+            .map(|(leader, parts)| self.fetch_from(leader, req, parts));
         for results in futures::future::join_all(calls).await {
             out.extend(results);
         }
-        if out.iter().any(|r| r.result.as_ref().is_err_and(Error::needs_metadata_refresh)) {
+        if out
+            .iter()
+            .any(|r| r.result.as_ref().is_err_and(Error::needs_metadata_refresh))
+        {
             self.invalidate_metadata();
         }
         out
@@ -722,9 +774,11 @@ impl Client {
                     broker: format!("node {leader}"),
                     message: format!("Fetch response lacks {topic}-{partition}"),
                 }),
-                Some(p) if p.error_code != 0 => {
-                    Err(Error::kafka(p.error_code, None, format!("Fetch {topic}-{partition}")))
-                }
+                Some(p) if p.error_code != 0 => Err(Error::kafka(
+                    p.error_code,
+                    None,
+                    format!("Fetch {topic}-{partition}"),
+                )),
                 Some(p) => Ok(FetchedPartition {
                     high_watermark: p.high_watermark,
                     last_stable_offset: p.last_stable_offset,
@@ -790,14 +844,22 @@ impl Client {
         parts: Vec<ProducePartition>,
         timeout: Duration,
     ) -> Vec<PartitionResult<Produced>> {
-        let items = parts.into_iter().map(|p| (p.topic, p.partition, p.records)).collect();
+        let items = parts
+            .into_iter()
+            .map(|p| (p.topic, p.partition, p.records))
+            .collect();
         let (groups, failed) = self.by_leader(items).await;
         let mut out: Vec<PartitionResult<Produced>> = failed.into_iter().map(retype).collect();
-        let calls = groups.into_iter().map(|(leader, parts)| self.produce_to(leader, parts, timeout));
+        let calls = groups
+            .into_iter()
+            .map(|(leader, parts)| self.produce_to(leader, parts, timeout));
         for results in futures::future::join_all(calls).await {
             out.extend(results);
         }
-        if out.iter().any(|r| r.result.as_ref().is_err_and(Error::needs_metadata_refresh)) {
+        if out
+            .iter()
+            .any(|r| r.result.as_ref().is_err_and(Error::needs_metadata_refresh))
+        {
             self.invalidate_metadata();
         }
         out
@@ -904,13 +966,19 @@ impl Client {
                 partition,
                 records: records.clone(),
             };
-            let err = match self.produce(vec![part], timeout).await.pop().map(|r| r.result) {
+            let err = match self
+                .produce(vec![part], timeout)
+                .await
+                .pop()
+                .map(|r| r.result)
+            {
                 Some(Ok(p)) => return Ok(p),
                 Some(Err(e)) => e,
                 None => Error::NoRoute(format!("{topic}-{partition}")),
             };
             // Without idempotence only a broker's explicit "not appended" is safe to retry.
-            let safe = idempotent || matches!(err, Error::Kafka { ref code, .. } if code.needs_metadata_refresh());
+            let safe = idempotent
+                || matches!(err, Error::Kafka { ref code, .. } if code.needs_metadata_refresh());
             if !err.is_retriable() || !safe {
                 return Err(err);
             }
@@ -956,7 +1024,10 @@ impl Client {
             OffsetSpec::Timestamp(ts) => ts,
         };
         self.retry("ListOffsets", || async {
-            let items = partitions.iter().map(|p| (topic.to_owned(), *p, ())).collect();
+            let items = partitions
+                .iter()
+                .map(|p| (topic.to_owned(), *p, ()))
+                .collect();
             let (groups, failed) = self.by_leader(items).await;
             if let Some(f) = failed.into_iter().next() {
                 f.result?;
@@ -1007,7 +1078,10 @@ impl Client {
         timeout: Duration,
     ) -> Result<BTreeMap<i32, i64>> {
         self.retry("DeleteRecords", || async {
-            let items = offsets.iter().map(|(p, o)| (topic.to_owned(), *p, *o)).collect();
+            let items = offsets
+                .iter()
+                .map(|(p, o)| (topic.to_owned(), *p, *o))
+                .collect();
             let (groups, failed) = self.by_leader(items).await;
             if let Some(f) = failed.into_iter().next() {
                 f.result?;
@@ -1016,18 +1090,20 @@ impl Client {
             for (leader, parts) in groups {
                 let req = m::DeleteRecordsRequest::default()
                     .with_timeout_ms(timeout.as_millis() as i32)
-                    .with_topics(vec![m::delete_records_request::DeleteRecordsTopic::default()
-                        .with_name(topic_name(topic))
-                        .with_partitions(
-                            parts
-                                .iter()
-                                .map(|(_, p, o)| {
-                                    m::delete_records_request::DeleteRecordsPartition::default()
-                                        .with_partition_index(*p)
-                                        .with_offset(*o)
-                                })
-                                .collect(),
-                        )]);
+                    .with_topics(vec![
+                        m::delete_records_request::DeleteRecordsTopic::default()
+                            .with_name(topic_name(topic))
+                            .with_partitions(
+                                parts
+                                    .iter()
+                                    .map(|(_, p, o)| {
+                                        m::delete_records_request::DeleteRecordsPartition::default()
+                                            .with_partition_index(*p)
+                                            .with_offset(*o)
+                                    })
+                                    .collect(),
+                            ),
+                    ]);
                 let conn = self.node_connection(leader).await?;
                 let (resp, _) = conn.send(&req).await?;
                 for p in resp.topics.iter().flat_map(|t| t.partitions.iter()) {
@@ -1075,7 +1151,9 @@ impl Client {
                     })
                     .collect(),
             );
-        let resp = self.retry("CreateTopics", || self.send_to_controller(&req)).await?;
+        let resp = self
+            .retry("CreateTopics", || self.send_to_controller(&req))
+            .await?;
         self.invalidate_metadata();
         Ok(resp
             .topics
@@ -1102,16 +1180,25 @@ impl Client {
             .with_topics(
                 names
                     .iter()
-                    .map(|n| m::delete_topics_request::DeleteTopicState::default().with_name(Some(topic_name(n))))
+                    .map(|n| {
+                        m::delete_topics_request::DeleteTopicState::default()
+                            .with_name(Some(topic_name(n)))
+                    })
                     .collect(),
             );
-        let resp = self.retry("DeleteTopics", || self.send_to_controller(&req)).await?;
+        let resp = self
+            .retry("DeleteTopics", || self.send_to_controller(&req))
+            .await?;
         self.invalidate_metadata();
         Ok(resp
             .responses
             .iter()
             .map(|t| {
-                let name = t.name.as_ref().map(|n| n.0.as_str().to_owned()).unwrap_or_default();
+                let name = t
+                    .name
+                    .as_ref()
+                    .map(|n| n.0.as_str().to_owned())
+                    .unwrap_or_default();
                 let r = Error::check(t.error_code, t.error_message.as_deref(), || {
                     format!("DeleteTopics {name}")
                 });
@@ -1141,7 +1228,9 @@ impl Client {
                     })
                     .collect(),
             );
-        let resp = self.retry("CreatePartitions", || self.send_to_controller(&req)).await?;
+        let resp = self
+            .retry("CreatePartitions", || self.send_to_controller(&req))
+            .await?;
         self.invalidate_metadata();
         Ok(resp
             .results
@@ -1167,18 +1256,17 @@ impl Client {
             m::describe_configs_request::DescribeConfigsResource::default()
                 .with_resource_type(resource.code())
                 .with_resource_name(StrBytes::from_string(name.to_owned()))
-                .with_configuration_keys(keys.map(|k| {
-                    k.iter().map(|s| StrBytes::from_string(s.clone())).collect()
-                })),
+                .with_configuration_keys(
+                    keys.map(|k| k.iter().map(|s| StrBytes::from_string(s.clone())).collect()),
+                ),
         ]);
-        let resp = self.retry("DescribeConfigs", || self.send_to_any(&req)).await?;
-        let r = resp
-            .results
-            .first()
-            .ok_or_else(|| Error::Protocol {
-                broker: "any".into(),
-                message: "DescribeConfigs response has no result".into(),
-            })?;
+        let resp = self
+            .retry("DescribeConfigs", || self.send_to_any(&req))
+            .await?;
+        let r = resp.results.first().ok_or_else(|| Error::Protocol {
+            broker: "any".into(),
+            message: "DescribeConfigs response has no result".into(),
+        })?;
         Error::check(r.error_code, r.error_message.as_deref(), || {
             format!("DescribeConfigs {name}")
         })?;
@@ -1186,7 +1274,11 @@ impl Client {
             .iter()
             .map(|c| ConfigEntry {
                 name: c.name.as_str().to_owned(),
-                value: if c.is_sensitive { None } else { opt_string(&c.value) },
+                value: if c.is_sensitive {
+                    None
+                } else {
+                    opt_string(&c.value)
+                },
                 source: c.config_source,
                 is_sensitive: c.is_sensitive,
                 read_only: c.read_only,
@@ -1205,23 +1297,31 @@ impl Client {
         let configs = ops
             .iter()
             .map(|op| match op {
-                AlterConfigOp::Set(k, v) => m::incremental_alter_configs_request::AlterableConfig::default()
-                    .with_name(StrBytes::from_string(k.clone()))
-                    .with_config_operation(0)
-                    .with_value(Some(StrBytes::from_string(v.clone()))),
-                AlterConfigOp::Delete(k) => m::incremental_alter_configs_request::AlterableConfig::default()
-                    .with_name(StrBytes::from_string(k.clone()))
-                    .with_config_operation(1)
-                    .with_value(None),
+                AlterConfigOp::Set(k, v) => {
+                    m::incremental_alter_configs_request::AlterableConfig::default()
+                        .with_name(StrBytes::from_string(k.clone()))
+                        .with_config_operation(0)
+                        .with_value(Some(StrBytes::from_string(v.clone())))
+                }
+                AlterConfigOp::Delete(k) => {
+                    m::incremental_alter_configs_request::AlterableConfig::default()
+                        .with_name(StrBytes::from_string(k.clone()))
+                        .with_config_operation(1)
+                        .with_value(None)
+                }
             })
             .collect();
         let req = m::IncrementalAlterConfigsRequest::default()
             .with_validate_only(validate_only)
-            .with_resources(vec![m::incremental_alter_configs_request::AlterConfigsResource::default()
-                .with_resource_type(resource.code())
-                .with_resource_name(StrBytes::from_string(name.to_owned()))
-                .with_configs(configs)]);
-        let resp = self.retry("IncrementalAlterConfigs", || self.send_to_any(&req)).await?;
+            .with_resources(vec![
+                m::incremental_alter_configs_request::AlterConfigsResource::default()
+                    .with_resource_type(resource.code())
+                    .with_resource_name(StrBytes::from_string(name.to_owned()))
+                    .with_configs(configs),
+            ]);
+        let resp = self
+            .retry("IncrementalAlterConfigs", || self.send_to_any(&req))
+            .await?;
         for r in &resp.responses {
             Error::check(r.error_code, r.error_message.as_deref(), || {
                 format!("IncrementalAlterConfigs {name}")
@@ -1244,13 +1344,19 @@ impl Client {
                     .with_key_type(0)
                     .with_coordinator_keys(vec![group_bytes])
             } else {
-                m::FindCoordinatorRequest::default().with_key_type(0).with_key(group_bytes)
+                m::FindCoordinatorRequest::default()
+                    .with_key_type(0)
+                    .with_key(group_bytes)
             };
             let (resp, _) = conn.send(&req).await?;
             let (code, msg, node, host, port) = match resp.coordinators.first() {
-                Some(c) if version >= 4 => {
-                    (c.error_code, c.error_message.clone(), c.node_id.0, c.host.clone(), c.port)
-                }
+                Some(c) if version >= 4 => (
+                    c.error_code,
+                    c.error_message.clone(),
+                    c.node_id.0,
+                    c.host.clone(),
+                    c.port,
+                ),
                 _ => (
                     resp.error_code,
                     resp.error_message.clone(),
@@ -1260,8 +1366,15 @@ impl Client {
                 ),
             };
             Error::check(code, msg.as_deref(), || format!("FindCoordinator {group}"))?;
-            let mut guard = self.inner.metadata.write().unwrap_or_else(|e| e.into_inner());
-            guard.0.brokers.insert(node, format!("{}:{}", host.as_str(), port));
+            let mut guard = self
+                .inner
+                .metadata
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            guard
+                .0
+                .brokers
+                .insert(node, format!("{}:{}", host.as_str(), port));
             Ok(node)
         })
         .await
@@ -1304,16 +1417,25 @@ impl Client {
         let req = m::OffsetFetchRequest::default()
             .with_group_id(GroupId(StrBytes::from_string(group.to_owned())))
             .with_topics(None);
-        let resp = self.retry("OffsetFetch", || self.send_to_coordinator(group, &req)).await?;
+        let resp = self
+            .retry("OffsetFetch", || self.send_to_coordinator(group, &req))
+            .await?;
         Error::check(resp.error_code, None, || format!("OffsetFetch {group}"))?;
         let mut out = BTreeMap::new();
         for t in &resp.topics {
             for p in &t.partitions {
                 Error::check(p.error_code, None, || {
-                    format!("OffsetFetch {group} {}-{}", t.name.0.as_str(), p.partition_index)
+                    format!(
+                        "OffsetFetch {group} {}-{}",
+                        t.name.0.as_str(),
+                        p.partition_index
+                    )
                 })?;
                 if p.committed_offset >= 0 {
-                    out.insert((t.name.0.as_str().to_owned(), p.partition_index), p.committed_offset);
+                    out.insert(
+                        (t.name.0.as_str().to_owned(), p.partition_index),
+                        p.committed_offset,
+                    );
                 }
             }
         }
@@ -1343,11 +1465,17 @@ impl Client {
             .with_member_id(StrBytes::from_static_str(""))
             .with_retention_time_ms(-1)
             .with_topics(topics);
-        let resp = self.retry("OffsetCommit", || self.send_to_coordinator(group, &req)).await?;
+        let resp = self
+            .retry("OffsetCommit", || self.send_to_coordinator(group, &req))
+            .await?;
         for t in &resp.topics {
             for p in &t.partitions {
                 Error::check(p.error_code, None, || {
-                    format!("OffsetCommit {group} {}-{}", t.name.0.as_str(), p.partition_index)
+                    format!(
+                        "OffsetCommit {group} {}-{}",
+                        t.name.0.as_str(),
+                        p.partition_index
+                    )
                 })?;
             }
         }
@@ -1357,29 +1485,46 @@ impl Client {
     // ---------------------------------------------------------------- ACLs
 
     /// DescribeAcls with a filter, raw response.
-    pub async fn describe_acls(&self, filter: &m::DescribeAclsRequest) -> Result<m::DescribeAclsResponse> {
-        let resp = self.retry("DescribeAcls", || self.send_to_any(filter)).await?;
-        Error::check(resp.error_code, resp.error_message.as_deref(), || "DescribeAcls".into())?;
+    pub async fn describe_acls(
+        &self,
+        filter: &m::DescribeAclsRequest,
+    ) -> Result<m::DescribeAclsResponse> {
+        let resp = self
+            .retry("DescribeAcls", || self.send_to_any(filter))
+            .await?;
+        Error::check(resp.error_code, resp.error_message.as_deref(), || {
+            "DescribeAcls".into()
+        })?;
         Ok(resp)
     }
 
     /// CreateAcls; every creation must succeed.
-    pub async fn create_acls(&self, creations: Vec<m::create_acls_request::AclCreation>) -> Result<()> {
+    pub async fn create_acls(
+        &self,
+        creations: Vec<m::create_acls_request::AclCreation>,
+    ) -> Result<()> {
         let req = m::CreateAclsRequest::default().with_creations(creations);
         let resp = self.retry("CreateAcls", || self.send_to_any(&req)).await?;
         for r in &resp.results {
-            Error::check(r.error_code, r.error_message.as_deref(), || "CreateAcls".into())?;
+            Error::check(r.error_code, r.error_message.as_deref(), || {
+                "CreateAcls".into()
+            })?;
         }
         Ok(())
     }
 
     /// DeleteAcls; returns how many bindings were deleted.
-    pub async fn delete_acls(&self, filters: Vec<m::delete_acls_request::DeleteAclsFilter>) -> Result<usize> {
+    pub async fn delete_acls(
+        &self,
+        filters: Vec<m::delete_acls_request::DeleteAclsFilter>,
+    ) -> Result<usize> {
         let req = m::DeleteAclsRequest::default().with_filters(filters);
         let resp = self.retry("DeleteAcls", || self.send_to_any(&req)).await?;
         let mut n = 0;
         for r in &resp.filter_results {
-            Error::check(r.error_code, r.error_message.as_deref(), || "DeleteAcls".into())?;
+            Error::check(r.error_code, r.error_message.as_deref(), || {
+                "DeleteAcls".into()
+            })?;
             n += r.matching_acls.len();
         }
         Ok(n)
@@ -1423,7 +1568,10 @@ mod tests {
     fn jitter_stays_within_half_and_whole() {
         for _ in 0..100 {
             let j = jitter(Duration::from_millis(1000));
-            assert!(j >= Duration::from_millis(500) && j <= Duration::from_millis(1000), "{j:?}");
+            assert!(
+                j >= Duration::from_millis(500) && j <= Duration::from_millis(1000),
+                "{j:?}"
+            );
         }
     }
 

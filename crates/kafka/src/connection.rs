@@ -169,9 +169,16 @@ impl Connection {
         };
         let stream = tokio::time::timeout(config.connect_timeout, TcpStream::connect(broker))
             .await
-            .map_err(|_| conn_err(format!("connect timed out after {:?}", config.connect_timeout)))?
+            .map_err(|_| {
+                conn_err(format!(
+                    "connect timed out after {:?}",
+                    config.connect_timeout
+                ))
+            })?
             .map_err(|e| conn_err(e.to_string()))?;
-        stream.set_nodelay(true).map_err(|e| conn_err(e.to_string()))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| conn_err(e.to_string()))?;
         let (read, write) = stream.into_split();
         let shared = Arc::new(Shared {
             broker: broker.to_owned(),
@@ -220,7 +227,11 @@ impl Connection {
         let body = self.round_trip(ApiKey::ApiVersions, &req, ours).await?;
         // A broker that does not speak our version answers UNSUPPORTED_VERSION in the v0 layout,
         // listing what it does speak; the error code is the first field in every version.
-        let code = if body.len() >= 2 { i16::from_be_bytes([body[0], body[1]]) } else { -1 };
+        let code = if body.len() >= 2 {
+            i16::from_be_bytes([body[0], body[1]])
+        } else {
+            -1
+        };
         let resp = if code == 35 {
             let retry = self.round_trip(ApiKey::ApiVersions, &req, 0).await?;
             self.decode::<ApiVersionsResponse>(retry, 0)?
@@ -287,10 +298,21 @@ impl Connection {
             .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(correlation_id, Pending { api, version, reply: tx });
+            .insert(
+                correlation_id,
+                Pending {
+                    api,
+                    version,
+                    reply: tx,
+                },
+            );
         // The connection may have closed between the check and the insert.
         if self.is_closed() {
-            self.shared.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&correlation_id);
+            self.shared
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&correlation_id);
             return Err(self.shared.closed_error());
         }
         if self.writer.send(frame).await.is_err() {

@@ -102,7 +102,9 @@ pub enum Error {
         context: String,
     },
     /// The broker does not support an API (or any version of it we speak).
-    #[error("{api:?} is not supported by broker {broker} (broker versions {broker_range}, ours {ours})")]
+    #[error(
+        "{api:?} is not supported by broker {broker} (broker versions {broker_range}, ours {ours})"
+    )]
     Unsupported {
         /// The API.
         api: ApiKey,
@@ -219,14 +221,27 @@ mod tests {
 
     #[test]
     fn kafka_names_are_upper_snake() {
-        let c = KafkaCode { code: 6, message: None };
+        let c = KafkaCode {
+            code: 6,
+            message: None,
+        };
         assert_eq!(c.name(), "NOT_LEADER_OR_FOLLOWER");
         assert!(c.is_retriable());
         assert!(c.needs_metadata_refresh());
-        let c = KafkaCode { code: 36, message: None };
+        let c = KafkaCode {
+            code: 36,
+            message: None,
+        };
         assert_eq!(c.name(), "TOPIC_ALREADY_EXISTS");
         assert!(!c.is_retriable());
-        assert_eq!(KafkaCode { code: 9999, message: None }.name(), "UNKNOWN_CODE_9999");
+        assert_eq!(
+            KafkaCode {
+                code: 9999,
+                message: None
+            }
+            .name(),
+            "UNKNOWN_CODE_9999"
+        );
     }
 
     #[test]
@@ -245,6 +260,10 @@ mod tests {
     fn non_retriable_errors() {
         assert!(!Error::Invalid("x".into()).is_retriable());
         assert!(!Error::kafka(87, None, "x").is_retriable()); // INVALID_RECORD
-        assert!(Error::Connection { broker: "b".into(), message: "m".into() }.is_retriable());
+        assert!(Error::Connection {
+            broker: "b".into(),
+            message: "m".into()
+        }
+        .is_retriable());
     }
 }

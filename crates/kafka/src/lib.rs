@@ -10,10 +10,10 @@
 //!
 //! Nothing here decides what to mirror; that is the mirroring engine's job.
 
-pub mod records;
 pub mod client;
 pub mod connection;
 pub mod error;
+pub mod records;
 
 pub use client::{Client, ClientConfig, Isolation, RetryPolicy};
 pub use error::{Error, KafkaCode, Result};

@@ -85,7 +85,11 @@ impl Compression {
             2 => Compression::Snappy,
             3 => Compression::Lz4,
             4 => Compression::Zstd,
-            other => return Err(RecordError::Invalid(format!("unknown compression codec {other}"))),
+            other => {
+                return Err(RecordError::Invalid(format!(
+                    "unknown compression codec {other}"
+                )))
+            }
         })
     }
 
@@ -347,7 +351,9 @@ pub fn split_batches(mut buf: Bytes) -> Result<Vec<RawBatch>, RecordError> {
     while buf.len() >= LOG_OVERHEAD {
         let declared = i32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
         if declared < 0 {
-            return Err(RecordError::Invalid(format!("negative batch length {declared}")));
+            return Err(RecordError::Invalid(format!(
+                "negative batch length {declared}"
+            )));
         }
         let total = declared as usize + LOG_OVERHEAD;
         if total > buf.len() {
@@ -413,7 +419,9 @@ impl Record {
         let value = get_nullable_bytes(&mut r)?;
         let header_count = get_varint(&mut r)?;
         if header_count < 0 {
-            return Err(RecordError::Invalid(format!("negative header count {header_count}")));
+            return Err(RecordError::Invalid(format!(
+                "negative header count {header_count}"
+            )));
         }
         let mut headers = Vec::with_capacity((header_count as usize).min(r.len() / 2 + 1));
         for _ in 0..header_count {
@@ -423,7 +431,10 @@ impl Record {
             headers.push(Header { key, value });
         }
         if !r.is_empty() {
-            return Err(RecordError::Invalid(format!("{} bytes left in record", r.len())));
+            return Err(RecordError::Invalid(format!(
+                "{} bytes left in record",
+                r.len()
+            )));
         }
         let timestamp = if h.is_log_append_time() {
             h.max_timestamp
@@ -668,7 +679,8 @@ impl TxnResolver {
             self.aborting.remove(&pid);
             out.dropped += 1;
             let before = self.held.len();
-            self.held.retain(|(_, fate)| commit || *fate != Fate::Unresolved(pid));
+            self.held
+                .retain(|(_, fate)| commit || *fate != Fate::Unresolved(pid));
             out.dropped += (before - self.held.len()) as u64;
             for (_, fate) in self.held.iter_mut() {
                 if *fate == Fate::Unresolved(pid) {

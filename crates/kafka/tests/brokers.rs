@@ -8,7 +8,9 @@ use clusterlink_kafka::client::{
     AlterConfigOp, ConfigResource, FetchPartition, FetchRequest, Isolation, NewTopic, OffsetSpec,
     ProducePartition,
 };
-use clusterlink_kafka::records::{encode_batch, split_batches, BatchSpec, Compression, Header, Record};
+use clusterlink_kafka::records::{
+    encode_batch, split_batches, BatchSpec, Compression, Header, Record,
+};
 use clusterlink_kafka::{Client, ClientConfig, Error};
 use clusterlink_testkit::rdkafka::{self, hex};
 use clusterlink_testkit::{MockCluster, TansuCluster};
@@ -27,7 +29,10 @@ async fn create(client: &Client, name: &str, partitions: i32, configs: &[(&str, 
         name: name.into(),
         partitions,
         replication_factor: -1,
-        configs: configs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        configs: configs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
     let res = client.create_topics(&[topic], false, T).await.unwrap();
     assert_eq!(res.len(), 1);
@@ -43,15 +48,32 @@ async fn cluster_id_metadata_and_topic_admin() {
     assert_eq!(info.cluster_id, "admin-cluster");
     assert_eq!(info.brokers.values().next().unwrap(), &broker.bootstrap());
 
-    create(&client, "orders", 3, &[("cleanup.policy", "delete"), ("retention.ms", "3600000")]).await;
+    create(
+        &client,
+        "orders",
+        3,
+        &[("cleanup.policy", "delete"), ("retention.ms", "3600000")],
+    )
+    .await;
     let t = client.topic_metadata("orders").await.unwrap();
-    assert_eq!(t.partitions.keys().copied().collect::<Vec<_>>(), vec![0, 1, 2]);
+    assert_eq!(
+        t.partitions.keys().copied().collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
     assert!(t.partitions.values().all(|p| p.leader >= 0));
     // librdkafka sees the same topic
-    assert_eq!(rdkafka::topics(&broker.bootstrap()).unwrap().get("orders"), Some(&3));
+    assert_eq!(
+        rdkafka::topics(&broker.bootstrap()).unwrap().get("orders"),
+        Some(&3)
+    );
 
     // creating it again is a typed, non-retriable TOPIC_ALREADY_EXISTS
-    let again = NewTopic { name: "orders".into(), partitions: 1, replication_factor: -1, configs: vec![] };
+    let again = NewTopic {
+        name: "orders".into(),
+        partitions: 1,
+        replication_factor: -1,
+        configs: vec![],
+    };
     let res = client.create_topics(&[again], false, T).await.unwrap();
     let err = res[0].1.as_ref().unwrap_err();
     assert_eq!(err.kafka_code(), Some(36), "{err}");
@@ -59,9 +81,14 @@ async fn cluster_id_metadata_and_topic_admin() {
     assert!(!err.is_retriable());
 
     // configs: what was set is described; an alter is visible afterwards
-    let configs = client.describe_configs(ConfigResource::Topic, "orders", None).await.unwrap();
+    let configs = client
+        .describe_configs(ConfigResource::Topic, "orders", None)
+        .await
+        .unwrap();
     let get = |cs: &[clusterlink_kafka::client::ConfigEntry], k: &str| {
-        cs.iter().find(|c| c.name == k).and_then(|c| c.value.clone())
+        cs.iter()
+            .find(|c| c.name == k)
+            .and_then(|c| c.value.clone())
     };
     assert_eq!(get(&configs, "retention.ms").as_deref(), Some("3600000"));
     client
@@ -73,7 +100,10 @@ async fn cluster_id_metadata_and_topic_admin() {
         )
         .await
         .unwrap();
-    let configs = client.describe_configs(ConfigResource::Topic, "orders", None).await.unwrap();
+    let configs = client
+        .describe_configs(ConfigResource::Topic, "orders", None)
+        .await
+        .unwrap();
     assert_eq!(get(&configs, "retention.ms").as_deref(), Some("7200000"));
 
     // an unknown topic is UNKNOWN_TOPIC_OR_PARTITION, after the retries run out
@@ -85,7 +115,9 @@ async fn cluster_id_metadata_and_topic_admin() {
 
     let res = client.delete_topics(&["orders".into()], T).await.unwrap();
     res[0].1.as_ref().unwrap();
-    assert!(!rdkafka::topics(&broker.bootstrap()).unwrap().contains_key("orders"));
+    assert!(!rdkafka::topics(&broker.bootstrap())
+        .unwrap()
+        .contains_key("orders"));
 }
 
 fn records(partition: i32, n: usize) -> Vec<Record> {
@@ -94,10 +126,17 @@ fn records(partition: i32, n: usize) -> Vec<Record> {
             offset: i as i64,
             timestamp: 1_700_000_000_000 + (partition as i64) * 1000 + i as i64,
             key: Some(Bytes::from(format!("key-{partition}-{i}"))),
-            value: (i % 7 != 3).then(|| Bytes::from(format!("value {i} of partition {partition}").repeat(3))),
+            value: (i % 7 != 3)
+                .then(|| Bytes::from(format!("value {i} of partition {partition}").repeat(3))),
             headers: vec![
-                Header { key: Bytes::from_static(b"h"), value: Some(Bytes::from(vec![i as u8])) },
-                Header { key: Bytes::from_static(b"h"), value: None },
+                Header {
+                    key: Bytes::from_static(b"h"),
+                    value: Some(Bytes::from(vec![i as u8])),
+                },
+                Header {
+                    key: Bytes::from_static(b"h"),
+                    value: None,
+                },
             ],
         })
         .collect()
@@ -118,22 +157,50 @@ async fn raw_produce_of_every_codec_reads_back_with_librdkafka() {
         let mut parts = Vec::new();
         for p in 0..2 {
             let recs = records(p, 20);
-            let spec = BatchSpec { producer_id: pid, producer_epoch: epoch, base_sequence: 0, ..BatchSpec::plain(codec) };
+            let spec = BatchSpec {
+                producer_id: pid,
+                producer_epoch: epoch,
+                base_sequence: 0,
+                ..BatchSpec::plain(codec)
+            };
             let (a, b) = recs.split_at(12);
             let first = encode_batch(&spec, a).unwrap();
-            let second = encode_batch(&BatchSpec { base_sequence: 12, ..spec.clone() }, b).unwrap();
+            let second = encode_batch(
+                &BatchSpec {
+                    base_sequence: 12,
+                    ..spec.clone()
+                },
+                b,
+            )
+            .unwrap();
             let mut bytes = first.bytes().to_vec();
             bytes.extend_from_slice(second.bytes());
-            parts.push(ProducePartition { topic: topic.clone(), partition: p, records: Bytes::from(bytes) });
+            parts.push(ProducePartition {
+                topic: topic.clone(),
+                partition: p,
+                records: Bytes::from(bytes),
+            });
             expected.extend(recs.iter().map(|r| (p, r.clone())));
         }
         for r in client.produce(parts, T).await {
-            r.result.unwrap_or_else(|e| panic!("{codec:?} {}-{}: {e}", r.topic, r.partition));
+            r.result
+                .unwrap_or_else(|e| panic!("{codec:?} {}-{}: {e}", r.topic, r.partition));
         }
 
         let got = rdkafka::consume(&broker.bootstrap(), &topic).unwrap();
         assert_eq!(got.len(), expected.len(), "{codec:?}");
-        let mut got_content: Vec<_> = got.iter().map(|m| (m.partition, m.key.clone(), m.value.clone(), m.headers.clone(), m.timestamp)).collect();
+        let mut got_content: Vec<_> = got
+            .iter()
+            .map(|m| {
+                (
+                    m.partition,
+                    m.key.clone(),
+                    m.value.clone(),
+                    m.headers.clone(),
+                    m.timestamp,
+                )
+            })
+            .collect();
         let mut want: Vec<_> = expected
             .iter()
             .map(|(p, r)| {
@@ -141,7 +208,15 @@ async fn raw_produce_of_every_codec_reads_back_with_librdkafka() {
                     *p,
                     r.key.as_deref().map(hex),
                     r.value.as_deref().map(hex),
-                    r.headers.iter().map(|h| (String::from_utf8(h.key.to_vec()).unwrap(), h.value.as_deref().map(hex))).collect::<Vec<_>>(),
+                    r.headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                String::from_utf8(h.key.to_vec()).unwrap(),
+                                h.value.as_deref().map(hex),
+                            )
+                        })
+                        .collect::<Vec<_>>(),
                     r.timestamp,
                 )
             })
@@ -153,7 +228,14 @@ async fn raw_produce_of_every_codec_reads_back_with_librdkafka() {
         // and our fetch returns the same records, batch for batch, with the codec kept
         let fetched = client
             .fetch(&FetchRequest {
-                partitions: (0..2).map(|p| FetchPartition { topic: topic.clone(), partition: p, offset: 0, max_bytes: 1 << 20 }).collect(),
+                partitions: (0..2)
+                    .map(|p| FetchPartition {
+                        topic: topic.clone(),
+                        partition: p,
+                        offset: 0,
+                        max_bytes: 1 << 20,
+                    })
+                    .collect(),
                 max_wait: Duration::from_millis(100),
                 min_bytes: 1,
                 max_bytes: 4 << 20,
@@ -186,13 +268,38 @@ async fn list_offsets_and_high_watermark() {
     create(&client, "o", 1, &[]).await;
     let spec = rdkafka::ProduceSpec {
         topic: "o".into(),
-        records: Some((0..5).map(|i| rdkafka::Msg { partition: 0, offset: -1, key: None, value: Some(hex(&[i])), headers: vec![], timestamp: 1000 + i as i64, timestamp_type: 0 }).collect()),
+        records: Some(
+            (0..5)
+                .map(|i| rdkafka::Msg {
+                    partition: 0,
+                    offset: -1,
+                    key: None,
+                    value: Some(hex(&[i])),
+                    headers: vec![],
+                    timestamp: 1000 + i as i64,
+                    timestamp_type: 0,
+                })
+                .collect(),
+        ),
         ..Default::default()
     };
     assert_eq!(rdkafka::produce(&broker.bootstrap(), &spec).unwrap(), 5);
-    let earliest = client.list_offsets("o", &[0], OffsetSpec::Earliest, Isolation::ReadCommitted).await.unwrap();
+    let earliest = client
+        .list_offsets("o", &[0], OffsetSpec::Earliest, Isolation::ReadCommitted)
+        .await
+        .unwrap();
     assert_eq!(earliest[&0].offset, 0);
-    let f = client.fetch_partition("o", 0, 0, Isolation::ReadCommitted, Duration::from_millis(100), 1 << 20).await.unwrap();
+    let f = client
+        .fetch_partition(
+            "o",
+            0,
+            0,
+            Isolation::ReadCommitted,
+            Duration::from_millis(100),
+            1 << 20,
+        )
+        .await
+        .unwrap();
     assert_eq!(f.high_watermark, 5);
 }
 
@@ -208,7 +315,12 @@ async fn broker_killed_mid_request_then_client_recovers() {
     let c2 = client.clone();
     let pending = tokio::spawn(async move {
         c2.fetch(&FetchRequest {
-            partitions: vec![FetchPartition { topic: "lp".into(), partition: 0, offset: 0, max_bytes: 1 << 20 }],
+            partitions: vec![FetchPartition {
+                topic: "lp".into(),
+                partition: 0,
+                offset: 0,
+                max_bytes: 1 << 20,
+            }],
             max_wait: Duration::from_secs(8),
             min_bytes: 1,
             max_bytes: 1 << 20,
@@ -218,7 +330,10 @@ async fn broker_killed_mid_request_then_client_recovers() {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     broker.kill();
-    let res = tokio::time::timeout(Duration::from_secs(5), pending).await.expect("fetch hung").unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(5), pending)
+        .await
+        .expect("fetch hung")
+        .unwrap();
     let err = res[0].result.as_ref().unwrap_err();
     assert!(matches!(err, Error::Connection { .. }), "{err:?}");
     assert!(err.is_retriable());
@@ -233,7 +348,10 @@ async fn broker_killed_mid_request_then_client_recovers() {
     // memory storage: the topic is gone; the same client creates it again and produces
     create(&client, "lp", 1, &[]).await;
     let batch = encode_batch(&BatchSpec::plain(Compression::None), &records(0, 3)).unwrap();
-    client.produce_partition("lp", 0, &[batch], T).await.unwrap();
+    client
+        .produce_partition("lp", 0, &[batch], T)
+        .await
+        .unwrap();
     let got = rdkafka::consume(&broker.bootstrap(), "lp").unwrap();
     assert_eq!(got.len(), 3);
 }
@@ -244,7 +362,12 @@ async fn api_missing_from_broker_is_typed_unsupported() {
     // librdkafka's mock cluster has no CreateTopics (test-brokers.md)
     let mock = MockCluster::start(1).unwrap();
     let client = Client::connect(config(mock.bootstrap())).await.unwrap();
-    let topic = NewTopic { name: "x".into(), partitions: 1, replication_factor: -1, configs: vec![] };
+    let topic = NewTopic {
+        name: "x".into(),
+        partitions: 1,
+        replication_factor: -1,
+        configs: vec![],
+    };
     let err = client.create_topics(&[topic], false, T).await.unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
     assert!(err.to_string().contains("CreateTopics"), "{err}");

@@ -77,10 +77,14 @@ pub struct DestinationProducer {
 impl DestinationProducer {
     /// Gets a producer id from the destination.
     pub async fn init(destination: &Client) -> Result<Self, CopyError> {
-        let (producer_id, producer_epoch) = destination
-            .init_producer_id()
-            .await
-            .map_err(|source| CopyError::Kafka { side: "destination", source })?;
+        let (producer_id, producer_epoch) =
+            destination
+                .init_producer_id()
+                .await
+                .map_err(|source| CopyError::Kafka {
+                    side: "destination",
+                    source,
+                })?;
         Ok(DestinationProducer {
             producer_id,
             producer_epoch,
@@ -163,9 +167,16 @@ pub async fn copy_partition(
     producer: &mut DestinationProducer,
     options: &CopyOptions,
 ) -> Result<CopyStats, CopyError> {
-    let PartitionRoute { source_topic, destination_topic, partition } = route;
+    let PartitionRoute {
+        source_topic,
+        destination_topic,
+        partition,
+    } = route;
     let partition = *partition;
-    let mut stats = CopyStats { next_offset: from, ..Default::default() };
+    let mut stats = CopyStats {
+        next_offset: from,
+        ..Default::default()
+    };
     let mut fetch_bytes = options.fetch_bytes;
     let mut fetch_offset = from;
     let mut resolver = TxnResolver::new();
@@ -180,7 +191,10 @@ pub async fn copy_partition(
                 fetch_bytes,
             )
             .await
-            .map_err(|source| CopyError::Kafka { side: "source", source })?;
+            .map_err(|source| CopyError::Kafka {
+                side: "source",
+                source,
+            })?;
         let end = if fetched.last_stable_offset >= 0 {
             fetched.last_stable_offset
         } else {
@@ -216,7 +230,11 @@ pub async fn copy_partition(
             if h.last_offset() < fetch_offset {
                 continue; // wholly before the wanted offset (a fetch may start mid-batch)
             }
-            let records_err = |source| CopyError::Records { partition, offset: h.base_offset, source };
+            let records_err = |source| CopyError::Records {
+                partition,
+                offset: h.base_offset,
+                source,
+            };
             let batch = if h.base_offset < from {
                 // The first batch starts before the wanted offset: keep the records from it on.
                 let keep: Vec<_> = batch
@@ -243,7 +261,11 @@ pub async fn copy_partition(
                 stats.reencoded_batches += 1;
                 batch
                     .renumbered()
-                    .map_err(|source| CopyError::Records { partition, offset, source })?
+                    .map_err(|source| CopyError::Records {
+                        partition,
+                        offset,
+                        source,
+                    })?
                     .0
             };
             out.push(producer.stamp(partition, &batch));
@@ -252,7 +274,10 @@ pub async fn copy_partition(
             destination
                 .produce_partition(destination_topic, partition, &out, options.produce_timeout)
                 .await
-                .map_err(|source| CopyError::Kafka { side: "destination", source })?;
+                .map_err(|source| CopyError::Kafka {
+                    side: "destination",
+                    source,
+                })?;
             for b in &out {
                 stats.records += b.header().record_count as u64;
                 stats.batches += 1;
@@ -261,6 +286,11 @@ pub async fn copy_partition(
         }
         stats.next_offset = resolver.first_held_offset().unwrap_or(fetch_offset);
         stats.held_batches = resolver.held() as u64;
-        debug!(fetch_offset, next_offset = stats.next_offset, batches = out.len(), "copied");
+        debug!(
+            fetch_offset,
+            next_offset = stats.next_offset,
+            batches = out.len(),
+            "copied"
+        );
     }
 }

@@ -8,4 +8,6 @@
 
 pub mod copy;
 
-pub use copy::{copy_partition, CopyError, CopyOptions, CopyStats, DestinationProducer, PartitionRoute};
+pub use copy::{
+    copy_partition, CopyError, CopyOptions, CopyStats, DestinationProducer, PartitionRoute,
+};

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clusterlink_kafka::client::NewTopic;
 use clusterlink_kafka::{Client, ClientConfig};
-use clusterlink_mirror::{copy_partition, CopyOptions, CopyStats, DestinationProducer, PartitionRoute};
+use clusterlink_mirror::{
+    copy_partition, CopyOptions, CopyStats, DestinationProducer, PartitionRoute,
+};
 use clusterlink_testkit::rdkafka::{self, hex, Msg, ProduceSpec, Txn};
 use clusterlink_testkit::{MockCluster, TansuCluster};
 use serde_json::json;
@@ -22,17 +24,46 @@ async fn client(bootstrap: &str) -> Client {
 /// Creates `topic` on the destination with the source's partition count and copies every
 /// partition, partition 0 from offset `from`, the others from 0.
 async fn mirror(src: &Client, dst: &Client, topic: &str, from: i64) -> CopyStats {
-    let partitions: Vec<i32> = src.topic_metadata(topic).await.unwrap().partitions.keys().copied().collect();
-    let new = NewTopic { name: topic.into(), partitions: partitions.len() as i32, replication_factor: -1, configs: vec![] };
-    for (_, r) in dst.create_topics(&[new], false, Duration::from_secs(10)).await.unwrap() {
+    let partitions: Vec<i32> = src
+        .topic_metadata(topic)
+        .await
+        .unwrap()
+        .partitions
+        .keys()
+        .copied()
+        .collect();
+    let new = NewTopic {
+        name: topic.into(),
+        partitions: partitions.len() as i32,
+        replication_factor: -1,
+        configs: vec![],
+    };
+    for (_, r) in dst
+        .create_topics(&[new], false, Duration::from_secs(10))
+        .await
+        .unwrap()
+    {
         r.unwrap();
     }
     let mut producer = DestinationProducer::init(dst).await.unwrap();
     let mut total = CopyStats::default();
     for p in partitions {
-        let route = PartitionRoute { source_topic: topic.into(), destination_topic: topic.into(), partition: p };
+        let route = PartitionRoute {
+            source_topic: topic.into(),
+            destination_topic: topic.into(),
+            partition: p,
+        };
         let start = if p == 0 { from } else { 0 };
-        let s = copy_partition(src, dst, &route, start, &mut producer, &CopyOptions::default()).await.unwrap();
+        let s = copy_partition(
+            src,
+            dst,
+            &route,
+            start,
+            &mut producer,
+            &CopyOptions::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(s.held_batches, 0, "partition {p}: {s:?}");
         total.records += s.records;
         total.batches += s.batches;
@@ -50,11 +81,16 @@ fn varied_records(n: usize, partitions: i32, tag: &str) -> Vec<Msg> {
             partition: i as i32 % partitions,
             offset: -1,
             key: (i % 5 != 0).then(|| hex(format!("{tag}-key-{i}").as_bytes())),
-            value: (i % 11 != 7).then(|| hex(format!("{tag} value {i} ").repeat(1 + i % 20).as_bytes())),
+            value: (i % 11 != 7)
+                .then(|| hex(format!("{tag} value {i} ").repeat(1 + i % 20).as_bytes())),
             headers: match i % 3 {
                 0 => vec![],
                 1 => vec![("trace".into(), Some(hex(&[i as u8, 1, 2])))],
-                _ => vec![("dup".into(), Some(hex(b"a"))), ("dup".into(), None), ("z".into(), Some(hex(b"")))],
+                _ => vec![
+                    ("dup".into(), Some(hex(b"a"))),
+                    ("dup".into(), None),
+                    ("z".into(), Some(hex(b""))),
+                ],
             },
             timestamp: 1_600_000_000_000 + (i as i64) * 37,
             timestamp_type: 0,
@@ -62,13 +98,23 @@ fn varied_records(n: usize, partitions: i32, tag: &str) -> Vec<Msg> {
         .collect()
 }
 
+/// What must survive mirroring: key, value, headers, timestamp.
+type Content = (
+    Option<String>,
+    Option<String>,
+    Vec<(String, Option<String>)>,
+    i64,
+);
+
 /// Per partition, in offset order: the content that must survive.
-fn by_partition(msgs: &[Msg]) -> BTreeMap<i32, Vec<(Option<String>, Option<String>, Vec<(String, Option<String>)>, i64)>> {
+fn by_partition(msgs: &[Msg]) -> BTreeMap<i32, Vec<Content>> {
     let mut sorted = msgs.to_vec();
     sorted.sort_by_key(|m| (m.partition, m.offset));
     let mut out: BTreeMap<i32, Vec<_>> = BTreeMap::new();
     for m in sorted {
-        out.entry(m.partition).or_default().push((m.key, m.value, m.headers, m.timestamp));
+        out.entry(m.partition)
+            .or_default()
+            .push((m.key, m.value, m.headers, m.timestamp));
     }
     out
 }
@@ -80,12 +126,27 @@ async fn every_codec_is_copied_record_by_record() {
     let (src, dst) = (client(&a.bootstrap()).await, client(&b.bootstrap()).await);
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
         let topic = format!("codec-{codec}");
-        let create = NewTopic { name: topic.clone(), partitions: 3, replication_factor: -1, configs: vec![("retention.ms".into(), "86400000".into())] };
-        src.create_topics(&[create], false, Duration::from_secs(10)).await.unwrap()[0].1.as_ref().unwrap();
+        let create = NewTopic {
+            name: topic.clone(),
+            partitions: 3,
+            replication_factor: -1,
+            configs: vec![("retention.ms".into(), "86400000".into())],
+        };
+        src.create_topics(&[create], false, Duration::from_secs(10))
+            .await
+            .unwrap()[0]
+            .1
+            .as_ref()
+            .unwrap();
         let produced = varied_records(300, 3, codec);
         let spec = ProduceSpec {
             topic: topic.clone(),
-            config: [("compression.type".to_string(), json!(codec)), ("enable.idempotence".to_string(), json!(true)), ("linger.ms".to_string(), json!(20))].into(),
+            config: [
+                ("compression.type".to_string(), json!(codec)),
+                ("enable.idempotence".to_string(), json!(true)),
+                ("linger.ms".to_string(), json!(20)),
+            ]
+            .into(),
             records: Some(produced.clone()),
             transactions: None,
         };
@@ -97,9 +158,17 @@ async fn every_codec_is_copied_record_by_record() {
         let source_view = rdkafka::consume(&a.bootstrap(), &topic).unwrap();
         let mirrored = rdkafka::consume(&b.bootstrap(), &topic).unwrap();
         assert_eq!(source_view.len(), 300, "{codec}");
-        assert_eq!(by_partition(&mirrored), by_partition(&source_view), "{codec}");
+        assert_eq!(
+            by_partition(&mirrored),
+            by_partition(&source_view),
+            "{codec}"
+        );
         // and what librdkafka read is what it was asked to produce
-        assert_eq!(by_partition(&source_view), by_partition(&produced), "{codec}");
+        assert_eq!(
+            by_partition(&source_view),
+            by_partition(&produced),
+            "{codec}"
+        );
     }
 }
 
@@ -120,22 +189,49 @@ async fn aborted_transactions_and_markers_are_not_copied() {
     let transactions: Vec<Txn> = all
         .chunks(20)
         .enumerate()
-        .map(|(i, chunk)| Txn { commit: i % 3 != 1, records: chunk.to_vec() })
+        .map(|(i, chunk)| Txn {
+            commit: i % 3 != 1,
+            records: chunk.to_vec(),
+        })
         .collect();
-    let committed: Vec<Msg> = transactions.iter().filter(|t| t.commit).flat_map(|t| t.records.clone()).collect();
+    let committed: Vec<Msg> = transactions
+        .iter()
+        .filter(|t| t.commit)
+        .flat_map(|t| t.records.clone())
+        .collect();
     assert_eq!(committed.len(), 80);
     let dst = client(&b.bootstrap()).await;
-    for (source_name, bootstrap) in [("mock", mock.bootstrap().to_owned()), ("tansu", tansu.bootstrap())] {
+    for (source_name, bootstrap) in [
+        ("mock", mock.bootstrap().to_owned()),
+        ("tansu", tansu.bootstrap()),
+    ] {
         for codec in ["lz4", "none"] {
             let topic = format!("txn-{source_name}-{codec}");
             let src = client(&bootstrap).await;
             if source_name == "tansu" {
-                let t = NewTopic { name: topic.clone(), partitions: 2, replication_factor: -1, configs: vec![] };
-                src.create_topics(&[t], false, Duration::from_secs(10)).await.unwrap()[0].1.as_ref().unwrap();
+                let t = NewTopic {
+                    name: topic.clone(),
+                    partitions: 2,
+                    replication_factor: -1,
+                    configs: vec![],
+                };
+                src.create_topics(&[t], false, Duration::from_secs(10))
+                    .await
+                    .unwrap()[0]
+                    .1
+                    .as_ref()
+                    .unwrap();
             }
             let spec = ProduceSpec {
                 topic: topic.clone(),
-                config: [("compression.type".to_string(), json!(codec)), ("transactional.id".to_string(), json!(format!("tid-{topic}")))].into(),
+                config: [
+                    ("compression.type".to_string(), json!(codec)),
+                    (
+                        "transactional.id".to_string(),
+                        json!(format!("tid-{topic}")),
+                    ),
+                ]
+                .into(),
                 records: None,
                 transactions: Some(transactions.clone()),
             };
@@ -162,7 +258,11 @@ async fn copy_from_the_middle_of_a_batch() {
     let produced = varied_records(40, 1, "mid");
     let spec = ProduceSpec {
         topic: "mid".into(),
-        config: [("compression.type".to_string(), json!("zstd")), ("linger.ms".to_string(), json!(200))].into(),
+        config: [
+            ("compression.type".to_string(), json!("zstd")),
+            ("linger.ms".to_string(), json!(200)),
+        ]
+        .into(),
         records: Some(produced.clone()),
         transactions: None,
     };
@@ -171,7 +271,11 @@ async fn copy_from_the_middle_of_a_batch() {
     let stats = mirror(&src, &dst, "mid", 15).await;
     assert_eq!(stats.records, 25, "{stats:?}");
     assert!(stats.reencoded_batches >= 1, "{stats:?}");
-    let source_view: Vec<Msg> = rdkafka::consume(mock.bootstrap(), "mid").unwrap().into_iter().filter(|m| m.offset >= 15).collect();
+    let source_view: Vec<Msg> = rdkafka::consume(mock.bootstrap(), "mid")
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.offset >= 15)
+        .collect();
     let mirrored = rdkafka::consume(&b.bootstrap(), "mid").unwrap();
     assert_eq!(by_partition(&mirrored), by_partition(&source_view));
 }

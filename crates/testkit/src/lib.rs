@@ -32,15 +32,24 @@ pub struct Deps {
 
 /// The repository root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 /// The external programs, installed on first use.
 pub fn deps() -> &'static Deps {
     static DEPS: OnceLock<Deps> = OnceLock::new();
     DEPS.get_or_init(|| {
-        if let (Ok(t), Ok(p)) = (std::env::var("CLUSTERLINK_TANSU"), std::env::var("CLUSTERLINK_PYTHON")) {
-            return Deps { tansu: t.into(), python: p.into() };
+        if let (Ok(t), Ok(p)) = (
+            std::env::var("CLUSTERLINK_TANSU"),
+            std::env::var("CLUSTERLINK_PYTHON"),
+        ) {
+            return Deps {
+                tansu: t.into(),
+                python: p.into(),
+            };
         }
         let script = repo_root().join("scripts/install-test-deps.sh");
         let out = Command::new("bash")
@@ -56,7 +65,10 @@ pub fn deps() -> &'static Deps {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| panic!("{} printed no {key}", script.display()))
         };
-        Deps { tansu: get("CLUSTERLINK_TANSU"), python: get("CLUSTERLINK_PYTHON") }
+        Deps {
+            tansu: get("CLUSTERLINK_TANSU"),
+            python: get("CLUSTERLINK_PYTHON"),
+        }
     })
 }
 
@@ -120,10 +132,18 @@ impl TansuCluster {
             .stdout(log.try_clone()?)
             .stderr(log);
         // tansu reads its settings from the environment too: keep ours from leaking in.
-        for var in ["CLUSTER_ID", "LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE", "SCHEMA_REGISTRY"] {
+        for var in [
+            "CLUSTER_ID",
+            "LISTENER_URL",
+            "ADVERTISED_LISTENER_URL",
+            "STORAGE_ENGINE",
+            "SCHEMA_REGISTRY",
+        ] {
             cmd.env_remove(var);
         }
-        let mut child = cmd.spawn().with_context(|| format!("starting {}", deps().tansu.display()))?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", deps().tansu.display()))?;
         wait_for_port(self.port, &mut child, Duration::from_secs(20))?;
         self.child = Some(child);
         Ok(())
@@ -193,7 +213,11 @@ impl MockCluster {
             .ok_or_else(|| anyhow!("mock cluster printed {line:?}"))?
             .to_owned();
         let stdin = child.stdin.take();
-        Ok(MockCluster { bootstrap, child, stdin })
+        Ok(MockCluster {
+            bootstrap,
+            child,
+            stdin,
+        })
     }
 
     /// The mock brokers' `host:port` list.

@@ -42,13 +42,6 @@ fn minus_one() -> i64 {
     -1
 }
 
-impl Msg {
-    /// The fields that must survive mirroring (everything but the offset).
-    pub fn content(&self) -> (i32, &Option<String>, &Option<String>, &Vec<(String, Option<String>)>, i64) {
-        (self.partition, &self.key, &self.value, &self.headers, self.timestamp)
-    }
-}
-
 /// Hex of bytes, for building specs.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -106,9 +99,15 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> Result<String> {
 
 /// Produces with librdkafka; returns how many records were acknowledged.
 pub fn produce(bootstrap: &str, spec: &ProduceSpec) -> Result<usize> {
-    let out = run(&["produce", "--bootstrap", bootstrap], Some(&serde_json::to_vec(spec)?))?;
+    let out = run(
+        &["produce", "--bootstrap", bootstrap],
+        Some(&serde_json::to_vec(spec)?),
+    )?;
     let v: serde_json::Value = serde_json::from_str(out.trim())?;
-    v["delivered"].as_u64().map(|n| n as usize).context("no delivered count")
+    v["delivered"]
+        .as_u64()
+        .map(|n| n as usize)
+        .context("no delivered count")
 }
 
 /// Consumes every partition of `topic` from the beginning to the end, read_committed.
@@ -118,7 +117,18 @@ pub fn consume(bootstrap: &str, topic: &str) -> Result<Vec<Msg>> {
 
 /// Consumes every partition of `topic` from the beginning to the end.
 pub fn consume_with(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec<Msg>> {
-    let out = run(&["consume", "--bootstrap", bootstrap, "--topic", topic, "--isolation", isolation], None)?;
+    let out = run(
+        &[
+            "consume",
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--isolation",
+            isolation,
+        ],
+        None,
+    )?;
     out.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).with_context(|| format!("bad line {l}")))
@@ -127,5 +137,7 @@ pub fn consume_with(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec
 
 /// Topic names and partition counts as librdkafka sees them.
 pub fn topics(bootstrap: &str) -> Result<std::collections::BTreeMap<String, usize>> {
-    Ok(serde_json::from_str(run(&["topics", "--bootstrap", bootstrap], None)?.trim())?)
+    Ok(serde_json::from_str(
+        run(&["topics", "--bootstrap", bootstrap], None)?.trim(),
+    )?)
 }

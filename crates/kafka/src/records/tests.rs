@@ -1,13 +1,24 @@
 use super::*;
 use proptest::prelude::*;
 
+/// Timestamp offset, key, value, headers of a generated record.
+type RawRecord = (i64, Option<Bytes>, Option<Bytes>, Vec<Header>);
+
 fn arb_bytes(max: usize) -> impl Strategy<Value = Option<Bytes>> {
-    proptest::option::weighted(0.9, proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from))
+    proptest::option::weighted(
+        0.9,
+        proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from),
+    )
 }
 
-fn arb_record() -> impl Strategy<Value = (i64, Option<Bytes>, Option<Bytes>, Vec<Header>)> {
-    let header = (proptest::collection::vec(any::<u8>(), 0..8), arb_bytes(16))
-        .prop_map(|(k, value)| Header { key: Bytes::from(k), value });
+fn arb_record() -> impl Strategy<Value = RawRecord> {
+    let header =
+        (proptest::collection::vec(any::<u8>(), 0..8), arb_bytes(16)).prop_map(|(k, value)| {
+            Header {
+                key: Bytes::from(k),
+                value,
+            }
+        });
     (
         -1_000_000i64..1_000_000,
         arb_bytes(32),
@@ -21,12 +32,18 @@ fn arb_compression() -> impl Strategy<Value = Compression> {
 }
 
 /// Records at `base + gaps`, timestamps around a fixed epoch.
-fn build(base: i64, gaps: &[u8], raw: Vec<(i64, Option<Bytes>, Option<Bytes>, Vec<Header>)>) -> Vec<Record> {
+fn build(base: i64, gaps: &[u8], raw: Vec<RawRecord>) -> Vec<Record> {
     let mut offset = base;
     raw.into_iter()
         .zip(gaps.iter().chain(std::iter::repeat(&0)))
         .map(|((ts, key, value, headers), gap)| {
-            let r = Record { offset, timestamp: 1_700_000_000_000 + ts, key, value, headers };
+            let r = Record {
+                offset,
+                timestamp: 1_700_000_000_000 + ts,
+                key,
+                value,
+                headers,
+            };
             offset += 1 + *gap as i64;
             r
         })
@@ -160,9 +177,22 @@ proptest! {
 
 #[test]
 fn duplicate_header_keys_are_kept() {
-    let h = |v: &'static [u8]| Header { key: Bytes::from_static(b"k"), value: Some(Bytes::from_static(v)) };
-    let r = Record { offset: 0, timestamp: 5, key: None, value: None, headers: vec![h(b"1"), h(b"2")] };
-    let b = encode_batch(&BatchSpec::plain(Compression::None), std::slice::from_ref(&r)).unwrap();
+    let h = |v: &'static [u8]| Header {
+        key: Bytes::from_static(b"k"),
+        value: Some(Bytes::from_static(v)),
+    };
+    let r = Record {
+        offset: 0,
+        timestamp: 5,
+        key: None,
+        value: None,
+        headers: vec![h(b"1"), h(b"2")],
+    };
+    let b = encode_batch(
+        &BatchSpec::plain(Compression::None),
+        std::slice::from_ref(&r),
+    )
+    .unwrap();
     assert_eq!(b.records().unwrap(), vec![r]);
 }
 
@@ -178,7 +208,13 @@ fn txn_batch(offset: i64, pid: i64, control: Option<ControlType>) -> RawBatch {
         k.put_i16(t);
         k.freeze()
     });
-    let r = Record { offset, timestamp: 1, key, value: Some(Bytes::from_static(b"v")), headers: vec![] };
+    let r = Record {
+        offset,
+        timestamp: 1,
+        key,
+        value: Some(Bytes::from_static(b"v")),
+        headers: vec![],
+    };
     let spec = BatchSpec {
         transactional: true,
         control: control.is_some(),
@@ -197,11 +233,21 @@ fn resolve(batches: &[RawBatch], aborted: &[AbortedTxn]) -> (Vec<i64>, u64, Opti
     for b in batches {
         r.push(b.clone(), &mut out);
     }
-    (out.ready.iter().map(|b| b.header().base_offset).collect(), out.dropped, r.first_held_offset())
+    (
+        out.ready.iter().map(|b| b.header().base_offset).collect(),
+        out.dropped,
+        r.first_held_offset(),
+    )
 }
 
 fn plain_batch(offset: i64) -> RawBatch {
-    let r = Record { offset, timestamp: 1, key: None, value: Some(Bytes::from_static(b"p")), headers: vec![] };
+    let r = Record {
+        offset,
+        timestamp: 1,
+        key: None,
+        value: Some(Bytes::from_static(b"p")),
+        headers: vec![],
+    };
     encode_batch(&BatchSpec::plain(Compression::None), &[r]).unwrap()
 }
 
@@ -221,8 +267,14 @@ fn interleaved() -> Vec<RawBatch> {
 #[test]
 fn aborted_list_drops_aborted_batches_at_once() {
     let batches = interleaved();
-    assert_eq!(batches[2].records().unwrap()[0].control_type(), Some(ControlType::Abort));
-    let aborted = [AbortedTxn { producer_id: 1, first_offset: 0 }];
+    assert_eq!(
+        batches[2].records().unwrap()[0].control_type(),
+        Some(ControlType::Abort)
+    );
+    let aborted = [AbortedTxn {
+        producer_id: 1,
+        first_offset: 0,
+    }];
     assert_eq!(resolve(&batches, &aborted), (vec![3, 5], 5, None));
 }
 
@@ -255,5 +307,8 @@ fn old_message_format_is_a_clear_error() {
     let mut b = BytesMut::from(&[0u8; 40][..]);
     b[11] = 28;
     b[16] = 1;
-    assert_eq!(split_batches(b.freeze()), Err(RecordError::UnsupportedMagic(1)));
+    assert_eq!(
+        split_batches(b.freeze()),
+        Err(RecordError::UnsupportedMagic(1))
+    );
 }
