@@ -12,9 +12,15 @@ pub mod crd;
 pub mod kafka_rest_class;
 pub mod kafka_topic;
 pub mod names;
+pub mod topology;
+pub mod validation;
 
 pub use cluster_link::{ClusterLink, ClusterLinkSpec, ClusterLinkStatus};
 pub use compat::{parse_documents, parse_resource, Parsed, Resource};
 pub use crd::{crds, crds_yaml};
 pub use kafka_rest_class::{KafkaRestClass, KafkaRestClassSpec, KafkaRestClassStatus};
 pub use kafka_topic::{KafkaTopic, KafkaTopicSpec, KafkaTopicStatus};
+pub use validation::{
+    validate_cluster_link, validate_kafka_rest_class, validate_kafka_topic, ValidationError,
+    ValidationErrors,
+};

@@ -77,6 +77,12 @@ fn page_examples_are_accepted_and_round_trip() {
             "lost {:?}\n{text}",
             parsed.dropped_fields
         );
+        let clusterlink_api::Resource::ClusterLink(link) = &parsed.resource else {
+            panic!()
+        };
+        if let Err(e) = clusterlink_api::validate_cluster_link(link) {
+            panic!("{e}\n{text}");
+        }
         let back = parsed.resource.to_value();
         assert_eq!(back, doc, "not written back as read:\n{text}");
     }
