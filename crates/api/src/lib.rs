@@ -8,6 +8,7 @@
 pub mod cluster_link;
 pub mod common;
 pub mod compat;
+pub mod configs;
 pub mod crd;
 pub mod kafka_rest_class;
 pub mod kafka_topic;
@@ -17,6 +18,9 @@ pub mod validation;
 
 pub use cluster_link::{ClusterLink, ClusterLinkSpec, ClusterLinkStatus};
 pub use compat::{parse_documents, parse_resource, Parsed, Resource};
+pub use configs::{
+    link_configs, ConfigValue, LinkConfigs, ResolvedSecrets, SecretSource, SecretValue,
+};
 pub use crd::{crds, crds_yaml};
 pub use kafka_rest_class::{KafkaRestClass, KafkaRestClassSpec, KafkaRestClassStatus};
 pub use kafka_topic::{KafkaTopic, KafkaTopicSpec, KafkaTopicStatus};
