@@ -1411,12 +1411,24 @@ impl Client {
         Ok(resp)
     }
 
-    /// OffsetFetch: a group's committed offsets, all topics. Partitions without a commit are
-    /// left out.
-    pub async fn offset_fetch(&self, group: &str) -> Result<BTreeMap<(String, i32), i64>> {
+    /// OffsetFetch: a group's committed offsets for the given topics and partitions, or for
+    /// every topic when `None`. Partitions without a commit are left out.
+    pub async fn offset_fetch(
+        &self,
+        group: &str,
+        topics: Option<&[(String, Vec<i32>)]>,
+    ) -> Result<BTreeMap<(String, i32), i64>> {
         let req = m::OffsetFetchRequest::default()
             .with_group_id(GroupId(StrBytes::from_string(group.to_owned())))
-            .with_topics(None);
+            .with_topics(topics.map(|ts| {
+                ts.iter()
+                    .map(|(t, ps)| {
+                        m::offset_fetch_request::OffsetFetchRequestTopic::default()
+                            .with_name(topic_name(t))
+                            .with_partition_indexes(ps.clone())
+                    })
+                    .collect()
+            }));
         let resp = self
             .retry("OffsetFetch", || self.send_to_coordinator(group, &req))
             .await?;

@@ -7,6 +7,8 @@ Subcommands:
   mock     --brokers N       starts librdkafka's mock cluster, prints "bootstrap=...",
                              runs until stdin closes
   topics   --bootstrap B     prints {"topic": partition_count} as JSON
+  committed --bootstrap B --group G --topic T
+                             prints the group's committed offsets {"partition": offset}
 Bytes travel as hex strings; null stays null.
 """
 import argparse
@@ -144,6 +146,16 @@ def topics(args):
     print(json.dumps({n: len(t.partitions) for n, t in md.topics.items()}))
 
 
+def committed(args):
+    c = ck.Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group,
+                     "enable.auto.commit": False, "session.timeout.ms": 6000})
+    md = c.list_topics(args.topic, timeout=10)
+    parts = [ck.TopicPartition(args.topic, p) for p in sorted(md.topics[args.topic].partitions)]
+    out = {str(tp.partition): tp.offset for tp in c.committed(parts, timeout=10)}
+    c.close()
+    print(json.dumps(out))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -158,8 +170,13 @@ def main():
     mk.add_argument("--brokers", type=int, default=1)
     t = sub.add_parser("topics")
     t.add_argument("--bootstrap", required=True)
+    cm = sub.add_parser("committed")
+    cm.add_argument("--bootstrap", required=True)
+    cm.add_argument("--group", required=True)
+    cm.add_argument("--topic", required=True)
     args = ap.parse_args()
-    {"produce": produce, "consume": consume, "mock": mock, "topics": topics}[args.cmd](args)
+    {"produce": produce, "consume": consume, "mock": mock, "topics": topics,
+     "committed": committed}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -141,3 +141,25 @@ pub fn topics(bootstrap: &str) -> Result<std::collections::BTreeMap<String, usiz
         run(&["topics", "--bootstrap", bootstrap], None)?.trim(),
     )?)
 }
+
+/// A consumer group's committed offsets for `topic` as librdkafka reads them (negative when none).
+pub fn committed(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+) -> Result<std::collections::BTreeMap<i32, i64>> {
+    let out = run(
+        &[
+            "committed",
+            "--bootstrap",
+            bootstrap,
+            "--group",
+            group,
+            "--topic",
+            topic,
+        ],
+        None,
+    )?;
+    let raw: std::collections::BTreeMap<String, i64> = serde_json::from_str(out.trim())?;
+    raw.into_iter().map(|(k, v)| Ok((k.parse()?, v))).collect()
+}
