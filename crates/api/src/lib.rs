@@ -13,6 +13,7 @@ pub mod crd;
 pub mod kafka_rest_class;
 pub mod kafka_topic;
 pub mod names;
+pub mod plan;
 pub mod topology;
 pub mod validation;
 
@@ -24,6 +25,9 @@ pub use configs::{
 pub use crd::{crds, crds_yaml};
 pub use kafka_rest_class::{KafkaRestClass, KafkaRestClassSpec, KafkaRestClassStatus};
 pub use kafka_topic::{KafkaTopic, KafkaTopicSpec, KafkaTopicStatus};
+pub use plan::{
+    plan, Action, MirrorStatus, Observed, ObservedLink, ObservedMirror, Plan, Problem, Side,
+};
 pub use validation::{
     validate_cluster_link, validate_kafka_rest_class, validate_kafka_topic, ValidationError,
     ValidationErrors,
