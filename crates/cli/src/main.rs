@@ -1,8 +1,9 @@
 //! The `clusterlink` binary: one executable for every role.
 //!
-//! Today it has the commands the foundation supports: `describe` (what a cluster says about
-//! itself) and `copy` (a one-shot, catch-up copy of a topic between clusters, the building block
-//! of mirroring). The link server, operator and `apply` join as their crates land.
+//! Today it has the commands the foundation supports: `crd` (the CustomResourceDefinitions),
+//! `describe` (what a cluster says about itself) and `copy` (a one-shot, catch-up copy of a
+//! topic between clusters, the building block of mirroring). The link server, operator and
+//! `apply` join as their crates land.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -22,13 +23,23 @@ use clusterlink_mirror::{
     about = "Open-source Cluster Linking for any Kafka"
 )]
 struct Cli {
+    /// How long to keep retrying a cluster that does not answer, in milliseconds.
+    #[arg(
+        long,
+        global = true,
+        env = "CLUSTERLINK_RETRY_TIMEOUT_MS",
+        default_value_t = 30_000
+    )]
+    retry_timeout_ms: u64,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print a cluster's id, brokers and topics.
+    /// Print the CustomResourceDefinitions (ClusterLink, KafkaRestClass, KafkaTopic) as YAML.
+    Crd,
+    /// Print a cluster's id, brokers, the Kafka APIs clusterlink can use with it, and its topics.
     Describe {
         /// Bootstrap servers, `host:port[,host:port...]`.
         #[arg(long)]
@@ -64,8 +75,13 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let retry = Duration::from_millis(cli.retry_timeout_ms);
     let result = match cli.command {
-        Command::Describe { bootstrap_server } => describe(&bootstrap_server).await,
+        Command::Crd => {
+            print!("{}", clusterlink_api::crds_yaml());
+            Ok(())
+        }
+        Command::Describe { bootstrap_server } => describe(&bootstrap_server, retry).await,
         Command::Copy {
             source_bootstrap_server,
             destination_bootstrap_server,
@@ -74,14 +90,12 @@ async fn main() -> ExitCode {
             create_topic,
         } => {
             let dest_topic = destination_topic.unwrap_or_else(|| topic.clone());
-            copy(
-                &source_bootstrap_server,
-                &destination_bootstrap_server,
-                &topic,
-                &dest_topic,
-                create_topic,
-            )
-            .await
+            let src = connect(&source_bootstrap_server, "source ", retry);
+            let dst = connect(&destination_bootstrap_server, "destination ", retry);
+            match tokio::try_join!(src, dst) {
+                Ok((src, dst)) => copy(&src, &dst, &topic, &dest_topic, create_topic).await,
+                Err(e) => Err(e),
+            }
         }
     };
     match result {
@@ -93,14 +107,16 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn connect(bootstrap: &str, side: &str) -> Result<Client> {
-    Client::connect(ClientConfig::new(bootstrap))
+async fn connect(bootstrap: &str, side: &str, retry_timeout: Duration) -> Result<Client> {
+    let mut config = ClientConfig::new(bootstrap);
+    config.retry.timeout = retry_timeout;
+    Client::connect(config)
         .await
-        .with_context(|| format!("connecting to the {side} cluster at {bootstrap}"))
+        .with_context(|| format!("connecting to the {side}cluster at {bootstrap}"))
 }
 
-async fn describe(bootstrap: &str) -> Result<()> {
-    let client = connect(bootstrap, "").await?;
+async fn describe(bootstrap: &str, retry_timeout: Duration) -> Result<()> {
+    let client = connect(bootstrap, "", retry_timeout).await?;
     let md = client.refresh_metadata(None).await?;
     let cluster_id = match client.describe_cluster().await {
         Ok(info) => info.cluster_id,
@@ -113,6 +129,12 @@ async fn describe(bootstrap: &str) -> Result<()> {
     for (id, addr) in &md.brokers {
         println!("broker {id}: {addr}");
     }
+    for (api, version) in client.api_support().await? {
+        match version {
+            Ok(v) => println!("api {api:?}: v{v}"),
+            Err(_) => println!("api {api:?}: not supported by this broker"),
+        }
+    }
     for (name, t) in md.topics.iter().filter(|(_, t)| !t.is_internal) {
         println!("topic {name}: {} partitions", t.partitions.len());
     }
@@ -120,14 +142,12 @@ async fn describe(bootstrap: &str) -> Result<()> {
 }
 
 async fn copy(
-    source: &str,
-    destination: &str,
+    src: &Client,
+    dst: &Client,
     topic: &str,
     dest_topic: &str,
     create: bool,
 ) -> Result<()> {
-    let src = connect(source, "source").await?;
-    let dst = connect(destination, "destination").await?;
     let partitions: Vec<i32> = src
         .topic_metadata(topic)
         .await
@@ -150,7 +170,7 @@ async fn copy(
             r.with_context(|| format!("creating destination topic {name}"))?;
         }
     }
-    let mut producer = DestinationProducer::init(&dst).await?;
+    let mut producer = DestinationProducer::init(dst).await?;
     let options = CopyOptions::default();
     let start = Instant::now();
     let mut total = CopyStats::default();
@@ -160,7 +180,7 @@ async fn copy(
             destination_topic: dest_topic.to_owned(),
             partition: p,
         };
-        let s = copy_partition(&src, &dst, &route, 0, &mut producer, &options).await?;
+        let s = copy_partition(src, dst, &route, 0, &mut producer, &options).await?;
         println!(
             "partition {p}: {} records in {} batches ({} bytes), {} control/aborted batches skipped, next offset {}",
             s.records, s.batches, s.bytes, s.skipped_batches, s.next_offset

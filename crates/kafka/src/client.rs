@@ -651,6 +651,15 @@ impl Client {
         self.any_connection().await?.version_for(api)
     }
 
+    /// For every API this client speaks: the version it would use with a broker, or why not.
+    pub async fn api_support(&self) -> Result<Vec<(ApiKey, Result<i16>)>> {
+        let conn = self.any_connection().await?;
+        Ok(ApiKey::iter()
+            .filter(|k| crate::connection::max_supported_version(*k).is_some())
+            .map(|k| (k, conn.version_for(k)))
+            .collect())
+    }
+
     // ---------------------------------------------------------------- cluster
 
     /// DescribeCluster: the cluster id, controller and brokers.

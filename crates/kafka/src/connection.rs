@@ -246,6 +246,11 @@ impl Connection {
             .collect())
     }
 
+    /// The broker's advertised `(min, max)` version of every API it listed.
+    pub fn broker_versions(&self) -> &HashMap<i16, (i16, i16)> {
+        &self.versions
+    }
+
     /// The version at which `api` is sent on this connection.
     pub fn version_for(&self, api: ApiKey) -> Result<i16> {
         let ours = api.valid_versions();

@@ -1,0 +1,50 @@
+//! The binary as a user runs it.
+
+use std::process::Command;
+
+fn clusterlink(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args(args)
+        .output()
+        .expect("run clusterlink")
+}
+
+/// `clusterlink crd` prints exactly the committed `deploy/crds/clusterlink-crds.yaml`.
+#[test]
+fn crd_command_prints_the_committed_crds() {
+    let out = clusterlink(&["crd"]);
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/crds/clusterlink-crds.yaml"
+    ))
+    .unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed, committed, "deploy/crds is stale: regenerate with `clusterlink crd > deploy/crds/clusterlink-crds.yaml`");
+    for kind in [
+        "kind: ClusterLink",
+        "kind: KafkaRestClass",
+        "kind: KafkaTopic",
+    ] {
+        assert!(printed.contains(kind), "{kind} missing");
+    }
+}
+
+/// An unreachable cluster is a clear error naming the address, and a failing exit code.
+#[test]
+fn unreachable_cluster_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args(["describe", "--bootstrap-server", &addr])
+        .env("CLUSTERLINK_RETRY_TIMEOUT_MS", "300")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&addr) && err.contains("connection"), "{err}");
+}
