@@ -1164,17 +1164,12 @@ impl Client {
             .retry("CreateTopics", || self.send_to_controller(&req))
             .await?;
         self.invalidate_metadata();
-        Ok(resp
-            .topics
-            .iter()
-            .map(|t| {
-                let name = t.name.0.as_str().to_owned();
-                let r = Error::check(t.error_code, t.error_message.as_deref(), || {
-                    format!("CreateTopics {name}")
-                });
-                (name, r)
-            })
-            .collect())
+        Ok(per_topic(
+            "CreateTopics",
+            resp.topics
+                .iter()
+                .map(|t| (t.name.0.as_str(), t.error_code, &t.error_message)),
+        ))
     }
 
     /// DeleteTopics by name; one result per topic.
@@ -1199,21 +1194,13 @@ impl Client {
             .retry("DeleteTopics", || self.send_to_controller(&req))
             .await?;
         self.invalidate_metadata();
-        Ok(resp
-            .responses
-            .iter()
-            .map(|t| {
-                let name = t
-                    .name
-                    .as_ref()
-                    .map(|n| n.0.as_str().to_owned())
-                    .unwrap_or_default();
-                let r = Error::check(t.error_code, t.error_message.as_deref(), || {
-                    format!("DeleteTopics {name}")
-                });
-                (name, r)
-            })
-            .collect())
+        Ok(per_topic(
+            "DeleteTopics",
+            resp.responses.iter().map(|t| {
+                let name = t.name.as_ref().map_or("", |n| n.0.as_str());
+                (name, t.error_code, &t.error_message)
+            }),
+        ))
     }
 
     /// CreatePartitions: grows each topic to the given total partition count.
@@ -1241,17 +1228,12 @@ impl Client {
             .retry("CreatePartitions", || self.send_to_controller(&req))
             .await?;
         self.invalidate_metadata();
-        Ok(resp
-            .results
-            .iter()
-            .map(|t| {
-                let name = t.name.0.as_str().to_owned();
-                let r = Error::check(t.error_code, t.error_message.as_deref(), || {
-                    format!("CreatePartitions {name}")
-                });
-                (name, r)
-            })
-            .collect())
+        Ok(per_topic(
+            "CreatePartitions",
+            resp.results
+                .iter()
+                .map(|t| (t.name.0.as_str(), t.error_code, &t.error_message)),
+        ))
     }
 
     /// DescribeConfigs of one resource (all configs when `keys` is `None`).
@@ -1562,6 +1544,19 @@ fn retype<T>(r: PartitionResult<Never>) -> PartitionResult<T> {
         partition: r.partition,
         result: r.result.map(|never| match never {}),
     }
+}
+
+/// Per-topic results of a topic admin call, from (name, error code, error message) triples.
+fn per_topic<'a>(
+    api: &str,
+    results: impl Iterator<Item = (&'a str, i16, &'a Option<StrBytes>)>,
+) -> Vec<(String, Result<()>)> {
+    results
+        .map(|(name, code, message)| {
+            let r = Error::check(code, message.as_deref(), || format!("{api} {name}"));
+            (name.to_owned(), r)
+        })
+        .collect()
 }
 
 fn dedup(it: impl Iterator<Item = String>) -> Vec<String> {
