@@ -10,11 +10,11 @@
 use std::time::Duration;
 
 use clusterlink_kafka::client::FetchedPartition;
-use clusterlink_kafka::records::{
-    encode_batch, split_batches, BatchSpec, RawBatch, Resolved, TxnResolver,
-};
+use clusterlink_kafka::records::RawBatch;
 use clusterlink_kafka::{Client, Isolation};
 use tracing::{debug, instrument};
+
+use crate::reader::PartitionReader;
 
 /// Why a copy stopped.
 #[derive(Debug, thiserror::Error)]
@@ -70,8 +70,8 @@ pub struct DestinationProducer {
     pub producer_id: i64,
     /// Its epoch.
     pub producer_epoch: i16,
-    /// Next sequence per destination partition.
-    next_sequence: std::collections::HashMap<i32, i32>,
+    /// Next sequence per destination topic and partition.
+    next_sequence: std::collections::HashMap<(String, i32), i32>,
 }
 
 impl DestinationProducer {
@@ -92,8 +92,13 @@ impl DestinationProducer {
         })
     }
 
-    fn stamp(&mut self, partition: i32, batch: &RawBatch) -> RawBatch {
-        let seq = self.next_sequence.entry(partition).or_insert(0);
+    /// The batch as this producer writes it to `topic[partition]`: its id, epoch and the
+    /// partition's next sequence.
+    pub fn stamp(&mut self, topic: &str, partition: i32, batch: &RawBatch) -> RawBatch {
+        let seq = self
+            .next_sequence
+            .entry((topic.to_owned(), partition))
+            .or_insert(0);
         let out = batch.for_producer(self.producer_id, self.producer_epoch, *seq);
         // Sequences wrap to 0 after i32::MAX, as Kafka's do.
         *seq = ((*seq as i64 + batch.header().record_count as i64) % (i32::MAX as i64 + 1)) as i32;
@@ -178,14 +183,13 @@ pub async fn copy_partition(
         ..Default::default()
     };
     let mut fetch_bytes = options.fetch_bytes;
-    let mut fetch_offset = from;
-    let mut resolver = TxnResolver::new();
+    let mut reader = PartitionReader::new(from);
     loop {
         let fetched: FetchedPartition = source
             .fetch_partition(
                 source_topic,
                 partition,
-                fetch_offset,
+                reader.fetch_offset(),
                 Isolation::ReadCommitted,
                 Duration::from_millis(50),
                 fetch_bytes,
@@ -201,13 +205,16 @@ pub async fn copy_partition(
             fetched.high_watermark
         };
         let had_bytes = !fetched.records.is_empty();
-        let batches = split_batches(fetched.records).map_err(|source| CopyError::Records {
-            partition,
-            offset: fetch_offset,
-            source,
-        })?;
-        if batches.is_empty() {
-            if fetch_offset >= end {
+        let accepted =
+            reader
+                .accept(fetched.records, &fetched.aborted)
+                .map_err(|(offset, source)| CopyError::Records {
+                    partition,
+                    offset,
+                    source,
+                })?;
+        if accepted.whole_batches == 0 {
+            if reader.fetch_offset() >= end {
                 return Ok(stats);
             }
             if had_bytes {
@@ -215,7 +222,7 @@ pub async fn copy_partition(
                 if fetch_bytes >= options.max_fetch_bytes {
                     return Err(CopyError::BatchTooLarge {
                         partition,
-                        offset: fetch_offset,
+                        offset: reader.fetch_offset(),
                         max_bytes: fetch_bytes,
                     });
                 }
@@ -223,53 +230,13 @@ pub async fn copy_partition(
             }
             continue;
         }
-        resolver.add_aborted(&fetched.aborted);
-        let mut resolved = Resolved::default();
-        for batch in batches {
-            let h = batch.header().clone();
-            if h.last_offset() < fetch_offset {
-                continue; // wholly before the wanted offset (a fetch may start mid-batch)
-            }
-            let records_err = |source| CopyError::Records {
-                partition,
-                offset: h.base_offset,
-                source,
-            };
-            let batch = if h.base_offset < from {
-                // The first batch starts before the wanted offset: keep the records from it on.
-                let keep: Vec<_> = batch
-                    .records()
-                    .map_err(records_err)?
-                    .into_iter()
-                    .filter(|r| r.offset >= from)
-                    .collect();
-                stats.reencoded_batches += 1;
-                encode_batch(&BatchSpec::from_header(&h), &keep).map_err(records_err)?
-            } else {
-                batch
-            };
-            resolver.push(batch, &mut resolved);
-            fetch_offset = h.next_offset();
-        }
-        stats.skipped_batches += resolved.dropped;
-        let mut out = Vec::with_capacity(resolved.ready.len());
-        for batch in resolved.ready {
-            let batch = if batch.header().is_dense() {
-                batch
-            } else {
-                let offset = batch.header().base_offset;
-                stats.reencoded_batches += 1;
-                batch
-                    .renumbered()
-                    .map_err(|source| CopyError::Records {
-                        partition,
-                        offset,
-                        source,
-                    })?
-                    .0
-            };
-            out.push(producer.stamp(partition, &batch));
-        }
+        stats.skipped_batches += accepted.dropped;
+        stats.reencoded_batches += accepted.reencoded;
+        let out: Vec<RawBatch> = accepted
+            .ready
+            .iter()
+            .map(|r| producer.stamp(destination_topic, partition, &r.batch))
+            .collect();
         if !out.is_empty() {
             destination
                 .produce_partition(destination_topic, partition, &out, options.produce_timeout)
@@ -284,10 +251,9 @@ pub async fn copy_partition(
                 stats.bytes += b.bytes().len() as u64;
             }
         }
-        stats.next_offset = resolver.first_held_offset().unwrap_or(fetch_offset);
-        stats.held_batches = resolver.held() as u64;
+        stats.next_offset = reader.resume_offset();
+        stats.held_batches = reader.held() as u64;
         debug!(
-            fetch_offset,
             next_offset = stats.next_offset,
             batches = out.len(),
             "copied"

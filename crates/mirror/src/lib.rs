@@ -7,6 +7,9 @@
 //! builds on it.
 
 pub mod copy;
+pub mod offset_map;
+pub mod reader;
+pub mod store;
 
 pub use copy::{
     copy_partition, CopyError, CopyOptions, CopyStats, DestinationProducer, PartitionRoute,

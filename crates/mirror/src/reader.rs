@@ -1,0 +1,173 @@
+//! Turns fetched source bytes into batches ready for the destination, one partition at a time.
+//!
+//! This is the part of mirroring that must be deterministic: replaying the same source range
+//! from the same start offset yields the same batches with the same record counts, which is
+//! what crash recovery relies on to find where the destination stopped. It splits fetched bytes
+//! into whole batches, skips what lies before the wanted offset, cuts a first batch that starts
+//! before it, resolves transactions (`TxnResolver`) and renumbers batches with offset gaps.
+
+use bytes::Bytes;
+use clusterlink_kafka::records::{
+    encode_batch, split_batches, AbortedTxn, BatchSpec, RawBatch, RecordError, Resolved,
+    TxnResolver,
+};
+
+/// Which source offsets a ready batch's records had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceOffsets {
+    /// `count` consecutive offsets from `base`.
+    Dense {
+        /// First offset.
+        base: i64,
+        /// Number of records.
+        count: i64,
+    },
+    /// The records' offsets, for a batch that was renumbered to close gaps.
+    Listed(Vec<i64>),
+}
+
+impl SourceOffsets {
+    /// The first source offset.
+    pub fn first(&self) -> i64 {
+        match self {
+            SourceOffsets::Dense { base, .. } => *base,
+            SourceOffsets::Listed(v) => v.first().copied().unwrap_or(-1),
+        }
+    }
+}
+
+/// A batch ready to be written, with where its records came from.
+#[derive(Debug, Clone)]
+pub struct ReadyBatch {
+    /// The batch, with consecutive offsets (producer fields still the source's).
+    pub batch: RawBatch,
+    /// Source offsets of its records.
+    pub source: SourceOffsets,
+    /// Source offset after the source batch it came from.
+    pub source_next: i64,
+}
+
+/// What one fetched buffer gave.
+#[derive(Debug, Default)]
+pub struct Accepted {
+    /// Batches to write, in source order.
+    pub ready: Vec<ReadyBatch>,
+    /// Batches dropped: control markers and aborted data.
+    pub dropped: u64,
+    /// Batches decoded and re-encoded (cut at the start offset, or renumbered).
+    pub reencoded: u64,
+    /// Whole batches found in the buffer (0 with bytes present: the fetch size is too small).
+    pub whole_batches: usize,
+}
+
+/// Reading position and transaction state of one source partition.
+#[derive(Debug)]
+pub struct PartitionReader {
+    from: i64,
+    fetch_offset: i64,
+    resolver: TxnResolver,
+    /// Source offset after each batch pushed into the resolver, by base offset, for batches
+    /// that may still come out of it.
+    pending_next: std::collections::BTreeMap<i64, i64>,
+}
+
+impl PartitionReader {
+    /// A reader that starts at source offset `from`.
+    pub fn new(from: i64) -> Self {
+        PartitionReader {
+            from,
+            fetch_offset: from,
+            resolver: TxnResolver::new(),
+            pending_next: Default::default(),
+        }
+    }
+
+    /// The offset to fetch next.
+    pub fn fetch_offset(&self) -> i64 {
+        self.fetch_offset
+    }
+
+    /// The first source offset not yet handed out as ready or decided (held transactional
+    /// data counts as not decided).
+    pub fn resume_offset(&self) -> i64 {
+        self.resolver
+            .first_held_offset()
+            .unwrap_or(self.fetch_offset)
+    }
+
+    /// Batches held for a transaction marker.
+    pub fn held(&self) -> usize {
+        self.resolver.held()
+    }
+
+    /// Feeds one fetch response's records and aborted-transaction list.
+    pub fn accept(
+        &mut self,
+        records: Bytes,
+        aborted: &[AbortedTxn],
+    ) -> Result<Accepted, (i64, RecordError)> {
+        let fetch_offset = self.fetch_offset;
+        let batches = split_batches(records).map_err(|e| (fetch_offset, e))?;
+        let mut out = Accepted {
+            whole_batches: batches.len(),
+            ..Default::default()
+        };
+        self.resolver.add_aborted(aborted);
+        let mut resolved = Resolved::default();
+        for batch in batches {
+            let h = batch.header().clone();
+            if h.last_offset() < self.fetch_offset {
+                continue; // wholly before the wanted offset (a fetch may start mid-batch)
+            }
+            let batch = if h.base_offset < self.from {
+                // The first batch starts before the start offset: keep the records from it on.
+                let from = self.from;
+                let keep: Vec<_> = batch
+                    .records()
+                    .map_err(|e| (h.base_offset, e))?
+                    .into_iter()
+                    .filter(|r| r.offset >= from)
+                    .collect();
+                out.reencoded += 1;
+                encode_batch(&BatchSpec::from_header(&h), &keep).map_err(|e| (h.base_offset, e))?
+            } else {
+                batch
+            };
+            self.pending_next
+                .insert(batch.header().base_offset, h.next_offset());
+            self.resolver.push(batch, &mut resolved);
+            self.fetch_offset = h.next_offset();
+        }
+        out.dropped = resolved.dropped;
+        for batch in resolved.ready {
+            let h = batch.header().clone();
+            let source_next = self
+                .pending_next
+                .get(&h.base_offset)
+                .copied()
+                .unwrap_or(h.next_offset());
+            let (batch, source) = if h.is_dense() {
+                (
+                    batch,
+                    SourceOffsets::Dense {
+                        base: h.base_offset,
+                        count: h.record_count as i64,
+                    },
+                )
+            } else {
+                out.reencoded += 1;
+                let (dense, old) = batch.renumbered().map_err(|e| (h.base_offset, e))?;
+                (dense, SourceOffsets::Listed(old))
+            };
+            out.ready.push(ReadyBatch {
+                batch,
+                source,
+                source_next,
+            });
+        }
+        // Forget the bookkeeping of everything before what the resolver still holds.
+        let keep_from = self.resume_offset();
+        self.pending_next = self.pending_next.split_off(&keep_from);
+        Ok(out)
+    }
+}

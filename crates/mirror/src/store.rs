@@ -1,0 +1,146 @@
+//! Durable key-value state kept in a compacted topic of the local (destination) cluster.
+//!
+//! The link server keeps no local files: mirror definitions, their states and the engine's
+//! checkpoints are records in one single-partition compacted topic. Writing several keys is one
+//! batch, so a checkpoint and the offset-map runs it covers land together or not at all. Loading
+//! reads the topic from its start to its end; the last value of a key wins and a null value
+//! (tombstone) deletes it.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use clusterlink_kafka::client::{NewTopic, OffsetSpec};
+use clusterlink_kafka::records::{encode_batch, split_batches, BatchSpec, Compression, Record};
+use clusterlink_kafka::{Client, Error, Isolation};
+
+/// State topic store.
+#[derive(Debug)]
+pub struct KafkaStore {
+    client: Client,
+    topic: String,
+    producer: (i64, i16),
+    next_sequence: Mutex<i32>,
+}
+
+impl KafkaStore {
+    /// Opens the store, creating its topic (one partition, compacted) if missing.
+    pub async fn open(client: Client, topic: &str) -> Result<Self, Error> {
+        if client.topic_metadata(topic).await.is_err() {
+            let new = NewTopic {
+                name: topic.to_owned(),
+                partitions: 1,
+                replication_factor: -1,
+                configs: vec![("cleanup.policy".into(), "compact".into())],
+            };
+            for (_, r) in client
+                .create_topics(&[new], false, Duration::from_secs(30))
+                .await?
+            {
+                match r {
+                    Ok(()) => {}
+                    Err(e) if e.kafka_code() == Some(36) => {} // created meanwhile
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let producer = client.init_producer_id().await?;
+        Ok(KafkaStore {
+            client,
+            topic: topic.to_owned(),
+            producer,
+            next_sequence: Mutex::new(0),
+        })
+    }
+
+    /// Writes keys atomically (one batch); `None` deletes a key.
+    pub async fn put(&self, entries: &[(String, Option<Vec<u8>>)]) -> Result<(), Error> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let records: Vec<Record> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| Record {
+                offset: i as i64,
+                timestamp: now,
+                key: Some(Bytes::from(k.clone())),
+                value: v.clone().map(Bytes::from),
+                headers: vec![],
+            })
+            .collect();
+        let base_sequence = {
+            let mut seq = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
+            let s = *seq;
+            *seq = seq.wrapping_add(records.len() as i32) & i32::MAX;
+            s
+        };
+        let spec = BatchSpec {
+            producer_id: self.producer.0,
+            producer_epoch: self.producer.1,
+            base_sequence,
+            ..BatchSpec::plain(Compression::None)
+        };
+        let batch = encode_batch(&spec, &records)?;
+        self.client
+            .produce_partition(&self.topic, 0, &[batch], Duration::from_secs(30))
+            .await?;
+        Ok(())
+    }
+
+    /// Reads every live key.
+    pub async fn load(&self) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+        let mut out = BTreeMap::new();
+        let earliest = self
+            .client
+            .list_offsets(
+                &self.topic,
+                &[0],
+                OffsetSpec::Earliest,
+                Isolation::ReadCommitted,
+            )
+            .await?;
+        let mut offset = earliest.get(&0).map_or(0, |o| o.offset.max(0));
+        loop {
+            let f = self
+                .client
+                .fetch_partition(
+                    &self.topic,
+                    0,
+                    offset,
+                    Isolation::ReadCommitted,
+                    Duration::from_millis(10),
+                    4 << 20,
+                )
+                .await?;
+            let batches = split_batches(f.records)?;
+            if batches.is_empty() {
+                if offset >= f.high_watermark {
+                    return Ok(out);
+                }
+                return Err(Error::Invalid(format!(
+                    "state topic {}: no whole batch at offset {offset} below the end {}",
+                    self.topic, f.high_watermark
+                )));
+            }
+            for b in batches {
+                offset = b.header().next_offset();
+                if b.header().is_control() {
+                    continue;
+                }
+                for r in b.records()? {
+                    let Some(key) = r.key else { continue };
+                    let key = String::from_utf8_lossy(&key).into_owned();
+                    match r.value {
+                        Some(v) => out.insert(key, v.to_vec()),
+                        None => out.remove(&key),
+                    };
+                }
+            }
+        }
+    }
+}
