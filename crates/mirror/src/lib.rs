@@ -1,16 +1,22 @@
 //! The mirroring engine: keeps destination mirror topics exact copies of source topics.
 //!
-//! Today it holds the building block every mirror is made of: [`copy`], which moves one
-//! partition's committed records from a source cluster to a destination cluster as raw batches
-//! (no decompression unless a batch must change). The long-running engine (mirror topics,
-//! states, offset alignment, checkpoints in Kafka) is the mirroring-engine work (issue 3) and
-//! builds on it.
+//! - [`reader`]: the deterministic step from fetched bytes to batches ready for the destination
+//!   (transactions resolved, gaps closed), shared by everything below;
+//! - [`copy`]: a one-shot, catch-up copy of one partition (the CLI's `copy`);
+//! - [`engine`]: the long-running engine of one link: mirror topics, states (pause, promote,
+//!   failover), multiplexed fetch and produce, lag, and crash recovery;
+//! - [`offset_map`]: the exact source-to-destination offset map, aligned or translated;
+//! - [`store`]: durable state in a compacted topic of the destination cluster.
 
 pub mod copy;
+pub mod engine;
 pub mod offset_map;
 pub mod reader;
 pub mod store;
 
 pub use copy::{
     copy_partition, CopyError, CopyOptions, CopyStats, DestinationProducer, PartitionRoute,
+};
+pub use engine::{
+    Desired, Engine, LinkSettings, MirrorError, MirrorSpec, MirrorState, MirrorStatus, StartSpec,
 };

@@ -3,7 +3,6 @@
 //! destination read_committed, and every record (partition, key, value, headers, timestamp)
 //! must match what librdkafka reads from the source.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clusterlink_kafka::client::NewTopic;
@@ -11,7 +10,7 @@ use clusterlink_kafka::{Client, ClientConfig};
 use clusterlink_mirror::{
     copy_partition, CopyOptions, CopyStats, DestinationProducer, PartitionRoute,
 };
-use clusterlink_testkit::rdkafka::{self, hex, Msg, ProduceSpec, Txn};
+use clusterlink_testkit::rdkafka::{self, by_partition, varied_records, Msg, ProduceSpec, Txn};
 use clusterlink_testkit::{MockCluster, TansuCluster};
 use serde_json::json;
 
@@ -71,52 +70,6 @@ async fn mirror(src: &Client, dst: &Client, topic: &str, from: i64) -> CopyStats
         total.reencoded_batches += s.reencoded_batches;
     }
     total
-}
-
-/// Records with keys, duplicate header keys, null header values, tombstones, explicit
-/// timestamps, spread over `partitions`.
-fn varied_records(n: usize, partitions: i32, tag: &str) -> Vec<Msg> {
-    (0..n)
-        .map(|i| Msg {
-            partition: i as i32 % partitions,
-            offset: -1,
-            key: (i % 5 != 0).then(|| hex(format!("{tag}-key-{i}").as_bytes())),
-            value: (i % 11 != 7)
-                .then(|| hex(format!("{tag} value {i} ").repeat(1 + i % 20).as_bytes())),
-            headers: match i % 3 {
-                0 => vec![],
-                1 => vec![("trace".into(), Some(hex(&[i as u8, 1, 2])))],
-                _ => vec![
-                    ("dup".into(), Some(hex(b"a"))),
-                    ("dup".into(), None),
-                    ("z".into(), Some(hex(b""))),
-                ],
-            },
-            timestamp: 1_600_000_000_000 + (i as i64) * 37,
-            timestamp_type: 0,
-        })
-        .collect()
-}
-
-/// What must survive mirroring: key, value, headers, timestamp.
-type Content = (
-    Option<String>,
-    Option<String>,
-    Vec<(String, Option<String>)>,
-    i64,
-);
-
-/// Per partition, in offset order: the content that must survive.
-fn by_partition(msgs: &[Msg]) -> BTreeMap<i32, Vec<Content>> {
-    let mut sorted = msgs.to_vec();
-    sorted.sort_by_key(|m| (m.partition, m.offset));
-    let mut out: BTreeMap<i32, Vec<_>> = BTreeMap::new();
-    for m in sorted {
-        out.entry(m.partition)
-            .or_default()
-            .push((m.key, m.value, m.headers, m.timestamp));
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+pub mod proxy;
 pub mod rdkafka;
 
 /// Paths of the external programs the tests use.
@@ -101,31 +102,69 @@ fn wait_for_port(port: u16, child: &mut Child, timeout: Duration) -> Result<()> 
 pub struct TansuCluster {
     cluster_id: String,
     port: u16,
+    advertised_port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    proxy: Option<proxy::Proxy>,
 }
 
 impl TansuCluster {
     /// Starts a cluster with this id on a free port.
     pub fn start(cluster_id: &str) -> Result<Self> {
+        let port = free_port();
         let mut c = TansuCluster {
             cluster_id: cluster_id.to_owned(),
-            port: free_port(),
+            port,
+            advertised_port: port,
             dir: tempfile::tempdir()?,
             child: None,
+            proxy: None,
         };
         c.launch()?;
         Ok(c)
     }
 
+    /// Starts a cluster reachable only through a [`proxy::Proxy`] (it advertises the proxy's
+    /// address), so that tests can cut the network with [`TansuCluster::cut_network`].
+    pub fn start_behind_proxy(cluster_id: &str) -> Result<Self> {
+        let (proxy, target) = proxy::Proxy::start()?;
+        let port = free_port();
+        *target.lock().unwrap_or_else(|e| e.into_inner()) = format!("127.0.0.1:{port}");
+        let mut c = TansuCluster {
+            cluster_id: cluster_id.to_owned(),
+            port,
+            advertised_port: proxy.port(),
+            dir: tempfile::tempdir()?,
+            child: None,
+            proxy: Some(proxy),
+        };
+        c.launch()?;
+        Ok(c)
+    }
+
+    /// Cuts every connection through the proxy and refuses new ones.
+    pub fn cut_network(&self) {
+        if let Some(p) = &self.proxy {
+            p.cut();
+        }
+    }
+
+    /// Lets connections through the proxy again.
+    pub fn restore_network(&self) {
+        if let Some(p) = &self.proxy {
+            p.restore();
+        }
+    }
+
     fn launch(&mut self) -> Result<()> {
         let url = format!("tcp://127.0.0.1:{}", self.port);
+        let advertised = format!("tcp://127.0.0.1:{}", self.advertised_port);
         let log = std::fs::File::create(self.dir.path().join("tansu.log"))?;
         let mut cmd = Command::new(&deps().tansu);
         cmd.arg("broker")
             .args(["--cluster-id", &self.cluster_id])
             .args(["--listener-url", &url])
-            .args(["--advertised-listener-url", &url])
+            .args(["--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"])
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
@@ -149,9 +188,9 @@ impl TansuCluster {
         Ok(())
     }
 
-    /// `127.0.0.1:port`.
+    /// `127.0.0.1:port` (the proxy's port for a cluster behind one).
     pub fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.advertised_port)
     }
 
     /// The cluster id it was started with.

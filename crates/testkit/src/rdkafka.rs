@@ -163,3 +163,49 @@ pub fn committed(
     let raw: std::collections::BTreeMap<String, i64> = serde_json::from_str(out.trim())?;
     raw.into_iter().map(|(k, v)| Ok((k.parse()?, v))).collect()
 }
+
+/// Records with keys, duplicate header keys, null header values, tombstones, explicit
+/// timestamps, spread over `partitions`.
+pub fn varied_records(n: usize, partitions: i32, tag: &str) -> Vec<Msg> {
+    (0..n)
+        .map(|i| Msg {
+            partition: i as i32 % partitions,
+            offset: -1,
+            key: (i % 5 != 0).then(|| hex(format!("{tag}-key-{i}").as_bytes())),
+            value: (i % 11 != 7)
+                .then(|| hex(format!("{tag} value {i} ").repeat(1 + i % 20).as_bytes())),
+            headers: match i % 3 {
+                0 => vec![],
+                1 => vec![("trace".into(), Some(hex(&[i as u8, 1, 2])))],
+                _ => vec![
+                    ("dup".into(), Some(hex(b"a"))),
+                    ("dup".into(), None),
+                    ("z".into(), Some(hex(b""))),
+                ],
+            },
+            timestamp: 1_600_000_000_000 + (i as i64) * 37,
+            timestamp_type: 0,
+        })
+        .collect()
+}
+
+/// What must survive mirroring: key, value, headers, timestamp.
+pub type Content = (
+    Option<String>,
+    Option<String>,
+    Vec<(String, Option<String>)>,
+    i64,
+);
+
+/// Per partition, in offset order: the content that must survive.
+pub fn by_partition(msgs: &[Msg]) -> std::collections::BTreeMap<i32, Vec<Content>> {
+    let mut sorted = msgs.to_vec();
+    sorted.sort_by_key(|m| (m.partition, m.offset));
+    let mut out: std::collections::BTreeMap<i32, Vec<_>> = Default::default();
+    for m in sorted {
+        out.entry(m.partition)
+            .or_default()
+            .push((m.key, m.value, m.headers, m.timestamp));
+    }
+    out
+}

@@ -1,0 +1,1465 @@
+//! The mirroring engine of one link: mirror topics, their states, and the loop that moves data.
+//!
+//! One task per link does all the moving, in rounds: one Fetch per source leader covering every
+//! mirrored partition, then one Produce per destination leader covering every partition that got
+//! data (the client groups and sends them concurrently). No thread or connection per partition;
+//! memory is bounded by the fetch sizes. A partition whose produce failed keeps its stamped
+//! batches and retries them as they are (same producer id and sequences, so the broker
+//! deduplicates) before it fetches anything new, which keeps every partition strictly in order.
+//!
+//! Everything that decides where to resume is in Kafka: checkpoints (source offset, destination
+//! offset) and offset-map runs in the state topic, and the destination log itself. After a crash
+//! each partition replays the source from its last checkpoint through the deterministic
+//! [`PartitionReader`], counting records until it reaches the destination's end: that is exactly
+//! where it stopped, with nothing lost and nothing written twice.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clusterlink_kafka::client::{
+    ConfigResource, FetchPartition, FetchRequest, NewTopic, OffsetSpec, ProducePartition,
+};
+use clusterlink_kafka::records::RawBatch;
+use clusterlink_kafka::{Client, Error as KafkaError, Isolation};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use crate::copy::DestinationProducer;
+use crate::offset_map::{OffsetMap, OffsetMode, Run};
+use crate::reader::{PartitionReader, ReadyBatch, SourceOffsets};
+use crate::store::KafkaStore;
+
+/// Settings of one link's engine.
+#[derive(Debug, Clone)]
+pub struct LinkSettings {
+    /// The link's name (keys its state).
+    pub name: String,
+    /// `cluster.link.retry.timeout.ms`: how long a partition may keep failing before it is FAILED.
+    pub retry_timeout: Duration,
+    /// Bytes per partition per fetch.
+    pub partition_max_bytes: i32,
+    /// Bytes per fetch response.
+    pub fetch_max_bytes: i32,
+    /// Long-poll wait of a fetch.
+    pub max_wait: Duration,
+    /// How often checkpoints are written while data moves.
+    pub checkpoint_interval: Duration,
+    /// How often source partition counts are checked.
+    pub metadata_interval: Duration,
+    /// The compacted state topic on the destination.
+    pub state_topic: String,
+}
+
+impl LinkSettings {
+    /// Defaults for a link named `name`.
+    pub fn new(name: &str) -> Self {
+        LinkSettings {
+            name: name.to_owned(),
+            retry_timeout: Duration::from_millis(300_000),
+            partition_max_bytes: 1 << 20,
+            fetch_max_bytes: 32 << 20,
+            max_wait: Duration::from_millis(200),
+            checkpoint_interval: Duration::from_millis(500),
+            metadata_interval: Duration::from_secs(5),
+            state_topic: "_clusterlink_state".into(),
+        }
+    }
+}
+
+/// Where a new mirror starts reading (`mirror.start.offset.spec`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum StartSpec {
+    /// The source's log start.
+    Earliest,
+    /// The source's end: only records produced from now on.
+    Latest,
+    /// The first record at or after this time (milliseconds since the epoch).
+    Timestamp(i64),
+}
+
+/// A mirror topic to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MirrorSpec {
+    /// The mirror topic's name on the destination.
+    pub name: String,
+    /// The topic on the source.
+    pub source_topic: String,
+    /// Topic config overrides on top of the source's configs.
+    pub configs: Vec<(String, String)>,
+    /// Replication factor (broker default when `None`).
+    pub replication_factor: Option<i16>,
+    /// Where mirroring starts.
+    pub start: StartSpec,
+}
+
+/// What the user wants of a mirror.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Desired {
+    /// Mirror.
+    Active,
+    /// Stop fetching; stay a read-only mirror.
+    Paused,
+    /// Catch up to zero lag, then stop mirroring for good.
+    Promote,
+    /// Stop mirroring for good, now.
+    Failover,
+}
+
+/// The state a mirror is in (Confluent's `mirror_status` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum MirrorState {
+    /// Mirroring.
+    Active,
+    /// Paused by the user.
+    Paused,
+    /// Promote in progress: catching up before stopping.
+    PendingStopped,
+    /// Mirroring ended; the topic is an ordinary writable topic.
+    Stopped,
+    /// Mirroring failed; the reason says why.
+    Failed,
+    /// The source cluster cannot be reached; mirroring resumes when it can.
+    SourceUnavailable,
+}
+
+impl MirrorState {
+    /// Confluent's name of the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MirrorState::Active => "ACTIVE",
+            MirrorState::Paused => "PAUSED",
+            MirrorState::PendingStopped => "PENDING_STOPPED",
+            MirrorState::Stopped => "STOPPED",
+            MirrorState::Failed => "FAILED",
+            MirrorState::SourceUnavailable => "SOURCE_UNAVAILABLE",
+        }
+    }
+
+    fn moves_data(self) -> bool {
+        matches!(
+            self,
+            MirrorState::Active | MirrorState::PendingStopped | MirrorState::SourceUnavailable
+        )
+    }
+}
+
+/// Errors of the engine's operations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MirrorError {
+    /// The source topic does not exist.
+    #[error("source topic {0} does not exist on the source cluster")]
+    SourceTopicMissing(String),
+    /// A topic of the mirror's name exists on the destination.
+    #[error("topic {0} already exists on the destination cluster; an existing topic cannot be turned into a mirror topic")]
+    DestinationExists(String),
+    /// A mirror of that name exists already.
+    #[error("mirror topic {0} already exists on this link")]
+    Duplicate(String),
+    /// The source topic is mirrored by another mirror of this link.
+    #[error(
+        "source topic {source_topic} is already mirrored on this link by mirror topic {mirror}"
+    )]
+    SourceAlreadyMirrored {
+        /// The source topic.
+        source_topic: String,
+        /// The existing mirror.
+        mirror: String,
+    },
+    /// No mirror of that name.
+    #[error("no mirror topic {0} on this link")]
+    NotFound(String),
+    /// The state change is not possible from the current state.
+    #[error("mirror topic {name} is {state}: cannot {action}")]
+    InvalidTransition {
+        /// Mirror name.
+        name: String,
+        /// Its state.
+        state: &'static str,
+        /// What was asked.
+        action: &'static str,
+    },
+    /// A cluster failed.
+    #[error("{side} cluster: {source}")]
+    Kafka {
+        /// `source` or `destination`.
+        side: &'static str,
+        /// The client error.
+        #[source]
+        source: KafkaError,
+    },
+    /// Stored state could not be read.
+    #[error("state topic: {0}")]
+    State(String),
+}
+
+impl MirrorError {
+    /// A short, stable label for metrics and events.
+    pub fn category(&self) -> &'static str {
+        match self {
+            MirrorError::SourceTopicMissing(_)
+            | MirrorError::DestinationExists(_)
+            | MirrorError::Duplicate(_)
+            | MirrorError::SourceAlreadyMirrored { .. }
+            | MirrorError::NotFound(_)
+            | MirrorError::InvalidTransition { .. } => "invalid",
+            MirrorError::Kafka { source, .. } => source.category(),
+            MirrorError::State(_) => "state",
+        }
+    }
+}
+
+fn src_err(source: KafkaError) -> MirrorError {
+    MirrorError::Kafka {
+        side: "source",
+        source,
+    }
+}
+
+fn dst_err(source: KafkaError) -> MirrorError {
+    MirrorError::Kafka {
+        side: "destination",
+        source,
+    }
+}
+
+/// One partition's status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartitionStatus {
+    /// Partition index.
+    pub partition: i32,
+    /// Next source offset to copy.
+    pub next_source_offset: i64,
+    /// Source high watermark, from the last fetch.
+    pub source_high_watermark: i64,
+    /// Next destination offset.
+    pub destination_end: i64,
+    /// Records behind the source.
+    pub lag_records: i64,
+    /// Age in seconds of the oldest record not yet mirrored (0 when caught up).
+    pub lag_seconds: f64,
+    /// Records written by this engine instance.
+    pub records_mirrored: u64,
+    /// Batch bytes written by this engine instance.
+    pub bytes_mirrored: u64,
+    /// The last error, while it persists.
+    pub last_error: Option<String>,
+}
+
+/// A mirror topic's status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MirrorStatus {
+    /// Mirror topic name.
+    pub name: String,
+    /// Source topic name.
+    pub source_topic: String,
+    /// State.
+    pub state: MirrorState,
+    /// Why it is FAILED, or a problem that does not stop mirroring.
+    pub reason: Option<String>,
+    /// Aligned or translated offsets.
+    pub offset_mode: OffsetMode,
+    /// When the state last changed (ms since the epoch).
+    pub state_time_ms: i64,
+    /// Per-partition details.
+    pub partitions: Vec<PartitionStatus>,
+}
+
+impl MirrorStatus {
+    /// The largest lag over partitions, in records.
+    pub fn max_lag(&self) -> i64 {
+        self.partitions
+            .iter()
+            .map(|p| p.lag_records)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// What is stored per mirror.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MirrorRecord {
+    spec: MirrorSpec,
+    desired: Desired,
+    state: MirrorState,
+    reason: Option<String>,
+    state_time_ms: i64,
+}
+
+/// A partition checkpoint: everything before `source` is written up to `destination`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Checkpoint {
+    source: i64,
+    destination: i64,
+}
+
+#[derive(Debug)]
+struct Part {
+    reader: PartitionReader,
+    fetch_bytes: i32,
+    in_flight: Vec<(RawBatch, ReadyBatch)>,
+    dest_end: i64,
+    map: OffsetMap,
+    saved_runs: usize,
+    checkpoint: Checkpoint,
+    high_watermark: i64,
+    last_stable: i64,
+    caught_up: bool,
+    lag_seen_at: Option<i64>,
+    error_since: Option<Instant>,
+    last_error: Option<String>,
+    records: u64,
+    bytes: u64,
+}
+
+impl Part {
+    fn new(checkpoint: Checkpoint, map: OffsetMap, partition_max_bytes: i32) -> Self {
+        Part {
+            reader: PartitionReader::new(checkpoint.source),
+            fetch_bytes: partition_max_bytes,
+            in_flight: Vec::new(),
+            dest_end: checkpoint.destination,
+            saved_runs: map.runs().len(),
+            map,
+            checkpoint,
+            high_watermark: -1,
+            last_stable: -1,
+            caught_up: false,
+            lag_seen_at: None,
+            error_since: None,
+            last_error: None,
+            records: 0,
+            bytes: 0,
+        }
+    }
+
+    /// First source offset not yet written.
+    fn resume_offset(&self) -> i64 {
+        self.in_flight
+            .first()
+            .map(|(_, r)| r.source.first())
+            .unwrap_or_else(|| self.reader.resume_offset())
+    }
+
+    fn lag_records(&self) -> i64 {
+        if self.high_watermark < 0 {
+            0
+        } else {
+            (self.high_watermark - self.resume_offset()).max(0)
+        }
+    }
+
+    fn lag_seconds(&self, now_ms: i64) -> f64 {
+        if self.lag_records() == 0 {
+            return 0.0;
+        }
+        let oldest = self
+            .in_flight
+            .first()
+            .map(|(b, _)| {
+                let h = b.header();
+                if h.is_log_append_time() {
+                    h.max_timestamp
+                } else {
+                    h.base_timestamp
+                }
+            })
+            .or(self.lag_seen_at);
+        oldest.map_or(0.0, |t| ((now_ms - t).max(0)) as f64 / 1000.0)
+    }
+
+    fn is_idle(&self) -> bool {
+        self.in_flight.is_empty() && self.reader.held() == 0
+    }
+
+    fn status(&self, partition: i32, now_ms: i64) -> PartitionStatus {
+        PartitionStatus {
+            partition,
+            next_source_offset: self.resume_offset(),
+            source_high_watermark: self.high_watermark,
+            destination_end: self.dest_end,
+            lag_records: self.lag_records(),
+            lag_seconds: self.lag_seconds(now_ms),
+            records_mirrored: self.records,
+            bytes_mirrored: self.bytes,
+            last_error: self.last_error.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Mirror {
+    record: MirrorRecord,
+    parts: BTreeMap<i32, Part>,
+    /// A promote saw zero lag once; the next zero-lag round completes it (the final sync).
+    promote_synced: bool,
+    dirty_record: bool,
+}
+
+impl Mirror {
+    fn set_state(&mut self, state: MirrorState, reason: Option<String>) {
+        if self.record.state != state || self.record.reason != reason {
+            info!(mirror = %self.record.spec.name, from = self.record.state.as_str(), to = state.as_str(), reason = reason.as_deref().unwrap_or(""), "mirror state");
+            self.record.state = state;
+            self.record.reason = reason;
+            self.record.state_time_ms = now_ms();
+            self.dirty_record = true;
+        }
+    }
+
+    fn fail(&mut self, reason: String) {
+        warn!(mirror = %self.record.spec.name, %reason, "mirror failed");
+        self.set_state(MirrorState::Failed, Some(reason));
+    }
+
+    /// The state that `desired` means while nothing is wrong.
+    fn healthy_state(&self) -> MirrorState {
+        match self.record.desired {
+            Desired::Active => MirrorState::Active,
+            Desired::Paused => MirrorState::Paused,
+            Desired::Promote => MirrorState::PendingStopped,
+            Desired::Failover => MirrorState::Stopped,
+        }
+    }
+
+    fn offset_mode(&self) -> OffsetMode {
+        if self
+            .parts
+            .values()
+            .all(|p| p.map.mode() == OffsetMode::Aligned)
+        {
+            OffsetMode::Aligned
+        } else {
+            OffsetMode::Translated
+        }
+    }
+}
+
+struct State {
+    mirrors: BTreeMap<String, Mirror>,
+    producer: DestinationProducer,
+    last_checkpoint: Instant,
+    last_metadata: Instant,
+}
+
+struct Inner {
+    settings: LinkSettings,
+    source: Client,
+    destination: Client,
+    store: KafkaStore,
+    state: Mutex<State>,
+    wake: Notify,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+/// The engine of one link. Cheap to clone; the mirroring task stops when [`Engine::shutdown`]
+/// is called.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("link", &self.inner.settings.name)
+            .finish()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn mirror_key(link: &str, name: &str) -> String {
+    format!("mirror/{link}/{name}")
+}
+
+fn checkpoint_key(link: &str, name: &str, p: i32) -> String {
+    format!("ckpt/{link}/{name}/{p}")
+}
+
+fn run_key(link: &str, name: &str, p: i32, source: i64) -> String {
+    format!("run/{link}/{name}/{p}/{source:020}")
+}
+
+/// Topic configs a mirror takes from its source, with Kafka's defaults. A value is copied when
+/// the source reports it as a topic override, or when it differs from Kafka's default (some
+/// brokers, tansu among them, report overrides as defaults).
+const SYNCED_CONFIGS: &[(&str, &str)] = &[
+    ("cleanup.policy", "delete"),
+    ("compression.type", "producer"),
+    ("delete.retention.ms", "86400000"),
+    ("max.compaction.lag.ms", "9223372036854775807"),
+    ("max.message.bytes", "1048588"),
+    ("message.timestamp.type", "CreateTime"),
+    ("min.cleanable.dirty.ratio", "0.5"),
+    ("min.compaction.lag.ms", "0"),
+    ("retention.bytes", "-1"),
+    ("retention.ms", "604800000"),
+    ("segment.bytes", "1073741824"),
+    ("segment.ms", "604800000"),
+];
+
+impl Engine {
+    /// Starts the engine: opens the state topic, restores every mirror of this link (replaying
+    /// each partition from its checkpoint), and starts the mirroring task.
+    pub async fn start(
+        settings: LinkSettings,
+        source: Client,
+        destination: Client,
+    ) -> Result<Self, MirrorError> {
+        let store = KafkaStore::open(destination.clone(), &settings.state_topic)
+            .await
+            .map_err(dst_err)?;
+        let producer = DestinationProducer::init(&destination)
+            .await
+            .map_err(|e| MirrorError::State(e.to_string()))?;
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                settings,
+                source,
+                destination,
+                store,
+                state: Mutex::new(State {
+                    mirrors: BTreeMap::new(),
+                    producer,
+                    last_checkpoint: Instant::now(),
+                    last_metadata: Instant::now(),
+                }),
+                wake: Notify::new(),
+                stop: Default::default(),
+            }),
+        };
+        engine.restore().await?;
+        let runner = engine.clone();
+        let span = info_span!("link", link = %engine.inner.settings.name);
+        tokio::spawn(async move { runner.run().await }.instrument(span));
+        Ok(engine)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The link's settings.
+    pub fn settings(&self) -> &LinkSettings {
+        &self.inner.settings
+    }
+
+    /// Stops the mirroring task after its current round, writing final checkpoints.
+    pub async fn shutdown(&self) {
+        self.inner
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.wake.notify_one();
+        let _ = self.checkpoint(true).await;
+    }
+
+    async fn restore(&self) -> Result<(), MirrorError> {
+        let link = &self.inner.settings.name;
+        let all = self.inner.store.load().await.map_err(dst_err)?;
+        let prefix = format!("mirror/{link}/");
+        for (key, value) in all.range(prefix.clone()..) {
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let record: MirrorRecord = serde_json::from_slice(value)
+                .map_err(|e| MirrorError::State(format!("{key}: {e}")))?;
+            let name = record.spec.name.clone();
+            let mut mirror = Mirror {
+                record,
+                parts: BTreeMap::new(),
+                promote_synced: false,
+                dirty_record: false,
+            };
+            let ckpt_prefix = format!("ckpt/{link}/{name}/");
+            for (ckey, cvalue) in all.range(ckpt_prefix.clone()..) {
+                if !ckey.starts_with(&ckpt_prefix) {
+                    break;
+                }
+                let p: i32 = ckey[ckpt_prefix.len()..]
+                    .parse()
+                    .map_err(|_| MirrorError::State(format!("bad key {ckey}")))?;
+                let ckpt: Checkpoint = serde_json::from_slice(cvalue)
+                    .map_err(|e| MirrorError::State(format!("{ckey}: {e}")))?;
+                let run_prefix = format!("run/{link}/{name}/{p}/");
+                let mut map = OffsetMap::new();
+                for (rkey, rvalue) in all.range(run_prefix.clone()..) {
+                    if !rkey.starts_with(&run_prefix) {
+                        break;
+                    }
+                    let r: Run = serde_json::from_slice(rvalue)
+                        .map_err(|e| MirrorError::State(format!("{rkey}: {e}")))?;
+                    map.record(r.source, r.destination, r.len);
+                }
+                let mut part = Part::new(ckpt, map, self.inner.settings.partition_max_bytes);
+                if mirror.record.state.moves_data() || mirror.record.state == MirrorState::Paused {
+                    if let Err(reason) = self.replay(&mirror.record.spec, p, &mut part).await {
+                        mirror.fail(reason);
+                    }
+                }
+                mirror.parts.insert(p, part);
+            }
+            info!(mirror = %name, state = mirror.record.state.as_str(), partitions = mirror.parts.len(), "restored");
+            self.lock().mirrors.insert(name, mirror);
+        }
+        Ok(())
+    }
+
+    /// Brings a partition from its checkpoint to where the destination log really ends.
+    async fn replay(&self, spec: &MirrorSpec, p: i32, part: &mut Part) -> Result<(), String> {
+        let dest_end = self
+            .inner
+            .destination
+            .fetch_partition(
+                &spec.name,
+                p,
+                part.checkpoint.destination,
+                Isolation::ReadUncommitted,
+                Duration::from_millis(1),
+                1,
+            )
+            .await
+            .map_err(|e| format!("reading the destination end of {}-{p}: {e}", spec.name))?
+            .high_watermark;
+        if dest_end < part.checkpoint.destination {
+            return Err(format!(
+                "destination {}-{p} ends at {dest_end}, before the checkpointed offset {}: it was truncated or recreated",
+                spec.name, part.checkpoint.destination
+            ));
+        }
+        let mut to_skip = dest_end - part.checkpoint.destination;
+        while to_skip > 0 {
+            let f = self
+                .inner
+                .source
+                .fetch_partition(
+                    &spec.source_topic,
+                    p,
+                    part.reader.fetch_offset(),
+                    Isolation::ReadCommitted,
+                    Duration::from_millis(10),
+                    part.fetch_bytes,
+                )
+                .await
+                .map_err(|e| format!("replaying {}-{p} from the source: {e}", spec.source_topic))?;
+            let end = f.high_watermark;
+            let accepted = part
+                .reader
+                .accept(f.records, &f.aborted)
+                .map_err(|(o, e)| format!("source {}-{p} at offset {o}: {e}", spec.source_topic))?;
+            if accepted.whole_batches == 0 && part.reader.fetch_offset() >= end {
+                return Err(format!(
+                    "destination {}-{p} holds {to_skip} more records than the source range from offset {} explains: it was written by someone else",
+                    spec.name, part.checkpoint.source
+                ));
+            }
+            if accepted.whole_batches == 0 {
+                part.fetch_bytes = part.fetch_bytes.saturating_mul(2);
+            }
+            for ready in accepted.ready {
+                let n = ready.batch.header().record_count as i64;
+                if to_skip == 0 {
+                    // Fetched during the replay but not written yet: it is the next to write.
+                    let stamped = self.lock().producer.stamp(&spec.name, p, &ready.batch);
+                    part.in_flight.push((stamped, ready));
+                } else if n <= to_skip {
+                    record_written(&mut part.map, &ready.source, part.dest_end);
+                    part.dest_end += n;
+                    to_skip -= n;
+                } else {
+                    return Err(format!(
+                        "destination {}-{p} ends inside a source batch (at {dest_end}): it was written by someone else",
+                        spec.name
+                    ));
+                }
+            }
+        }
+        if dest_end > part.checkpoint.destination {
+            info!(mirror = %spec.name, partition = p, from = part.checkpoint.destination, to = dest_end, "replayed past checkpoint");
+        }
+        Ok(())
+    }
+
+    /// Creates a mirror topic (R8): checks, creates the destination topic like the source one,
+    /// stores the mirror, and starts mirroring it.
+    pub async fn create_mirror(
+        &self,
+        spec: MirrorSpec,
+        desired: Desired,
+    ) -> Result<(), MirrorError> {
+        {
+            let st = self.lock();
+            if st.mirrors.contains_key(&spec.name) {
+                return Err(MirrorError::Duplicate(spec.name));
+            }
+            if let Some(other) = st
+                .mirrors
+                .values()
+                .find(|m| m.record.spec.source_topic == spec.source_topic)
+            {
+                return Err(MirrorError::SourceAlreadyMirrored {
+                    source_topic: spec.source_topic,
+                    mirror: other.record.spec.name.clone(),
+                });
+            }
+        }
+        let source_meta = match self.inner.source.topic_metadata(&spec.source_topic).await {
+            Ok(t) => t,
+            Err(e) if e.kafka_code() == Some(3) => {
+                return Err(MirrorError::SourceTopicMissing(spec.source_topic))
+            }
+            Err(e) => return Err(src_err(e)),
+        };
+        match self.inner.destination.topic_metadata(&spec.name).await {
+            Ok(_) => return Err(MirrorError::DestinationExists(spec.name)),
+            Err(e) if e.kafka_code() == Some(3) => {}
+            Err(e) => return Err(dst_err(e)),
+        }
+        let partitions: Vec<i32> = source_meta.partitions.keys().copied().collect();
+        let mut configs = self.source_configs(&spec.source_topic).await?;
+        for (k, v) in &spec.configs {
+            configs.retain(|(ck, _)| ck != k);
+            configs.push((k.clone(), v.clone()));
+        }
+        let starts = self.start_offsets(&spec, &partitions).await?;
+        let new = NewTopic {
+            name: spec.name.clone(),
+            partitions: partitions.len() as i32,
+            replication_factor: spec.replication_factor.unwrap_or(-1),
+            configs,
+        };
+        for (_, r) in self
+            .inner
+            .destination
+            .create_topics(&[new], false, Duration::from_secs(30))
+            .await
+            .map_err(dst_err)?
+        {
+            match r {
+                Err(e) if e.kafka_code() == Some(36) => {
+                    return Err(MirrorError::DestinationExists(spec.name))
+                }
+                Err(e) => return Err(dst_err(e)),
+                Ok(()) => {}
+            }
+        }
+        let mut mirror = Mirror {
+            record: MirrorRecord {
+                spec: spec.clone(),
+                desired,
+                state: MirrorState::Active,
+                reason: None,
+                state_time_ms: now_ms(),
+            },
+            parts: BTreeMap::new(),
+            promote_synced: false,
+            dirty_record: true,
+        };
+        let state = mirror.healthy_state();
+        mirror.record.state = state;
+        for (p, start) in partitions.iter().zip(starts) {
+            let ckpt = Checkpoint {
+                source: start,
+                destination: 0,
+            };
+            mirror.parts.insert(
+                *p,
+                Part::new(
+                    ckpt,
+                    OffsetMap::new(),
+                    self.inner.settings.partition_max_bytes,
+                ),
+            );
+        }
+        let entries = store_entries(&self.inner.settings.name, &mut mirror, true);
+        self.inner.store.put(&entries).await.map_err(dst_err)?;
+        info!(mirror = %spec.name, source = %spec.source_topic, partitions = partitions.len(), "mirror created");
+        self.lock().mirrors.insert(spec.name, mirror);
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    async fn source_configs(&self, topic: &str) -> Result<Vec<(String, String)>, MirrorError> {
+        let entries = match self
+            .inner
+            .source
+            .describe_configs(ConfigResource::Topic, topic, None)
+            .await
+        {
+            Ok(e) => e,
+            // A source without DescribeConfigs: the mirror gets broker defaults and overrides.
+            Err(KafkaError::Unsupported { .. }) => return Ok(vec![]),
+            Err(e) => return Err(src_err(e)),
+        };
+        Ok(entries
+            .into_iter()
+            .filter_map(|e| {
+                let (_, default) = SYNCED_CONFIGS.iter().find(|(k, _)| *k == e.name)?;
+                let value = e.value?;
+                (e.source == 1 || value != *default).then_some((e.name, value))
+            })
+            .collect())
+    }
+
+    async fn start_offsets(
+        &self,
+        spec: &MirrorSpec,
+        partitions: &[i32],
+    ) -> Result<Vec<i64>, MirrorError> {
+        let src = &self.inner.source;
+        let listed = |spec_: OffsetSpec| async move {
+            src.list_offsets(
+                &spec.source_topic,
+                partitions,
+                spec_,
+                Isolation::ReadCommitted,
+            )
+            .await
+            .map_err(src_err)
+        };
+        let mut out = Vec::with_capacity(partitions.len());
+        match spec.start {
+            StartSpec::Earliest => {
+                let l = listed(OffsetSpec::Earliest).await?;
+                out.extend(
+                    partitions
+                        .iter()
+                        .map(|p| l.get(p).map_or(0, |o| o.offset.max(0))),
+                );
+            }
+            StartSpec::Latest => {
+                // The high watermark of a fetch (ListOffsets latest is wrong on some brokers).
+                for p in partitions {
+                    let f = src
+                        .fetch_partition(
+                            &spec.source_topic,
+                            *p,
+                            0,
+                            Isolation::ReadCommitted,
+                            Duration::from_millis(1),
+                            1,
+                        )
+                        .await
+                        .map_err(src_err)?;
+                    out.push(if f.last_stable_offset >= 0 {
+                        f.last_stable_offset
+                    } else {
+                        f.high_watermark
+                    });
+                }
+            }
+            StartSpec::Timestamp(ts) => {
+                let l = listed(OffsetSpec::Timestamp(ts)).await?;
+                let end = listed(OffsetSpec::Latest).await?;
+                for p in partitions {
+                    let o = l.get(p).map_or(-1, |o| o.offset);
+                    // No record at or after the time: start at the end.
+                    out.push(if o >= 0 {
+                        o
+                    } else {
+                        end.get(p).map_or(0, |o| o.offset.max(0))
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Changes what the user wants of a mirror (R9).
+    pub async fn set_desired(&self, name: &str, desired: Desired) -> Result<(), MirrorError> {
+        let entries = {
+            let mut st = self.lock();
+            let mirror = st
+                .mirrors
+                .get_mut(name)
+                .ok_or_else(|| MirrorError::NotFound(name.to_owned()))?;
+            let state = mirror.record.state;
+            let action = match desired {
+                Desired::Active => "resume",
+                Desired::Paused => "pause",
+                Desired::Promote => "promote",
+                Desired::Failover => "fail over",
+            };
+            let invalid = || MirrorError::InvalidTransition {
+                name: name.to_owned(),
+                state: state.as_str(),
+                action,
+            };
+            match (state, desired) {
+                (MirrorState::Stopped, Desired::Promote | Desired::Failover) => return Ok(()),
+                (MirrorState::Stopped, _) => return Err(invalid()),
+                (MirrorState::Failed, Desired::Active | Desired::Paused | Desired::Promote) => {
+                    return Err(invalid())
+                }
+                _ => {}
+            }
+            mirror.record.desired = desired;
+            mirror.promote_synced = false;
+            let next = match (state, desired) {
+                (MirrorState::SourceUnavailable, Desired::Active | Desired::Promote) => {
+                    MirrorState::SourceUnavailable
+                }
+                _ => mirror.healthy_state(),
+            };
+            mirror.set_state(next, None);
+            store_entries(
+                &self.inner.settings.name,
+                mirror,
+                next == MirrorState::Stopped,
+            )
+        };
+        self.inner.store.put(&entries).await.map_err(dst_err)?;
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Deletes a mirror (R11): stops mirroring it and deletes the destination topic.
+    pub async fn delete_mirror(&self, name: &str) -> Result<(), MirrorError> {
+        let removed = self
+            .lock()
+            .mirrors
+            .remove(name)
+            .ok_or_else(|| MirrorError::NotFound(name.to_owned()))?;
+        let link = &self.inner.settings.name;
+        let mut entries = vec![(mirror_key(link, name), None)];
+        for (p, part) in &removed.parts {
+            entries.push((checkpoint_key(link, name, *p), None));
+            for r in part.map.runs() {
+                entries.push((run_key(link, name, *p, r.source), None));
+            }
+        }
+        self.inner.store.put(&entries).await.map_err(dst_err)?;
+        for (_, r) in self
+            .inner
+            .destination
+            .delete_topics(&[name.to_owned()], Duration::from_secs(30))
+            .await
+            .map_err(dst_err)?
+        {
+            match r {
+                Err(e) if e.kafka_code() != Some(3) => return Err(dst_err(e)),
+                _ => {}
+            }
+        }
+        info!(mirror = %name, "mirror deleted");
+        Ok(())
+    }
+
+    /// Status of one mirror.
+    pub fn status(&self, name: &str) -> Option<MirrorStatus> {
+        let st = self.lock();
+        st.mirrors.get(name).map(mirror_status)
+    }
+
+    /// Status of every mirror, by name.
+    pub fn list(&self) -> Vec<MirrorStatus> {
+        self.lock().mirrors.values().map(mirror_status).collect()
+    }
+
+    /// The destination offset a consumer at source offset `offset` resumes at.
+    pub fn translate(&self, name: &str, partition: i32, offset: i64) -> Option<i64> {
+        let st = self.lock();
+        st.mirrors
+            .get(name)?
+            .parts
+            .get(&partition)?
+            .map
+            .translate(offset)
+    }
+
+    /// Writes changed mirror records at once, and positions when the interval is due (or
+    /// `force`).
+    async fn checkpoint(&self, force: bool) -> Result<(), MirrorError> {
+        let entries = {
+            let mut st = self.lock();
+            let due =
+                force || st.last_checkpoint.elapsed() >= self.inner.settings.checkpoint_interval;
+            if due {
+                st.last_checkpoint = Instant::now();
+            }
+            let link = &self.inner.settings.name;
+            let mut out = Vec::new();
+            for m in st.mirrors.values_mut() {
+                if due || m.dirty_record {
+                    // A stop is final: its positions are written with it.
+                    let all = m.record.state == MirrorState::Stopped && m.dirty_record;
+                    out.extend(store_entries(link, m, all));
+                }
+            }
+            out
+        };
+        self.inner.store.put(&entries).await.map_err(dst_err)
+    }
+
+    async fn run(&self) {
+        let mut idle_rounds = 0u32;
+        while !self.inner.stop.load(std::sync::atomic::Ordering::SeqCst) {
+            let moved = match self.round().await {
+                Ok(moved) => moved,
+                Err(e) => {
+                    warn!(error = %e, "mirroring round failed");
+                    false
+                }
+            };
+            if let Err(e) = self.checkpoint(false).await {
+                warn!(error = %e, "checkpoint failed");
+            }
+            if moved {
+                idle_rounds = 0;
+            } else {
+                idle_rounds = (idle_rounds + 1).min(10);
+                let pause = Duration::from_millis(20 * idle_rounds as u64);
+                let _ = tokio::time::timeout(pause, self.inner.wake.notified()).await;
+            }
+        }
+        debug!("mirroring task stopped");
+    }
+
+    /// One round: fetch for every partition that can take data, produce what came back.
+    /// Returns whether any data moved.
+    async fn round(&self) -> Result<bool, MirrorError> {
+        self.check_partition_counts().await;
+        let settings = &self.inner.settings;
+        let fetches: Vec<FetchPartition> = {
+            let st = self.lock();
+            st.mirrors
+                .values()
+                .filter(|m| m.record.state.moves_data())
+                .flat_map(|m| {
+                    m.parts
+                        .iter()
+                        .filter(|(_, p)| p.in_flight.is_empty())
+                        .map(|(i, p)| FetchPartition {
+                            topic: m.record.spec.source_topic.clone(),
+                            partition: *i,
+                            offset: p.reader.fetch_offset(),
+                            max_bytes: p.fetch_bytes,
+                        })
+                })
+                .collect()
+        };
+        let has_in_flight = self.lock().mirrors.values().any(|m| {
+            m.record.state.moves_data() && m.parts.values().any(|p| !p.in_flight.is_empty())
+        });
+        if fetches.is_empty() && !has_in_flight {
+            self.finish_promotions();
+            return Ok(false);
+        }
+        let results = if fetches.is_empty() {
+            vec![]
+        } else {
+            // Only wait for data when nothing is waiting to be written.
+            let max_wait = if has_in_flight {
+                Duration::ZERO
+            } else {
+                settings.max_wait
+            };
+            self.inner
+                .source
+                .fetch(&FetchRequest {
+                    partitions: fetches,
+                    max_wait,
+                    min_bytes: 1,
+                    max_bytes: settings.fetch_max_bytes,
+                    isolation: Isolation::ReadCommitted,
+                })
+                .await
+        };
+        let mut source_down = Vec::new();
+        let mut missing_topics = Vec::new();
+        {
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            let now = now_ms();
+            for r in results {
+                // One mirror per source topic on a link (create_mirror enforces it).
+                let names: Vec<String> = st
+                    .mirrors
+                    .values()
+                    .filter(|mm| {
+                        mm.record.spec.source_topic == r.topic && mm.record.state.moves_data()
+                    })
+                    .map(|mm| mm.record.spec.name.clone())
+                    .collect();
+                for name in names {
+                    let m = st.mirrors.get_mut(&name).expect("present");
+                    let Some(part) = m.parts.get_mut(&r.partition) else {
+                        continue;
+                    };
+                    if !part.in_flight.is_empty() {
+                        continue;
+                    }
+                    match &r.result {
+                        Ok(f) => {
+                            part.high_watermark = f.high_watermark;
+                            part.last_stable = f.last_stable_offset;
+                            let had_bytes = !f.records.is_empty();
+                            match part.reader.accept(f.records.clone(), &f.aborted) {
+                                Err((o, e)) => {
+                                    m.fail(format!(
+                                        "source {}-{} at offset {o}: {e}",
+                                        r.topic, r.partition
+                                    ));
+                                    continue;
+                                }
+                                Ok(acc) => {
+                                    if acc.whole_batches == 0 && had_bytes {
+                                        part.fetch_bytes = part
+                                            .fetch_bytes
+                                            .saturating_mul(2)
+                                            .min(settings.fetch_max_bytes);
+                                    }
+                                    for ready in acc.ready {
+                                        let stamped =
+                                            st.producer.stamp(&name, r.partition, &ready.batch);
+                                        part.in_flight.push((stamped, ready));
+                                    }
+                                    part.caught_up = acc.whole_batches == 0
+                                        && part.reader.resume_offset() >= f.high_watermark;
+                                    part.lag_seen_at = if part.lag_records() > 0 {
+                                        part.lag_seen_at.or(Some(now))
+                                    } else {
+                                        None
+                                    };
+                                    part.error_since = None;
+                                    part.last_error = None;
+                                }
+                            }
+                            if m.record.state == MirrorState::SourceUnavailable {
+                                let healthy = m.healthy_state();
+                                m.set_state(healthy, None);
+                            }
+                        }
+                        Err(e) => {
+                            part.caught_up = false;
+                            part.last_error = Some(e.to_string());
+                            let since = *part.error_since.get_or_insert_with(Instant::now);
+                            match e {
+                                KafkaError::Connection { .. } | KafkaError::Timeout { .. } => {
+                                    source_down.push(name.clone())
+                                }
+                                e if e.kafka_code() == Some(3) => {
+                                    missing_topics.push((name.clone(), r.topic.clone()))
+                                }
+                                e if e.kafka_code() == Some(1) => {
+                                    let msg = format!("source {}-{} no longer has offset {} (its log start moved past it): {e}", r.topic, r.partition, part.reader.fetch_offset());
+                                    m.fail(msg);
+                                }
+                                e if !e.is_retriable() => {
+                                    m.fail(format!("fetching from the source: {e}"))
+                                }
+                                e if since.elapsed() > settings.retry_timeout => m.fail(format!(
+                                    "retries exhausted after cluster.link.retry.timeout.ms={}: {e}",
+                                    settings.retry_timeout.as_millis()
+                                )),
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+            for name in &source_down {
+                if let Some(m) = st.mirrors.get_mut(name) {
+                    if matches!(
+                        m.record.state,
+                        MirrorState::Active | MirrorState::PendingStopped
+                    ) {
+                        let reason = m.parts.values().find_map(|p| p.last_error.clone());
+                        m.set_state(MirrorState::SourceUnavailable, reason);
+                    }
+                }
+            }
+        }
+        for (name, topic) in missing_topics {
+            self.check_source_topic(&name, &topic).await;
+        }
+        let moved = self.produce_in_flight().await;
+        self.finish_promotions();
+        Ok(moved)
+    }
+
+    /// After UNKNOWN_TOPIC_OR_PARTITION: is the source topic gone, or did it shrink?
+    async fn check_source_topic(&self, name: &str, topic: &str) {
+        self.inner.source.invalidate_metadata();
+        let meta = self.inner.source.topic_metadata(topic).await;
+        let mut st = self.lock();
+        let Some(m) = st.mirrors.get_mut(name) else {
+            return;
+        };
+        match meta {
+            Err(e) if e.kafka_code() == Some(3) => {
+                m.fail(format!("source topic {topic} was deleted"))
+            }
+            Ok(t) if t.partitions.len() < m.parts.len() => m.fail(format!(
+                "source topic {topic} has {} partitions, fewer than the mirror's {}",
+                t.partitions.len(),
+                m.parts.len()
+            )),
+            _ => {}
+        }
+    }
+
+    /// Source partitions added: the mirror gets them too (CreatePartitions), or says why not.
+    async fn check_partition_counts(&self) {
+        let due: Vec<(String, String, usize)> = {
+            let mut st = self.lock();
+            if st.last_metadata.elapsed() < self.inner.settings.metadata_interval {
+                return;
+            }
+            st.last_metadata = Instant::now();
+            st.mirrors
+                .values()
+                .filter(|m| {
+                    matches!(
+                        m.record.state,
+                        MirrorState::Active | MirrorState::PendingStopped
+                    )
+                })
+                .map(|m| {
+                    (
+                        m.record.spec.name.clone(),
+                        m.record.spec.source_topic.clone(),
+                        m.parts.len(),
+                    )
+                })
+                .collect()
+        };
+        for (name, topic, have) in due {
+            self.inner.source.invalidate_metadata();
+            let Ok(t) = self.inner.source.topic_metadata(&topic).await else {
+                continue;
+            };
+            let want = t.partitions.len();
+            if want < have {
+                if let Some(m) = self.lock().mirrors.get_mut(&name) {
+                    m.fail(format!("source topic {topic} has {want} partitions, fewer than the mirror's {have}"));
+                }
+                continue;
+            }
+            if want == have {
+                continue;
+            }
+            let r = self
+                .inner
+                .destination
+                .create_partitions(
+                    &[(name.clone(), want as i32)],
+                    false,
+                    Duration::from_secs(30),
+                )
+                .await;
+            let err = match r {
+                Ok(results) => results.into_iter().find_map(|(_, r)| r.err()),
+                Err(e) => Some(e),
+            };
+            let mut st = self.lock();
+            let Some(m) = st.mirrors.get_mut(&name) else {
+                continue;
+            };
+            match err {
+                None => {
+                    for p in have as i32..want as i32 {
+                        let ckpt = Checkpoint {
+                            source: 0,
+                            destination: 0,
+                        };
+                        m.parts.insert(
+                            p,
+                            Part::new(
+                                ckpt,
+                                OffsetMap::new(),
+                                self.inner.settings.partition_max_bytes,
+                            ),
+                        );
+                    }
+                    m.dirty_record = true;
+                    info!(mirror = %name, from = have, to = want, "partitions added");
+                }
+                Some(e) => {
+                    let reason = format!("source topic {topic} grew to {want} partitions but the destination cannot follow: {e}");
+                    if m.record.reason.as_deref() != Some(reason.as_str()) {
+                        warn!(mirror = %name, %reason);
+                        m.record.reason = Some(reason);
+                        m.dirty_record = true;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn produce_in_flight(&self) -> bool {
+        let batch: Vec<ProducePartition> = {
+            let st = self.lock();
+            st.mirrors
+                .values()
+                .filter(|m| m.record.state.moves_data())
+                .flat_map(|m| {
+                    m.parts
+                        .iter()
+                        .filter(|(_, p)| !p.in_flight.is_empty())
+                        .map(|(i, p)| {
+                            let mut bytes = bytes::BytesMut::new();
+                            for (b, _) in &p.in_flight {
+                                bytes.extend_from_slice(b.bytes());
+                            }
+                            ProducePartition {
+                                topic: m.record.spec.name.clone(),
+                                partition: *i,
+                                records: bytes.freeze(),
+                            }
+                        })
+                })
+                .collect()
+        };
+        if batch.is_empty() {
+            return false;
+        }
+        let results = self
+            .inner
+            .destination
+            .produce(batch, Duration::from_secs(30))
+            .await;
+        let mut moved = false;
+        let mut st = self.lock();
+        let retry_timeout = self.inner.settings.retry_timeout;
+        for r in results {
+            let Some(m) = st.mirrors.get_mut(&r.topic) else {
+                continue;
+            };
+            let Some(part) = m.parts.get_mut(&r.partition) else {
+                continue;
+            };
+            match r.result {
+                Ok(produced) => {
+                    if produced.base_offset != part.dest_end {
+                        let msg = format!(
+                            "destination {}-{} was written by another producer: the mirror expected offset {}, the broker appended at {}",
+                            r.topic, r.partition, part.dest_end, produced.base_offset
+                        );
+                        part.in_flight.clear();
+                        m.fail(msg);
+                        continue;
+                    }
+                    for (b, ready) in part.in_flight.drain(..) {
+                        let n = b.header().record_count as i64;
+                        record_written(&mut part.map, &ready.source, part.dest_end);
+                        part.dest_end += n;
+                        part.records += n as u64;
+                        part.bytes += b.bytes().len() as u64;
+                    }
+                    part.error_since = None;
+                    part.last_error = None;
+                    moved = true;
+                }
+                Err(e) => {
+                    let since = *part.error_since.get_or_insert_with(Instant::now);
+                    part.last_error = Some(format!("writing to the destination: {e}"));
+                    if !e.is_retriable() {
+                        part.in_flight.clear();
+                        m.fail(format!("writing to the destination: {e}"));
+                    } else if since.elapsed() > retry_timeout {
+                        part.in_flight.clear();
+                        m.fail(format!(
+                            "retries exhausted after cluster.link.retry.timeout.ms={}: writing to the destination: {e}",
+                            retry_timeout.as_millis()
+                        ));
+                    }
+                }
+            }
+        }
+        moved
+    }
+
+    /// PENDING_STOPPED mirrors with zero lag twice in a row (the second is the final sync) stop.
+    fn finish_promotions(&self) {
+        let mut st = self.lock();
+        for m in st.mirrors.values_mut() {
+            if m.record.state != MirrorState::PendingStopped {
+                continue;
+            }
+            let zero = m.parts.values().all(|p| {
+                p.caught_up
+                    && p.is_idle()
+                    && p.lag_records() == 0
+                    && (p.last_stable < 0 || p.last_stable == p.high_watermark)
+            });
+            if !zero {
+                m.promote_synced = false;
+            } else if m.promote_synced {
+                m.set_state(MirrorState::Stopped, None);
+            } else {
+                m.promote_synced = true;
+            }
+        }
+    }
+}
+
+fn record_written(map: &mut OffsetMap, source: &SourceOffsets, destination: i64) {
+    match source {
+        SourceOffsets::Dense { base, count } => map.record(*base, destination, *count),
+        SourceOffsets::Listed(offsets) => map.record_offsets(offsets, destination),
+    }
+}
+
+fn mirror_status(m: &Mirror) -> MirrorStatus {
+    let now = now_ms();
+    MirrorStatus {
+        name: m.record.spec.name.clone(),
+        source_topic: m.record.spec.source_topic.clone(),
+        state: m.record.state,
+        reason: m.record.reason.clone(),
+        offset_mode: m.offset_mode(),
+        state_time_ms: m.record.state_time_ms,
+        partitions: m.parts.iter().map(|(i, p)| p.status(*i, now)).collect(),
+    }
+}
+
+/// Store entries for a mirror's record (when changed or `all`) and for every partition whose
+/// position moved (or all, with `all`): its checkpoint and the offset-map runs since the last one.
+fn store_entries(link: &str, mirror: &mut Mirror, all: bool) -> Vec<(String, Option<Vec<u8>>)> {
+    let name = mirror.record.spec.name.clone();
+    let mut out = Vec::new();
+    if mirror.dirty_record || all {
+        out.push((
+            mirror_key(link, &name),
+            serde_json::to_vec(&mirror.record).ok(),
+        ));
+        mirror.dirty_record = false;
+    }
+    for (p, part) in mirror.parts.iter_mut() {
+        let ckpt = Checkpoint {
+            source: part.resume_offset(),
+            destination: part.dest_end,
+        };
+        if !all
+            && ckpt.source == part.checkpoint.source
+            && ckpt.destination == part.checkpoint.destination
+        {
+            continue;
+        }
+        // The last saved run may have grown since: write it again with the new ones.
+        let runs = part.map.runs();
+        for r in &runs[part.saved_runs.saturating_sub(1)..] {
+            out.push((
+                run_key(link, &name, *p, r.source),
+                serde_json::to_vec(r).ok(),
+            ));
+        }
+        part.saved_runs = runs.len();
+        out.push((
+            checkpoint_key(link, &name, *p),
+            serde_json::to_vec(&ckpt).ok(),
+        ));
+        part.checkpoint = ckpt;
+    }
+    out
+}
