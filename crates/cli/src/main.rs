@@ -1,9 +1,8 @@
 //! The `clusterlink` binary: one executable for every role.
 //!
-//! Today it has the commands the foundation supports: `crd` (the CustomResourceDefinitions),
-//! `describe` (what a cluster says about itself) and `copy` (a one-shot, catch-up copy of a
-//! topic between clusters, the building block of mirroring). The link server, operator and
-//! `apply` join as their crates land.
+//! Today: `crd` (the CustomResourceDefinitions), `describe` (what a cluster says about itself),
+//! `mirror` (a link's mirroring engine in the foreground) and `copy` (a one-shot, catch-up copy
+//! of a topic). The link server, operator and `apply` join as their crates land.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -13,7 +12,8 @@ use clap::{Parser, Subcommand};
 use clusterlink_kafka::client::NewTopic;
 use clusterlink_kafka::{Client, ClientConfig};
 use clusterlink_mirror::{
-    copy_partition, CopyOptions, CopyStats, DestinationProducer, PartitionRoute,
+    copy_partition, CopyOptions, CopyStats, Desired, DestinationProducer, Engine, LinkSettings,
+    MirrorSpec, PartitionRoute, StartSpec,
 };
 
 #[derive(Debug, Parser)]
@@ -44,6 +44,28 @@ enum Command {
         /// Bootstrap servers, `host:port[,host:port...]`.
         #[arg(long)]
         bootstrap_server: String,
+    },
+    /// Run a link's mirroring engine until interrupted: mirror the given topics (created on the
+    /// destination if new) and every mirror already stored for the link, printing status.
+    Mirror {
+        /// The link's name (keys its state in the destination's state topic).
+        #[arg(long)]
+        link: String,
+        /// Source bootstrap servers.
+        #[arg(long)]
+        source_bootstrap_server: String,
+        /// Destination bootstrap servers (the local cluster: it keeps the state).
+        #[arg(long)]
+        destination_bootstrap_server: String,
+        /// Source topics to mirror (same name on the destination).
+        #[arg(long = "topic")]
+        topics: Vec<String>,
+        /// Print status every this many milliseconds (0: never).
+        #[arg(long, default_value_t = 1000)]
+        status_interval_ms: u64,
+        /// Most bytes fetched per partition per round.
+        #[arg(long, default_value_t = 1 << 20)]
+        partition_max_bytes: i32,
     },
     /// Copy a topic's committed records to another cluster, once, up to the source's end.
     Copy {
@@ -82,6 +104,25 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::Describe { bootstrap_server } => describe(&bootstrap_server, retry).await,
+        Command::Mirror {
+            link,
+            source_bootstrap_server,
+            destination_bootstrap_server,
+            topics,
+            status_interval_ms,
+            partition_max_bytes,
+        } => {
+            let src = connect(&source_bootstrap_server, "source ", retry);
+            let dst = connect(&destination_bootstrap_server, "destination ", retry);
+            match tokio::try_join!(src, dst) {
+                Ok((src, dst)) => {
+                    let mut settings = LinkSettings::new(&link);
+                    settings.partition_max_bytes = partition_max_bytes;
+                    mirror(settings, src, dst, &topics, status_interval_ms).await
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Copy {
             source_bootstrap_server,
             destination_bootstrap_server,
@@ -138,6 +179,63 @@ async fn describe(bootstrap: &str, retry_timeout: Duration) -> Result<()> {
     for (name, t) in md.topics.iter().filter(|(_, t)| !t.is_internal) {
         println!("topic {name}: {} partitions", t.partitions.len());
     }
+    Ok(())
+}
+
+async fn mirror(
+    settings: LinkSettings,
+    src: Client,
+    dst: Client,
+    topics: &[String],
+    status_every_ms: u64,
+) -> Result<()> {
+    let link = settings.name.clone();
+    let engine = Engine::start(settings, src, dst)
+        .await
+        .with_context(|| format!("starting link {link}"))?;
+    for topic in topics {
+        if engine.status(topic).is_some() {
+            continue;
+        }
+        let spec = MirrorSpec {
+            name: topic.clone(),
+            source_topic: topic.clone(),
+            configs: vec![],
+            replication_factor: None,
+            start: StartSpec::Earliest,
+        };
+        engine
+            .create_mirror(spec, Desired::Active)
+            .await
+            .with_context(|| format!("creating mirror topic {topic}"))?;
+        println!("mirror topic {topic} created");
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(status_every_ms.max(1)));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            _ = tick.tick() => {
+                if status_every_ms == 0 {
+                    continue;
+                }
+                for s in engine.list() {
+                    let mirrored: i64 = s.partitions.iter().map(|p| p.destination_end).sum();
+                    let lag_s = s.partitions.iter().map(|p| p.lag_seconds).fold(0.0, f64::max);
+                    println!(
+                        "mirror {}: {} {:?} offsets, {mirrored} records on the destination, lag {} records / {lag_s:.1}s{}",
+                        s.name,
+                        s.state.as_str(),
+                        s.offset_mode,
+                        s.max_lag(),
+                        s.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    engine.shutdown().await;
     Ok(())
 }
 
