@@ -558,3 +558,70 @@ async fn restart_restores_mirrors_from_the_state_topic() {
     assert_eq!(by_partition(&mirrored), by_partition(&source_view));
     engine.shutdown().await;
 }
+
+/// A destination that stays unreachable longer than `cluster.link.retry.timeout.ms` fails the
+/// mirror, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_exhausted_fail_the_mirror() {
+    let a = TansuCluster::start("rt-a").unwrap();
+    let b = TansuCluster::start_behind_proxy("rt-b").unwrap();
+    let (src, dst) = (client(&a.bootstrap()).await, client(&b.bootstrap()).await);
+    create_topic(&src, "rt", 1, &[]).await;
+    let mut s = settings("rt");
+    s.retry_timeout = Duration::from_millis(800);
+    let engine = Engine::start(s, src, dst).await.unwrap();
+    engine
+        .create_mirror(spec("rt", "rt"), Desired::Active)
+        .await
+        .unwrap();
+    produce(&a.bootstrap(), "rt", &varied_records(5, 1, "a"), "none");
+    wait_for(&engine, "rt", "5", caught_up(5)).await;
+    b.cut_network();
+    produce(&a.bootstrap(), "rt", &varied_records(5, 1, "b"), "none");
+    let st = wait_for(&engine, "rt", "FAILED", |s| s.state == MirrorState::Failed).await;
+    let reason = st.reason.unwrap_or_default();
+    assert!(
+        reason.contains("retries exhausted after cluster.link.retry.timeout.ms=800"),
+        "{reason}"
+    );
+    assert!(reason.contains("destination"), "{reason}");
+}
+
+/// `mirror.start.offset.spec=latest`: only records produced after the mirror was created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_at_latest_skips_existing_records() {
+    let (a, b) = (
+        TansuCluster::start("lt-a").unwrap(),
+        TansuCluster::start("lt-b").unwrap(),
+    );
+    let (src, dst) = (client(&a.bootstrap()).await, client(&b.bootstrap()).await);
+    create_topic(&src, "lt", 2, &[]).await;
+    produce(&a.bootstrap(), "lt", &varied_records(40, 2, "old"), "none");
+    let engine = Engine::start(settings("lt"), src, dst).await.unwrap();
+    let mut s = spec("lt", "lt");
+    s.start = StartSpec::Latest;
+    engine.create_mirror(s, Desired::Active).await.unwrap();
+    produce(&a.bootstrap(), "lt", &varied_records(10, 2, "new"), "none");
+    wait_for(&engine, "lt", "the 10 new records", |s| {
+        s.partitions
+            .iter()
+            .map(|p| p.next_source_offset)
+            .sum::<i64>()
+            == 50
+    })
+    .await;
+    let mirrored = rdkafka::consume(&b.bootstrap(), "lt").unwrap();
+    assert_eq!(mirrored.len(), 10);
+    assert!(mirrored.iter().all(|m| m
+        .key
+        .as_deref()
+        .is_some_and(|k| k.starts_with(&clusterlink_testkit::rdkafka::hex(b"new")))
+        || m.key.is_none()));
+    let s = engine.status("lt").unwrap();
+    assert_eq!(
+        s.offset_mode,
+        OffsetMode::Translated,
+        "destination offsets start at 0, the source's at 20"
+    );
+    engine.shutdown().await;
+}
