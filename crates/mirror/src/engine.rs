@@ -455,6 +455,8 @@ struct Inner {
     state: Mutex<State>,
     wake: Notify,
     stop: std::sync::atomic::AtomicBool,
+    /// Set to true when the mirroring task has returned.
+    finished: tokio::sync::watch::Sender<bool>,
 }
 
 /// The engine of one link. Cheap to clone; the mirroring task stops when [`Engine::shutdown`]
@@ -476,6 +478,16 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Prefixes of every state-topic key an engine named `link` writes (mirror records, checkpoints,
+/// offset-map runs): what to delete to forget a link entirely.
+pub fn state_key_prefixes(link: &str) -> [String; 3] {
+    [
+        format!("mirror/{link}/"),
+        format!("ckpt/{link}/"),
+        format!("run/{link}/"),
+    ]
 }
 
 fn mirror_key(link: &str, name: &str) -> String {
@@ -536,6 +548,7 @@ impl Engine {
                 }),
                 wake: Notify::new(),
                 stop: Default::default(),
+                finished: tokio::sync::watch::channel(false).0,
             }),
         };
         engine.restore().await?;
@@ -561,6 +574,20 @@ impl Engine {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.inner.wake.notify_one();
         let _ = self.checkpoint(true).await;
+    }
+
+    /// Stops the mirroring task and waits until it has returned, then writes final checkpoints.
+    /// Unlike [`Engine::shutdown`], nothing of this engine writes to the state topic afterwards,
+    /// so its state can be removed ([`state_key_prefixes`]) or taken over by a new engine.
+    pub async fn stop(&self) -> Result<(), MirrorError> {
+        self.inner
+            .stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.wake.notify_one();
+        let mut finished = self.inner.finished.subscribe();
+        // The sender lives in `inner`, which we hold: this only returns once the task is done.
+        let _ = finished.wait_for(|done| *done).await;
+        self.checkpoint(true).await
     }
 
     async fn restore(&self) -> Result<(), MirrorError> {
@@ -1022,6 +1049,7 @@ impl Engine {
             }
         }
         debug!("mirroring task stopped");
+        self.inner.finished.send_replace(true);
     }
 
     /// One round: fetch for every partition that can take data, produce what came back.

@@ -1,0 +1,544 @@
+//! The cluster-link configs we know (cfk-reference §6): names, types, ranges, defaults, which are
+//! secrets, and which the link server applies today.
+//!
+//! A link config is checked here before it is stored, so a typo or a bad value is a 400 at the
+//! API rather than a link that silently does something else. Configs we accept but do not apply
+//! yet are marked `applied: false` and reported in the link's status, never silently dropped.
+
+use std::collections::BTreeMap;
+
+/// The type and range of a config's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kind {
+    /// `true` or `false`.
+    Bool,
+    /// An integer in `min..=max`.
+    Int {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+    /// Any string.
+    Str,
+    /// A comma-separated list of `host:port`.
+    HostPorts,
+    /// One of these values (case-insensitive).
+    Enum(&'static [&'static str]),
+    /// A JSON document (empty means unset).
+    Json,
+    /// `earliest`, `latest` or an ISO-8601 timestamp.
+    StartSpec,
+}
+
+/// One known link config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigDef {
+    /// The config's name.
+    pub name: &'static str,
+    /// Its type and range.
+    pub kind: Kind,
+    /// The default value (`None`: no default).
+    pub default: Option<&'static str>,
+    /// Whether the link server applies it today.
+    pub applied: bool,
+    /// Whether it can only be set when the link is created.
+    pub immutable: bool,
+}
+
+const MAX_INT: i64 = i32::MAX as i64;
+
+const fn def(
+    name: &'static str,
+    kind: Kind,
+    default: Option<&'static str>,
+    applied: bool,
+) -> ConfigDef {
+    ConfigDef {
+        name,
+        kind,
+        default,
+        applied,
+        immutable: false,
+    }
+}
+
+/// Every link config with a fixed name.
+pub const DEFS: &[ConfigDef] = &[
+    def("bootstrap.servers", Kind::HostPorts, None, true),
+    ConfigDef {
+        immutable: true,
+        ..def(
+            "link.mode",
+            Kind::Enum(&["DESTINATION", "SOURCE", "BIDIRECTIONAL"]),
+            Some("DESTINATION"),
+            true,
+        )
+    },
+    ConfigDef {
+        immutable: true,
+        ..def(
+            "connection.mode",
+            Kind::Enum(&["OUTBOUND", "INBOUND"]),
+            Some("OUTBOUND"),
+            true,
+        )
+    },
+    ConfigDef {
+        immutable: true,
+        ..def("cluster.link.id", Kind::Str, None, false)
+    },
+    ConfigDef {
+        immutable: true,
+        ..def("cluster.link.prefix", Kind::Str, Some(""), true)
+    },
+    def(
+        "security.protocol",
+        Kind::Enum(&["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
+        Some("PLAINTEXT"),
+        true,
+    ),
+    def(
+        "consumer.offset.sync.enable",
+        Kind::Bool,
+        Some("false"),
+        false,
+    ),
+    def(
+        "consumer.offset.sync.ms",
+        Kind::Int {
+            min: 1,
+            max: MAX_INT,
+        },
+        Some("30000"),
+        false,
+    ),
+    def("consumer.offset.group.filters", Kind::Json, Some(""), false),
+    def(
+        "consumer.group.prefix.enable",
+        Kind::Bool,
+        Some("false"),
+        false,
+    ),
+    def("acl.sync.enable", Kind::Bool, Some("false"), false),
+    def(
+        "acl.sync.ms",
+        Kind::Int {
+            min: 1000,
+            max: MAX_INT,
+        },
+        Some("5000"),
+        false,
+    ),
+    def("acl.filters", Kind::Json, Some(""), false),
+    def(
+        "auto.create.mirror.topics.enable",
+        Kind::Bool,
+        Some("false"),
+        false,
+    ),
+    def(
+        "auto.create.mirror.topics.filters",
+        Kind::Json,
+        Some(""),
+        false,
+    ),
+    def(
+        "topic.config.sync.ms",
+        Kind::Int {
+            min: 1,
+            max: MAX_INT,
+        },
+        Some("5000"),
+        false,
+    ),
+    def("topic.config.sync.include", Kind::Str, Some(""), false),
+    def(
+        "mirror.start.offset.spec",
+        Kind::StartSpec,
+        Some("earliest"),
+        true,
+    ),
+    def(
+        "cluster.link.retry.timeout.ms",
+        Kind::Int {
+            min: 0,
+            max: MAX_INT,
+        },
+        Some("300000"),
+        true,
+    ),
+    def("cluster.link.paused", Kind::Bool, Some("false"), false),
+    def(
+        "availability.check.ms",
+        Kind::Int {
+            min: 0,
+            max: MAX_INT,
+        },
+        Some("60000"),
+        false,
+    ),
+    def(
+        "num.cluster.link.fetchers",
+        Kind::Int {
+            min: 1,
+            max: MAX_INT,
+        },
+        Some("1"),
+        false,
+    ),
+    def(
+        "metadata.max.age.ms",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        Some("300000"),
+        true,
+    ),
+    def(
+        "retry.backoff.ms",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        Some("100"),
+        true,
+    ),
+    def(
+        "client.dns.lookup",
+        Kind::Enum(&[
+            "use_all_dns_ips",
+            "resolve_canonical_bootstrap_servers_only",
+        ]),
+        Some("use_all_dns_ips"),
+        false,
+    ),
+    def(
+        "connections.max.idle.ms",
+        Kind::Int {
+            min: -1,
+            max: i64::MAX,
+        },
+        Some("600000"),
+        false,
+    ),
+];
+
+/// Security configs are families: any `sasl.*`, `ssl.*` or `local.*` name is a client setting of
+/// one side (stored as given; not applied yet: the wire client speaks PLAINTEXT only).
+const FAMILIES: &[&str] = &["sasl.", "ssl.", "local."];
+
+/// Whether a config holds a secret (passwords, JAAS configs, keys): write-only.
+pub fn is_sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("password")
+        || n.contains("jaas")
+        || n.contains("secret")
+        || n.ends_with(".key")
+        || n.ends_with("keystore.key")
+        || n.ends_with("credentials")
+}
+
+/// The definition of a known config, or a synthetic one for a security family member.
+pub fn lookup(name: &str) -> Option<ConfigDef> {
+    if let Some(d) = DEFS.iter().find(|d| d.name == name) {
+        return Some(*d);
+    }
+    if FAMILIES
+        .iter()
+        .any(|f| name.starts_with(f) && name.len() > f.len())
+    {
+        return Some(ConfigDef {
+            name: "",
+            kind: Kind::Str,
+            default: None,
+            applied: false,
+            immutable: false,
+        });
+    }
+    None
+}
+
+/// Why a config was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No such link config.
+    #[error("Unknown cluster link config '{0}'")]
+    Unknown(String),
+    /// The value does not fit the config's type or range (never the value itself for secrets).
+    #[error("Invalid value for cluster link config '{name}': {why}")]
+    Invalid {
+        /// Config name.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The config cannot change after the link is created.
+    #[error("Cluster link config '{0}' cannot be changed after the link is created")]
+    Immutable(String),
+}
+
+impl ConfigError {
+    /// A short, stable label for metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            ConfigError::Unknown(_) => "unknown_config",
+            ConfigError::Invalid { .. } => "invalid_config",
+            ConfigError::Immutable(_) => "immutable_config",
+        }
+    }
+}
+
+/// Checks one config; returns the normalized value (enums upper-cased as Kafka spells them).
+pub fn validate(name: &str, value: &str) -> Result<String, ConfigError> {
+    let d = lookup(name).ok_or_else(|| ConfigError::Unknown(name.to_owned()))?;
+    let invalid = |why: String| ConfigError::Invalid {
+        name: name.to_owned(),
+        why,
+    };
+    let shown = |v: &str| {
+        if is_sensitive(name) {
+            "(hidden)".to_owned()
+        } else {
+            format!("'{v}'")
+        }
+    };
+    let v = value.trim();
+    match d.kind {
+        Kind::Bool => match v.to_ascii_lowercase().as_str() {
+            "true" | "false" => Ok(v.to_ascii_lowercase()),
+            _ => Err(invalid(format!("{} is not a boolean", shown(v)))),
+        },
+        Kind::Int { min, max } => {
+            let n: i64 = v
+                .parse()
+                .map_err(|_| invalid(format!("{} is not an integer", shown(v))))?;
+            if n < min || n > max {
+                return Err(invalid(format!("{n} is outside [{min}, {max}]")));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Str => Ok(value.to_owned()),
+        Kind::HostPorts => {
+            let parts: Vec<&str> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if parts.is_empty() {
+                return Err(invalid("no host:port given".into()));
+            }
+            for p in &parts {
+                let ok = p
+                    .rsplit_once(':')
+                    .is_some_and(|(h, port)| !h.is_empty() && port.parse::<u16>().is_ok());
+                if !ok {
+                    return Err(invalid(format!("'{p}' is not host:port")));
+                }
+            }
+            Ok(parts.join(","))
+        }
+        Kind::Enum(values) => values
+            .iter()
+            .find(|e| e.eq_ignore_ascii_case(v))
+            .map(|e| (*e).to_owned())
+            .ok_or_else(|| invalid(format!("{} is not one of {}", shown(v), values.join(", ")))),
+        Kind::Json => {
+            if v.is_empty() {
+                return Ok(String::new());
+            }
+            serde_json::from_str::<serde_json::Value>(v)
+                .map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+            Ok(value.to_owned())
+        }
+        Kind::StartSpec => {
+            let l = v.to_ascii_lowercase();
+            if l == "earliest" || l == "latest" {
+                return Ok(l);
+            }
+            parse_iso8601_ms(v).map(|_| v.to_owned()).ok_or_else(|| {
+                invalid(format!(
+                    "'{v}' is not earliest, latest or an ISO-8601 timestamp"
+                ))
+            })
+        }
+    }
+}
+
+/// Checks a whole set of configs together (cross-config rules).
+pub fn validate_set(configs: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    let get = |n: &str| configs.get(n).map(String::as_str);
+    if get("acl.sync.enable") == Some("true") && get("acl.filters").unwrap_or("").is_empty() {
+        return Err(ConfigError::Invalid {
+            name: "acl.sync.enable".into(),
+            why: "ACL migration is enabled but acl.filters is not set. Please set acl.filters to proceed with ACL migration.".into(),
+        });
+    }
+    if let Some(p) = get("cluster.link.prefix") {
+        if p.len() > 12 {
+            return Err(ConfigError::Invalid {
+                name: "cluster.link.prefix".into(),
+                why: format!("'{p}' is longer than 12 characters"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Configs that are set (to something other than their default) but not applied by the link
+/// server yet: the link's status lists them.
+pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
+    configs
+        .iter()
+        .filter(|(name, value)| {
+            let Some(d) = lookup(name) else { return false };
+            if name.as_str() == "security.protocol" {
+                return value.as_str() != "PLAINTEXT";
+            }
+            if matches!(name.as_str(), "link.mode") {
+                return value.as_str() != "DESTINATION";
+            }
+            if matches!(name.as_str(), "connection.mode") {
+                return value.as_str() != "OUTBOUND";
+            }
+            !d.applied && d.default != Some(value.as_str())
+        })
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+/// Milliseconds since the epoch of an ISO-8601 UTC timestamp such as `2024-01-31T12:00:00Z` or
+/// `2024-01-31T12:00:00.250Z` (offsets `+hh:mm` accepted).
+pub fn parse_iso8601_ms(s: &str) -> Option<i64> {
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.split('-');
+    let (y, mo, da): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    if d.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
+        return None;
+    }
+    let (clock, offset_min) = if let Some(t) = time.strip_suffix('Z') {
+        (t, 0)
+    } else if let Some(i) = time.rfind(['+', '-']) {
+        let (t, off) = time.split_at(i);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = off[1..].split_once(':')?;
+        (
+            t,
+            sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?),
+        )
+    } else {
+        (time, 0)
+    };
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut t = hms.split(':');
+    let (h, mi, se): (i64, i64, i64) = (
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+        t.next().unwrap_or("0").parse().ok()?,
+    );
+    if h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let ms: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{:0<3}", &frac[..frac.len().min(3)]).parse().ok()?
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + da - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms - offset_min * 60_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_and_ranges_are_checked() {
+        assert_eq!(validate("acl.sync.enable", "TRUE").unwrap(), "true");
+        assert!(validate("acl.sync.enable", "yes").is_err());
+        assert!(validate("acl.sync.ms", "999").is_err());
+        assert_eq!(validate("acl.sync.ms", "1000").unwrap(), "1000");
+        assert!(validate("cluster.link.retry.timeout.ms", "-1").is_err());
+        assert_eq!(validate("link.mode", "destination").unwrap(), "DESTINATION");
+        assert!(validate("link.mode", "SIDEWAYS").is_err());
+        assert!(validate("bootstrap.servers", "host").is_err());
+        assert_eq!(
+            validate("bootstrap.servers", " a:1, b:2 ").unwrap(),
+            "a:1,b:2"
+        );
+        assert!(validate("acl.filters", "{not json").is_err());
+        assert!(validate("mirror.start.offset.spec", "2024-01-31T00:00:00Z").is_ok());
+        assert!(validate("mirror.start.offset.spec", "yesterday").is_err());
+        assert_eq!(
+            validate("no.such.config", "1"),
+            Err(ConfigError::Unknown("no.such.config".into()))
+        );
+        assert!(validate("sasl.mechanism", "PLAIN").is_ok());
+        assert!(validate("local.sasl.jaas.config", "x").is_ok());
+    }
+
+    #[test]
+    fn secrets_are_recognised_and_never_echoed() {
+        for n in [
+            "sasl.jaas.config",
+            "local.sasl.jaas.config",
+            "ssl.truststore.password",
+            "ssl.key.password",
+            "ssl.keystore.key",
+        ] {
+            assert!(is_sensitive(n), "{n}");
+        }
+        assert!(!is_sensitive("sasl.mechanism"));
+        assert!(!is_sensitive("bootstrap.servers"));
+        // Stored as given (for the link's use); the API layers never return it.
+        assert_eq!(
+            validate("ssl.keystore.password", "s3cret").unwrap(),
+            "s3cret"
+        );
+    }
+
+    #[test]
+    fn cross_config_rules_and_not_applied() {
+        let mut c: BTreeMap<String, String> = BTreeMap::new();
+        c.insert("acl.sync.enable".into(), "true".into());
+        assert!(validate_set(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("acl.filters"));
+        c.insert("acl.filters".into(), "{\"aclFilters\":[]}".into());
+        assert!(validate_set(&c).is_ok());
+        c.insert("consumer.offset.sync.enable".into(), "false".into());
+        c.insert("bootstrap.servers".into(), "a:1".into());
+        assert_eq!(not_applied(&c), vec!["acl.filters", "acl.sync.enable"]);
+        c.insert("cluster.link.prefix".into(), "0123456789abc".into());
+        assert!(validate_set(&c).is_err());
+    }
+
+    #[test]
+    fn iso8601() {
+        assert_eq!(parse_iso8601_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_iso8601_ms("2024-01-31T12:00:00.250Z"),
+            Some(1_706_702_400_250)
+        );
+        assert_eq!(
+            parse_iso8601_ms("2024-01-31T13:00:00+01:00"),
+            Some(1_706_702_400_000)
+        );
+        assert_eq!(parse_iso8601_ms("2024-13-01T00:00:00Z"), None);
+    }
+}

@@ -1,0 +1,1066 @@
+//! The cluster links of the local cluster: their definitions and configs, kept in the local
+//! cluster's state topic, and one mirroring [`Engine`] per link.
+//!
+//! The server is stateless: a link is a `link/<name>` record in the same compacted topic the
+//! engines keep their mirrors and checkpoints in ([`KafkaStore`]), so a new [`LinkManager`] on
+//! the same cluster (after a restart, or on another machine) finds every link, starts its engine,
+//! and the engine restores its own mirrors. Each engine keys its state by `<name>@<link id>`, so a
+//! link deleted and created again under the same name never inherits the old one's mirrors.
+//!
+//! Sensitive configs (passwords, JAAS configs, keys) are stored for the link's use but never
+//! leave this module in clear: [`LinkConfig::value`] is `None` for them and no error or log line
+//! carries their value.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clusterlink_kafka::{Client, ClientConfig, Error as KafkaError};
+use clusterlink_mirror::engine::state_key_prefixes;
+use clusterlink_mirror::store::KafkaStore;
+use clusterlink_mirror::{
+    Desired, Engine, LinkSettings, MirrorError, MirrorSpec, MirrorState, MirrorStatus, StartSpec,
+};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use crate::configs::{self, ConfigError};
+
+/// How the manager runs links.
+#[derive(Debug, Clone)]
+pub struct ManagerOptions {
+    /// Engine settings every link starts from (its name and retry timeout are set per link).
+    pub engine: LinkSettings,
+    /// How long connecting to a source cluster may take before the attempt fails.
+    pub connect_timeout: Duration,
+    /// How long to wait between attempts to start a link whose source is unreachable.
+    pub restart_backoff: Duration,
+}
+
+impl Default for ManagerOptions {
+    fn default() -> Self {
+        ManagerOptions {
+            engine: LinkSettings::new(""),
+            connect_timeout: Duration::from_secs(10),
+            restart_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Errors of link operations.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// No link of that name.
+    #[error("Cluster link '{0}' does not exist")]
+    NotFound(String),
+    /// A link of that name exists.
+    #[error("Cluster link '{0}' already exists")]
+    AlreadyExists(String),
+    /// A config was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The request is wrong in some other way.
+    #[error("{0}")]
+    Invalid(String),
+    /// The source is this cluster.
+    #[error(
+        "Source cluster ID matches local cluster ID '{0}'. Cannot create cluster link to self."
+    )]
+    LinkToSelf(String),
+    /// `bootstrap.servers` reaches another cluster than the one named.
+    #[error(
+        "Expected source cluster ID '{expected}' but bootstrap.servers reaches cluster '{actual}'"
+    )]
+    ClusterIdMismatch {
+        /// The id in the request.
+        expected: String,
+        /// The id the source reports.
+        actual: String,
+    },
+    /// The source cluster cannot be reached.
+    #[error("Cannot reach the source cluster of link '{link}': {message}")]
+    SourceUnreachable {
+        /// Link name.
+        link: String,
+        /// Why.
+        message: String,
+    },
+    /// The link still has mirror topics and `force` was not given.
+    #[error("Cluster link '{link}' has {count} mirror topic(s) that are not stopped ({names}); promote, fail over or delete them first, or delete the link with force=true")]
+    HasMirrors {
+        /// Link name.
+        link: String,
+        /// How many.
+        count: usize,
+        /// Their names.
+        names: String,
+    },
+    /// Topics named in a mirror action are not mirror topics of the link.
+    #[error("Topic(s) {topics} are not mirror topics of cluster link '{link}'")]
+    NotAMirror {
+        /// Link name.
+        link: String,
+        /// The topics, comma-separated.
+        topics: String,
+    },
+    /// The link's engine is not running (its source has not been reachable since start).
+    #[error("Cluster link '{link}' is not running: {message}")]
+    Unavailable {
+        /// Link name.
+        link: String,
+        /// The last start error.
+        message: String,
+    },
+    /// The mirroring engine refused or failed.
+    #[error(transparent)]
+    Mirror(#[from] MirrorError),
+    /// The local cluster failed.
+    #[error("local cluster: {0}")]
+    Local(#[source] KafkaError),
+    /// Stored state could not be read.
+    #[error("state topic: {0}")]
+    State(String),
+}
+
+impl LinkError {
+    /// A short, stable label for metrics and events.
+    pub fn category(&self) -> &'static str {
+        match self {
+            LinkError::NotFound(_) => "not_found",
+            LinkError::AlreadyExists(_) => "duplicate",
+            LinkError::Config(e) => e.category(),
+            LinkError::Invalid(_)
+            | LinkError::LinkToSelf(_)
+            | LinkError::ClusterIdMismatch { .. }
+            | LinkError::HasMirrors { .. }
+            | LinkError::NotAMirror { .. } => "invalid",
+            LinkError::SourceUnreachable { .. } | LinkError::Unavailable { .. } => {
+                "source_unavailable"
+            }
+            LinkError::Mirror(e) => e.category(),
+            LinkError::Local(e) => e.category(),
+            LinkError::State(_) => "state",
+        }
+    }
+}
+
+/// A link to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewLink {
+    /// Link name.
+    pub name: String,
+    /// The source cluster id the caller expects (checked when the link is validated).
+    pub source_cluster_id: Option<String>,
+    /// Configs by name.
+    pub configs: Vec<(String, String)>,
+}
+
+/// What is stored per link.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LinkRecord {
+    name: String,
+    id: String,
+    source_cluster_id: Option<String>,
+    configs: BTreeMap<String, String>,
+    created_ms: i64,
+}
+
+impl LinkRecord {
+    fn engine_name(&self) -> String {
+        format!("{}@{}", self.name, self.id)
+    }
+}
+
+/// A link as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkInfo {
+    /// Link name.
+    pub name: String,
+    /// `cluster_link_id`.
+    pub id: String,
+    /// The source cluster's id.
+    pub source_cluster_id: Option<String>,
+    /// The local (destination) cluster's id.
+    pub destination_cluster_id: String,
+    /// Mirror topic names.
+    pub topic_names: Vec<String>,
+    /// `ACTIVE` while the engine runs, `UNAVAILABLE` while the source cannot be reached.
+    pub state: &'static str,
+    /// Why the link is not ACTIVE.
+    pub error_message: Option<String>,
+    /// Configs that are set but not applied by this server yet.
+    pub not_applied: Vec<String>,
+    /// Mirror counts by state.
+    pub mirror_states: BTreeMap<&'static str, usize>,
+}
+
+/// One link config as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkConfig {
+    /// Name.
+    pub name: String,
+    /// Value; `None` for secrets and unset configs.
+    pub value: Option<String>,
+    /// Whether the value is the default (not set on the link).
+    pub is_default: bool,
+    /// Whether it cannot change.
+    pub read_only: bool,
+    /// Whether it is a secret.
+    pub sensitive: bool,
+    /// Whether the server applies it today.
+    pub applied: bool,
+}
+
+/// A change of a link config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigOp {
+    /// Set a value.
+    Set(String, String),
+    /// Back to the default.
+    Delete(String),
+}
+
+/// A mirror topic to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewMirror {
+    /// The source topic.
+    pub source_topic: String,
+    /// The mirror's name (default: the link's prefix followed by the source name).
+    pub mirror_topic: Option<String>,
+    /// Replication factor.
+    pub replication_factor: Option<i16>,
+    /// Topic config overrides.
+    pub configs: Vec<(String, String)>,
+}
+
+/// What a mirror action asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MirrorAction {
+    /// Catch up, then stop mirroring.
+    Promote,
+    /// Stop mirroring now.
+    Failover,
+    /// Pause.
+    Pause,
+    /// Resume.
+    Resume,
+}
+
+impl MirrorAction {
+    fn desired(self) -> Desired {
+        match self {
+            MirrorAction::Promote => Desired::Promote,
+            MirrorAction::Failover => Desired::Failover,
+            MirrorAction::Pause => Desired::Paused,
+            MirrorAction::Resume => Desired::Active,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    record: Mutex<LinkRecord>,
+    engine: Mutex<Option<Engine>>,
+    error: Mutex<Option<String>>,
+    /// Bumped whenever the running engine is replaced or the link deleted: a starter task of an
+    /// older generation gives up.
+    generation: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Entry {
+    fn record(&self) -> LinkRecord {
+        lock(&self.record).clone()
+    }
+    fn engine(&self) -> Option<Engine> {
+        lock(&self.engine).clone()
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    local: Client,
+    cluster_id: String,
+    store: KafkaStore,
+    options: ManagerOptions,
+    links: Mutex<BTreeMap<String, Arc<Entry>>>,
+    /// Serializes changes of links (create, delete, configs).
+    changes: tokio::sync::Mutex<()>,
+    errors: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+/// The links of the local cluster. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LinkManager {
+    inner: Arc<Inner>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A random 16-byte id in URL-safe base64 without padding (22 characters), like Kafka's ids.
+fn new_id() -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bytes = [0u8; 16];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_i64(now_ms());
+        h.write_usize(i);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    let mut out = String::with_capacity(22);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for b in bytes {
+        acc = (acc << 8) | b as u32;
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            out.push(A[((acc >> bits) & 63) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(A[((acc << (6 - bits)) & 63) as usize] as char);
+    }
+    out
+}
+
+/// The id of the cluster `client` talks to.
+pub async fn cluster_id_of(client: &Client) -> Result<String, KafkaError> {
+    if let Some(id) = client.cached_metadata().cluster_id {
+        return Ok(id);
+    }
+    if let Some(id) = client.refresh_metadata(Some(&[])).await?.cluster_id {
+        return Ok(id);
+    }
+    Ok(client.describe_cluster().await?.cluster_id)
+}
+
+/// A link name: Kafka's topic-name characters, 1 to 249 of them, and not `-` (the "all links"
+/// path segment).
+fn check_link_name(name: &str) -> Result<(), LinkError> {
+    let ok = !name.is_empty()
+        && name.len() <= 249
+        && name != "-"
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(LinkError::Invalid(format!(
+            "Invalid link name '{name}': use 1 to 249 of [a-zA-Z0-9._-]"
+        )))
+    }
+}
+
+impl LinkManager {
+    /// Opens the manager on the local cluster: reads every stored link and starts its engine
+    /// (a link whose source is unreachable keeps retrying in the background).
+    pub async fn open(local: Client, options: ManagerOptions) -> Result<Self, LinkError> {
+        let cluster_id = cluster_id_of(&local).await.map_err(LinkError::Local)?;
+        let store = KafkaStore::open(local.clone(), &options.engine.state_topic)
+            .await
+            .map_err(LinkError::Local)?;
+        let all = store.load().await.map_err(LinkError::Local)?;
+        let manager = LinkManager {
+            inner: Arc::new(Inner {
+                local,
+                cluster_id,
+                store,
+                options,
+                links: Mutex::new(BTreeMap::new()),
+                changes: tokio::sync::Mutex::new(()),
+                errors: Mutex::new(BTreeMap::new()),
+            }),
+        };
+        for (key, value) in all.range("link/".to_owned()..) {
+            if !key.starts_with("link/") {
+                break;
+            }
+            let record: LinkRecord = serde_json::from_slice(value)
+                .map_err(|e| LinkError::State(format!("{key}: {e}")))?;
+            let entry = Arc::new(Entry {
+                record: Mutex::new(record.clone()),
+                engine: Mutex::new(None),
+                error: Mutex::new(Some("starting".into())),
+                generation: AtomicU64::new(0),
+            });
+            lock(&manager.inner.links).insert(record.name.clone(), entry.clone());
+            match manager.start_engine(&record, None).await {
+                Ok(engine) => {
+                    *lock(&entry.engine) = Some(engine);
+                    *lock(&entry.error) = None;
+                    info!(link = %record.name, "link restored");
+                }
+                Err(e) => {
+                    warn!(link = %record.name, error = %e, "link restored but not running; retrying in the background");
+                    *lock(&entry.error) = Some(e.to_string());
+                    manager.restart_in_background(entry, 0);
+                }
+            }
+        }
+        Ok(manager)
+    }
+
+    /// The local cluster's id.
+    pub fn cluster_id(&self) -> &str {
+        &self.inner.cluster_id
+    }
+
+    /// The local cluster's client.
+    pub fn local(&self) -> &Client {
+        &self.inner.local
+    }
+
+    /// Counts an error of this category (for `/metrics`).
+    pub fn count_error(&self, category: &'static str) {
+        *lock(&self.inner.errors).entry(category).or_default() += 1;
+    }
+
+    /// Errors counted so far, by category.
+    pub fn error_counts(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.inner.errors).clone()
+    }
+
+    fn entry(&self, name: &str) -> Result<Arc<Entry>, LinkError> {
+        lock(&self.inner.links)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| LinkError::NotFound(name.to_owned()))
+    }
+
+    fn running(&self, name: &str) -> Result<(Arc<Entry>, Engine), LinkError> {
+        let entry = self.entry(name)?;
+        let engine = entry.engine().ok_or_else(|| LinkError::Unavailable {
+            link: name.to_owned(),
+            message: lock(&entry.error)
+                .clone()
+                .unwrap_or_else(|| "starting".into()),
+        })?;
+        Ok((entry, engine))
+    }
+
+    /// Connects to a link's source, as its configs say.
+    async fn connect_source(&self, record: &LinkRecord) -> Result<Client, LinkError> {
+        let bootstrap = record.configs.get("bootstrap.servers").ok_or_else(|| {
+            LinkError::Invalid(format!(
+                "Cluster link '{}' has no bootstrap.servers",
+                record.name
+            ))
+        })?;
+        let mut config = ClientConfig::new(bootstrap);
+        config.retry.timeout = self.inner.options.connect_timeout;
+        config.connection.connect_timeout = self.inner.options.connect_timeout;
+        if let Some(ms) = record
+            .configs
+            .get("metadata.max.age.ms")
+            .and_then(|v| v.parse().ok())
+        {
+            config.metadata_max_age = Duration::from_millis(ms);
+        }
+        if let Some(ms) = record
+            .configs
+            .get("retry.backoff.ms")
+            .and_then(|v| v.parse().ok())
+        {
+            config.retry.initial_backoff = Duration::from_millis(ms);
+        }
+        let client = Client::connect(config)
+            .await
+            .map_err(|e| LinkError::SourceUnreachable {
+                link: record.name.clone(),
+                message: e.to_string(),
+            })?;
+        // Once connected, the link keeps retrying for as long as the engine's own timeout.
+        Ok(client)
+    }
+
+    /// Starts a link's engine (connecting to the source unless a client is given).
+    async fn start_engine(
+        &self,
+        record: &LinkRecord,
+        source: Option<Client>,
+    ) -> Result<Engine, LinkError> {
+        let source = match source {
+            Some(c) => c,
+            None => self.connect_source(record).await?,
+        };
+        let mut settings = self.inner.options.engine.clone();
+        settings.name = record.engine_name();
+        if let Some(ms) = record
+            .configs
+            .get("cluster.link.retry.timeout.ms")
+            .and_then(|v| v.parse().ok())
+        {
+            settings.retry_timeout = Duration::from_millis(ms);
+        }
+        Ok(Engine::start(settings, source, self.inner.local.clone()).await?)
+    }
+
+    /// Keeps trying to start a link's engine until it runs or the generation moves on.
+    fn restart_in_background(&self, entry: Arc<Entry>, generation: u64) {
+        let manager = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(manager.inner.options.restart_backoff).await;
+                if entry.generation.load(Ordering::SeqCst) != generation {
+                    return;
+                }
+                let record = entry.record();
+                let result = manager.start_engine(&record, None).await;
+                let _guard = manager.inner.changes.lock().await;
+                if entry.generation.load(Ordering::SeqCst) != generation {
+                    if let Ok(engine) = result {
+                        let _ = engine.stop().await;
+                    }
+                    return;
+                }
+                match result {
+                    Ok(engine) => {
+                        info!(link = %record.name, "link running");
+                        *lock(&entry.engine) = Some(engine);
+                        *lock(&entry.error) = None;
+                        return;
+                    }
+                    Err(e) => *lock(&entry.error) = Some(e.to_string()),
+                }
+            }
+        });
+    }
+
+    /// Creates a link. With `validate_link`, the source must be reachable and be the cluster
+    /// `source_cluster_id` names; with `validate_only`, nothing is created.
+    pub async fn create_link(
+        &self,
+        link: NewLink,
+        validate_only: bool,
+        validate_link: bool,
+    ) -> Result<(), LinkError> {
+        check_link_name(&link.name)?;
+        let mut configs = BTreeMap::new();
+        for (name, value) in &link.configs {
+            configs.insert(name.clone(), configs::validate(name, value)?);
+        }
+        configs::validate_set(&configs)?;
+        if !configs.contains_key("bootstrap.servers") {
+            return Err(LinkError::Invalid(
+                "bootstrap.servers is required: this server only runs destination-initiated links, which connect to the source".into(),
+            ));
+        }
+        if link.source_cluster_id.as_deref() == Some(self.cluster_id()) {
+            return Err(LinkError::LinkToSelf(self.cluster_id().to_owned()));
+        }
+        let _guard = self.inner.changes.lock().await;
+        if lock(&self.inner.links).contains_key(&link.name) {
+            return Err(LinkError::AlreadyExists(link.name));
+        }
+        let mut record = LinkRecord {
+            name: link.name.clone(),
+            id: new_id(),
+            source_cluster_id: link.source_cluster_id.clone(),
+            configs,
+            created_ms: now_ms(),
+        };
+        let mut source = None;
+        if validate_link {
+            let client = self.connect_source(&record).await?;
+            let actual =
+                cluster_id_of(&client)
+                    .await
+                    .map_err(|e| LinkError::SourceUnreachable {
+                        link: record.name.clone(),
+                        message: e.to_string(),
+                    })?;
+            if actual == self.cluster_id() {
+                return Err(LinkError::LinkToSelf(actual));
+            }
+            match &record.source_cluster_id {
+                Some(expected) if *expected != actual => {
+                    return Err(LinkError::ClusterIdMismatch {
+                        expected: expected.clone(),
+                        actual,
+                    })
+                }
+                _ => record.source_cluster_id = Some(actual),
+            }
+            source = Some(client);
+        }
+        if validate_only {
+            return Ok(());
+        }
+        self.put_record(&record).await?;
+        let entry = Arc::new(Entry {
+            record: Mutex::new(record.clone()),
+            engine: Mutex::new(None),
+            error: Mutex::new(Some("starting".into())),
+            generation: AtomicU64::new(0),
+        });
+        lock(&self.inner.links).insert(record.name.clone(), entry.clone());
+        match self.start_engine(&record, source).await {
+            Ok(engine) => {
+                *lock(&entry.engine) = Some(engine);
+                *lock(&entry.error) = None;
+            }
+            Err(e) => {
+                *lock(&entry.error) = Some(e.to_string());
+                self.restart_in_background(entry, 0);
+            }
+        }
+        info!(link = %record.name, id = %record.id, source = record.source_cluster_id.as_deref().unwrap_or("?"), "link created");
+        Ok(())
+    }
+
+    async fn put_record(&self, record: &LinkRecord) -> Result<(), LinkError> {
+        let value = serde_json::to_vec(record).map_err(|e| LinkError::State(e.to_string()))?;
+        self.inner
+            .store
+            .put(&[(format!("link/{}", record.name), Some(value))])
+            .await
+            .map_err(LinkError::Local)
+    }
+
+    fn info(&self, entry: &Entry) -> LinkInfo {
+        let record = entry.record();
+        let mirrors = entry.engine().map(|e| e.list()).unwrap_or_default();
+        let mut mirror_states = BTreeMap::new();
+        for m in &mirrors {
+            *mirror_states.entry(m.state.as_str()).or_insert(0) += 1;
+        }
+        let error = lock(&entry.error).clone();
+        LinkInfo {
+            name: record.name.clone(),
+            id: record.id.clone(),
+            source_cluster_id: record.source_cluster_id.clone(),
+            destination_cluster_id: self.cluster_id().to_owned(),
+            topic_names: mirrors.iter().map(|m| m.name.clone()).collect(),
+            state: if entry.engine().is_some() {
+                "ACTIVE"
+            } else {
+                "UNAVAILABLE"
+            },
+            error_message: error,
+            not_applied: configs::not_applied(&record.configs),
+            mirror_states,
+        }
+    }
+
+    /// Every link.
+    pub fn links(&self) -> Vec<LinkInfo> {
+        let entries: Vec<Arc<Entry>> = lock(&self.inner.links).values().cloned().collect();
+        entries.iter().map(|e| self.info(e)).collect()
+    }
+
+    /// One link.
+    pub fn link(&self, name: &str) -> Result<LinkInfo, LinkError> {
+        let entry = self.entry(name)?;
+        Ok(self.info(&entry))
+    }
+
+    /// Deletes a link: its engine stops and its state is removed. Its mirror topics stay on the
+    /// local cluster as ordinary topics. Without `force`, a link with mirrors that are not
+    /// stopped is refused.
+    pub async fn delete_link(
+        &self,
+        name: &str,
+        force: bool,
+        validate_only: bool,
+    ) -> Result<(), LinkError> {
+        let _guard = self.inner.changes.lock().await;
+        let entry = self.entry(name)?;
+        if !force {
+            let live: Vec<String> = entry
+                .engine()
+                .map(|e| e.list())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|m| m.state != MirrorState::Stopped)
+                .map(|m| m.name)
+                .collect();
+            if !live.is_empty() {
+                return Err(LinkError::HasMirrors {
+                    link: name.to_owned(),
+                    count: live.len(),
+                    names: live.join(", "),
+                });
+            }
+        }
+        if validate_only {
+            return Ok(());
+        }
+        entry.generation.fetch_add(1, Ordering::SeqCst);
+        let engine = lock(&entry.engine).take();
+        if let Some(engine) = engine {
+            if let Err(e) = engine.stop().await {
+                warn!(link = %name, error = %e, "final checkpoint of a deleted link failed");
+            }
+        }
+        let record = entry.record();
+        let prefixes = state_key_prefixes(&record.engine_name());
+        let all = self.inner.store.load().await.map_err(LinkError::Local)?;
+        let mut tombstones: Vec<(String, Option<Vec<u8>>)> = all
+            .keys()
+            .filter(|k| prefixes.iter().any(|p| k.starts_with(p.as_str())))
+            .map(|k| (k.clone(), None))
+            .collect();
+        tombstones.push((format!("link/{name}"), None));
+        self.inner
+            .store
+            .put(&tombstones)
+            .await
+            .map_err(LinkError::Local)?;
+        lock(&self.inner.links).remove(name);
+        info!(link = %name, force, "link deleted");
+        Ok(())
+    }
+
+    /// Every known link config of a link, set or default (secrets without their value).
+    pub fn configs(&self, name: &str) -> Result<Vec<LinkConfig>, LinkError> {
+        let record = self.entry(name)?.record();
+        let mut names: BTreeSet<String> = configs::DEFS
+            .iter()
+            .filter(|d| d.default.is_some() || record.configs.contains_key(d.name))
+            .map(|d| d.name.to_owned())
+            .collect();
+        names.extend(record.configs.keys().cloned());
+        let not_applied = configs::not_applied(&record.configs);
+        Ok(names
+            .into_iter()
+            .map(|n| {
+                let def = configs::lookup(&n);
+                let set = record.configs.get(&n);
+                let sensitive = configs::is_sensitive(&n);
+                let value = if sensitive {
+                    None
+                } else {
+                    set.cloned()
+                        .or_else(|| def.and_then(|d| d.default).map(str::to_owned))
+                };
+                LinkConfig {
+                    is_default: set.is_none(),
+                    read_only: def.is_some_and(|d| d.immutable),
+                    applied: !not_applied.contains(&n) && def.is_some_and(|d| d.applied),
+                    sensitive,
+                    value,
+                    name: n,
+                }
+            })
+            .collect())
+    }
+
+    /// One link config.
+    pub fn config(&self, link: &str, name: &str) -> Result<LinkConfig, LinkError> {
+        if let Some(c) = self.configs(link)?.into_iter().find(|c| c.name == name) {
+            return Ok(c);
+        }
+        // Known but neither set nor defaulted.
+        let def = configs::lookup(name).ok_or_else(|| ConfigError::Unknown(name.to_owned()))?;
+        Ok(LinkConfig {
+            name: name.to_owned(),
+            value: None,
+            is_default: true,
+            read_only: def.immutable,
+            sensitive: configs::is_sensitive(name),
+            applied: def.applied,
+        })
+    }
+
+    /// Changes link configs, all or nothing. A change of the source connection or the retry
+    /// timeout restarts the link's engine (its mirrors resume from their checkpoints).
+    pub async fn alter_configs(
+        &self,
+        link: &str,
+        ops: &[ConfigOp],
+        validate_only: bool,
+    ) -> Result<(), LinkError> {
+        let _guard = self.inner.changes.lock().await;
+        let entry = self.entry(link)?;
+        let old = entry.record();
+        let mut record = old.clone();
+        for op in ops {
+            let name = match op {
+                ConfigOp::Set(n, _) | ConfigOp::Delete(n) => n,
+            };
+            let def = configs::lookup(name).ok_or_else(|| ConfigError::Unknown(name.clone()))?;
+            match op {
+                ConfigOp::Set(n, v) => {
+                    let v = configs::validate(n, v)?;
+                    if def.immutable && record.configs.get(n) != Some(&v) {
+                        return Err(ConfigError::Immutable(n.clone()).into());
+                    }
+                    record.configs.insert(n.clone(), v);
+                }
+                ConfigOp::Delete(n) => {
+                    if n == "bootstrap.servers" {
+                        return Err(LinkError::Invalid(
+                            "bootstrap.servers cannot be reset: the link needs it".into(),
+                        ));
+                    }
+                    if def.immutable && record.configs.contains_key(n) {
+                        return Err(ConfigError::Immutable(n.clone()).into());
+                    }
+                    record.configs.remove(n);
+                }
+            }
+        }
+        configs::validate_set(&record.configs)?;
+        let restart_keys = [
+            "bootstrap.servers",
+            "cluster.link.retry.timeout.ms",
+            "metadata.max.age.ms",
+            "retry.backoff.ms",
+        ];
+        let restart = restart_keys
+            .iter()
+            .any(|k| old.configs.get(*k) != record.configs.get(*k));
+        let mut source = None;
+        if old.configs.get("bootstrap.servers") != record.configs.get("bootstrap.servers") {
+            // The new address must reach the same source cluster.
+            let client = self.connect_source(&record).await?;
+            let actual =
+                cluster_id_of(&client)
+                    .await
+                    .map_err(|e| LinkError::SourceUnreachable {
+                        link: link.to_owned(),
+                        message: e.to_string(),
+                    })?;
+            if let Some(expected) = &record.source_cluster_id {
+                if *expected != actual {
+                    return Err(LinkError::ClusterIdMismatch {
+                        expected: expected.clone(),
+                        actual,
+                    });
+                }
+            }
+            source = Some(client);
+        }
+        if validate_only {
+            return Ok(());
+        }
+        self.put_record(&record).await?;
+        *lock(&entry.record) = record.clone();
+        if restart {
+            let generation = entry.generation.fetch_add(1, Ordering::SeqCst) + 1;
+            let engine = lock(&entry.engine).take();
+            if let Some(engine) = engine {
+                engine.stop().await?;
+            }
+            match self.start_engine(&record, source).await {
+                Ok(engine) => {
+                    *lock(&entry.engine) = Some(engine);
+                    *lock(&entry.error) = None;
+                }
+                Err(e) => {
+                    *lock(&entry.error) = Some(e.to_string());
+                    self.restart_in_background(entry, generation);
+                }
+            }
+            info!(link = %link, "link configs changed; engine restarted");
+        }
+        Ok(())
+    }
+
+    /// Creates a mirror topic on a link.
+    pub async fn create_mirror(&self, link: &str, mirror: NewMirror) -> Result<(), LinkError> {
+        let (entry, engine) = self.running(link)?;
+        let record = entry.record();
+        if mirror.source_topic.is_empty() {
+            return Err(LinkError::Invalid("source_topic_name is required".into()));
+        }
+        let prefix = record
+            .configs
+            .get("cluster.link.prefix")
+            .cloned()
+            .unwrap_or_default();
+        let expected = format!("{prefix}{}", mirror.source_topic);
+        let name = match mirror.mirror_topic {
+            Some(n) if !prefix.is_empty() && n != expected => {
+                return Err(LinkError::Invalid(format!(
+                    "Mirror topic name '{n}' must be the link's prefix '{prefix}' followed by the source topic name: '{expected}'"
+                )))
+            }
+            Some(n) if n.is_empty() => expected,
+            Some(n) => n,
+            None => expected,
+        };
+        let start = match record
+            .configs
+            .get("mirror.start.offset.spec")
+            .map(String::as_str)
+        {
+            None | Some("earliest") => StartSpec::Earliest,
+            Some("latest") => StartSpec::Latest,
+            Some(ts) => StartSpec::Timestamp(configs::parse_iso8601_ms(ts).ok_or_else(|| {
+                LinkError::Invalid(format!("bad mirror.start.offset.spec '{ts}'"))
+            })?),
+        };
+        if let Some(other) = self.owner_of(&name) {
+            return Err(MirrorError::DestinationExists(format!(
+                "{name} (a mirror of link {other})"
+            ))
+            .into());
+        }
+        let spec = MirrorSpec {
+            name,
+            source_topic: mirror.source_topic,
+            configs: mirror.configs,
+            replication_factor: mirror.replication_factor,
+            start,
+        };
+        engine.create_mirror(spec, Desired::Active).await?;
+        Ok(())
+    }
+
+    /// Mirrors of one link, or of every running link (`None`), with their link's name.
+    pub fn mirrors(&self, link: Option<&str>) -> Result<Vec<(String, MirrorStatus)>, LinkError> {
+        let entries: Vec<(String, Arc<Entry>)> = match link {
+            Some(l) => vec![(l.to_owned(), self.entry(l)?)],
+            None => lock(&self.inner.links)
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        Ok(entries
+            .into_iter()
+            .flat_map(|(name, e)| {
+                e.engine()
+                    .map(|e| e.list())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |m| (name.clone(), m))
+            })
+            .collect())
+    }
+
+    /// One mirror of a link.
+    pub fn mirror(&self, link: &str, name: &str) -> Result<MirrorStatus, LinkError> {
+        let (_, engine) = self.running(link)?;
+        engine
+            .status(name)
+            .ok_or_else(|| MirrorError::NotFound(name.to_owned()).into())
+    }
+
+    /// The link mirroring into topic `topic`, if any.
+    pub fn owner_of(&self, topic: &str) -> Option<String> {
+        let entries: Vec<(String, Arc<Entry>)> = lock(&self.inner.links)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        entries
+            .into_iter()
+            .find(|(_, e)| e.engine().is_some_and(|e| e.status(topic).is_some()))
+            .map(|(k, _)| k)
+    }
+
+    /// Deletes a mirror topic (the destination topic goes with it).
+    pub async fn delete_mirror(&self, link: &str, name: &str) -> Result<(), LinkError> {
+        let (_, engine) = self.running(link)?;
+        Ok(engine.delete_mirror(name).await?)
+    }
+
+    /// Applies an action to mirrors of a link. Every name must be a mirror of the link (else
+    /// nothing changes); the result per topic says whether its change was accepted.
+    pub async fn alter_mirrors(
+        &self,
+        link: &str,
+        names: &[String],
+        action: MirrorAction,
+        validate_only: bool,
+    ) -> Result<Vec<(String, Result<MirrorStatus, LinkError>)>, LinkError> {
+        let (_, engine) = self.running(link)?;
+        if names.is_empty() {
+            return Err(LinkError::Invalid(
+                "mirror_topic_names must name at least one mirror topic".into(),
+            ));
+        }
+        let missing: Vec<&str> = names
+            .iter()
+            .filter(|n| engine.status(n).is_none())
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(LinkError::NotAMirror {
+                link: link.to_owned(),
+                topics: missing.join(", "),
+            });
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            let result = if validate_only {
+                Ok(())
+            } else {
+                engine.set_desired(n, action.desired()).await
+            };
+            let result = result.map_err(LinkError::from).and_then(|()| {
+                engine
+                    .status(n)
+                    .ok_or_else(|| MirrorError::NotFound(n.clone()).into())
+            });
+            out.push((n.clone(), result));
+        }
+        Ok(out)
+    }
+
+    /// Stops every engine (final checkpoints written).
+    pub async fn shutdown(&self) {
+        let entries: Vec<Arc<Entry>> = lock(&self.inner.links).values().cloned().collect();
+        for e in entries {
+            e.generation.fetch_add(1, Ordering::SeqCst);
+            let engine = lock(&e.engine).take();
+            if let Some(engine) = engine {
+                let _ = engine.stop().await;
+            }
+        }
+    }
+
+    /// Whether the local cluster answers.
+    pub async fn ready(&self) -> bool {
+        self.inner.local.refresh_metadata(Some(&[])).await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_22_url_safe_characters_and_differ() {
+        let (a, b) = (new_id(), new_id());
+        assert_eq!(a.len(), 22);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn link_names() {
+        assert!(check_link_name("link-1.a_b").is_ok());
+        for bad in ["", "-", "a/b", "a b", ".."] {
+            assert!(check_link_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_have_categories() {
+        assert_eq!(LinkError::NotFound("x".into()).category(), "not_found");
+        assert_eq!(
+            LinkError::Config(ConfigError::Unknown("x".into())).category(),
+            "unknown_config"
+        );
+        assert_eq!(LinkError::LinkToSelf("c".into()).category(), "invalid");
+    }
+}

@@ -1,0 +1,858 @@
+//! The link server over HTTP, on real tansu brokers, with data checked by librdkafka.
+
+mod support;
+
+use clusterlink_testkit::rdkafka::{self, by_partition, varied_records};
+use clusterlink_testkit::TansuCluster;
+use serde_json::{json, Value};
+use support::*;
+
+/// Clusters, topics, topic configs, health, metrics and the malformed-request cases, under both
+/// path prefixes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clusters_topics_health_and_errors() {
+    let b = TansuCluster::start("rest-topics").unwrap();
+    let s = Server::start(&b.bootstrap()).await;
+    let id = "rest-topics";
+
+    let (st, v) = s.get("/v3/clusters").await;
+    assert_eq!(st, 200);
+    assert_eq!(v["kind"], "KafkaClusterList");
+    assert_eq!(v["data"][0]["cluster_id"], id);
+    let (st, v) = s.get(&format!("/kafka/v3/clusters/{id}")).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["kind"], "KafkaCluster");
+    assert_eq!(
+        v["metadata"]["self"],
+        format!("http://{}/kafka/v3/clusters/{id}", s.addr)
+    );
+    assert_eq!(
+        v["topics"]["related"],
+        format!("http://{}/kafka/v3/clusters/{id}/topics", s.addr)
+    );
+    assert_error(&s.get("/v3/clusters/nope").await, 404, 404, "nope");
+    assert_error(&s.get("/v3/clusters/nope/links").await, 404, 404, "nope");
+    assert_error(&s.get("/v3/nothing/here").await, 404, 404, "Not Found");
+
+    // create
+    let topics = format!("/v3/clusters/{id}/topics");
+    let (st, v) = s
+        .post(
+            &topics,
+            json!({"topic_name": "t1", "partitions_count": 3, "configs": [{"name": "retention.ms", "value": "3600000"}]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v:#}");
+    assert_eq!(v["kind"], "KafkaTopic");
+    assert_eq!(v["partitions_count"], 3);
+    assert_eq!(rdkafka::topics(&b.bootstrap()).unwrap()["t1"], 3);
+    assert_error(
+        &s.post(&topics, json!({"topic_name": "t1", "partitions_count": 1}))
+            .await,
+        400,
+        40002,
+        "Topic 't1' already exists.",
+    );
+    // malformed bodies are 400, never 500
+    assert_error(
+        &s.call("POST", &topics, Some("{\"topic_name\": ")).await,
+        400,
+        400,
+        "Malformed JSON",
+    );
+    assert_error(
+        &s.post(&topics, json!({"partitions_count": 1})).await,
+        400,
+        400,
+        "topic_name",
+    );
+    assert_error(&s.call("POST", &topics, None).await, 400, 400, "body");
+
+    // get and list
+    let (st, v) = s.get(&format!("{topics}/t1")).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["topic_name"], "t1");
+    assert_eq!(v["cluster_id"], id);
+    let (_, v) = s.get(&topics).await;
+    assert_eq!(v["kind"], "KafkaTopicList");
+    assert!(v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["topic_name"] == "t1"));
+    assert_error(&s.get(&format!("{topics}/missing")).await, 404, 40403, "");
+
+    // configs
+    let (st, _) = s
+        .post(
+            &format!("{topics}/t1/configs:alter"),
+            json!({"data": [{"name": "cleanup.policy", "value": "compact"}]}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (st, v) = s.get(&format!("{topics}/t1/configs")).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["kind"], "KafkaTopicConfigList");
+    let value_of = |v: &Value, n: &str| {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .map(|c| c["value"].clone())
+    };
+    assert_eq!(value_of(&v, "cleanup.policy"), Some(json!("compact")));
+    assert_eq!(value_of(&v, "retention.ms"), Some(json!("3600000")));
+    assert_error(
+        &s.post(
+            &format!("{topics}/t1/configs:alter"),
+            json!({"data": [{"name": "x", "operation": "FROB"}]}),
+        )
+        .await,
+        400,
+        40002,
+        "FROB",
+    );
+    assert_error(
+        &s.get(&format!("{topics}/missing/configs")).await,
+        404,
+        40403,
+        "",
+    );
+
+    // delete
+    let (st, _) = s.delete(&format!("{topics}/t1")).await;
+    assert_eq!(st, 204);
+    assert_error(&s.get(&format!("{topics}/t1")).await, 404, 40403, "");
+    assert_error(&s.delete(&format!("{topics}/t1")).await, 404, 40403, "");
+    assert!(!rdkafka::topics(&b.bootstrap()).unwrap().contains_key("t1"));
+
+    // health
+    assert_eq!(s.raw("GET", "/healthz", None).await.0, 200);
+    assert_eq!(s.raw("GET", "/readyz", None).await.0, 200);
+    let (st, text) = s.raw("GET", "/metrics", None).await;
+    assert_eq!(st, 200);
+    assert!(
+        text.contains("# TYPE clusterlink_errors_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("clusterlink_errors_total{category=\"malformed\"} 3"),
+        "{text}"
+    );
+    s.stop().await;
+}
+
+fn configs_of(v: &Value) -> Vec<Value> {
+    v["data"].as_array().unwrap().clone()
+}
+
+fn config<'a>(list: &'a [Value], name: &str) -> &'a Value {
+    list.iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {list:#?}"))
+}
+
+/// Link creation with every validation error, get/list, link configs (secrets write-only,
+/// types checked, reset to default, batch alter, immutable ones), and delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_and_link_configs() {
+    let (a, b) = (
+        TansuCluster::start("rest-src").unwrap(),
+        TansuCluster::start("rest-dst").unwrap(),
+    );
+    let s = Server::start(&b.bootstrap()).await;
+    let links = "/kafka/v3/clusters/rest-dst/links";
+    let boot = json!({"name": "bootstrap.servers", "value": a.bootstrap()});
+    let secret = "org.apache.kafka.common.security.plain.PlainLoginModule required username='u' password='TOPSECRET-1';";
+
+    assert_error(
+        &s.post(links, json!({"configs": [boot]})).await,
+        400,
+        40002,
+        "link_name",
+    );
+    assert_error(
+        &s.post(
+            &format!("{links}?link_name=l1"),
+            json!({"configs": [boot, {"name": "no.such.config", "value": "1"}]}),
+        )
+        .await,
+        400,
+        40002,
+        "Unknown cluster link config 'no.such.config'",
+    );
+    assert_error(
+        &s.post(
+            &format!("{links}?link_name=l1"),
+            json!({"configs": [boot, {"name": "acl.sync.ms", "value": "10"}]}),
+        )
+        .await,
+        400,
+        40002,
+        "acl.sync.ms",
+    );
+    assert_error(
+        &s.post(
+            &format!("{links}?link_name=l1"),
+            json!({"source_cluster_id": "someone-else", "configs": [boot]}),
+        )
+        .await,
+        400,
+        40002,
+        "bootstrap.servers reaches cluster 'rest-src'",
+    );
+    assert_error(
+        &s.post(
+            &format!("{links}?link_name=l1"),
+            json!({"configs": [{"name": "bootstrap.servers", "value": b.bootstrap()}]}),
+        )
+        .await,
+        400,
+        40002,
+        "Cannot create cluster link to self",
+    );
+    assert_error(
+        &s.post(
+            &format!("{links}?link_name=l1"),
+            json!({"source_cluster_id": "rest-dst", "configs": [boot]}),
+        )
+        .await,
+        400,
+        40002,
+        "Cannot create cluster link to self",
+    );
+    assert_error(
+        &s.call("POST", &format!("{links}?link_name=l1"), Some("[1,"))
+            .await,
+        400,
+        400,
+        "Malformed JSON",
+    );
+    assert_error(
+        &s.post(
+            &format!("{links}?link_name=l1&validate_link=maybe"),
+            json!({}),
+        )
+        .await,
+        400,
+        400,
+        "validate_link",
+    );
+    // validate_only creates nothing
+    let (st, v) = s
+        .post(
+            &format!("{links}?link_name=l1&validate_only=true"),
+            json!({"source_cluster_id": "rest-src", "configs": [boot]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    assert_error(&s.get(&format!("{links}/l1")).await, 404, 404, "l1");
+
+    let body = json!({"source_cluster_id": "rest-src", "configs": [
+        boot,
+        {"name": "sasl.jaas.config", "value": secret},
+        {"name": "consumer.offset.sync.enable", "value": "true"},
+        {"name": "cluster.link.retry.timeout.ms", "value": "60000"},
+    ]});
+    let (st, v) = s.post(&format!("{links}?link_name=l1"), body.clone()).await;
+    assert_eq!(st, 204, "{v:#}");
+    assert_error(
+        &s.post(&format!("{links}?link_name=l1"), body).await,
+        400,
+        40002,
+        "already exists",
+    );
+
+    let (st, v) = s.get(&format!("{links}/l1")).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["kind"], "KafkaLinkData");
+    assert_eq!(v["link_name"], "l1");
+    assert_eq!(v["source_cluster_id"], "rest-src");
+    assert_eq!(v["link_state"], "ACTIVE");
+    assert_eq!(v["cluster_link_id"].as_str().unwrap().len(), 22);
+    assert_eq!(v["link_id"], v["cluster_link_id"]);
+    assert_eq!(v["topic_names"], json!([]));
+    assert_eq!(
+        v["not_implemented_configs"],
+        json!(["consumer.offset.sync.enable", "sasl.jaas.config"])
+    );
+    assert_eq!(v["tasks"].as_array().unwrap().len(), 2);
+    let (_, list) = s.get(links).await;
+    assert_eq!(list["kind"], "KafkaLinkDataList");
+    assert_eq!(list["data"][0]["link_name"], "l1");
+    assert_error(&s.get(&format!("{links}/nope")).await, 404, 404, "nope");
+
+    // configs: list, secrets hidden, defaults shown
+    let (st, v) = s.get(&format!("{links}/l1/configs")).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["kind"], "KafkaLinkConfigDataList");
+    let list = configs_of(&v);
+    let jaas = config(&list, "sasl.jaas.config");
+    assert_eq!(jaas["value"], Value::Null);
+    assert_eq!(jaas["sensitive"], true);
+    assert_eq!(config(&list, "bootstrap.servers")["value"], a.bootstrap());
+    assert_eq!(config(&list, "acl.sync.ms")["value"], "5000");
+    assert_eq!(config(&list, "acl.sync.ms")["default"], true);
+    assert_eq!(
+        config(&list, "cluster.link.retry.timeout.ms")["value"],
+        "60000"
+    );
+    assert_eq!(
+        config(&list, "consumer.offset.sync.enable")["implemented"],
+        false
+    );
+    assert!(list
+        .iter()
+        .all(|c| c["source"] == "DYNAMIC_CLUSTER_LINK_CONFIG" && c["link_name"] == "l1"));
+    // the secret appears in no response at all
+    for path in [
+        format!("{links}/l1/configs"),
+        format!("{links}/l1/configs/sasl.jaas.config"),
+        format!("{links}/l1"),
+        links.to_string(),
+    ] {
+        let (_, text) = s.raw("GET", &path, None).await;
+        assert!(!text.contains("TOPSECRET"), "{path}: {text}");
+    }
+
+    // single config: get, put, invalid put, unknown, reset
+    let cfg = format!("{links}/l1/configs/consumer.offset.sync.ms");
+    let (st, v) = s.get(&cfg).await;
+    assert_eq!((st, v["value"].clone()), (200, json!("30000")));
+    assert_eq!(v["kind"], "KafkaLinkConfigData");
+    assert_eq!(s.put(&cfg, json!({"value": "45000"})).await.0, 204);
+    assert_eq!(s.get(&cfg).await.1["value"], "45000");
+    assert_eq!(s.get(&cfg).await.1["default"], false);
+    assert_error(
+        &s.put(&cfg, json!({"value": "soon"})).await,
+        400,
+        40002,
+        "not an integer",
+    );
+    assert_error(&s.put(&cfg, json!({})).await, 400, 40002, "value");
+    assert_error(
+        &s.put(
+            &format!("{links}/l1/configs/bogus.name"),
+            json!({"value": "1"}),
+        )
+        .await,
+        400,
+        40002,
+        "Unknown cluster link config 'bogus.name'",
+    );
+    assert_error(
+        &s.get(&format!("{links}/l1/configs/bogus.name")).await,
+        400,
+        40002,
+        "bogus.name",
+    );
+    assert_eq!(s.delete(&cfg).await.0, 204);
+    assert_eq!(s.get(&cfg).await.1["value"], "30000");
+    assert_error(
+        &s.put(
+            &format!("{links}/l1/configs/link.mode"),
+            json!({"value": "SOURCE"}),
+        )
+        .await,
+        400,
+        40002,
+        "cannot be changed",
+    );
+    assert_error(
+        &s.put(
+            &format!("{links}/nope/configs/acl.sync.ms"),
+            json!({"value": "5000"}),
+        )
+        .await,
+        404,
+        404,
+        "nope",
+    );
+
+    // batch alter: all or nothing
+    let alter = format!("{links}/l1/configs:alter");
+    assert_error(
+        &s.put(
+            &alter,
+            json!({"data": [{"name": "acl.sync.ms", "value": "7000"}, {"name": "acl.sync.enable", "value": "true"}]}),
+        )
+        .await,
+        400,
+        40002,
+        "acl.filters",
+    );
+    assert_eq!(
+        s.get(&format!("{links}/l1/configs/acl.sync.ms")).await.1["value"],
+        "5000"
+    );
+    let (st, v) = s
+        .put(
+            &alter,
+            json!({"data": [
+                {"name": "acl.sync.ms", "value": "7000"},
+                {"name": "consumer.offset.sync.enable", "operation": "DELETE"},
+                {"name": "bootstrap.servers", "value": a.bootstrap(), "operation": "SET"},
+            ]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let list = configs_of(&s.get(&format!("{links}/l1/configs")).await.1);
+    assert_eq!(config(&list, "acl.sync.ms")["value"], "7000");
+    assert_eq!(
+        config(&list, "consumer.offset.sync.enable")["value"],
+        "false"
+    );
+    assert_eq!(
+        s.get(&format!("{links}/l1")).await.1["not_implemented_configs"],
+        json!(["acl.sync.ms", "sasl.jaas.config"])
+    );
+    // a new bootstrap must reach the same cluster
+    assert_error(
+        &s.put(
+            &format!("{links}/l1/configs/bootstrap.servers"),
+            json!({"value": b.bootstrap()}),
+        )
+        .await,
+        400,
+        40002,
+        "reaches cluster 'rest-dst'",
+    );
+
+    // delete
+    assert_error(&s.delete(&format!("{links}/nope")).await, 404, 404, "nope");
+    let (st, _) = s.delete(&format!("{links}/l1")).await;
+    assert_eq!(st, 200);
+    assert_error(&s.get(&format!("{links}/l1")).await, 404, 404, "l1");
+    assert_eq!(s.get(links).await.1["data"], json!([]));
+    s.stop().await;
+
+    // a new server on the same cluster does not bring the deleted link back
+    let s = Server::start(&b.bootstrap()).await;
+    assert_eq!(s.get(links).await.1["data"], json!([]));
+    s.stop().await;
+}
+
+/// Mirrors end to end: create (and its errors), list with filters, get with lags, an exact copy
+/// read back with librdkafka, pause/resume/promote/failover with per-topic results, a promoted
+/// topic writable, deleting a mirror topic, and deleting a link with and without force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirrors_end_to_end() {
+    let (a, b) = (
+        TansuCluster::start("mir-src").unwrap(),
+        TansuCluster::start("mir-dst").unwrap(),
+    );
+    let src = client(&a.bootstrap()).await;
+    let dst = client(&b.bootstrap()).await;
+    create_topic(&src, "orders", 3).await;
+    create_topic(&src, "events", 2).await;
+    create_topic(&src, "taken", 1).await;
+    create_topic(&dst, "taken", 1).await;
+    produce(&a.bootstrap(), "orders", &varied_records(300, 3, "o"));
+    produce(&a.bootstrap(), "events", &varied_records(100, 2, "e"));
+    let s = Server::start(&b.bootstrap()).await;
+    let links = "/v3/clusters/mir-dst/links";
+    let (st, v) = s
+        .post(
+            &format!("{links}?link_name=east"),
+            json!({"source_cluster_id": "mir-src", "configs": [{"name": "bootstrap.servers", "value": a.bootstrap()}]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let mirrors = format!("{links}/east/mirrors");
+
+    // create and its errors
+    let (st, v) = s
+        .post(&mirrors, json!({"source_topic_name": "orders", "configs": [{"name": "retention.ms", "value": "7200000"}]}))
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let (st, v) = s
+        .post(
+            &mirrors,
+            json!({"source_topic_name": "events", "mirror_topic_name": "events-copy"}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    assert_error(
+        &s.post(&mirrors, json!({"source_topic_name": "orders"}))
+            .await,
+        400,
+        40002,
+        "already exists",
+    );
+    assert_error(
+        &s.post(&mirrors, json!({"source_topic_name": "ghost"}))
+            .await,
+        400,
+        40002,
+        "source topic ghost does not exist",
+    );
+    assert_error(
+        &s.post(&mirrors, json!({"source_topic_name": "taken"}))
+            .await,
+        400,
+        40002,
+        "cannot be turned into a mirror topic",
+    );
+    assert_error(
+        &s.call("POST", &mirrors, Some("{\"source_topic_name\": 5}"))
+            .await,
+        400,
+        400,
+        "Malformed JSON",
+    );
+    assert_error(
+        &s.post(
+            &format!("{links}/nope/mirrors"),
+            json!({"source_topic_name": "orders"}),
+        )
+        .await,
+        404,
+        404,
+        "nope",
+    );
+
+    // get: lags, partitions, state, and the data itself
+    let m = s
+        .wait_for(
+            &format!("{mirrors}/orders"),
+            "orders caught up",
+            caught_up(end_offsets(&a.bootstrap(), "orders")),
+        )
+        .await;
+    assert_eq!(m["kind"], "KafkaMirrorData");
+    assert_eq!(m["num_partitions"], 3);
+    assert_eq!(m["source_topic_name"], "orders");
+    assert_eq!(m["link_name"], "east");
+    assert!(m["state_time_ms"].as_i64().unwrap() > 1_600_000_000_000);
+    assert_eq!(m["offset_mode"], "ALIGNED");
+    let source = rdkafka::consume(&a.bootstrap(), "orders").unwrap();
+    let mirrored = rdkafka::consume(&b.bootstrap(), "orders").unwrap();
+    assert_eq!(by_partition(&mirrored), by_partition(&source));
+    assert_eq!(
+        mirrored
+            .iter()
+            .map(|m| (m.partition, m.offset))
+            .collect::<Vec<_>>(),
+        source
+            .iter()
+            .map(|m| (m.partition, m.offset))
+            .collect::<Vec<_>>()
+    );
+    s.wait_for(
+        &format!("{mirrors}/events-copy"),
+        "events caught up",
+        caught_up(end_offsets(&a.bootstrap(), "events")),
+    )
+    .await;
+    assert_eq!(
+        by_partition(&rdkafka::consume(&b.bootstrap(), "events-copy").unwrap()),
+        by_partition(&rdkafka::consume(&a.bootstrap(), "events").unwrap())
+    );
+    assert_error(&s.get(&format!("{mirrors}/nope")).await, 404, 404, "nope");
+
+    // lists and the status filter
+    let (_, v) = s.get(&mirrors).await;
+    assert_eq!(v["kind"], "KafkaMirrorDataList");
+    assert_eq!(v["data"].as_array().unwrap().len(), 2);
+    let (_, v) = s
+        .get(&format!("{links}/-/mirrors?mirror_status=active"))
+        .await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 2);
+    assert_error(
+        &s.get(&format!("{links}/-/mirrors?mirror_status=sleepy"))
+            .await,
+        400,
+        40002,
+        "sleepy",
+    );
+    assert_eq!(
+        s.get(&format!("{links}/east")).await.1["topic_names"],
+        json!(["events-copy", "orders"])
+    );
+
+    // pause and resume, with per-topic results
+    let (st, v) = s
+        .post(
+            &format!("{mirrors}:pause"),
+            json!({"mirror_topic_names": ["orders"]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v:#}");
+    assert_eq!(v["kind"], "KafkaPauseMirror");
+    assert_eq!(v["data"][0]["mirror_topic_name"], "orders");
+    assert_eq!(v["data"][0]["error_code"], Value::Null);
+    assert_eq!(v["data"][0]["mirror_lags"].as_array().unwrap().len(), 3);
+    let (_, v) = s
+        .get(&format!("{links}/-/mirrors?mirror_status=PAUSED"))
+        .await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 1);
+    assert_eq!(v["data"][0]["mirror_topic_name"], "orders");
+    produce(
+        &a.bootstrap(),
+        "orders",
+        &varied_records(30, 3, "while-paused"),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        rdkafka::consume(&b.bootstrap(), "orders").unwrap().len(),
+        300,
+        "a paused mirror copies nothing"
+    );
+    let (st, _) = s
+        .post(
+            &format!("{mirrors}:resume"),
+            json!({"mirror_topic_names": ["orders"]}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    s.wait_for(
+        &format!("{mirrors}/orders"),
+        "orders resumed",
+        caught_up(end_offsets(&a.bootstrap(), "orders")),
+    )
+    .await;
+
+    // action errors: not a mirror (whole request refused), missing names, bad JSON
+    assert_error(
+        &s.post(
+            &format!("{mirrors}:promote"),
+            json!({"mirror_topic_names": ["orders", "taken"]}),
+        )
+        .await,
+        400,
+        40002,
+        "taken",
+    );
+    assert_eq!(
+        s.get(&format!("{mirrors}/orders")).await.1["mirror_status"],
+        "ACTIVE"
+    );
+    assert_error(
+        &s.post(&format!("{mirrors}:promote"), json!({})).await,
+        400,
+        40002,
+        "mirror_topic_names",
+    );
+    assert_error(
+        &s.call("POST", &format!("{mirrors}:failover"), Some("nope"))
+            .await,
+        400,
+        400,
+        "Malformed",
+    );
+
+    // promote: zero lag, then STOPPED and writable
+    let (st, v) = s
+        .post(
+            &format!("{mirrors}:promote"),
+            json!({"mirror_topic_names": ["orders"]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v:#}");
+    assert_eq!(v["kind"], "KafkaPromoteMirror");
+    s.wait_for(&format!("{mirrors}/orders"), "orders stopped", |m| {
+        m["mirror_status"] == "STOPPED"
+    })
+    .await;
+    produce(
+        &b.bootstrap(),
+        "orders",
+        &varied_records(3, 3, "local-write"),
+    );
+    assert_eq!(
+        rdkafka::consume(&b.bootstrap(), "orders").unwrap().len(),
+        333
+    );
+    // resuming a stopped mirror: a per-topic error inside a 200
+    let (st, v) = s
+        .post(
+            &format!("{mirrors}:resume"),
+            json!({"mirror_topic_names": ["orders"]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v:#}");
+    assert_eq!(v["data"][0]["error_code"], 400);
+    assert!(v["data"][0]["error_message"]
+        .as_str()
+        .unwrap()
+        .contains("STOPPED"));
+
+    // failover of the other one stops it at once
+    let (st, v) = s
+        .post(
+            &format!("{mirrors}:failover"),
+            json!({"mirror_topic_names": ["events-copy"]}),
+        )
+        .await;
+    assert_eq!((st, v["data"][0]["error_code"].clone()), (200, Value::Null));
+    assert_eq!(
+        s.get(&format!("{mirrors}/events-copy")).await.1["mirror_status"],
+        "STOPPED"
+    );
+
+    // a third mirror, deleted as a topic: the mirror goes with it
+    produce(&a.bootstrap(), "taken", &varied_records(5, 1, "t"));
+    let (st, v) = s
+        .post(
+            &mirrors,
+            json!({"source_topic_name": "taken", "mirror_topic_name": "taken-2"}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    assert_eq!(s.delete("/v3/clusters/mir-dst/topics/taken-2").await.0, 204);
+    assert_error(
+        &s.get(&format!("{mirrors}/taken-2")).await,
+        404,
+        404,
+        "taken-2",
+    );
+    assert!(!rdkafka::topics(&b.bootstrap())
+        .unwrap()
+        .contains_key("taken-2"));
+
+    // delete the link: refused while a mirror is not stopped, then forced
+    let (st, v) = s
+        .post(
+            &mirrors,
+            json!({"source_topic_name": "taken", "mirror_topic_name": "taken-3"}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    assert_error(
+        &s.delete(&format!("{links}/east")).await,
+        400,
+        40002,
+        "taken-3",
+    );
+    let (st, text) = s.raw("GET", "/metrics", None).await;
+    assert_eq!(st, 200);
+    for needle in [
+        "clusterlink_link_state{link=\"east\",state=\"ACTIVE\"} 1",
+        "clusterlink_mirror_state{link=\"east\",mirror=\"orders\",state=\"STOPPED\"} 1",
+        "clusterlink_mirror_lag_records{link=\"east\",mirror=\"taken-3\",partition=\"0\"}",
+        "clusterlink_mirror_lag_seconds{link=\"east\",mirror=\"orders\",partition=\"2\"}",
+        "clusterlink_mirror_records_total{link=\"east\",mirror=\"orders\",partition=\"0\"}",
+        "clusterlink_mirror_bytes_total{link=\"east\",mirror=\"events-copy\",partition=\"1\"}",
+        "clusterlink_errors_total{category=\"invalid\"}",
+        "clusterlink_errors_total{category=\"not_found\"}",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+    let (st, _) = s.delete(&format!("{links}/east?force=true")).await;
+    assert_eq!(st, 200);
+    assert_error(&s.get(&format!("{links}/east")).await, 404, 404, "east");
+    assert_eq!(
+        s.get(&format!("{links}/-/mirrors")).await.1["data"],
+        json!([])
+    );
+    // the mirror topics stay, with their data
+    assert_eq!(
+        rdkafka::consume(&b.bootstrap(), "orders").unwrap().len(),
+        333
+    );
+    s.stop().await;
+}
+
+/// The server stops mid-mirror and a new one on the same cluster brings the link and its mirrors
+/// back; mirroring continues with nothing lost and nothing duplicated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_restores_links_and_mirrors() {
+    let (a, b) = (
+        TansuCluster::start("rst-src").unwrap(),
+        TansuCluster::start("rst-dst").unwrap(),
+    );
+    let src = client(&a.bootstrap()).await;
+    create_topic(&src, "clicks", 2).await;
+    produce(&a.bootstrap(), "clicks", &varied_records(400, 2, "before"));
+    let links = "/kafka/v3/clusters/rst-dst/links";
+    let s = Server::start(&b.bootstrap()).await;
+    let (st, v) = s
+        .post(
+            &format!("{links}?link_name=west"),
+            json!({"configs": [
+                {"name": "bootstrap.servers", "value": a.bootstrap()},
+                {"name": "cluster.link.prefix", "value": "west."},
+                {"name": "ssl.key.password", "value": "HUSH-HUSH"},
+            ]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    assert_error(
+        &s.post(
+            &format!("{links}/west/mirrors"),
+            json!({"source_topic_name": "clicks", "mirror_topic_name": "clicks"}),
+        )
+        .await,
+        400,
+        40002,
+        "west.clicks",
+    );
+    let (st, v) = s
+        .post(
+            &format!("{links}/west/mirrors"),
+            json!({"source_topic_name": "clicks"}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let id = s.get(&format!("{links}/west")).await.1["cluster_link_id"].clone();
+    s.wait_for(
+        &format!("{links}/west/mirrors/west.clicks"),
+        "some records mirrored",
+        |m| {
+            m["mirror_lags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["last_source_fetch_offset"].as_i64().unwrap() > 0)
+        },
+    )
+    .await;
+    // more data while it runs, then stop mid-stream
+    let more = varied_records(400, 2, "during");
+    produce(&a.bootstrap(), "clicks", &more);
+    s.stop().await;
+    produce(
+        &a.bootstrap(),
+        "clicks",
+        &varied_records(200, 2, "while-down"),
+    );
+
+    let s = Server::start(&b.bootstrap()).await;
+    let (st, v) = s.get(&format!("{links}/west")).await;
+    assert_eq!(st, 200, "{v:#}");
+    assert_eq!(v["cluster_link_id"], id);
+    assert_eq!(v["source_cluster_id"], "rst-src");
+    assert_eq!(v["topic_names"], json!(["west.clicks"]));
+    let list = configs_of(&s.get(&format!("{links}/west/configs")).await.1);
+    assert_eq!(config(&list, "cluster.link.prefix")["value"], "west.");
+    assert_eq!(config(&list, "ssl.key.password")["value"], Value::Null);
+    assert!(!s
+        .raw("GET", &format!("{links}/west/configs"), None)
+        .await
+        .1
+        .contains("HUSH"));
+    s.wait_for(
+        &format!("{links}/west/mirrors/west.clicks"),
+        "all 1000 records mirrored after the restart",
+        caught_up(end_offsets(&a.bootstrap(), "clicks")),
+    )
+    .await;
+    let source = rdkafka::consume(&a.bootstrap(), "clicks").unwrap();
+    let mirrored = rdkafka::consume(&b.bootstrap(), "west.clicks").unwrap();
+    assert_eq!(source.len(), 1000);
+    assert_eq!(by_partition(&mirrored), by_partition(&source));
+    // and it keeps going
+    produce(&a.bootstrap(), "clicks", &varied_records(50, 2, "after"));
+    s.wait_for(
+        &format!("{links}/west/mirrors/west.clicks"),
+        "records produced after the restart",
+        caught_up(end_offsets(&a.bootstrap(), "clicks")),
+    )
+    .await;
+    assert_eq!(
+        by_partition(&rdkafka::consume(&b.bootstrap(), "west.clicks").unwrap()),
+        by_partition(&rdkafka::consume(&a.bootstrap(), "clicks").unwrap())
+    );
+    s.stop().await;
+}

@@ -1,0 +1,204 @@
+//! Shared by the link-server tests: a server on real brokers, a minimal HTTP/1.1 client, and
+//! polling helpers.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use clusterlink_kafka::client::NewTopic;
+use clusterlink_kafka::{Client, ClientConfig};
+use clusterlink_mirror::LinkSettings;
+use clusterlink_rest::{LinkManager, ManagerOptions};
+use clusterlink_testkit::rdkafka::{self, Msg, ProduceSpec};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub async fn client(bootstrap: &str) -> Client {
+    let mut c = ClientConfig::new(bootstrap);
+    c.retry.timeout = Duration::from_secs(5);
+    c.connection.request_timeout = Duration::from_secs(5);
+    Client::connect(c).await.unwrap()
+}
+
+pub fn options() -> ManagerOptions {
+    let mut engine = LinkSettings::new("");
+    engine.retry_timeout = Duration::from_secs(30);
+    engine.checkpoint_interval = Duration::from_millis(100);
+    engine.metadata_interval = Duration::from_millis(300);
+    engine.max_wait = Duration::from_millis(50);
+    ManagerOptions {
+        engine,
+        connect_timeout: Duration::from_secs(3),
+        restart_backoff: Duration::from_millis(300),
+    }
+}
+
+/// A link server on an ephemeral port, over the cluster at `bootstrap`.
+pub struct Server {
+    pub manager: LinkManager,
+    pub addr: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start(bootstrap: &str) -> Server {
+        let manager = LinkManager::open(client(bootstrap).await, options())
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let m = manager.clone();
+        let task = tokio::spawn(async move {
+            clusterlink_rest::serve(listener, m, std::future::pending())
+                .await
+                .unwrap()
+        });
+        Server {
+            manager,
+            addr,
+            task,
+        }
+    }
+
+    /// Stops serving and stops every engine (as a process exit would, with final checkpoints).
+    pub async fn stop(self) {
+        self.task.abort();
+        self.manager.shutdown().await;
+    }
+
+    pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let (status, text) = self.raw(method, path, body).await;
+        let v = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(&body.to_string())).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("PUT", path, Some(&body.to_string())).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.call("DELETE", path, None).await
+    }
+
+    /// One request on its own connection; the status and the body as text.
+    pub async fn raw(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let mut s = tokio::net::TcpStream::connect(&self.addr).await.unwrap();
+        let body = body.unwrap_or("");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap();
+        let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            let mut out = String::new();
+            let mut r = rest;
+            loop {
+                let (size, tail) = r.split_once("\r\n").unwrap();
+                let n = usize::from_str_radix(size.trim(), 16).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.push_str(&tail[..n]);
+                r = &tail[n + 2..];
+            }
+            out
+        } else {
+            rest.to_owned()
+        };
+        (status, body)
+    }
+
+    /// Polls `path` until `done` holds for its body, or panics with the last one.
+    pub async fn wait_for(&self, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            let (status, v) = self.get(path).await;
+            if status == 200 && done(&v) {
+                return v;
+            }
+            if start.elapsed() > Duration::from_secs(40) {
+                panic!("timed out waiting for {what}: {status} {v:#}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+pub async fn create_topic(c: &Client, name: &str, partitions: i32) {
+    let t = NewTopic {
+        name: name.into(),
+        partitions,
+        replication_factor: -1,
+        configs: vec![],
+    };
+    c.create_topics(&[t], false, Duration::from_secs(10))
+        .await
+        .unwrap()[0]
+        .1
+        .as_ref()
+        .unwrap();
+}
+
+pub fn produce(bootstrap: &str, topic: &str, records: &[Msg]) {
+    let spec = ProduceSpec {
+        topic: topic.into(),
+        config: [("enable.idempotence".to_string(), json!(true))].into(),
+        records: Some(records.to_vec()),
+        transactions: None,
+    };
+    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), records.len());
+}
+
+/// Total mirrored records and whether every partition is at lag zero, from a KafkaMirrorData.
+pub fn caught_up(total: i64) -> impl Fn(&Value) -> bool {
+    move |m| {
+        let lags = m["mirror_lags"].as_array().unwrap();
+        m["mirror_status"] == "ACTIVE"
+            && lags.iter().all(|l| l["lag"] == 0)
+            && lags
+                .iter()
+                .map(|l| l["last_source_fetch_offset"].as_i64().unwrap())
+                .sum::<i64>()
+                == total
+    }
+}
+
+/// Error body check: status, Confluent error code, and a message containing `needle`.
+#[track_caller]
+pub fn assert_error(got: &(u16, Value), status: u16, code: i64, needle: &str) {
+    assert_eq!(got.0, status, "{:#}", got.1);
+    assert_eq!(got.1["error_code"], code, "{:#}", got.1);
+    let msg = got.1["message"].as_str().unwrap_or_default();
+    assert!(msg.contains(needle), "message {msg:?} lacks {needle:?}");
+}
+
+/// Sum over partitions of the source's end offset (last offset + 1), read with librdkafka.
+pub fn end_offsets(bootstrap: &str, topic: &str) -> i64 {
+    let msgs = rdkafka::consume(bootstrap, topic).unwrap();
+    let mut ends = std::collections::BTreeMap::new();
+    for m in msgs {
+        let e = ends.entry(m.partition).or_insert(0i64);
+        *e = (*e).max(m.offset + 1);
+    }
+    ends.values().sum()
+}
