@@ -1,8 +1,9 @@
 //! The `clusterlink` binary: one executable for every role.
 //!
 //! Today: `crd` (the CustomResourceDefinitions), `describe` (what a cluster says about itself),
-//! `mirror` (a link's mirroring engine in the foreground) and `copy` (a one-shot, catch-up copy
-//! of a topic). The link server, operator and `apply` join as their crates land.
+//! `mirror` (a link's mirroring engine in the foreground), `server` (the link server: Confluent's
+//! Admin REST v3 over the local cluster's links) and `copy` (a one-shot, catch-up copy of a
+//! topic). The operator and `apply` join as their crates land.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -67,6 +68,20 @@ enum Command {
         #[arg(long, default_value_t = 1 << 20)]
         partition_max_bytes: i32,
     },
+    /// Run the link server: host the cluster links of the local cluster (their state lives in
+    /// its state topic), mirror their topics, and serve Confluent's Admin REST API v3 under
+    /// `/kafka/v3` and `/v3`, with `/healthz`, `/readyz` and `/metrics`.
+    Server {
+        /// The local (destination) cluster's bootstrap servers.
+        #[arg(long)]
+        bootstrap_server: String,
+        /// Address to serve HTTP on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// The compacted topic on the local cluster that keeps links, mirrors and checkpoints.
+        #[arg(long, default_value = "_clusterlink_state")]
+        state_topic: String,
+    },
     /// Copy a topic's committed records to another cluster, once, up to the source's end.
     Copy {
         /// Source bootstrap servers.
@@ -123,6 +138,11 @@ async fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::Server {
+            bootstrap_server,
+            listen,
+            state_topic,
+        } => server(&bootstrap_server, &listen, &state_topic, retry).await,
         Command::Copy {
             source_bootstrap_server,
             destination_bootstrap_server,
@@ -154,6 +174,35 @@ async fn connect(bootstrap: &str, side: &str, retry_timeout: Duration) -> Result
     Client::connect(config)
         .await
         .with_context(|| format!("connecting to the {side}cluster at {bootstrap}"))
+}
+
+async fn server(bootstrap: &str, listen: &str, state_topic: &str, retry: Duration) -> Result<()> {
+    let local = connect(bootstrap, "local ", retry).await?;
+    let mut options = clusterlink_rest::ManagerOptions::default();
+    options.engine.state_topic = state_topic.to_owned();
+    let manager = clusterlink_rest::LinkManager::open(local, options)
+        .await
+        .context("restoring the links of the local cluster")?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    eprintln!(
+        "clusterlink server: cluster {} with {} link(s), serving http://{addr}/kafka/v3",
+        manager.cluster_id(),
+        manager.links().len()
+    );
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    };
+    clusterlink_rest::serve(listener, manager.clone(), shutdown).await?;
+    manager.shutdown().await;
+    Ok(())
 }
 
 async fn describe(bootstrap: &str, retry_timeout: Duration) -> Result<()> {

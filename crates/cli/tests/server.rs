@@ -1,0 +1,78 @@
+//! `clusterlink server` as a user runs it: serves the REST API of the local cluster's links and
+//! exits cleanly on SIGTERM.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clusterlink_testkit::{free_port, TansuCluster};
+
+fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    Some((head.split(' ').nth(1)?.parse().ok()?, body.to_owned()))
+}
+
+#[test]
+fn server_serves_the_cluster_and_stops_on_sigterm() {
+    let b = TansuCluster::start("cli-server").unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args([
+            "server",
+            "--bootstrap-server",
+            &b.bootstrap(),
+            "--listen",
+            &addr,
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let body = loop {
+        if let Some((200, body)) = get(&addr, "/kafka/v3/clusters") {
+            break body;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "server did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"][0]["cluster_id"], "cli-server");
+    assert_eq!(get(&addr, "/v3/clusters/cli-server/links").unwrap().0, 200);
+    assert_eq!(get(&addr, "/readyz").unwrap().0, 200);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(exit.success(), "{exit:?}: {err}");
+    assert!(err.contains("serving http://"), "{err}");
+}
