@@ -169,7 +169,9 @@ async fn fetch_only(bootstrap: &str, topic: &str) -> Result<()> {
         for r in client.fetch(&req).await {
             let f = r.result.with_context(|| format!("partition {}", r.partition))?;
             let i = parts.iter().position(|p| *p == r.partition).context("partition")?;
-            ends[i] = f.high_watermark;
+            if f.high_watermark >= 0 {
+                ends[i] = f.high_watermark;
+            }
             for b in split_batches(f.records)? {
                 records += b.header().record_count as u64;
                 bytes += b.bytes().len() as u64;

@@ -166,7 +166,8 @@ pub struct FetchRequest {
 /// What one partition's fetch returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedPartition {
-    /// Broker's high watermark.
+    /// Broker's high watermark (-1 when the broker did not report the partition, which some
+    /// brokers do when it has no data).
     pub high_watermark: i64,
     /// Last stable offset (-1 when the broker does not report it).
     pub last_stable_offset: i64,
@@ -779,9 +780,14 @@ impl Client {
                 .flat_map(|t| t.partitions.iter())
                 .find(|p| p.partition_index == *partition);
             let result = match data {
-                None => Err(Error::Protocol {
-                    broker: format!("node {leader}"),
-                    message: format!("Fetch response lacks {topic}-{partition}"),
+                // tansu leaves out partitions that have no data when the wait expires (Kafka
+                // lists every partition asked for): no data, and no watermarks to report.
+                None => Ok(FetchedPartition {
+                    high_watermark: -1,
+                    last_stable_offset: -1,
+                    log_start_offset: -1,
+                    aborted: vec![],
+                    records: Bytes::new(),
                 }),
                 Some(p) if p.error_code != 0 => Err(Error::kafka(
                     p.error_code,
@@ -813,7 +819,8 @@ impl Client {
         out
     }
 
-    /// Fetches one partition, retrying retriable errors.
+    /// Fetches one partition, retrying retriable errors, and until the broker reports the
+    /// partition's watermarks (some leave out a partition that has no data).
     pub async fn fetch_partition(
         &self,
         topic: &str,
@@ -836,11 +843,13 @@ impl Client {
             isolation,
         };
         self.retry("Fetch", || async {
-            self.fetch(&req)
-                .await
-                .pop()
-                .map(|r| r.result)
-                .unwrap_or_else(|| Err(Error::NoRoute(format!("{topic}-{partition}"))))
+            match self.fetch(&req).await.pop().map(|r| r.result) {
+                Some(Ok(f)) if f.high_watermark < 0 => Err(Error::NoRoute(format!(
+                    "{topic}-{partition}: the broker returned neither data nor watermarks"
+                ))),
+                Some(r) => r,
+                None => Err(Error::NoRoute(format!("{topic}-{partition}"))),
+            }
         })
         .await
     }

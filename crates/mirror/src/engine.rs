@@ -302,7 +302,10 @@ struct Checkpoint {
 struct Part {
     reader: PartitionReader,
     fetch_bytes: i32,
+    /// Stamped batches being written (retried as they are until they land).
     in_flight: Vec<(RawBatch, ReadyBatch)>,
+    /// Stamped batches fetched while `in_flight` was being written: the next to write.
+    queued: Vec<(RawBatch, ReadyBatch)>,
     dest_end: i64,
     map: OffsetMap,
     saved_runs: usize,
@@ -311,8 +314,8 @@ struct Part {
     last_stable: i64,
     caught_up: bool,
     lag_seen_at: Option<i64>,
-    error_since: Option<Instant>,
-    last_error: Option<String>,
+    fetch_error: Option<(Instant, String)>,
+    produce_error: Option<(Instant, String)>,
     records: u64,
     bytes: u64,
 }
@@ -323,6 +326,7 @@ impl Part {
             reader: PartitionReader::new(checkpoint.source),
             fetch_bytes: partition_max_bytes,
             in_flight: Vec::new(),
+            queued: Vec::new(),
             dest_end: checkpoint.destination,
             saved_runs: map.runs().len(),
             map,
@@ -331,8 +335,8 @@ impl Part {
             last_stable: -1,
             caught_up: false,
             lag_seen_at: None,
-            error_since: None,
-            last_error: None,
+            fetch_error: None,
+            produce_error: None,
             records: 0,
             bytes: 0,
         }
@@ -342,6 +346,7 @@ impl Part {
     fn resume_offset(&self) -> i64 {
         self.in_flight
             .first()
+            .or(self.queued.first())
             .map(|(_, r)| r.source.first())
             .unwrap_or_else(|| self.reader.resume_offset())
     }
@@ -361,6 +366,7 @@ impl Part {
         let oldest = self
             .in_flight
             .first()
+            .or(self.queued.first())
             .map(|(b, _)| {
                 let h = b.header();
                 if h.is_log_append_time() {
@@ -374,7 +380,15 @@ impl Part {
     }
 
     fn is_idle(&self) -> bool {
-        self.in_flight.is_empty() && self.reader.held() == 0
+        self.in_flight.is_empty() && self.queued.is_empty() && self.reader.held() == 0
+    }
+
+    /// The error a partition is stuck on, writing first.
+    fn last_error(&self) -> Option<String> {
+        self.produce_error
+            .as_ref()
+            .or(self.fetch_error.as_ref())
+            .map(|(_, e)| e.clone())
     }
 
     fn status(&self, partition: i32, now_ms: i64) -> PartitionStatus {
@@ -387,7 +401,7 @@ impl Part {
             lag_seconds: self.lag_seconds(now_ms),
             records_mirrored: self.records,
             bytes_mirrored: self.bytes,
-            last_error: self.last_error.clone(),
+            last_error: self.last_error(),
         }
     }
 }
@@ -1065,7 +1079,7 @@ impl Engine {
                 .flat_map(|m| {
                     m.parts
                         .iter()
-                        .filter(|(_, p)| p.in_flight.is_empty())
+                        .filter(|(_, p)| p.queued.is_empty())
                         .map(|(i, p)| FetchPartition {
                             topic: m.record.spec.source_topic.clone(),
                             partition: *i,
@@ -1075,18 +1089,24 @@ impl Engine {
                 })
                 .collect()
         };
-        let has_in_flight = self.lock().mirrors.values().any(|m| {
-            m.record.state.moves_data() && m.parts.values().any(|p| !p.in_flight.is_empty())
+        let busy = self.lock().mirrors.values().any(|m| {
+            m.record.state.moves_data()
+                && m.parts
+                    .values()
+                    .any(|p| !p.in_flight.is_empty() || !p.queued.is_empty())
         });
-        if fetches.is_empty() && !has_in_flight {
+        if fetches.is_empty() && !busy {
             self.finish_promotions();
             return Ok(false);
         }
-        let results = if fetches.is_empty() {
-            vec![]
-        } else {
+        // The next fetch runs while the last one's batches are written: the source serves us
+        // while the destination appends.
+        let fetch = async {
+            if fetches.is_empty() {
+                return vec![];
+            }
             // Only wait for data when nothing is waiting to be written.
-            let max_wait = if has_in_flight {
+            let max_wait = if busy {
                 Duration::ZERO
             } else {
                 settings.max_wait
@@ -1102,6 +1122,7 @@ impl Engine {
                 })
                 .await
         };
+        let (results, mut moved) = tokio::join!(fetch, self.produce_in_flight());
         let mut source_down = Vec::new();
         let mut missing_topics = Vec::new();
         {
@@ -1123,13 +1144,15 @@ impl Engine {
                     let Some(part) = m.parts.get_mut(&r.partition) else {
                         continue;
                     };
-                    if !part.in_flight.is_empty() {
+                    if !part.queued.is_empty() {
                         continue;
                     }
                     match &r.result {
                         Ok(f) => {
-                            part.high_watermark = f.high_watermark;
-                            part.last_stable = f.last_stable_offset;
+                            if f.high_watermark >= 0 {
+                                part.high_watermark = f.high_watermark;
+                                part.last_stable = f.last_stable_offset;
+                            }
                             let had_bytes = !f.records.is_empty();
                             match part.reader.accept(f.records.clone(), &f.aborted) {
                                 Err((o, e)) => {
@@ -1149,17 +1172,18 @@ impl Engine {
                                     for ready in acc.ready {
                                         let stamped =
                                             st.producer.stamp(&name, r.partition, &ready.batch);
-                                        part.in_flight.push((stamped, ready));
+                                        part.queued.push((stamped, ready));
+                                        moved = true;
                                     }
                                     part.caught_up = acc.whole_batches == 0
+                                        && f.high_watermark >= 0
                                         && part.reader.resume_offset() >= f.high_watermark;
                                     part.lag_seen_at = if part.lag_records() > 0 {
                                         part.lag_seen_at.or(Some(now))
                                     } else {
                                         None
                                     };
-                                    part.error_since = None;
-                                    part.last_error = None;
+                                    part.fetch_error = None;
                                 }
                             }
                             if m.record.state == MirrorState::SourceUnavailable {
@@ -1169,8 +1193,11 @@ impl Engine {
                         }
                         Err(e) => {
                             part.caught_up = false;
-                            part.last_error = Some(e.to_string());
-                            let since = *part.error_since.get_or_insert_with(Instant::now);
+                            let since = part
+                                .fetch_error
+                                .get_or_insert_with(|| (Instant::now(), String::new()))
+                                .0;
+                            part.fetch_error = Some((since, e.to_string()));
                             match e {
                                 KafkaError::Connection { .. } | KafkaError::Timeout { .. } => {
                                     source_down.push(name.clone())
@@ -1201,7 +1228,7 @@ impl Engine {
                         m.record.state,
                         MirrorState::Active | MirrorState::PendingStopped
                     ) {
-                        let reason = m.parts.values().find_map(|p| p.last_error.clone());
+                        let reason = m.parts.values().find_map(|p| p.last_error());
                         m.set_state(MirrorState::SourceUnavailable, reason);
                     }
                 }
@@ -1210,7 +1237,16 @@ impl Engine {
         for (name, topic) in missing_topics {
             self.check_source_topic(&name, &topic).await;
         }
-        let moved = self.produce_in_flight().await;
+        {
+            let mut st = self.lock();
+            for m in st.mirrors.values_mut() {
+                for part in m.parts.values_mut() {
+                    if part.in_flight.is_empty() {
+                        part.in_flight = std::mem::take(&mut part.queued);
+                    }
+                }
+            }
+        }
         self.finish_promotions();
         Ok(moved)
     }
@@ -1374,6 +1410,7 @@ impl Engine {
                             r.topic, r.partition, part.dest_end, produced.base_offset
                         );
                         part.in_flight.clear();
+                        part.queued.clear();
                         m.fail(msg);
                         continue;
                     }
@@ -1384,18 +1421,23 @@ impl Engine {
                         part.records += n as u64;
                         part.bytes += b.bytes().len() as u64;
                     }
-                    part.error_since = None;
-                    part.last_error = None;
+                    part.produce_error = None;
+
                     moved = true;
                 }
                 Err(e) => {
-                    let since = *part.error_since.get_or_insert_with(Instant::now);
-                    part.last_error = Some(format!("writing to the destination: {e}"));
+                    let since = part
+                        .produce_error
+                        .as_ref()
+                        .map_or_else(Instant::now, |(t, _)| *t);
+                    part.produce_error = Some((since, format!("writing to the destination: {e}")));
                     if !e.is_retriable() {
                         part.in_flight.clear();
+                        part.queued.clear();
                         m.fail(format!("writing to the destination: {e}"));
                     } else if since.elapsed() > retry_timeout {
                         part.in_flight.clear();
+                        part.queued.clear();
                         m.fail(format!(
                             "retries exhausted after cluster.link.retry.timeout.ms={}: writing to the destination: {e}",
                             retry_timeout.as_millis()
