@@ -27,20 +27,24 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_cluster() { # id -> prints bootstrap
+declare -A broker_pid
+start_cluster() { # id variable: starts a broker, sets $variable to its bootstrap address
   local port; port=$(free_port); mkdir -p "$work/$1"
   (cd "$work/$1" && exec env -u CLUSTER_ID -u LISTENER_URL -u ADVERTISED_LISTENER_URL -u STORAGE_ENGINE \
     "$CLUSTERLINK_TANSU" broker --cluster-id "$1" --listener-url "tcp://127.0.0.1:$port" \
     --advertised-listener-url "tcp://127.0.0.1:$port" --storage-engine memory://tansu/ >"$work/$1.log" 2>&1) &
   pids+=($!)
+  broker_pid[$1]=$!
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-  echo "127.0.0.1:$port"
+  printf -v "$2" '127.0.0.1:%s' "$port"
 }
+# CPU seconds (user + system) a process has used so far
+cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
-src=$(start_cluster bench-source)
-dst=$(start_cluster bench-clusterlink)
-dst2=$(start_cluster bench-pipeline)
+start_cluster bench-source src
+start_cluster bench-clusterlink dst
+start_cluster bench-pipeline dst2
 mb=$(python3 -c "print($records * $size / 1e6)")
 
 say "producing $records records of $size bytes over $partitions partitions ($mb MB)"
@@ -51,10 +55,11 @@ fetch=$("$tool" fetch-only --bootstrap "$src" --topic bench)
 fetch_s=$(json "$fetch" seconds)
 
 say "clusterlink mirror"
+src_cpu0=$(cpu "${broker_pid[bench-source]}"); dst_cpu0=$(cpu "${broker_pid[bench-clusterlink]}")
 "$tool" wait --bootstrap "$dst" --topic bench --records "$records" > "$work/wait.json" &
 waiter=$!
 "$cl" mirror --link bench --topic bench --source-bootstrap-server "$src" \
-  --destination-bootstrap-server "$dst" --status-interval-ms 0 > "$work/mirror.log" 2>&1 &
+  --destination-bootstrap-server "$dst" --status-interval-ms 0 --partition-max-bytes "${BENCH_PARTITION_BYTES:-1048576}" > "$work/mirror.log" 2>&1 &
 mirror_pid=$!
 pids+=($mirror_pid)
 rss_kb=0
@@ -66,23 +71,36 @@ done
 wait "$waiter"
 now=$(awk '/VmHWM/ {print $2}' "/proc/$mirror_pid/status" 2>/dev/null || echo 0)
 [ "${now:-0}" -gt "$rss_kb" ] && rss_kb=$now
+mirror_cpu=$(cpu "$mirror_pid")
+src_cpu1=$(cpu "${broker_pid[bench-source]}"); dst_cpu1=$(cpu "${broker_pid[bench-clusterlink]}")
 kill "$mirror_pid" 2>/dev/null || true
 mirror_s=$(json "$(cat "$work/wait.json")" seconds)
 
 say "librdkafka consume -> produce pipeline"
-pipe=$("$tool" pipeline --source "$src" --destination "$dst2" --topic bench --records "$records")
-pipe_s=$(json "$pipe" seconds)
+psrc0=$(cpu "${broker_pid[bench-source]}"); pdst0=$(cpu "${broker_pid[bench-pipeline]}")
+"$tool" pipeline --source "$src" --destination "$dst2" --topic bench --records "$records" > "$work/pipe.json" &
+pipe_pid=$!
+pipe_cpu=0
+while kill -0 "$pipe_pid" 2>/dev/null; do c=$(cpu "$pipe_pid"); [ "$c" != 0 ] && pipe_cpu=$c; sleep 0.2; done
+wait "$pipe_pid"
+psrc1=$(cpu "${broker_pid[bench-source]}"); pdst1=$(cpu "${broker_pid[bench-pipeline]}")
+pipe_s=$(json "$(cat "$work/pipe.json")" seconds)
 
-python3 - "$records" "$mb" "$fetch_s" "$mirror_s" "$pipe_s" "$rss_kb" <<'PY'
+python3 - "$records" "$mb" "$fetch_s" "$mirror_s" "$pipe_s" "$rss_kb" \
+  "$mirror_cpu" "$src_cpu0" "$src_cpu1" "$dst_cpu0" "$dst_cpu1" "$pipe_cpu" "$psrc0" "$psrc1" "$pdst0" "$pdst1" <<'PY'
 import sys
 records, mb = int(sys.argv[1]), float(sys.argv[2])
 fetch_s, mirror_s, pipe_s, rss_kb = map(float, sys.argv[3:7])
+mirror_cpu, s0, s1, d0, d1, pipe_cpu, ps0, ps1, pd0, pd1 = map(float, sys.argv[7:17])
 row = lambda name, s: print(f"{name:<34} {mb / s:9.1f} MB/s {records / s:12,.0f} records/s  ({s:.2f} s)")
 print(f"records: {records:,}  payload: {mb:,.0f} MB")
 row("fetch-only (our client, ceiling)", fetch_s)
 row("clusterlink mirror", mirror_s)
 row("librdkafka consume->produce", pipe_s)
 print(f"clusterlink peak RSS: {rss_kb / 1024:.1f} MiB")
+print("CPU seconds spent during each transfer (2 cores shared by everything):")
+print(f"  clusterlink: mirror {mirror_cpu:.1f}, source broker {s1 - s0:.1f}, destination broker {d1 - d0:.1f}")
+print(f"  pipeline:    client {pipe_cpu:.1f}, source broker {ps1 - ps0:.1f}, destination broker {pd1 - pd0:.1f}")
 print(f"clusterlink vs fetch-only: {100 * fetch_s / mirror_s:.0f}%")
 print(f"ratio_vs_librdkafka_pipeline: {pipe_s / mirror_s:.2f}")
 PY
