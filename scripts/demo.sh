@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job until the quickstart lands: start two local Kafka-protocol clusters (tansu),
-# produce records with librdkafka into the source, copy them with clusterlink as raw batches,
-# and read them back from the destination with librdkafka. Stops everything it started on exit.
+# The main job: two local Kafka-protocol clusters (tansu), a clusterlink link server on the
+# destination, driven through Confluent's Admin REST v3 API exactly as CFK or a curl script
+# would: create a link and a mirror topic, watch records produced with librdkafka get mirrored
+# with lag reaching zero, compare both sides record by record, then promote the mirror and write
+# to it. Stops everything it started on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -26,51 +28,102 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; return 1; }
 start_cluster() { # id port
   mkdir -p "$work/$1"
   (cd "$work/$1" && exec env -u CLUSTER_ID -u LISTENER_URL -u ADVERTISED_LISTENER_URL -u STORAGE_ENGINE \
     "$CLUSTERLINK_TANSU" broker --cluster-id "$1" --listener-url "tcp://127.0.0.1:$2" \
     --advertised-listener-url "tcp://127.0.0.1:$2" --storage-engine memory://tansu/ >"$work/$1.log" 2>&1) &
   pids+=($!)
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return; sleep 0.1; done
-  echo "cluster $1 did not start:"; cat "$work/$1.log"; exit 1
+  wait_port "$2" || { echo "cluster $1 did not start:"; cat "$work/$1.log"; exit 1; }
 }
+# rest METHOD PATH [JSON]: calls the link server, prints the JSON answer (python: no curl needed)
+rest() {
+  python3 - "$api" "$@" <<'PY'
+import json, sys, urllib.request, urllib.error
+base, method, path = sys.argv[1:4]
+body = sys.argv[4].encode() if len(sys.argv) > 4 else None
+req = urllib.request.Request(base + path, data=body, method=method, headers={"Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(req) as r:
+        text = r.read().decode()
+except urllib.error.HTTPError as e:
+    print(f"HTTP {e.code}: {e.read().decode()}", file=sys.stderr); sys.exit(1)
+print(text)
+PY
+}
+field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
 
-a_port=$(free_port); b_port=$(free_port)
-step "starting cluster 'source-a' on 127.0.0.1:$a_port and cluster 'destination-b' on 127.0.0.1:$b_port"
+a_port=$(free_port); b_port=$(free_port); api_port=$(free_port)
+A=127.0.0.1:$a_port; B=127.0.0.1:$b_port; api=http://127.0.0.1:$api_port/v3
+step "starting cluster 'source-a' ($A) and cluster 'destination-b' ($B)"
 start_cluster source-a "$a_port"
 start_cluster destination-b "$b_port"
-"$bin" describe --bootstrap-server "127.0.0.1:$a_port"
-"$bin" describe --bootstrap-server "127.0.0.1:$b_port"
 
-step "producing 3000 records into source-a/orders with librdkafka (zstd, keys, headers, timestamps)"
-python3 - "$work/spec.json" <<'PY'
+step "producing 1000 records into source-a/orders with librdkafka (zstd, keys, headers, timestamps)"
+gen() { # first count
+  python3 - "$1" "$2" <<'PY'
 import json, sys
-recs = [{"partition": i % 3, "key": f"order-{i}".encode().hex(),
+first, n = int(sys.argv[1]), int(sys.argv[2])
+recs = [{"partition": i % 4, "key": f"order-{i}".encode().hex(),
          "value": json.dumps({"order": i, "amount": i * 7 % 1000}).encode().hex(),
-         "headers": [["source", b"demo".hex()]], "timestamp": 1700000000000 + i} for i in range(3000)]
-json.dump({"topic": "orders", "config": {"compression.type": "zstd", "enable.idempotence": True},
-           "records": recs}, open(sys.argv[1], "w"))
+         "headers": [["source", b"demo".hex()]], "timestamp": 1700000000000 + i} for i in range(first, first + n)]
+print(json.dumps({"topic": "orders", "config": {"compression.type": "zstd", "enable.idempotence": True}, "records": recs}))
 PY
-py produce --bootstrap "127.0.0.1:$a_port" < "$work/spec.json"
+}
+gen 0 1000 | py produce --bootstrap "$A"
 
-step "copying orders from source-a to destination-b with clusterlink"
-"$bin" copy --source-bootstrap-server "127.0.0.1:$a_port" \
-  --destination-bootstrap-server "127.0.0.1:$b_port" --topic orders --create-topic
+step "starting the link server on destination-b, REST on $api"
+"$bin" server --bootstrap-server "$B" --listen "127.0.0.1:$api_port" > "$work/server.log" 2>&1 &
+pids+=($!)
+wait_port "$api_port" || { cat "$work/server.log"; exit 1; }
+cluster=$(rest GET /clusters | field 'd["data"][0]["cluster_id"]')
+echo "local cluster id: $cluster"
+
+step "POST /clusters/$cluster/links?link_name=demo-link (bootstrap.servers=$A)"
+rest POST "/clusters/$cluster/links?link_name=demo-link" \
+  "{\"source_cluster_id\": \"source-a\", \"configs\": [{\"name\": \"bootstrap.servers\", \"value\": \"$A\"}]}" >/dev/null
+rest GET "/clusters/$cluster/links/demo-link" | field '{k: d[k] for k in ("link_name", "link_id", "source_cluster_id", "link_state") if k in d}'
+
+step "POST /clusters/$cluster/links/demo-link/mirrors (orders -> orders)"
+rest POST "/clusters/$cluster/links/demo-link/mirrors" '{"source_topic_name": "orders", "mirror_topic_name": "orders"}' >/dev/null
+show() {
+  rest GET "/clusters/$cluster/links/demo-link/mirrors/orders" |
+    field '"mirror_status=%s lag=%s" % (d["mirror_status"], sum(l["lag"] for l in d.get("mirror_lags", [])))'
+}
+wait_lag_zero() {
+  for _ in $(seq 100); do
+    line=$(show); echo "  $line"
+    case "$line" in *"lag=0"*) [ "$(mirrored)" -ge "$1" ] && return ;; esac
+    sleep 0.5
+  done
+  echo "mirroring did not catch up"; exit 1
+}
+mirrored() { py consume --bootstrap "$B" --topic orders --timeout 20 2>/dev/null | wc -l; }
+wait_lag_zero 1000
+
+step "producing 2000 more records while the mirror runs"
+gen 1000 2000 | py produce --bootstrap "$A"
+wait_lag_zero 3000
 
 step "reading both sides back with librdkafka and comparing"
-py consume --bootstrap "127.0.0.1:$a_port" --topic orders > "$work/a.jsonl"
-py consume --bootstrap "127.0.0.1:$b_port" --topic orders > "$work/b.jsonl"
+py consume --bootstrap "$A" --topic orders > "$work/a.jsonl"
+py consume --bootstrap "$B" --topic orders > "$work/b.jsonl"
 python3 - "$work/a.jsonl" "$work/b.jsonl" <<'PY'
 import json, sys
 def load(p):
-    rows = [json.loads(l) for l in open(p)]
-    return sorted((r["partition"], r["offset"], r["key"], r["value"], json.dumps(r["headers"]), r["timestamp"]) for r in rows)
+    return sorted((r["partition"], r["offset"], r["key"], r["value"], json.dumps(r["headers"]), r["timestamp"]) for r in map(json.loads, open(p)))
 a, b = load(sys.argv[1]), load(sys.argv[2])
-same = [r[:1] + r[2:] for r in a] == [r[:1] + r[2:] for r in b]
-print(f"source records: {len(a)}, destination records: {len(b)}, identical (partition, key, value, headers, timestamp): {same}")
-for r in b[:3]:
-    print(f"  partition {r[0]} offset {r[1]}: key={bytes.fromhex(r[2]).decode()} value={bytes.fromhex(r[3]).decode()}")
-sys.exit(0 if same and len(a) == 3000 else 1)
+print(f"source records: {len(a)}, mirror records: {len(b)}, identical including offsets: {a == b}")
+sys.exit(0 if a == b and len(a) == 3000 else 1)
 PY
-step "done: every record arrived intact"
+
+step "POST /clusters/$cluster/links/demo-link/mirrors:promote"
+rest POST "/clusters/$cluster/links/demo-link/mirrors:promote" '{"mirror_topic_names": ["orders"]}' |
+  field '[(r["mirror_topic_name"], r.get("error_code"), r.get("error_message")) for r in d["data"]]'
+for _ in $(seq 60); do line=$(show); echo "  $line"; case "$line" in *"status=STOPPED"*) break ;; esac; sleep 0.5; done
+
+step "the promoted topic is writable: librdkafka produces 10 records into destination-b/orders"
+gen 5000 10 | py produce --bootstrap "$B"
+echo "records now on destination-b/orders: $(mirrored)"
+step "done"
