@@ -699,12 +699,27 @@ impl Client {
             .iter()
             .map(|p| (p.topic.clone(), p.partition, (p.offset, p.max_bytes)))
             .collect();
+        self.to_leaders(items, |leader, parts| self.fetch_from(leader, req, parts))
+            .await
+    }
+
+    /// Sends one request per partition leader, concurrently, and gathers the per-partition
+    /// results; partitions without a known leader fail with the routing error. Marks metadata
+    /// stale when a result says it is.
+    async fn to_leaders<I, T, F, Fut>(
+        &self,
+        items: Vec<(String, i32, I)>,
+        call: F,
+    ) -> Vec<PartitionResult<T>>
+    where
+        F: Fn(i32, Vec<(String, i32, I)>) -> Fut,
+        Fut: Future<Output = Vec<PartitionResult<T>>>,
+    {
         let (groups, failed) = self.by_leader(items).await;
-        let mut out: Vec<PartitionResult<FetchedPartition>> =
-            failed.into_iter().map(retype).collect();
+        let mut out: Vec<PartitionResult<T>> = failed.into_iter().map(retype).collect();
         let calls = groups
             .into_iter()
-            .map(|(leader, parts)| self.fetch_from(leader, req, parts));
+            .map(|(leader, parts)| call(leader, parts));
         for results in futures::future::join_all(calls).await {
             out.extend(results);
         }
@@ -866,21 +881,10 @@ impl Client {
             .into_iter()
             .map(|p| (p.topic, p.partition, p.records))
             .collect();
-        let (groups, failed) = self.by_leader(items).await;
-        let mut out: Vec<PartitionResult<Produced>> = failed.into_iter().map(retype).collect();
-        let calls = groups
-            .into_iter()
-            .map(|(leader, parts)| self.produce_to(leader, parts, timeout));
-        for results in futures::future::join_all(calls).await {
-            out.extend(results);
-        }
-        if out
-            .iter()
-            .any(|r| r.result.as_ref().is_err_and(Error::needs_metadata_refresh))
-        {
-            self.invalidate_metadata();
-        }
-        out
+        self.to_leaders(items, |leader, parts| {
+            self.produce_to(leader, parts, timeout)
+        })
+        .await
     }
 
     async fn produce_to(
