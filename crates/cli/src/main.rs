@@ -81,6 +81,10 @@ enum Command {
         /// The compacted topic on the local cluster that keeps links, mirrors and checkpoints.
         #[arg(long, default_value = "_clusterlink_state")]
         state_topic: String,
+        /// File holding the password encoder secret that encrypts sensitive link configs at rest
+        /// (without one, links with credentials are refused).
+        #[arg(long, env = "CLUSTERLINK_PASSWORD_ENCODER_SECRET_FILE")]
+        password_encoder_secret_file: Option<std::path::PathBuf>,
     },
     /// Copy a topic's committed records to another cluster, once, up to the source's end.
     Copy {
@@ -142,7 +146,17 @@ async fn main() -> ExitCode {
             bootstrap_server,
             listen,
             state_topic,
-        } => server(&bootstrap_server, &listen, &state_topic, retry).await,
+            password_encoder_secret_file,
+        } => {
+            server(
+                &bootstrap_server,
+                &listen,
+                &state_topic,
+                password_encoder_secret_file.as_deref(),
+                retry,
+            )
+            .await
+        }
         Command::Copy {
             source_bootstrap_server,
             destination_bootstrap_server,
@@ -176,10 +190,31 @@ async fn connect(bootstrap: &str, side: &str, retry_timeout: Duration) -> Result
         .with_context(|| format!("connecting to the {side}cluster at {bootstrap}"))
 }
 
-async fn server(bootstrap: &str, listen: &str, state_topic: &str, retry: Duration) -> Result<()> {
+async fn server(
+    bootstrap: &str,
+    listen: &str,
+    state_topic: &str,
+    encoder_secret_file: Option<&std::path::Path>,
+    retry: Duration,
+) -> Result<()> {
     let local = connect(bootstrap, "local ", retry).await?;
     let mut options = clusterlink_rest::ManagerOptions::default();
     options.engine.state_topic = state_topic.to_owned();
+    if let Some(path) = encoder_secret_file {
+        let secret = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "reading the password encoder secret from {}",
+                path.display()
+            )
+        })?;
+        let secret = secret.trim_end_matches(['\n', '\r']);
+        anyhow::ensure!(
+            !secret.is_empty(),
+            "the password encoder secret in {} is empty",
+            path.display()
+        );
+        options.password_encoder = Some(clusterlink_rest::secrets::PasswordEncoder::new(secret));
+    }
     let manager = clusterlink_rest::LinkManager::open(local, options)
         .await
         .context("restoring the links of the local cluster")?;

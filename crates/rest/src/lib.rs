@@ -13,6 +13,7 @@
 pub mod api;
 pub mod configs;
 pub mod links;
+pub mod secrets;
 
 pub use api::{metrics_text, router};
 pub use links::{LinkError, LinkManager, ManagerOptions};

@@ -20,6 +20,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clusterlink_kafka::{Client, ClientConfig, Error as KafkaError};
 use clusterlink_mirror::engine::state_key_prefixes;
 use clusterlink_mirror::store::KafkaStore;
+
+use crate::secrets::PasswordEncoder;
 use clusterlink_mirror::{
     Desired, Engine, LinkSettings, MirrorError, MirrorSpec, MirrorState, MirrorStatus, StartSpec,
 };
@@ -37,6 +39,8 @@ pub struct ManagerOptions {
     pub connect_timeout: Duration,
     /// How long to wait between attempts to start a link whose source is unreachable.
     pub restart_backoff: Duration,
+    /// Encrypts sensitive link configs in the state topic; without it they are refused.
+    pub password_encoder: Option<PasswordEncoder>,
 }
 
 impl Default for ManagerOptions {
@@ -45,6 +49,7 @@ impl Default for ManagerOptions {
             engine: LinkSettings::new(""),
             connect_timeout: Duration::from_secs(10),
             restart_backoff: Duration::from_secs(5),
+            password_encoder: None,
         }
     }
 }
@@ -391,8 +396,9 @@ impl LinkManager {
             if !key.starts_with("link/") {
                 break;
             }
-            let record: LinkRecord = serde_json::from_slice(value)
+            let mut record: LinkRecord = serde_json::from_slice(value)
                 .map_err(|e| LinkError::State(format!("{key}: {e}")))?;
+            decrypt_sensitive(&mut record, manager.inner.options.password_encoder.as_ref())?;
             let entry = Arc::new(Entry {
                 record: Mutex::new(record.clone()),
                 engine: Mutex::new(None),
@@ -625,7 +631,8 @@ impl LinkManager {
     }
 
     async fn put_record(&self, record: &LinkRecord) -> Result<(), LinkError> {
-        let value = serde_json::to_vec(record).map_err(|e| LinkError::State(e.to_string()))?;
+        let stored = encrypt_sensitive(record, self.inner.options.password_encoder.as_ref())?;
+        let value = serde_json::to_vec(&stored).map_err(|e| LinkError::State(e.to_string()))?;
         self.inner
             .store
             .put(&[(format!("link/{}", record.name), Some(value))])
@@ -1030,6 +1037,51 @@ impl LinkManager {
     pub async fn ready(&self) -> bool {
         self.inner.local.refresh_metadata(Some(&[])).await.is_ok()
     }
+}
+
+/// The record as stored: sensitive config values encrypted. Refuses sensitive values when no
+/// password encoder secret is configured, rather than storing them in clear.
+fn encrypt_sensitive(
+    record: &LinkRecord,
+    encoder: Option<&PasswordEncoder>,
+) -> Result<LinkRecord, LinkError> {
+    let mut stored = record.clone();
+    for (name, value) in stored.configs.iter_mut() {
+        if !crate::configs::is_sensitive(name) {
+            continue;
+        }
+        let encoder = encoder.ok_or_else(|| {
+            LinkError::Invalid(format!(
+                "Config '{name}' is sensitive and this server has no password encoder secret to encrypt it at rest; start it with --password-encoder-secret-file"
+            ))
+        })?;
+        *value = encoder
+            .encrypt(value)
+            .map_err(|e| LinkError::State(format!("encrypting '{name}': {e}")))?;
+    }
+    Ok(stored)
+}
+
+/// Decrypts a stored record's sensitive values in place.
+fn decrypt_sensitive(
+    record: &mut LinkRecord,
+    encoder: Option<&PasswordEncoder>,
+) -> Result<(), LinkError> {
+    for (name, value) in record.configs.iter_mut() {
+        if !PasswordEncoder::is_encrypted(value) {
+            continue;
+        }
+        let encoder = encoder.ok_or_else(|| {
+            LinkError::State(format!(
+                "link '{}': config '{name}' is encrypted but this server has no password encoder secret",
+                record.name
+            ))
+        })?;
+        *value = encoder.decrypt(value).map_err(|e| {
+            LinkError::State(format!("link '{}': config '{name}' {e}", record.name))
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

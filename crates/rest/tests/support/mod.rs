@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 use clusterlink_kafka::client::NewTopic;
 use clusterlink_kafka::{Client, ClientConfig};
 use clusterlink_mirror::LinkSettings;
+use clusterlink_rest::secrets::PasswordEncoder;
 use clusterlink_rest::{LinkManager, ManagerOptions};
+
+/// The password encoder secret test servers use.
+pub const ENCODER_SECRET: &str = "test-password-encoder-secret";
 use clusterlink_testkit::rdkafka::{self, Msg, ProduceSpec};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,6 +33,7 @@ pub fn options() -> ManagerOptions {
         engine,
         connect_timeout: Duration::from_secs(3),
         restart_backoff: Duration::from_millis(300),
+        password_encoder: Some(PasswordEncoder::new(ENCODER_SECRET)),
     }
 }
 
@@ -41,7 +46,11 @@ pub struct Server {
 
 impl Server {
     pub async fn start(bootstrap: &str) -> Server {
-        let manager = LinkManager::open(client(bootstrap).await, options())
+        Self::start_with(bootstrap, options()).await
+    }
+
+    pub async fn start_with(bootstrap: &str, options: ManagerOptions) -> Server {
+        let manager = LinkManager::open(client(bootstrap).await, options)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
