@@ -81,14 +81,22 @@ pub fn free_port() -> u16 {
         .expect("no free loopback port")
 }
 
+/// The proxy's target address, set once the broker behind it has a port.
+type ProxyTarget = std::sync::Arc<std::sync::Mutex<String>>;
+
 fn wait_for_port(port: u16, child: &mut Child, timeout: Duration) -> Result<()> {
     let start = Instant::now();
     loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
         if let Some(status) = child.try_wait()? {
             bail!("broker exited with {status} before listening on {port}");
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            // Someone listens; make sure it is our broker and not another test's on that port.
+            std::thread::sleep(Duration::from_millis(100));
+            if let Some(status) = child.try_wait()? {
+                bail!("broker exited with {status}: port {port} was taken");
+            }
+            return Ok(());
         }
         if start.elapsed() > timeout {
             bail!("broker did not listen on {port} within {timeout:?}");
@@ -111,35 +119,43 @@ pub struct TansuCluster {
 impl TansuCluster {
     /// Starts a cluster with this id on a free port.
     pub fn start(cluster_id: &str) -> Result<Self> {
-        let port = free_port();
+        Self::start_on_free_port(cluster_id, None)
+    }
+
+    /// Tests run in parallel: a port that was free when asked may be taken by another test's
+    /// broker before ours binds it. Then ours exits, and we try another port.
+    fn start_on_free_port(
+        cluster_id: &str,
+        proxy: Option<(proxy::Proxy, ProxyTarget)>,
+    ) -> Result<Self> {
+        let (proxy, target) = proxy.unzip();
         let mut c = TansuCluster {
             cluster_id: cluster_id.to_owned(),
-            port,
-            advertised_port: port,
+            port: 0,
+            advertised_port: 0,
             dir: tempfile::tempdir()?,
             child: None,
-            proxy: None,
+            proxy,
         };
-        c.launch()?;
-        Ok(c)
+        let mut last = None;
+        for _ in 0..5 {
+            c.port = free_port();
+            c.advertised_port = c.proxy.as_ref().map_or(c.port, |p| p.port());
+            if let Some(t) = &target {
+                *t.lock().unwrap_or_else(|e| e.into_inner()) = format!("127.0.0.1:{}", c.port);
+            }
+            match c.launch() {
+                Ok(()) => return Ok(c),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow!("no attempt made")))
     }
 
     /// Starts a cluster reachable only through a [`proxy::Proxy`] (it advertises the proxy's
     /// address), so that tests can cut the network with [`TansuCluster::cut_network`].
     pub fn start_behind_proxy(cluster_id: &str) -> Result<Self> {
-        let (proxy, target) = proxy::Proxy::start()?;
-        let port = free_port();
-        *target.lock().unwrap_or_else(|e| e.into_inner()) = format!("127.0.0.1:{port}");
-        let mut c = TansuCluster {
-            cluster_id: cluster_id.to_owned(),
-            port,
-            advertised_port: proxy.port(),
-            dir: tempfile::tempdir()?,
-            child: None,
-            proxy: Some(proxy),
-        };
-        c.launch()?;
-        Ok(c)
+        Self::start_on_free_port(cluster_id, Some(proxy::Proxy::start()?))
     }
 
     /// Cuts every connection through the proxy and refuses new ones.
@@ -183,7 +199,11 @@ impl TansuCluster {
         let mut child = cmd
             .spawn()
             .with_context(|| format!("starting {}", deps().tansu.display()))?;
-        wait_for_port(self.port, &mut child, Duration::from_secs(20))?;
+        if let Err(e) = wait_for_port(self.port, &mut child, Duration::from_secs(20)) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
         self.child = Some(child);
         Ok(())
     }
