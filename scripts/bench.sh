@@ -59,7 +59,7 @@ src_cpu0=$(cpu "${broker_pid[bench-source]}"); dst_cpu0=$(cpu "${broker_pid[benc
 "$tool" wait --bootstrap "$dst" --topic bench --records "$records" > "$work/wait.json" &
 waiter=$!
 "$cl" mirror --link bench --topic bench --source-bootstrap-server "$src" \
-  --destination-bootstrap-server "$dst" --status-interval-ms 0 --partition-max-bytes "${BENCH_PARTITION_BYTES:-1048576}" > "$work/mirror.log" 2>&1 &
+  --destination-bootstrap-server "$dst" --status-interval-ms 0 --partition-max-bytes "${BENCH_PARTITION_BYTES:-1048576}" --produce-connections "${BENCH_PRODUCE_CONNECTIONS:-2}" > "$work/mirror.log" 2>&1 &
 mirror_pid=$!
 pids+=($mirror_pid)
 rss_kb=0

@@ -67,6 +67,10 @@ enum Command {
         /// Most bytes fetched per partition per round.
         #[arg(long, default_value_t = 1 << 20)]
         partition_max_bytes: i32,
+        /// Connections per destination broker that writes are spread over (a partition always
+        /// uses the same one).
+        #[arg(long, default_value_t = 2)]
+        produce_connections: usize,
     },
     /// Run the link server: host the cluster links of the local cluster (their state lives in
     /// its state topic), mirror their topics, and serve Confluent's Admin REST API v3 under
@@ -130,9 +134,19 @@ async fn main() -> ExitCode {
             topics,
             status_interval_ms,
             partition_max_bytes,
+            produce_connections,
         } => {
             let src = connect(&source_bootstrap_server, "source ", retry);
-            let dst = connect(&destination_bootstrap_server, "destination ", retry);
+            let dst = async {
+                let mut config = ClientConfig::new(&destination_bootstrap_server);
+                config.retry.timeout = retry;
+                config.produce_connections = produce_connections;
+                Client::connect(config).await.with_context(|| {
+                    format!(
+                        "connecting to the destination cluster at {destination_bootstrap_server}"
+                    )
+                })
+            };
             match tokio::try_join!(src, dst) {
                 Ok((src, dst)) => {
                     let mut settings = LinkSettings::new(&link);

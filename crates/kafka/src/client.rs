@@ -39,6 +39,9 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Metadata older than this is refreshed before use.
     pub metadata_max_age: Duration,
+    /// Connections per broker that produce requests are spread over. A partition always uses
+    /// the same one, so its writes stay in order; several let a broker append in parallel.
+    pub produce_connections: usize,
 }
 
 impl ClientConfig {
@@ -54,6 +57,7 @@ impl ClientConfig {
             connection: ConnectionConfig::default(),
             retry: RetryPolicy::default(),
             metadata_max_age: Duration::from_secs(300),
+            produce_connections: 1,
         }
     }
 }
@@ -406,16 +410,26 @@ impl Client {
 
     /// An open connection to `addr`, reusing the pooled one.
     async fn connection(&self, addr: &str) -> Result<Arc<Connection>> {
-        if let Some(c) = self.pooled(addr) {
+        self.connection_lane(addr, 0).await
+    }
+
+    /// An open connection to `addr`, lane `lane` (lane 0 is the one every request uses).
+    async fn connection_lane(&self, addr: &str, lane: usize) -> Result<Arc<Connection>> {
+        let key = if lane == 0 {
+            addr.to_owned()
+        } else {
+            format!("{addr}#{lane}")
+        };
+        if let Some(c) = self.pooled(&key) {
             return Ok(c);
         }
         let conn = Arc::new(Connection::connect(addr, self.inner.config.connection.clone()).await?);
         let mut conns = self.inner.conns.lock().unwrap_or_else(|e| e.into_inner());
-        match conns.get(addr) {
+        match conns.get(&key) {
             // Another task connected meanwhile: use theirs, drop ours.
             Some(existing) if !existing.is_closed() => Ok(existing.clone()),
             _ => {
-                conns.insert(addr.to_owned(), conn.clone());
+                conns.insert(key, conn.clone());
                 Ok(conn)
             }
         }
@@ -453,9 +467,13 @@ impl Client {
     }
 
     async fn node_connection(&self, node: i32) -> Result<Arc<Connection>> {
+        self.node_connection_lane(node, 0).await
+    }
+
+    async fn node_connection_lane(&self, node: i32, lane: usize) -> Result<Arc<Connection>> {
         let addr = self.read_metadata().0.brokers.get(&node).cloned();
         match addr {
-            Some(addr) => self.connection(&addr).await,
+            Some(addr) => self.connection_lane(&addr, lane).await,
             None => Err(Error::NoRoute(format!(
                 "broker {node} is not in the metadata"
             ))),
@@ -877,19 +895,35 @@ impl Client {
         parts: Vec<ProducePartition>,
         timeout: Duration,
     ) -> Vec<PartitionResult<Produced>> {
-        let items = parts
+        let lanes = self.inner.config.produce_connections.max(1);
+        let mut by_lane: Vec<Vec<(String, i32, Bytes)>> = vec![Vec::new(); lanes];
+        for p in parts {
+            by_lane[p.partition.unsigned_abs() as usize % lanes].push((
+                p.topic,
+                p.partition,
+                p.records,
+            ));
+        }
+        let calls = by_lane
             .into_iter()
-            .map(|p| (p.topic, p.partition, p.records))
-            .collect();
-        self.to_leaders(items, |leader, parts| {
-            self.produce_to(leader, parts, timeout)
-        })
-        .await
+            .enumerate()
+            .filter(|(_, items)| !items.is_empty())
+            .map(|(lane, items)| {
+                self.to_leaders(items, move |leader, parts| {
+                    self.produce_to(leader, lane, parts, timeout)
+                })
+            });
+        futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     async fn produce_to(
         &self,
         leader: i32,
+        lane: usize,
         parts: Vec<(String, i32, Bytes)>,
         timeout: Duration,
     ) -> Vec<PartitionResult<Produced>> {
@@ -911,7 +945,7 @@ impl Client {
             .with_acks(-1)
             .with_timeout_ms(timeout.as_millis().min(i32::MAX as u128) as i32)
             .with_topic_data(topics);
-        let resp = match self.node_connection(leader).await {
+        let resp = match self.node_connection_lane(leader, lane).await {
             Ok(conn) => conn.send(&request).await.map(|r| r.0),
             Err(e) => Err(e),
         };

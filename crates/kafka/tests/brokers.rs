@@ -438,3 +438,60 @@ async fn group_offsets_round_trip_with_librdkafka() {
     assert_eq!(described.groups[0].group_id.0.as_str(), "mirror-group");
     assert_eq!(described.groups.len(), 1);
 }
+
+/// Writes spread over several connections per broker keep each partition's order, and use
+/// exactly that many connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_spread_over_connections_keeps_partition_order() {
+    let broker = TansuCluster::start("lanes-cluster").unwrap();
+    let mut c = config(&broker.bootstrap());
+    c.produce_connections = 2;
+    let client = Client::connect(c).await.unwrap();
+    create(&client, "lanes", 4, &[]).await;
+    for round in 0..5i64 {
+        let parts = (0..4)
+            .map(|p| {
+                let recs: Vec<Record> = (0..3)
+                    .map(|i| Record {
+                        offset: i,
+                        timestamp: 1_000 + round * 10 + i,
+                        key: None,
+                        value: Some(Bytes::from(format!("p{p}-r{round}-{i}"))),
+                        headers: vec![],
+                    })
+                    .collect();
+                let b = encode_batch(&BatchSpec::plain(Compression::None), &recs).unwrap();
+                ProducePartition {
+                    topic: "lanes".into(),
+                    partition: p,
+                    records: b.into_bytes(),
+                }
+            })
+            .collect();
+        for r in client.produce(parts, T).await {
+            r.result.unwrap();
+        }
+    }
+    assert_eq!(
+        client.open_connections(),
+        2,
+        "lane 0 and lane 1 to the one broker"
+    );
+    let got = rdkafka::consume(&broker.bootstrap(), "lanes").unwrap();
+    for p in 0..4 {
+        let mut values: Vec<(i64, String)> = got
+            .iter()
+            .filter(|m| m.partition == p)
+            .map(|m| (m.offset, m.value.clone().unwrap()))
+            .collect();
+        values.sort();
+        let want: Vec<String> = (0..5)
+            .flat_map(|r| (0..3).map(move |i| hex(format!("p{p}-r{r}-{i}").as_bytes())))
+            .collect();
+        assert_eq!(
+            values.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+            want,
+            "partition {p}"
+        );
+    }
+}
