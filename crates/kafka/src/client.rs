@@ -994,7 +994,9 @@ impl Client {
             .collect()
     }
 
-    /// Produces batches to one partition, retrying only where that cannot duplicate data.
+    /// Produces batches to one partition, in order, one batch per request (Kafka accepts one
+    /// batch per partition per produce request), retrying only where that cannot duplicate
+    /// data. Returns what the first batch got.
     pub async fn produce_partition(
         &self,
         topic: &str,
@@ -1002,15 +1004,22 @@ impl Client {
         batches: &[RawBatch],
         timeout: Duration,
     ) -> Result<Produced> {
-        if batches.is_empty() {
-            return Err(Error::Invalid("nothing to produce".into()));
+        let mut first = None;
+        for batch in batches {
+            let produced = self.produce_batch(topic, partition, batch, timeout).await?;
+            first.get_or_insert(produced);
         }
-        let idempotent = batches.iter().all(|b| b.header().producer_id >= 0);
-        let mut records = bytes::BytesMut::new();
-        for b in batches {
-            records.extend_from_slice(b.bytes());
-        }
-        let records = records.freeze();
+        first.ok_or_else(|| Error::Invalid("nothing to produce".into()))
+    }
+
+    async fn produce_batch(
+        &self,
+        topic: &str,
+        partition: i32,
+        batch: &RawBatch,
+        timeout: Duration,
+    ) -> Result<Produced> {
+        let idempotent = batch.header().producer_id >= 0;
         let policy = &self.inner.config.retry;
         let start = Instant::now();
         let mut backoff = policy.initial_backoff;
@@ -1020,7 +1029,7 @@ impl Client {
             let part = ProducePartition {
                 topic: topic.to_owned(),
                 partition,
-                records: records.clone(),
+                records: batch.bytes().clone(),
             };
             let err = match self
                 .produce(vec![part], timeout)

@@ -282,9 +282,11 @@ impl RawBatch {
 
     /// Returns the batch as a destination producer writes it: producer id, epoch and base
     /// sequence replaced, the transactional bit cleared (the destination is not in the source's
-    /// transaction), the leader epoch reset, and the CRC recomputed. Records are untouched.
+    /// transaction), the base offset 0 and the leader epoch reset (Kafka refuses client batches
+    /// with other values; the broker assigns both), and the CRC recomputed. Records are untouched.
     pub fn for_producer(&self, producer_id: i64, producer_epoch: i16, base_sequence: i32) -> Self {
         let mut b = BytesMut::from(&self.bytes[..]);
+        b[0..8].copy_from_slice(&0i64.to_be_bytes());
         b[12..16].copy_from_slice(&(-1i32).to_be_bytes());
         let attributes = self.header.attributes & !ATTR_TRANSACTIONAL;
         b[21..23].copy_from_slice(&attributes.to_be_bytes());
@@ -294,6 +296,7 @@ impl RawBatch {
         let crc = crc32c::crc32c(&b[CRC_START..]);
         b[17..21].copy_from_slice(&crc.to_be_bytes());
         let header = BatchHeader {
+            base_offset: 0,
             partition_leader_epoch: -1,
             crc,
             attributes,

@@ -154,7 +154,7 @@ async fn raw_produce_of_every_codec_reads_back_with_librdkafka() {
         let topic = format!("raw-{codec:?}").to_lowercase();
         create(&client, &topic, 2, &[]).await;
         let mut expected = Vec::new();
-        let mut parts = Vec::new();
+        let (mut firsts, mut seconds) = (Vec::new(), Vec::new());
         for p in 0..2 {
             let recs = records(p, 20);
             let spec = BatchSpec {
@@ -173,18 +173,25 @@ async fn raw_produce_of_every_codec_reads_back_with_librdkafka() {
                 b,
             )
             .unwrap();
-            let mut bytes = first.bytes().to_vec();
-            bytes.extend_from_slice(second.bytes());
-            parts.push(ProducePartition {
+            // one batch per partition per request, as Kafka requires: the second batch goes
+            // in a second request, after the first
+            firsts.push(ProducePartition {
                 topic: topic.clone(),
                 partition: p,
-                records: Bytes::from(bytes),
+                records: first.into_bytes(),
+            });
+            seconds.push(ProducePartition {
+                topic: topic.clone(),
+                partition: p,
+                records: second.into_bytes(),
             });
             expected.extend(recs.iter().map(|r| (p, r.clone())));
         }
-        for r in client.produce(parts, T).await {
-            r.result
-                .unwrap_or_else(|e| panic!("{codec:?} {}-{}: {e}", r.topic, r.partition));
+        for parts in [firsts, seconds] {
+            for r in client.produce(parts, T).await {
+                r.result
+                    .unwrap_or_else(|e| panic!("{codec:?} {}-{}: {e}", r.topic, r.partition));
+            }
         }
 
         let got = rdkafka::consume(&broker.bootstrap(), &topic).unwrap();

@@ -1360,93 +1360,97 @@ impl Engine {
         }
     }
 
+    /// Writes every partition's in-flight batches, in order. Kafka takes one batch per partition
+    /// per produce request, so each request carries the next batch of every partition that has
+    /// one; a partition whose write failed waits for the next round (its batches are retried as
+    /// they are, which the broker deduplicates by sequence).
     async fn produce_in_flight(&self) -> bool {
-        let batch: Vec<ProducePartition> = {
-            let st = self.lock();
-            st.mirrors
-                .values()
-                .filter(|m| m.record.state.moves_data())
-                .flat_map(|m| {
-                    m.parts
-                        .iter()
-                        .filter(|(_, p)| !p.in_flight.is_empty())
-                        .map(|(i, p)| {
-                            let mut bytes = bytes::BytesMut::new();
-                            for (b, _) in &p.in_flight {
-                                bytes.extend_from_slice(b.bytes());
-                            }
-                            ProducePartition {
-                                topic: m.record.spec.name.clone(),
-                                partition: *i,
-                                records: bytes.freeze(),
-                            }
-                        })
-                })
-                .collect()
-        };
-        if batch.is_empty() {
-            return false;
-        }
-        let results = self
-            .inner
-            .destination
-            .produce(batch, Duration::from_secs(30))
-            .await;
         let mut moved = false;
-        let mut st = self.lock();
-        let retry_timeout = self.inner.settings.retry_timeout;
-        for r in results {
-            let Some(m) = st.mirrors.get_mut(&r.topic) else {
-                continue;
+        let mut stalled: std::collections::HashSet<(String, i32)> = Default::default();
+        loop {
+            let batch: Vec<ProducePartition> = {
+                let st = self.lock();
+                st.mirrors
+                    .values()
+                    .filter(|m| m.record.state.moves_data())
+                    .flat_map(|m| {
+                        m.parts.iter().filter_map(|(i, p)| {
+                            let (b, _) = p.in_flight.first()?;
+                            let key = (m.record.spec.name.clone(), *i);
+                            (!stalled.contains(&key)).then(|| ProducePartition {
+                                topic: key.0,
+                                partition: *i,
+                                records: b.bytes().clone(),
+                            })
+                        })
+                    })
+                    .collect()
             };
-            let Some(part) = m.parts.get_mut(&r.partition) else {
-                continue;
-            };
-            match r.result {
-                Ok(produced) => {
-                    if produced.base_offset != part.dest_end {
-                        let msg = format!(
-                            "destination {}-{} was written by another producer: the mirror expected offset {}, the broker appended at {}",
-                            r.topic, r.partition, part.dest_end, produced.base_offset
-                        );
-                        part.in_flight.clear();
-                        part.queued.clear();
-                        m.fail(msg);
-                        continue;
-                    }
-                    for (b, ready) in part.in_flight.drain(..) {
+            if batch.is_empty() {
+                return moved;
+            }
+            let results = self
+                .inner
+                .destination
+                .produce(batch, Duration::from_secs(30))
+                .await;
+            let mut st = self.lock();
+            let retry_timeout = self.inner.settings.retry_timeout;
+            for r in results {
+                let Some(m) = st.mirrors.get_mut(&r.topic) else {
+                    continue;
+                };
+                let Some(part) = m.parts.get_mut(&r.partition) else {
+                    continue;
+                };
+                match r.result {
+                    Ok(produced) => {
+                        if produced.base_offset != part.dest_end {
+                            let msg = format!(
+                                "destination {}-{} was written by another producer: the mirror expected offset {}, the broker appended at {}",
+                                r.topic, r.partition, part.dest_end, produced.base_offset
+                            );
+                            part.in_flight.clear();
+                            part.queued.clear();
+                            m.fail(msg);
+                            continue;
+                        }
+                        if part.in_flight.is_empty() {
+                            continue;
+                        }
+                        let (b, ready) = part.in_flight.remove(0);
                         let n = b.header().record_count as i64;
                         record_written(&mut part.map, &ready.source, part.dest_end);
                         part.dest_end += n;
                         part.records += n as u64;
                         part.bytes += b.bytes().len() as u64;
+                        part.produce_error = None;
+                        moved = true;
                     }
-                    part.produce_error = None;
-
-                    moved = true;
-                }
-                Err(e) => {
-                    let since = part
-                        .produce_error
-                        .as_ref()
-                        .map_or_else(Instant::now, |(t, _)| *t);
-                    part.produce_error = Some((since, format!("writing to the destination: {e}")));
-                    if !e.is_retriable() {
-                        part.in_flight.clear();
-                        part.queued.clear();
-                        m.fail(format!("writing to the destination: {e}"));
-                    } else if since.elapsed() > retry_timeout {
-                        part.in_flight.clear();
-                        part.queued.clear();
-                        m.fail(format!(
-                            "retries exhausted after cluster.link.retry.timeout.ms={}: writing to the destination: {e}",
-                            retry_timeout.as_millis()
-                        ));
+                    Err(e) => {
+                        stalled.insert((r.topic.clone(), r.partition));
+                        let since = part
+                            .produce_error
+                            .as_ref()
+                            .map_or_else(Instant::now, |(t, _)| *t);
+                        part.produce_error =
+                            Some((since, format!("writing to the destination: {e}")));
+                        if !e.is_retriable() {
+                            part.in_flight.clear();
+                            part.queued.clear();
+                            m.fail(format!("writing to the destination: {e}"));
+                        } else if since.elapsed() > retry_timeout {
+                            part.in_flight.clear();
+                            part.queued.clear();
+                            m.fail(format!(
+                                "retries exhausted after cluster.link.retry.timeout.ms={}: writing to the destination: {e}",
+                                retry_timeout.as_millis()
+                            ));
+                        }
                     }
                 }
             }
         }
-        moved
     }
 
     /// PENDING_STOPPED mirrors with zero lag twice in a row (the second is the final sync) stop.

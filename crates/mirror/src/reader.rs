@@ -119,6 +119,12 @@ impl PartitionReader {
             if h.last_offset() < self.fetch_offset {
                 continue; // wholly before the wanted offset (a fetch may start mid-batch)
             }
+            if h.record_count == 0 {
+                // Compaction keeps empty batches (an idempotent producer's last): nothing to copy.
+                self.fetch_offset = h.next_offset();
+                out.dropped += 1;
+                continue;
+            }
             let batch = if h.base_offset < self.from {
                 // The first batch starts before the start offset: keep the records from it on.
                 let from = self.from;
@@ -128,6 +134,10 @@ impl PartitionReader {
                     .into_iter()
                     .filter(|r| r.offset >= from)
                     .collect();
+                if keep.is_empty() {
+                    self.fetch_offset = h.next_offset();
+                    continue;
+                }
                 out.reencoded += 1;
                 encode_batch(&BatchSpec::from_header(&h), &keep).map_err(|e| (h.base_offset, e))?
             } else {
@@ -138,7 +148,7 @@ impl PartitionReader {
             self.resolver.push(batch, &mut resolved);
             self.fetch_offset = h.next_offset();
         }
-        out.dropped = resolved.dropped;
+        out.dropped += resolved.dropped;
         for batch in resolved.ready {
             let h = batch.header().clone();
             let source_next = self
@@ -169,5 +179,79 @@ impl PartitionReader {
         let keep_from = self.resume_offset();
         self.pending_next = self.pending_next.split_off(&keep_from);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::{BufMut, BytesMut};
+    use clusterlink_kafka::records::{BatchSpec, Compression, Record};
+
+    fn batch(offset: i64) -> Bytes {
+        let r = Record {
+            offset,
+            timestamp: 1,
+            key: None,
+            value: Some(Bytes::from_static(b"v")),
+            headers: vec![],
+        };
+        encode_batch(&BatchSpec::plain(Compression::None), &[r])
+            .unwrap()
+            .into_bytes()
+    }
+
+    /// An empty batch (compaction keeps an idempotent producer's last one) as raw bytes.
+    fn empty_batch(offset: i64) -> Bytes {
+        let full = batch(offset);
+        let mut b = BytesMut::from(&full[..61]);
+        b[8..12].copy_from_slice(&49i32.to_be_bytes());
+        b[57..61].copy_from_slice(&0i32.to_be_bytes());
+        let crc = crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b.freeze()
+    }
+
+    fn crc32c(data: &[u8]) -> u32 {
+        // CRC-32C, bitwise (the test does not need speed)
+        let mut crc = !0u32;
+        for &byte in data {
+            crc ^= byte as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0x82F6_3B78
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn empty_batches_are_skipped_not_fatal() {
+        let mut buf = BytesMut::new();
+        buf.put_slice(&batch(0));
+        buf.put_slice(&empty_batch(1));
+        buf.put_slice(&batch(2));
+        let mut r = PartitionReader::new(0);
+        let acc = r.accept(buf.freeze(), &[]).unwrap();
+        assert_eq!(
+            acc.ready
+                .iter()
+                .map(|b| b.source.first())
+                .collect::<Vec<_>>(),
+            vec![0, 2]
+        );
+        assert_eq!(acc.dropped, 1);
+        assert_eq!(r.fetch_offset(), 3);
+    }
+
+    #[test]
+    fn a_cut_that_leaves_nothing_is_skipped() {
+        let mut r = PartitionReader::new(1);
+        let acc = r.accept(batch(0), &[]).unwrap();
+        assert!(acc.ready.is_empty());
+        assert_eq!(r.fetch_offset(), 1);
     }
 }

@@ -1068,7 +1068,9 @@ fn decrypt_sensitive(
     encoder: Option<&PasswordEncoder>,
 ) -> Result<(), LinkError> {
     for (name, value) in record.configs.iter_mut() {
-        if !PasswordEncoder::is_encrypted(value) {
+        // Only sensitive configs are ever encrypted: another value that merely looks encrypted
+        // is a user's value, left alone.
+        if !crate::configs::is_sensitive(name) || !PasswordEncoder::is_encrypted(value) {
             continue;
         }
         let encoder = encoder.ok_or_else(|| {

@@ -78,11 +78,13 @@ impl PasswordEncoder {
         if hex.len() % 2 != 0 || hex.len() < 2 * (12 + 16) {
             return Err(SecretError::Format);
         }
-        let bytes: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-            .collect::<Result<_, _>>()
-            .map_err(|_| SecretError::Format)?;
+        let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let bytes: Vec<u8> = hex
+            .as_bytes()
+            .chunks(2)
+            .map(|pair| Some((digit(pair[0])? << 4) | digit(pair[1])?))
+            .collect::<Option<_>>()
+            .ok_or(SecretError::Format)?;
         let (nonce, sealed) = bytes.split_at(12);
         let plain = self
             .cipher
@@ -126,6 +128,11 @@ mod tests {
         );
         assert_eq!(
             PasswordEncoder::new("one").decrypt("plain"),
+            Err(SecretError::Format)
+        );
+        let multibyte = format!("enc:v1:{}", "é".repeat(40));
+        assert_eq!(
+            PasswordEncoder::new("one").decrypt(&multibyte),
             Err(SecretError::Format)
         );
         assert!(!format!("{:?}", PasswordEncoder::new("one")).contains("one"));
