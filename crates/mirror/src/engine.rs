@@ -29,7 +29,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use crate::copy::DestinationProducer;
 use crate::offset_map::{OffsetMap, OffsetMode, Run};
 use crate::reader::{PartitionReader, ReadyBatch, SourceOffsets};
-use crate::store::KafkaStore;
+use crate::store::{Entry, KafkaStore};
 
 /// Settings of one link's engine.
 #[derive(Debug, Clone)]
@@ -413,6 +413,8 @@ struct Mirror {
     /// A promote saw zero lag once; the next zero-lag round completes it (the final sync).
     promote_synced: bool,
     dirty_record: bool,
+    /// Bumped on every change of `record`, so a write knows whether it saved the latest.
+    record_version: u64,
 }
 
 impl Mirror {
@@ -423,6 +425,7 @@ impl Mirror {
             self.record.reason = reason;
             self.record.state_time_ms = now_ms();
             self.dirty_record = true;
+            self.record_version += 1;
         }
     }
 
@@ -620,6 +623,7 @@ impl Engine {
                 parts: BTreeMap::new(),
                 promote_synced: false,
                 dirty_record: false,
+                record_version: 0,
             };
             let ckpt_prefix = format!("ckpt/{link}/{name}/");
             for (ckey, cvalue) in all.range(ckpt_prefix.clone()..) {
@@ -804,6 +808,7 @@ impl Engine {
             parts: BTreeMap::new(),
             promote_synced: false,
             dirty_record: true,
+            record_version: 0,
         };
         let state = mirror.healthy_state();
         mirror.record.state = state;
@@ -821,8 +826,9 @@ impl Engine {
                 ),
             );
         }
-        let entries = store_entries(&self.inner.settings.name, &mut mirror, true);
+        let (entries, saved) = store_entries(&self.inner.settings.name, &mirror, true);
         self.inner.store.put(&entries).await.map_err(dst_err)?;
+        saved.apply(&mut mirror);
         info!(mirror = %spec.name, source = %spec.source_topic, partitions = partitions.len(), "mirror created");
         self.lock().mirrors.insert(spec.name, mirror);
         self.inner.wake.notify_one();
@@ -958,7 +964,11 @@ impl Engine {
                 next == MirrorState::Stopped,
             )
         };
+        let (entries, saved) = entries;
         self.inner.store.put(&entries).await.map_err(dst_err)?;
+        if let Some(m) = self.lock().mirrors.get_mut(name) {
+            saved.apply(m);
+        }
         self.inner.wake.notify_one();
         Ok(())
     }
@@ -1029,16 +1039,27 @@ impl Engine {
             }
             let link = &self.inner.settings.name;
             let mut out = Vec::new();
-            for m in st.mirrors.values_mut() {
+            let mut saved = Vec::new();
+            for m in st.mirrors.values() {
                 if due || m.dirty_record {
                     // A stop is final: its positions are written with it.
                     let all = m.record.state == MirrorState::Stopped && m.dirty_record;
-                    out.extend(store_entries(link, m, all));
+                    let (entries, s) = store_entries(link, m, all);
+                    out.extend(entries);
+                    saved.push(s);
                 }
             }
-            out
+            (out, saved)
         };
-        self.inner.store.put(&entries).await.map_err(dst_err)
+        let (entries, saved) = entries;
+        self.inner.store.put(&entries).await.map_err(dst_err)?;
+        let mut st = self.lock();
+        for s in saved {
+            if let Some(m) = st.mirrors.get_mut(&s.name) {
+                s.apply(m);
+            }
+        }
+        Ok(())
     }
 
     async fn run(&self) {
@@ -1346,6 +1367,7 @@ impl Engine {
                         );
                     }
                     m.dirty_record = true;
+                    m.record_version += 1;
                     info!(mirror = %name, from = have, to = want, "partitions added");
                 }
                 Some(e) => {
@@ -1354,6 +1376,8 @@ impl Engine {
                         warn!(mirror = %name, %reason);
                         m.record.reason = Some(reason);
                         m.dirty_record = true;
+                        m.record_version += 1;
+                        m.record_version += 1;
                     }
                 }
             }
@@ -1497,19 +1521,48 @@ fn mirror_status(m: &Mirror) -> MirrorStatus {
     }
 }
 
+/// What a write of [`store_entries`] covered, applied to the mirror once the write succeeded
+/// (never before: a failed write must be written again).
+#[derive(Debug)]
+struct Saved {
+    name: String,
+    record_version: Option<u64>,
+    parts: Vec<(i32, Checkpoint, usize)>,
+}
+
+impl Saved {
+    fn apply(self, mirror: &mut Mirror) {
+        if self.record_version == Some(mirror.record_version) {
+            mirror.dirty_record = false;
+        }
+        for (p, ckpt, runs) in self.parts {
+            if let Some(part) = mirror.parts.get_mut(&p) {
+                part.checkpoint = ckpt;
+                part.saved_runs = part.saved_runs.max(runs);
+            }
+        }
+    }
+}
+
 /// Store entries for a mirror's record (when changed or `all`) and for every partition whose
-/// position moved (or all, with `all`): its checkpoint and the offset-map runs since the last one.
-fn store_entries(link: &str, mirror: &mut Mirror, all: bool) -> Vec<(String, Option<Vec<u8>>)> {
+/// position moved (or all, with `all`): its checkpoint and the offset-map runs since the last
+/// one written.
+fn store_entries(link: &str, mirror: &Mirror, all: bool) -> (Vec<Entry>, Saved) {
     let name = mirror.record.spec.name.clone();
     let mut out = Vec::new();
+    let mut saved = Saved {
+        name: name.clone(),
+        record_version: None,
+        parts: Vec::new(),
+    };
     if mirror.dirty_record || all {
         out.push((
             mirror_key(link, &name),
             serde_json::to_vec(&mirror.record).ok(),
         ));
-        mirror.dirty_record = false;
+        saved.record_version = Some(mirror.record_version);
     }
-    for (p, part) in mirror.parts.iter_mut() {
+    for (p, part) in mirror.parts.iter() {
         let ckpt = Checkpoint {
             source: part.resume_offset(),
             destination: part.dest_end,
@@ -1522,18 +1575,17 @@ fn store_entries(link: &str, mirror: &mut Mirror, all: bool) -> Vec<(String, Opt
         }
         // The last saved run may have grown since: write it again with the new ones.
         let runs = part.map.runs();
-        for r in &runs[part.saved_runs.saturating_sub(1)..] {
+        for r in &runs[part.saved_runs.saturating_sub(1).min(runs.len())..] {
             out.push((
                 run_key(link, &name, *p, r.source),
                 serde_json::to_vec(r).ok(),
             ));
         }
-        part.saved_runs = runs.len();
         out.push((
             checkpoint_key(link, &name, *p),
             serde_json::to_vec(&ckpt).ok(),
         ));
-        part.checkpoint = ckpt;
+        saved.parts.push((*p, ckpt, runs.len()));
     }
-    out
+    (out, saved)
 }

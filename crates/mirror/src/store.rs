@@ -7,7 +7,6 @@
 //! (tombstone) deletes it.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -15,13 +14,18 @@ use clusterlink_kafka::client::{NewTopic, OffsetSpec};
 use clusterlink_kafka::records::{encode_batch, split_batches, BatchSpec, Compression, Record};
 use clusterlink_kafka::{Client, Error, Isolation};
 
+/// One key and its new value (`None` deletes the key).
+pub type Entry = (String, Option<Vec<u8>>);
+
 /// State topic store.
 #[derive(Debug)]
 pub struct KafkaStore {
     client: Client,
     topic: String,
-    producer: (i64, i16),
-    next_sequence: Mutex<i32>,
+    /// Producer id, epoch and next sequence; `None` after a failed write. Held across a whole
+    /// write, so that writes reach the broker in sequence order; a failed write leaves the
+    /// sequence unknown to us, so the next write starts a new producer.
+    producer: tokio::sync::Mutex<Option<(i64, i16, i32)>>,
 }
 
 impl KafkaStore {
@@ -45,17 +49,16 @@ impl KafkaStore {
                 }
             }
         }
-        let producer = client.init_producer_id().await?;
+        let (id, epoch) = client.init_producer_id().await?;
         Ok(KafkaStore {
             client,
             topic: topic.to_owned(),
-            producer,
-            next_sequence: Mutex::new(0),
+            producer: tokio::sync::Mutex::new(Some((id, epoch, 0))),
         })
     }
 
     /// Writes keys atomically (one batch); `None` deletes a key.
-    pub async fn put(&self, entries: &[(String, Option<Vec<u8>>)]) -> Result<(), Error> {
+    pub async fn put(&self, entries: &[Entry]) -> Result<(), Error> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -73,23 +76,36 @@ impl KafkaStore {
                 headers: vec![],
             })
             .collect();
-        let base_sequence = {
-            let mut seq = self.next_sequence.lock().unwrap_or_else(|e| e.into_inner());
-            let s = *seq;
-            *seq = seq.wrapping_add(records.len() as i32) & i32::MAX;
-            s
+        let mut producer = self.producer.lock().await;
+        let (id, epoch, base_sequence) = match *producer {
+            Some(p) => p,
+            None => {
+                let (id, epoch) = self.client.init_producer_id().await?;
+                (id, epoch, 0)
+            }
         };
         let spec = BatchSpec {
-            producer_id: self.producer.0,
-            producer_epoch: self.producer.1,
+            producer_id: id,
+            producer_epoch: epoch,
             base_sequence,
             ..BatchSpec::plain(Compression::None)
         };
         let batch = encode_batch(&spec, &records)?;
-        self.client
+        match self
+            .client
             .produce_partition(&self.topic, 0, &[batch], Duration::from_secs(30))
-            .await?;
-        Ok(())
+            .await
+        {
+            Ok(_) => {
+                let next = base_sequence.wrapping_add(records.len() as i32) & i32::MAX;
+                *producer = Some((id, epoch, next));
+                Ok(())
+            }
+            Err(e) => {
+                *producer = None;
+                Err(e)
+            }
+        }
     }
 
     /// Reads every live key.
