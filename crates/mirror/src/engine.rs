@@ -1333,18 +1333,29 @@ impl Engine {
             if want == have {
                 continue;
             }
-            let r = self
-                .inner
-                .destination
-                .create_partitions(
-                    &[(name.clone(), want as i32)],
-                    false,
-                    Duration::from_secs(30),
-                )
-                .await;
-            let err = match r {
-                Ok(results) => results.into_iter().find_map(|(_, r)| r.err()),
-                Err(e) => Some(e),
+            // The destination may have grown already (before a restart, say): only ask for what
+            // is missing.
+            self.inner.destination.invalidate_metadata();
+            let dest_has = match self.inner.destination.topic_metadata(&name).await {
+                Ok(t) => t.partitions.len(),
+                Err(_) => continue,
+            };
+            let err = if dest_has >= want {
+                None
+            } else {
+                let r = self
+                    .inner
+                    .destination
+                    .create_partitions(
+                        &[(name.clone(), want as i32)],
+                        false,
+                        Duration::from_secs(30),
+                    )
+                    .await;
+                match r {
+                    Ok(results) => results.into_iter().find_map(|(_, r)| r.err()),
+                    Err(e) => Some(e),
+                }
             };
             let mut st = self.lock();
             let Some(m) = st.mirrors.get_mut(&name) else {
@@ -1352,19 +1363,26 @@ impl Engine {
             };
             match err {
                 None => {
-                    for p in have as i32..want as i32 {
-                        let ckpt = Checkpoint {
+                    for p in 0..want as i32 {
+                        if m.parts.contains_key(&p) {
+                            continue;
+                        }
+                        let start = Checkpoint {
                             source: 0,
                             destination: 0,
                         };
-                        m.parts.insert(
-                            p,
-                            Part::new(
-                                ckpt,
-                                OffsetMap::new(),
-                                self.inner.settings.partition_max_bytes,
-                            ),
+                        let mut part = Part::new(
+                            start,
+                            OffsetMap::new(),
+                            self.inner.settings.partition_max_bytes,
                         );
+                        // Not stored yet: the next checkpoint must write it, or a restart
+                        // would not know the partition.
+                        part.checkpoint = Checkpoint {
+                            source: -1,
+                            destination: -1,
+                        };
+                        m.parts.insert(p, part);
                     }
                     m.dirty_record = true;
                     m.record_version += 1;
@@ -1416,7 +1434,7 @@ impl Engine {
             let results = self
                 .inner
                 .destination
-                .produce(batch, Duration::from_secs(30))
+                .produce(batch, produce_timeout(&self.inner.destination))
                 .await;
             let mut st = self.lock();
             let retry_timeout = self.inner.settings.retry_timeout;
@@ -1499,6 +1517,13 @@ impl Engine {
             }
         }
     }
+}
+
+/// The broker-side timeout of a produce: well inside the client's request timeout, so that a
+/// slow append is answered with an error rather than dropping the connection for every
+/// request on it.
+fn produce_timeout(client: &Client) -> Duration {
+    (client.config().connection.request_timeout * 2 / 3).min(Duration::from_secs(30))
 }
 
 fn record_written(map: &mut OffsetMap, source: &SourceOffsets, destination: i64) {
