@@ -311,18 +311,21 @@ impl Connection {
                     reply: tx,
                 },
             );
+        // Until the frame is handed to the writer, leaving (an error, or the caller giving up)
+        // must take the pending entry back; once it is sent, the answer will come and find it.
+        let mut unsent = Unsent {
+            shared: &self.shared,
+            correlation_id,
+            armed: true,
+        };
         // The connection may have closed between the check and the insert.
         if self.is_closed() {
-            self.shared
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&correlation_id);
             return Err(self.shared.closed_error());
         }
         if self.writer.send(frame).await.is_err() {
             return Err(self.shared.closed_error());
         }
+        unsent.armed = false;
         match tokio::time::timeout(self.config.request_timeout, rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(self.shared.closed_error()),
@@ -364,6 +367,25 @@ impl Connection {
         let size = (buf.len() - 4) as i32;
         buf[..4].copy_from_slice(&size.to_be_bytes());
         Ok(buf.freeze())
+    }
+}
+
+/// Removes a pending request's entry on drop while `armed`.
+struct Unsent<'a> {
+    shared: &'a Shared,
+    correlation_id: i32,
+    armed: bool,
+}
+
+impl Drop for Unsent<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&self.correlation_id);
+        }
     }
 }
 

@@ -471,6 +471,10 @@ struct Inner {
     store: KafkaStore,
     state: Mutex<State>,
     wake: Notify,
+    /// Held from computing state-topic entries until they are written, so that writes land in
+    /// the order their contents were taken (a checkpoint never lands after a deletion's
+    /// tombstones).
+    state_writes: tokio::sync::Mutex<()>,
     stop: std::sync::atomic::AtomicBool,
     /// Set to true when the mirroring task has returned.
     finished: tokio::sync::watch::Sender<bool>,
@@ -564,6 +568,7 @@ impl Engine {
                     last_metadata: Instant::now(),
                 }),
                 wake: Notify::new(),
+                state_writes: tokio::sync::Mutex::new(()),
                 stop: Default::default(),
                 finished: tokio::sync::watch::channel(false).0,
             }),
@@ -708,7 +713,10 @@ impl Engine {
                 ));
             }
             if accepted.whole_batches == 0 {
-                part.fetch_bytes = part.fetch_bytes.saturating_mul(2);
+                part.fetch_bytes = part
+                    .fetch_bytes
+                    .saturating_mul(2)
+                    .min(self.inner.settings.fetch_max_bytes);
             }
             for ready in accepted.ready {
                 let n = ready.batch.header().record_count as i64;
@@ -923,6 +931,7 @@ impl Engine {
 
     /// Changes what the user wants of a mirror (R9).
     pub async fn set_desired(&self, name: &str, desired: Desired) -> Result<(), MirrorError> {
+        let _writes = self.inner.state_writes.lock().await;
         let entries = {
             let mut st = self.lock();
             let mirror = st
@@ -975,6 +984,7 @@ impl Engine {
 
     /// Deletes a mirror (R11): stops mirroring it and deletes the destination topic.
     pub async fn delete_mirror(&self, name: &str) -> Result<(), MirrorError> {
+        let _writes = self.inner.state_writes.lock().await;
         let removed = self
             .lock()
             .mirrors
@@ -1030,6 +1040,7 @@ impl Engine {
     /// Writes changed mirror records at once, and positions when the interval is due (or
     /// `force`).
     async fn checkpoint(&self, force: bool) -> Result<(), MirrorError> {
+        let _writes = self.inner.state_writes.lock().await;
         let entries = {
             let mut st = self.lock();
             let due =
