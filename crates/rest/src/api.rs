@@ -306,12 +306,8 @@ struct AlterConfigBatch {
     data: Vec<AlterConfigData>,
 }
 
-enum AlterOp {
-    Set(String, String),
-    Delete(String),
-}
-
-fn alter_ops(batch: AlterConfigBatch) -> ApiResult<Vec<AlterOp>> {
+/// The operations of a `configs:alter` body, for links and topics alike.
+fn alter_ops(batch: AlterConfigBatch) -> ApiResult<Vec<ConfigOp>> {
     batch
         .data
         .into_iter()
@@ -322,17 +318,13 @@ fn alter_ops(batch: AlterConfigBatch) -> ApiResult<Vec<AlterOp>> {
                 .map(str::to_ascii_uppercase)
                 .as_deref()
             {
-                None | Some("SET") => {
-                    d.value
-                        .map(|v| AlterOp::Set(d.name.clone(), v))
-                        .ok_or_else(|| {
-                            ApiError::bad_request(format!(
-                                "Config '{}' is SET without a value",
-                                d.name
-                            ))
-                        })
-                }
-                Some("DELETE") => Ok(AlterOp::Delete(d.name)),
+                None | Some("SET") => d
+                    .value
+                    .map(|v| ConfigOp::Set(d.name.clone(), v))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("Config '{}' is SET without a value", d.name))
+                    }),
+                Some("DELETE") => Ok(ConfigOp::Delete(d.name)),
                 Some(op) => Err(ApiError::bad_request(format!(
                     "Unknown config operation '{op}': use SET or DELETE"
                 ))),
@@ -620,8 +612,8 @@ async fn alter_topic_configs(
     let ops: Vec<AlterConfigOp> = alter_ops(body(&bytes, true)?)?
         .into_iter()
         .map(|o| match o {
-            AlterOp::Set(n, v) => AlterConfigOp::Set(n, v),
-            AlterOp::Delete(n) => AlterConfigOp::Delete(n),
+            ConfigOp::Set(n, v) => AlterConfigOp::Set(n, v),
+            ConfigOp::Delete(n) => AlterConfigOp::Delete(n),
         })
         .collect();
     topic_meta(&api, &topic).await?;
@@ -878,13 +870,7 @@ async fn alter_link_configs(
 ) -> ApiResult {
     check_cluster(&api, &cluster_id)?;
     let validate_only = flag(&q, "validate_only", false)?;
-    let ops: Vec<ConfigOp> = alter_ops(body(&bytes, true)?)?
-        .into_iter()
-        .map(|o| match o {
-            AlterOp::Set(n, v) => ConfigOp::Set(n, v),
-            AlterOp::Delete(n) => ConfigOp::Delete(n),
-        })
-        .collect();
+    let ops = alter_ops(body(&bytes, true)?)?;
     api.manager
         .alter_configs(&link, &ops, validate_only)
         .await?;
