@@ -1,0 +1,718 @@
+//! Reconciling one ClusterLink: validate (pure) → dereference → observe through REST → plan
+//! (pure, `clusterlink_api::plan`) → execute → observe again → status (pure).
+//!
+//! Both drivers call [`LinkReconciler::reconcile`]: the operator writes the returned status and
+//! publishes the notes as Events; `clusterlink apply` prints them. Nothing here knows Kubernetes.
+//! A pass over a resource whose link already matches makes no write call: the plan is empty, and
+//! credentials, which the REST API never shows, are re-sent only when their digest (kept in
+//! memory, never in the status) changed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clusterlink_api::plan::{Action, Observed, ObservedLink, ObservedMirror, Side};
+use clusterlink_api::topology::ClusterSide;
+use clusterlink_api::{
+    plan, validate_cluster_link, ClusterLink, ClusterLinkStatus, LinkConfigs, MirrorStatus,
+};
+use sha2::{Digest, Sha256};
+use tracing::{info, instrument, warn};
+
+use crate::deref::{dereference, DerefError, Dereferenced};
+use crate::rest::{LinkInfo, MirrorAction, MirrorInfo, RestError};
+use crate::status::{
+    app_state, mirror_statuses, now_rfc3339, readiness, set_condition, READY, RECONCILED,
+};
+use crate::{Next, Note, Objects};
+
+/// A topic that a promote or failover turned into an ordinary topic: the driver hands it to a
+/// `KafkaTopic` resource (R10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoppedTopic {
+    /// The Kafka topic's name.
+    pub topic: String,
+    /// Its partition count, as the REST API reported it.
+    pub partitions: Option<i32>,
+}
+
+/// The result of one reconcile pass.
+#[derive(Clone, Debug)]
+pub struct LinkOutcome {
+    /// The status to write.
+    pub status: ClusterLinkStatus,
+    /// What happened, for Events and the CLI's output.
+    pub notes: Vec<Note>,
+    /// When to look again.
+    pub next: Next,
+    /// How many write calls the pass made.
+    pub writes: usize,
+    /// Declared mirrors now STOPPED (promoted or failed over).
+    pub stopped: Vec<StoppedTopic>,
+}
+
+/// Reconciles ClusterLinks. Keeps, per link, the digest of the credentials last sent.
+#[derive(Debug)]
+pub struct LinkReconciler {
+    timeout: Duration,
+    sensitive_digests: Mutex<HashMap<String, String>>,
+}
+
+impl Default for LinkReconciler {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(30))
+    }
+}
+
+/// How long a healthy link waits before its status is refreshed.
+pub const REFRESH: Duration = Duration::from_secs(30);
+/// How long a link in transition (promotion, creation) waits before the next look.
+pub const SOON: Duration = Duration::from_secs(2);
+
+fn link_key(link: &ClusterLink) -> String {
+    format!(
+        "{}/{}/{}",
+        link.metadata.namespace.as_deref().unwrap_or("default"),
+        link.metadata.name.as_deref().unwrap_or_default(),
+        link.metadata.uid.as_deref().unwrap_or_default()
+    )
+}
+
+fn sensitive_digest(configs: &LinkConfigs) -> Option<String> {
+    let mut h = Sha256::new();
+    let mut any = false;
+    for (k, v) in configs.iter().filter(|(_, v)| v.is_sensitive()) {
+        any = true;
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.expose().as_bytes());
+        h.update([0]);
+    }
+    any.then(|| format!("{:x}", h.finalize()))
+}
+
+/// CamelCase of a kebab-case category (`immutable-config` → `ImmutableConfig`).
+pub fn camel(category: &str) -> String {
+    category
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+struct Pass<'a> {
+    d: &'a Dereferenced,
+    cluster: String,
+    notes: Vec<Note>,
+    writes: usize,
+    create_errors: BTreeMap<String, String>,
+}
+
+impl Pass<'_> {
+    fn note(&mut self, warning: bool, reason: &str, message: String) {
+        if warning {
+            warn!(link = %self.d.link_name, reason, "{message}");
+        } else {
+            info!(link = %self.d.link_name, reason, "{message}");
+        }
+        self.notes.push(Note {
+            warning,
+            reason: reason.to_string(),
+            message,
+        });
+    }
+
+    /// Executes one action. Per-topic refusals are noted and do not stop the pass; an error is
+    /// returned only when the rest of the plan cannot go on (the link server is unreachable, or
+    /// the link itself was refused).
+    async fn execute(
+        &mut self,
+        action: &Action,
+        source_cluster_id: Option<&str>,
+    ) -> Result<(), RestError> {
+        let rest = &self.d.local.client;
+        let cid = self.cluster.clone();
+        let name = self.d.link_name.clone();
+        match action {
+            Action::CreateLink { configs } => {
+                self.writes += 1;
+                rest.create_link(&cid, &name, source_cluster_id, configs)
+                    .await?;
+                self.note(
+                    false,
+                    "LinkCreated",
+                    format!("created link {name} on cluster {cid}"),
+                );
+            }
+            Action::AlterConfigs { set, delete } => {
+                self.writes += 1;
+                rest.alter_link_configs(&cid, &name, set, delete).await?;
+                let mut changed: Vec<&str> = set.keys().map(String::as_str).collect();
+                changed.extend(delete.iter().map(String::as_str));
+                self.note(
+                    false,
+                    "LinkConfigsAltered",
+                    format!("link {name}: configs {} changed", changed.join(", ")),
+                );
+            }
+            Action::CreateMirror {
+                side: Side::Local,
+                name: topic,
+                source_topic_name,
+                configs,
+                replication_factor,
+            } => {
+                self.writes += 1;
+                match rest
+                    .create_mirror(
+                        &cid,
+                        &name,
+                        topic,
+                        source_topic_name,
+                        configs,
+                        *replication_factor,
+                    )
+                    .await
+                {
+                    Ok(()) => self.note(
+                        false,
+                        "MirrorTopicCreated",
+                        format!("mirror topic {topic} created from {source_topic_name}"),
+                    ),
+                    Err(e) if !e.is_retriable() => {
+                        let msg = api_message(&e);
+                        self.note(
+                            true,
+                            "MirrorTopicCreationFailed",
+                            format!("mirror topic {topic}: {msg}"),
+                        );
+                        self.create_errors.insert(topic.clone(), msg);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Action::DeleteMirror {
+                side: Side::Local,
+                name: topic,
+            } => {
+                self.writes += 1;
+                match rest.delete_topic(&cid, topic).await {
+                    Ok(()) => self.note(
+                        false,
+                        "MirrorTopicDeleted",
+                        format!("mirror topic {topic} deleted: not declared in the resource"),
+                    ),
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) if !e.is_retriable() => self.note(
+                        true,
+                        "MirrorTopicDeletionFailed",
+                        format!("mirror topic {topic}: {}", api_message(&e)),
+                    ),
+                    Err(e) => return Err(e),
+                }
+            }
+            Action::Pause {
+                side: Side::Local,
+                names,
+            } => {
+                self.alter(MirrorAction::Pause, names, "MirrorTopicPaused")
+                    .await?
+            }
+            Action::Resume {
+                side: Side::Local,
+                names,
+            } => {
+                self.alter(MirrorAction::Resume, names, "MirrorTopicResumed")
+                    .await?
+            }
+            Action::Promote {
+                side: Side::Local,
+                names,
+            } => {
+                self.alter(MirrorAction::Promote, names, "MirrorTopicPromoting")
+                    .await?
+            }
+            Action::Failover {
+                side: Side::Local,
+                names,
+            } => {
+                self.alter(MirrorAction::Failover, names, "MirrorTopicFailingOver")
+                    .await?
+            }
+            other => self.note(
+                true,
+                "Unsupported",
+                format!("not executed (the remote half of a link is not driven yet): {other:?}"),
+            ),
+        }
+        Ok(())
+    }
+
+    async fn alter(
+        &mut self,
+        action: MirrorAction,
+        names: &[String],
+        reason: &str,
+    ) -> Result<(), RestError> {
+        self.writes += 1;
+        let results = self
+            .d
+            .local
+            .client
+            .alter_mirrors(&self.cluster, &self.d.link_name, action, names)
+            .await?;
+        for name in names {
+            match results
+                .iter()
+                .find(|r| &r.name == name)
+                .and_then(|r| r.error.clone())
+            {
+                None => self.note(
+                    false,
+                    reason,
+                    format!("mirror topic {name}: {} requested", action.as_str()),
+                ),
+                Some(e) => self.note(
+                    true,
+                    "MirrorTopicStateChangeFailed",
+                    format!("mirror topic {name}: {} refused: {e}", action.as_str()),
+                ),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn api_message(e: &RestError) -> String {
+    match e {
+        RestError::Api { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn observed_mirrors(mirrors: &[MirrorInfo]) -> BTreeMap<String, ObservedMirror> {
+    mirrors
+        .iter()
+        .map(|m| {
+            (
+                m.name.clone(),
+                ObservedMirror {
+                    status: MirrorStatus::parse(&m.status),
+                    source_topic_name: m.source_topic_name.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+impl LinkReconciler {
+    /// A reconciler whose REST calls time out after `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        LinkReconciler {
+            timeout,
+            sensitive_digests: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn digests(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.sensitive_digests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One reconcile pass of `link`, given the objects it may refer to.
+    #[instrument(skip_all, fields(link = %link.link_name().unwrap_or_default(), namespace = link.metadata.namespace.as_deref().unwrap_or("default")))]
+    pub async fn reconcile(&self, link: &ClusterLink, objects: &Objects) -> LinkOutcome {
+        let now = now_rfc3339();
+        let previous = link.status.clone().unwrap_or_default();
+        let mut status = ClusterLinkStatus {
+            conditions: previous.conditions.clone(),
+            observed_generation: link.metadata.generation,
+            cluster_link_name: link.link_name().map(str::to_string),
+            ..previous.clone()
+        };
+        let mut conditions = status.conditions.take().unwrap_or_default();
+        let fail = |conditions: &mut Vec<_>,
+                    status: ClusterLinkStatus,
+                    reason: &str,
+                    message: String,
+                    next: Next,
+                    notes: Vec<Note>| {
+            set_condition(conditions, RECONCILED, false, reason, &message, &now);
+            set_condition(conditions, READY, false, reason, &message, &now);
+            let mut status = status;
+            status.conditions = Some(std::mem::take(conditions));
+            LinkOutcome {
+                status,
+                notes,
+                next,
+                writes: 0,
+                stopped: Vec::new(),
+            }
+        };
+
+        if let Err(errors) = validate_cluster_link(link) {
+            let message = errors
+                .errors()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            status.app_state = Some(app_state(status.state.is_some(), true));
+            let notes = vec![Note {
+                warning: true,
+                reason: "InvalidSpec".into(),
+                message: message.clone(),
+            }];
+            warn!(%message, "invalid resource");
+            return fail(
+                &mut conditions,
+                status,
+                "InvalidSpec",
+                message,
+                Next::WaitForChange,
+                notes,
+            );
+        }
+
+        let d = match dereference(link, objects, self.timeout) {
+            Ok(d) => d,
+            Err(e) => {
+                let message = e.to_string();
+                warn!(%message, category = e.category(), "cannot dereference");
+                let notes = vec![Note {
+                    warning: true,
+                    reason: e.reason().into(),
+                    message: message.clone(),
+                }];
+                let next = match e {
+                    DerefError::Unsupported { .. } => Next::WaitForChange,
+                    _ => Next::After(REFRESH),
+                };
+                return fail(&mut conditions, status, e.reason(), message, next, notes);
+            }
+        };
+
+        match self.apply(link, &d, &mut status).await {
+            Ok((mut pass, info, mirrors, problems)) => {
+                let link_exists = info.is_some();
+                status.app_state = Some(app_state(link_exists, false));
+                let (ready, reason, message) =
+                    readiness(link, info.as_ref(), &mirrors, &pass.create_errors);
+                let prev_ready =
+                    crate::status::condition(&conditions, READY).and_then(|c| c.status.clone());
+                set_condition(&mut conditions, READY, ready, reason, &message, &now);
+                let flipped = prev_ready.as_deref() != Some(if ready { "True" } else { "False" });
+                if flipped {
+                    pass.note(
+                        !ready,
+                        if ready { "Ready" } else { reason },
+                        message.clone(),
+                    );
+                }
+                if problems.is_empty() && pass.create_errors.is_empty() {
+                    set_condition(
+                        &mut conditions,
+                        RECONCILED,
+                        true,
+                        "Applied",
+                        "the link and its mirror topics match the resource",
+                        &now,
+                    );
+                } else {
+                    let (reason, msg) = match problems.first() {
+                        Some((cat, _)) => (
+                            camel(cat),
+                            problems
+                                .iter()
+                                .map(|(_, m)| m.clone())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        ),
+                        None => (
+                            "MirrorTopicCreationFailed".to_string(),
+                            pass.create_errors
+                                .iter()
+                                .map(|(t, e)| format!("{t}: {e}"))
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        ),
+                    };
+                    set_condition(&mut conditions, RECONCILED, false, &reason, &msg, &now);
+                }
+                status.conditions = Some(conditions);
+                let transitioning = mirrors.iter().any(|m| m.status.starts_with("PENDING"));
+                let next = if pass.writes > 0 || transitioning || !link_exists {
+                    Next::After(SOON)
+                } else {
+                    Next::After(REFRESH)
+                };
+                let stopped = link
+                    .spec
+                    .mirror_topics()
+                    .iter()
+                    .filter_map(|t| mirrors.iter().find(|m| m.name == t.name))
+                    .filter(|m| m.status == "STOPPED")
+                    .map(|m| StoppedTopic {
+                        topic: m.name.clone(),
+                        partitions: m.num_partitions.map(|n| n as i32),
+                    })
+                    .collect();
+                LinkOutcome {
+                    status,
+                    notes: pass.notes,
+                    next,
+                    writes: pass.writes,
+                    stopped,
+                }
+            }
+            Err((e, notes, writes)) => {
+                let message = e.to_string();
+                warn!(%message, category = e.category(), "REST call failed");
+                let reason = if e.is_retriable() {
+                    "LinkServerUnavailable"
+                } else {
+                    "LinkServerRejected"
+                };
+                let mut notes = notes;
+                notes.push(Note {
+                    warning: true,
+                    reason: reason.into(),
+                    message: message.clone(),
+                });
+                let mut out = fail(
+                    &mut conditions,
+                    status,
+                    reason,
+                    message,
+                    Next::Retry(e.category()),
+                    notes,
+                );
+                out.writes = writes;
+                out
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn apply<'a>(
+        &self,
+        link: &'a ClusterLink,
+        d: &'a Dereferenced,
+        status: &mut ClusterLinkStatus,
+    ) -> Result<
+        (
+            Pass<'a>,
+            Option<LinkInfo>,
+            Vec<MirrorInfo>,
+            Vec<(&'static str, String)>,
+        ),
+        (RestError, Vec<Note>, usize),
+    > {
+        let rest = &d.local.client;
+        let fail0 = |e| (e, Vec::new(), 0);
+        let cluster = match &d.local.cluster_id {
+            Some(id) => id.clone(),
+            None => rest.cluster_id().await.map_err(fail0)?,
+        };
+        let remote_cluster_id = match (&d.remote_cluster_id, &d.remote) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(r)) => match r.client.cluster_id().await {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    warn!(error = %e, "the remote cluster's id could not be read through its REST API");
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let local_is_destination = d.topology.local == ClusterSide::Destination;
+        let (info, mirrors) = self
+            .observe(rest, &cluster, &d.link_name)
+            .await
+            .map_err(fail0)?;
+        let observed = match &info {
+            None => Observed::default(),
+            Some(_) => Observed {
+                link: Some(ObservedLink {
+                    configs: rest
+                        .link_configs(&cluster, &d.link_name)
+                        .await
+                        .map_err(fail0)?,
+                    mirrors: observed_mirrors(&mirrors),
+                }),
+                ..Default::default()
+            },
+        };
+        let key = link_key(link);
+        let digest = sensitive_digest(&d.configs);
+        let mut observed = observed;
+        observed.reapply_sensitive =
+            digest.is_some() && self.digests().get(&key) != digest.as_ref();
+        let p = plan(&link.spec, &d.configs, &observed);
+        let problems: Vec<(&'static str, String)> = p
+            .problems
+            .iter()
+            .map(|pr| (pr.category(), pr.to_string()))
+            .collect();
+        for (cat, msg) in &problems {
+            warn!(category = cat, "{msg}");
+        }
+        let mut pass = Pass {
+            d,
+            cluster: cluster.clone(),
+            notes: Vec::new(),
+            writes: 0,
+            create_errors: BTreeMap::new(),
+        };
+        let source_id = if local_is_destination {
+            remote_cluster_id.as_deref()
+        } else {
+            None
+        };
+        for action in &p.actions {
+            if let Err(e) = pass.execute(action, source_id).await {
+                return Err((e, pass.notes, pass.writes));
+            }
+            if matches!(
+                action,
+                Action::CreateLink { .. } | Action::AlterConfigs { .. }
+            ) {
+                match &digest {
+                    Some(dg) => {
+                        self.digests().insert(key.clone(), dg.clone());
+                    }
+                    None => {
+                        self.digests().remove(&key);
+                    }
+                }
+            }
+        }
+        if !p
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::CreateLink { .. } | Action::AlterConfigs { .. }))
+        {
+            if let Some(dg) = &digest {
+                self.digests().insert(key.clone(), dg.clone());
+            }
+        }
+        let (info, mirrors) = if pass.writes > 0 {
+            self.observe(rest, &cluster, &d.link_name)
+                .await
+                .map_err(|e| (e, pass.notes.clone(), pass.writes))?
+        } else {
+            (info, mirrors)
+        };
+        status.cluster_link_id = info.as_ref().and_then(|i| i.link_id.clone());
+        status.state = info.as_ref().map(|i| match i.link_state.as_deref() {
+            Some("ACTIVE") | None => "CREATED".to_string(),
+            Some(other) => other.to_string(),
+        });
+        let remote_id = remote_cluster_id.or_else(|| {
+            info.as_ref().and_then(|i| {
+                i.source_cluster_id
+                    .clone()
+                    .or_else(|| i.remote_cluster_id.clone())
+                    .or_else(|| i.destination_cluster_id.clone())
+            })
+        });
+        if local_is_destination {
+            status.destination_kafka_cluster_id = Some(cluster.clone());
+            status.source_kafka_cluster_id = remote_id;
+        } else {
+            status.source_kafka_cluster_id = Some(cluster.clone());
+            status.destination_kafka_cluster_id = remote_id;
+        }
+        let local = d.topology.local.of(&link.spec);
+        status.kafka_cluster = local.name.as_ref().map(|n| {
+            format!(
+                "{}/{n}",
+                local
+                    .namespace
+                    .as_deref()
+                    .or(link.metadata.namespace.as_deref())
+                    .unwrap_or("default")
+            )
+        });
+        let statuses = mirror_statuses(link, &mirrors, &pass.create_errors);
+        status.num_mirror_topics = Some(mirrors.len() as i64);
+        status.mirror_topics = Some(statuses);
+        Ok((pass, info, mirrors, problems))
+    }
+
+    async fn observe(
+        &self,
+        rest: &crate::rest::RestClient,
+        cluster: &str,
+        link: &str,
+    ) -> Result<(Option<LinkInfo>, Vec<MirrorInfo>), RestError> {
+        let info = rest.link(cluster, link).await?;
+        let mirrors = match &info {
+            Some(_) => rest.mirrors(cluster, link).await?,
+            None => Vec::new(),
+        };
+        Ok((info, mirrors))
+    }
+
+    /// Deletes the link of a ClusterLink that is being deleted (its mirror topics stay, as
+    /// topics). Returns what happened; an error only when retrying can help.
+    #[instrument(skip_all, fields(link = %link.link_name().unwrap_or_default()))]
+    pub async fn cleanup(
+        &self,
+        link: &ClusterLink,
+        objects: &Objects,
+    ) -> Result<Vec<Note>, RestError> {
+        self.digests().remove(&link_key(link));
+        let d = match dereference(link, objects, self.timeout) {
+            Ok(d) => d,
+            Err(e) => {
+                // Blocking the deletion on a KafkaRestClass that is gone would leave the resource
+                // (and its namespace) stuck forever: say so and let it go.
+                let message = format!(
+                    "the link was not deleted from its cluster, whose REST API cannot be reached through the resource: {e}"
+                );
+                warn!("{message}");
+                return Ok(vec![Note {
+                    warning: true,
+                    reason: "LinkNotDeleted".into(),
+                    message,
+                }]);
+            }
+        };
+        let rest = &d.local.client;
+        let cluster = match &d.local.cluster_id {
+            Some(id) => id.clone(),
+            None => rest.cluster_id().await?,
+        };
+        match rest.delete_link(&cluster, &d.link_name, true).await {
+            Ok(()) => Ok(vec![Note {
+                warning: false,
+                reason: "LinkDeleted".into(),
+                message: format!("link {} deleted from cluster {cluster}", d.link_name),
+            }]),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            Err(e) if !e.is_retriable() => Ok(vec![Note {
+                warning: true,
+                reason: "LinkNotDeleted".into(),
+                message: format!("link {}: {}", d.link_name, api_message(&e)),
+            }]),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_case_reasons() {
+        assert_eq!(camel("immutable-config"), "ImmutableConfig");
+        assert_eq!(camel("remote-not-observed"), "RemoteNotObserved");
+    }
+}

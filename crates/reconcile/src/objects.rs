@@ -1,0 +1,178 @@
+//! The objects a ClusterLink or KafkaTopic refers to (KafkaRestClasses and Secrets), as a plain
+//! in-memory snapshot.
+//!
+//! The operator fills it from its Kubernetes caches, the CLI from the YAML files it is given, the
+//! tests by hand; the reconcile core only reads it, so it never needs to know where objects live.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use clusterlink_api::{KafkaRestClass, SecretValue};
+use serde_json::Value;
+
+/// KafkaRestClasses and Secrets by namespace and name.
+#[derive(Clone, Debug, Default)]
+pub struct Objects {
+    rest_classes: BTreeMap<(String, String), KafkaRestClass>,
+    secrets: BTreeMap<(String, String), BTreeMap<String, SecretValue>>,
+}
+
+/// Why a Secret document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Secret {name}: {why}")]
+pub struct SecretDocumentError {
+    /// The secret's name (or `<unnamed>`).
+    pub name: String,
+    /// What is wrong (never the content).
+    pub why: String,
+}
+
+impl Objects {
+    /// An empty snapshot.
+    pub fn new() -> Self {
+        Objects::default()
+    }
+
+    /// Adds (or replaces) a KafkaRestClass; without a namespace it lives in `default`.
+    pub fn add_rest_class(&mut self, rc: KafkaRestClass) {
+        let ns = rc
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = rc.metadata.name.clone().unwrap_or_default();
+        self.rest_classes.insert((ns, name), rc);
+    }
+
+    /// Adds (or replaces) a Secret's files. Values must be text (PEM, properties files):
+    /// binary keystores are not used by clusterlink.
+    pub fn add_secret(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        data: impl IntoIterator<Item = (String, SecretValue)>,
+    ) {
+        self.secrets.insert(
+            (namespace.to_string(), name.to_string()),
+            data.into_iter().collect(),
+        );
+    }
+
+    /// Adds a `v1 Secret` document (`data` base64-encoded, `stringData` plain, `stringData`
+    /// winning as the API server does). Its namespace defaults to `default_namespace`.
+    pub fn add_secret_document(
+        &mut self,
+        doc: &Value,
+        default_namespace: &str,
+    ) -> Result<(), SecretDocumentError> {
+        let name = doc
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| SecretDocumentError {
+                name: "<unnamed>".into(),
+                why: "metadata.name is missing".into(),
+            })?;
+        let ns = doc
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(default_namespace);
+        let mut files = BTreeMap::new();
+        for (key, v) in doc
+            .get("data")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let err = |why: &str| SecretDocumentError {
+                name: name.to_string(),
+                why: format!("data.{key}: {why}"),
+            };
+            let encoded = v.as_str().ok_or_else(|| err("not a string"))?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| err("not base64"))?;
+            let text = String::from_utf8(bytes).map_err(|_| err("not UTF-8 text"))?;
+            files.insert(key.clone(), SecretValue::new(text));
+        }
+        for (key, v) in doc
+            .get("stringData")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let text = v.as_str().ok_or_else(|| SecretDocumentError {
+                name: name.to_string(),
+                why: format!("stringData.{key}: not a string"),
+            })?;
+            files.insert(key.clone(), SecretValue::new(text));
+        }
+        self.add_secret(ns, name, files);
+        Ok(())
+    }
+
+    /// A KafkaRestClass by namespace and name.
+    pub fn rest_class(&self, namespace: &str, name: &str) -> Option<&KafkaRestClass> {
+        self.rest_classes
+            .get(&(namespace.to_string(), name.to_string()))
+    }
+
+    /// The KafkaRestClass whose `kafkaClusterRef` names the Kafka cluster `namespace/name`.
+    pub fn rest_class_for_kafka(&self, namespace: &str, name: &str) -> Option<&KafkaRestClass> {
+        self.rest_classes.iter().find_map(|((rc_ns, _), rc)| {
+            let r = rc.spec.kafka_cluster_ref.as_ref()?;
+            let ns = r.namespace.as_deref().unwrap_or(rc_ns);
+            (r.name == name && ns == namespace).then_some(rc)
+        })
+    }
+
+    /// A Secret's files by namespace and name.
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<&BTreeMap<String, SecretValue>> {
+        self.secrets.get(&(namespace.to_string(), name.to_string()))
+    }
+
+    /// Every KafkaRestClass.
+    pub fn rest_classes(&self) -> impl Iterator<Item = &KafkaRestClass> {
+        self.rest_classes.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_documents_decode_data_and_prefer_string_data() {
+        let mut o = Objects::new();
+        o.add_secret_document(
+            &json!({"metadata": {"name": "creds"}, "data": {"plain.txt": "dXNlcm5hbWU9YQpwYXNzd29yZD1i", "k": "eA=="}, "stringData": {"k": "y"}}),
+            "ns1",
+        )
+        .unwrap();
+        let s = o.secret("ns1", "creds").unwrap();
+        assert_eq!(s["plain.txt"].expose(), "username=a\npassword=b");
+        assert_eq!(s["k"].expose(), "y");
+        let e = o
+            .add_secret_document(
+                &json!({"metadata": {"name": "bad"}, "data": {"k": "%%%"}}),
+                "ns1",
+            )
+            .unwrap_err();
+        assert_eq!(e.to_string(), "Secret bad: data.k: not base64");
+    }
+
+    #[test]
+    fn rest_class_found_through_its_kafka_cluster_ref() {
+        let mut o = Objects::new();
+        let rc: KafkaRestClass = serde_json::from_value(json!({
+            "apiVersion": "platform.confluent.io/v1beta1", "kind": "KafkaRestClass",
+            "metadata": {"name": "dest-rest", "namespace": "dest"},
+            "spec": {"kafkaClusterRef": {"name": "kafka"}, "kafkaRest": {"endpoint": "http://x:8090"}}
+        }))
+        .unwrap();
+        o.add_rest_class(rc);
+        assert!(o.rest_class_for_kafka("dest", "kafka").is_some());
+        assert!(o.rest_class_for_kafka("other", "kafka").is_none());
+        assert!(o.rest_class("dest", "dest-rest").is_some());
+    }
+}

@@ -1,0 +1,80 @@
+//! A link server (the REST API over one local cluster) in the test process, on an ephemeral
+//! port, with short timeouts so that tests see state changes quickly.
+
+use std::time::Duration;
+
+use clusterlink_kafka::{Client, ClientConfig};
+use clusterlink_mirror::LinkSettings;
+use clusterlink_rest::secrets::PasswordEncoder;
+use clusterlink_rest::{LinkManager, ManagerOptions};
+
+/// The password encoder secret test link servers use.
+pub const ENCODER_SECRET: &str = "test-password-encoder-secret";
+
+/// A Kafka client with short retries, for tests.
+pub async fn client(bootstrap: &str) -> Client {
+    let mut c = ClientConfig::new(bootstrap);
+    c.retry.timeout = Duration::from_secs(5);
+    c.connection.request_timeout = Duration::from_secs(5);
+    Client::connect(c)
+        .await
+        .expect("connect to the test broker")
+}
+
+/// Link server options tuned for tests: fast checkpoints, metadata refresh and restarts.
+pub fn options() -> ManagerOptions {
+    let mut engine = LinkSettings::new("");
+    engine.retry_timeout = Duration::from_secs(30);
+    engine.checkpoint_interval = Duration::from_millis(100);
+    engine.metadata_interval = Duration::from_millis(300);
+    engine.max_wait = Duration::from_millis(50);
+    ManagerOptions {
+        engine,
+        connect_timeout: Duration::from_secs(3),
+        restart_backoff: Duration::from_millis(300),
+        password_encoder: Some(PasswordEncoder::new(ENCODER_SECRET)),
+    }
+}
+
+/// A running link server.
+#[derive(Debug)]
+pub struct LinkServer {
+    /// Its links.
+    pub manager: LinkManager,
+    /// `host:port` it listens on.
+    pub addr: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LinkServer {
+    /// A link server over the cluster at `bootstrap`.
+    pub async fn start(bootstrap: &str) -> LinkServer {
+        let manager = LinkManager::open(client(bootstrap).await, options())
+            .await
+            .expect("open the link manager");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address").to_string();
+        let m = manager.clone();
+        let task = tokio::spawn(async move {
+            let _ = clusterlink_rest::serve(listener, m, std::future::pending()).await;
+        });
+        LinkServer {
+            manager,
+            addr,
+            task,
+        }
+    }
+
+    /// The REST endpoint, as a KafkaRestClass names it.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving and stops every engine.
+    pub async fn stop(self) {
+        self.task.abort();
+        self.manager.shutdown().await;
+    }
+}
