@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+pub mod kube_api;
 pub mod link_server;
 pub mod proxy;
 pub mod rdkafka;
