@@ -1,9 +1,10 @@
 //! The `clusterlink` binary: one executable for every role.
 //!
-//! Today: `crd` (the CustomResourceDefinitions), `describe` (what a cluster says about itself),
-//! `mirror` (a link's mirroring engine in the foreground), `server` (the link server: Confluent's
-//! Admin REST v3 over the local cluster's links) and `copy` (a one-shot, catch-up copy of a
-//! topic). The operator and `apply` join as their crates land.
+//! Roles: `server` (the link server: Confluent's Admin REST v3 over the local cluster's links),
+//! `operator` (the Kubernetes controller), `apply` and `status` (the same reconcile from YAML
+//! files, without Kubernetes), `crd` (the CustomResourceDefinitions), and tools: `describe`
+//! (what a cluster says about itself), `mirror` (one link's engine in the foreground), `copy` (a
+//! one-shot, catch-up copy of a topic).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -12,6 +13,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use clusterlink_kafka::client::NewTopic;
 use clusterlink_kafka::{Client, ClientConfig};
+mod apply;
+
 use clusterlink_mirror::{
     copy_partition, CopyOptions, CopyStats, Desired, DestinationProducer, Engine, LinkSettings,
     MirrorSpec, PartitionRoute, StartSpec,
@@ -90,6 +93,42 @@ enum Command {
         #[arg(long, env = "CLUSTERLINK_PASSWORD_ENCODER_SECRET_FILE")]
         password_encoder_secret_file: Option<std::path::PathBuf>,
     },
+    /// Reconcile the ClusterLinks and KafkaTopics in YAML files through their link servers'
+    /// REST APIs, as the operator would; KafkaRestClass and Secret documents in the same files
+    /// say how to reach them. Other kinds are skipped.
+    Apply {
+        /// Files or folders (walked for .yaml, .yml, .json).
+        #[arg(short = 'f', long = "filename", required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Namespace of documents that name none.
+        #[arg(short = 'n', long, default_value = "default")]
+        namespace: String,
+        /// Keep reconciling, and re-read the files when they change, until interrupted.
+        #[arg(long)]
+        watch: bool,
+        /// Without --watch: how long to follow transitions (creation, promotion) before giving up.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+        /// Timeout of each REST request, in seconds.
+        #[arg(long, default_value_t = 30)]
+        request_timeout_secs: u64,
+    },
+    /// Print, per ClusterLink in the files, the status block the operator would write, read live
+    /// from the link servers (nothing is changed).
+    Status {
+        /// Files or folders (walked for .yaml, .yml, .json).
+        #[arg(short = 'f', long = "filename", required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Namespace of documents that name none.
+        #[arg(short = 'n', long, default_value = "default")]
+        namespace: String,
+        /// Output format.
+        #[arg(short = 'o', long, default_value = "yaml", value_parser = ["yaml", "json"])]
+        output: String,
+        /// Timeout of each REST request, in seconds.
+        #[arg(long, default_value_t = 30)]
+        request_timeout_secs: u64,
+    },
     /// Copy a topic's committed records to another cluster, once, up to the source's end.
     Copy {
         /// Source bootstrap servers.
@@ -112,14 +151,19 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // `apply` and `status` print what happens themselves; their log would say it twice.
+    let default_filter = match cli.command {
+        Command::Apply { .. } | Command::Status { .. } => "error",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let retry = Duration::from_millis(cli.retry_timeout_ms);
     let result = match cli.command {
         Command::Crd => {
@@ -168,6 +212,44 @@ async fn main() -> ExitCode {
                 &state_topic,
                 password_encoder_secret_file.as_deref(),
                 retry,
+            )
+            .await
+        }
+        Command::Apply {
+            files,
+            namespace,
+            watch,
+            timeout_secs,
+            request_timeout_secs,
+        } => {
+            match apply::apply(
+                &files,
+                &namespace,
+                watch,
+                Duration::from_secs(timeout_secs),
+                Duration::from_secs(request_timeout_secs),
+            )
+            .await
+            {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    eprintln!("error: not every resource could be applied (see above)");
+                    return ExitCode::from(2);
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Command::Status {
+            files,
+            namespace,
+            output,
+            request_timeout_secs,
+        } => {
+            apply::status(
+                &files,
+                &namespace,
+                output == "json",
+                Duration::from_secs(request_timeout_secs),
             )
             .await
         }

@@ -327,6 +327,17 @@ impl LinkReconciler {
     /// One reconcile pass of `link`, given the objects it may refer to.
     #[instrument(skip_all, fields(link = %link.link_name().unwrap_or_default(), namespace = link.metadata.namespace.as_deref().unwrap_or("default")))]
     pub async fn reconcile(&self, link: &ClusterLink, objects: &Objects) -> LinkOutcome {
+        self.pass(link, objects, true).await
+    }
+
+    /// The status `link` would have, read from the link server without changing anything; the
+    /// actions a reconcile would take are listed as notes (reason `Pending`).
+    #[instrument(skip_all, fields(link = %link.link_name().unwrap_or_default(), namespace = link.metadata.namespace.as_deref().unwrap_or("default")))]
+    pub async fn observe(&self, link: &ClusterLink, objects: &Objects) -> LinkOutcome {
+        self.pass(link, objects, false).await
+    }
+
+    async fn pass(&self, link: &ClusterLink, objects: &Objects, execute: bool) -> LinkOutcome {
         let now = now_rfc3339();
         let previous = link.status.clone().unwrap_or_default();
         let mut status = ClusterLinkStatus {
@@ -397,7 +408,7 @@ impl LinkReconciler {
             }
         };
 
-        match self.apply(link, &d, &mut status).await {
+        match self.apply(link, &d, &mut status, execute).await {
             Ok((mut pass, info, mirrors, problems)) => {
                 let link_exists = info.is_some();
                 status.app_state = Some(app_state(link_exists, false));
@@ -408,8 +419,9 @@ impl LinkReconciler {
                 set_condition(&mut conditions, READY, ready, reason, &message, &now);
                 let flipped = prev_ready.as_deref() != Some(if ready { "True" } else { "False" });
                 if flipped {
+                    let alarming = matches!(reason, "MirrorTopicsFailed" | "LinkUnavailable");
                     pass.note(
-                        !ready,
+                        alarming,
                         if ready { "Ready" } else { reason },
                         message.clone(),
                     );
@@ -504,6 +516,7 @@ impl LinkReconciler {
         link: &'a ClusterLink,
         d: &'a Dereferenced,
         status: &mut ClusterLinkStatus,
+        execute: bool,
     ) -> Result<
         (
             Pass<'a>,
@@ -532,7 +545,7 @@ impl LinkReconciler {
         };
         let local_is_destination = d.topology.local == ClusterSide::Destination;
         let (info, mirrors) = self
-            .observe(rest, &cluster, &d.link_name)
+            .read_link(rest, &cluster, &d.link_name)
             .await
             .map_err(fail0)?;
         let observed = match &info {
@@ -574,6 +587,20 @@ impl LinkReconciler {
         } else {
             None
         };
+        if !execute {
+            for action in &p.actions {
+                pass.notes.push(crate::Note {
+                    warning: false,
+                    reason: "Pending".into(),
+                    message: describe(action),
+                });
+            }
+            let statuses = mirror_statuses(link, &mirrors, &pass.create_errors);
+            fill_status(link, d, status, &cluster, remote_cluster_id, info.as_ref());
+            status.num_mirror_topics = Some(mirrors.len() as i64);
+            status.mirror_topics = Some(statuses);
+            return Ok((pass, info, mirrors, problems));
+        }
         for action in &p.actions {
             if let Err(e) = pass.execute(action, source_id).await {
                 return Err((e, pass.notes, pass.writes));
@@ -602,50 +629,20 @@ impl LinkReconciler {
             }
         }
         let (info, mirrors) = if pass.writes > 0 {
-            self.observe(rest, &cluster, &d.link_name)
+            self.read_link(rest, &cluster, &d.link_name)
                 .await
                 .map_err(|e| (e, pass.notes.clone(), pass.writes))?
         } else {
             (info, mirrors)
         };
-        status.cluster_link_id = info.as_ref().and_then(|i| i.link_id.clone());
-        status.state = info.as_ref().map(|i| match i.link_state.as_deref() {
-            Some("ACTIVE") | None => "CREATED".to_string(),
-            Some(other) => other.to_string(),
-        });
-        let remote_id = remote_cluster_id.or_else(|| {
-            info.as_ref().and_then(|i| {
-                i.source_cluster_id
-                    .clone()
-                    .or_else(|| i.remote_cluster_id.clone())
-                    .or_else(|| i.destination_cluster_id.clone())
-            })
-        });
-        if local_is_destination {
-            status.destination_kafka_cluster_id = Some(cluster.clone());
-            status.source_kafka_cluster_id = remote_id;
-        } else {
-            status.source_kafka_cluster_id = Some(cluster.clone());
-            status.destination_kafka_cluster_id = remote_id;
-        }
-        let local = d.topology.local.of(&link.spec);
-        status.kafka_cluster = local.name.as_ref().map(|n| {
-            format!(
-                "{}/{n}",
-                local
-                    .namespace
-                    .as_deref()
-                    .or(link.metadata.namespace.as_deref())
-                    .unwrap_or("default")
-            )
-        });
+        fill_status(link, d, status, &cluster, remote_cluster_id, info.as_ref());
         let statuses = mirror_statuses(link, &mirrors, &pass.create_errors);
         status.num_mirror_topics = Some(mirrors.len() as i64);
         status.mirror_topics = Some(statuses);
         Ok((pass, info, mirrors, problems))
     }
 
-    async fn observe(
+    async fn read_link(
         &self,
         rest: &crate::rest::RestClient,
         cluster: &str,
@@ -703,6 +700,78 @@ impl LinkReconciler {
             }]),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// CFK's link-level status fields from what was observed.
+fn fill_status(
+    link: &ClusterLink,
+    d: &Dereferenced,
+    status: &mut ClusterLinkStatus,
+    cluster: &str,
+    remote_cluster_id: Option<String>,
+    info: Option<&LinkInfo>,
+) {
+    let cluster = cluster.to_string();
+    let local_is_destination = d.topology.local == ClusterSide::Destination;
+    status.cluster_link_id = info.and_then(|i| i.link_id.clone());
+    status.state = info.map(|i| match i.link_state.as_deref() {
+        Some("ACTIVE") | None => "CREATED".to_string(),
+        Some(other) => other.to_string(),
+    });
+    let remote_id = remote_cluster_id.or_else(|| {
+        info.and_then(|i| {
+            i.source_cluster_id
+                .clone()
+                .or_else(|| i.remote_cluster_id.clone())
+                .or_else(|| i.destination_cluster_id.clone())
+        })
+    });
+    if local_is_destination {
+        status.destination_kafka_cluster_id = Some(cluster.clone());
+        status.source_kafka_cluster_id = remote_id;
+    } else {
+        status.source_kafka_cluster_id = Some(cluster.clone());
+        status.destination_kafka_cluster_id = remote_id;
+    }
+    let local = d.topology.local.of(&link.spec);
+    status.kafka_cluster = local.name.as_ref().map(|n| {
+        format!(
+            "{}/{n}",
+            local
+                .namespace
+                .as_deref()
+                .or(link.metadata.namespace.as_deref())
+                .unwrap_or("default")
+        )
+    });
+}
+
+/// An action in words (never with config values: they may be credentials).
+fn describe(action: &Action) -> String {
+    match action {
+        Action::CreateLink { configs } => format!(
+            "create the link with configs {}",
+            configs.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        Action::AlterConfigs { set, delete } => format!(
+            "set link configs [{}], reset [{}]",
+            set.keys().cloned().collect::<Vec<_>>().join(", "),
+            delete.join(", ")
+        ),
+        Action::CreateMirror {
+            name,
+            source_topic_name,
+            ..
+        } => {
+            format!("create mirror topic {name} from {source_topic_name}")
+        }
+        Action::DeleteMirror { name, .. } => format!("delete mirror topic {name}"),
+        Action::Pause { names, .. } => format!("pause {}", names.join(", ")),
+        Action::Resume { names, .. } => format!("resume {}", names.join(", ")),
+        Action::Promote { names, .. } => format!("promote {}", names.join(", ")),
+        Action::Failover { names, .. } => format!("fail over {}", names.join(", ")),
+        other => format!("{other:?}"),
     }
 }
 

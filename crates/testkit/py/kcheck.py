@@ -146,6 +146,14 @@ def topics(args):
     print(json.dumps({n: len(t.partitions) for n, t in md.topics.items()}))
 
 
+def create_topic(args):
+    from confluent_kafka.admin import NewTopic
+    a = AdminClient({"bootstrap.servers": args.bootstrap})
+    fs = a.create_topics([NewTopic(args.topic, num_partitions=args.partitions)], request_timeout=15)
+    for f in fs.values():
+        f.result()
+
+
 def committed(args):
     c = ck.Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group,
                      "enable.auto.commit": False, "session.timeout.ms": 6000})
@@ -170,13 +178,17 @@ def main():
     mk.add_argument("--brokers", type=int, default=1)
     t = sub.add_parser("topics")
     t.add_argument("--bootstrap", required=True)
+    ct = sub.add_parser("create-topic")
+    ct.add_argument("--bootstrap", required=True)
+    ct.add_argument("--topic", required=True)
+    ct.add_argument("--partitions", type=int, default=1)
     cm = sub.add_parser("committed")
     cm.add_argument("--bootstrap", required=True)
     cm.add_argument("--group", required=True)
     cm.add_argument("--topic", required=True)
     args = ap.parse_args()
     {"produce": produce, "consume": consume, "mock": mock, "topics": topics,
-     "committed": committed}[args.cmd](args)
+     "committed": committed, "create-topic": create_topic}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -135,6 +135,23 @@ pub fn consume_with(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec
         .collect()
 }
 
+/// Creates a topic with librdkafka's admin client (the broker's default replication factor).
+pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<()> {
+    run(
+        &[
+            "create-topic",
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--partitions",
+            &partitions.to_string(),
+        ],
+        None,
+    )
+    .map(drop)
+}
+
 /// Topic names and partition counts as librdkafka sees them.
 pub fn topics(bootstrap: &str) -> Result<std::collections::BTreeMap<String, usize>> {
     Ok(serde_json::from_str(

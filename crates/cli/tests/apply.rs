@@ -1,0 +1,263 @@
+//! `clusterlink apply` and `clusterlink status` as a user runs them: the binary, YAML files in a
+//! folder, a real link server over real brokers, data checked with librdkafka.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
+use clusterlink_testkit::link_server::LinkServer;
+use clusterlink_testkit::rdkafka::{self, ProduceSpec};
+use clusterlink_testkit::TansuCluster;
+use serde_json::Value;
+
+fn clusterlink(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args(args)
+        .output()
+        .expect("run clusterlink")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn manifests(dir: &Path, rest_url: &str, source: &str, orders_state: &str) {
+    std::fs::write(
+        dir.join("rest.yaml"),
+        format!(
+            r#"apiVersion: platform.confluent.io/v1beta1
+kind: KafkaRestClass
+metadata: {{name: dest-rest, namespace: destination}}
+spec:
+  kafkaRest: {{endpoint: "{rest_url}"}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: src-creds, namespace: destination}}
+type: Opaque
+data:
+  plain.txt: dXNlcm5hbWU9bWlycm9yCnBhc3N3b3JkPWh1bnRlcjI=
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("link.yaml"),
+        format!(
+            r#"apiVersion: platform.confluent.io/v1beta1
+kind: ClusterLink
+metadata: {{name: demo, namespace: destination}}
+spec:
+  name: demo-link
+  destinationKafkaCluster: {{kafkaRestClassRef: {{name: dest-rest}}}}
+  sourceKafkaCluster:
+    bootstrapEndpoint: {source}
+    clusterID: src
+    authentication: {{type: plain, jaasConfig: {{secretRef: src-creds}}}}
+  mirrorTopics:
+    - name: orders
+      state: {orders_state}
+    - name: payments
+---
+apiVersion: platform.confluent.io/v1beta1
+kind: KafkaTopic
+metadata: {{name: audit, namespace: destination}}
+spec:
+  partitionCount: 2
+  configs: {{cleanup.policy: compact}}
+  kafkaRestClassRef: {{name: dest-rest}}
+---
+apiVersion: platform.confluent.io/v1beta1
+kind: Kafka
+metadata: {{name: kafka, namespace: destination}}
+spec: {{replicas: 3}}
+"#
+        ),
+    )
+    .unwrap();
+}
+
+fn produce(bootstrap: &str, topic: &str, n: usize) {
+    let spec = ProduceSpec {
+        topic: topic.into(),
+        config: Default::default(),
+        records: Some(rdkafka::varied_records(n, 2, topic)),
+        transactions: None,
+    };
+    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), n);
+}
+
+async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !done().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn status_json(dir: &Path) -> Value {
+    let o = clusterlink(&["status", "-f", dir.to_str().unwrap(), "-o", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn ready(s: &Value) -> bool {
+    s["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_then_status_then_promote_from_files() {
+    let src = TansuCluster::start("src").unwrap();
+    let dst = TansuCluster::start("dst").unwrap();
+    for t in ["orders", "payments"] {
+        clusterlink_testkit::rdkafka::create_topic(&src.bootstrap(), t, 2).unwrap();
+        produce(&src.bootstrap(), t, 200);
+    }
+    let server = LinkServer::start(&dst.bootstrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    manifests(dir.path(), &server.url(), &src.bootstrap(), "ACTIVE");
+    let d = dir.path().to_str().unwrap();
+
+    let o = clusterlink(&["apply", "-f", d]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    for line in [
+        "ClusterLink destination/demo: [ok] LinkCreated: created link demo-link on cluster dst",
+        "[ok] MirrorTopicCreated: mirror topic orders created from orders",
+        "[ok] MirrorTopicCreated: mirror topic payments created from payments",
+        "KafkaTopic destination/audit: [ok] TopicCreated: topic audit created on cluster dst",
+        "skipping platform.confluent.io/v1beta1 Kafka",
+        "ClusterLink destination/demo: Reconciled=True",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    assert!(!out.contains("hunter2"), "a credential was printed:\n{out}");
+    let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
+    let audit = rest.topic("dst", "audit").await.unwrap().unwrap();
+    assert_eq!(audit.partitions_count, Some(2));
+
+    wait_for("the mirrors to catch up", async || {
+        rdkafka::consume(&dst.bootstrap(), "orders").unwrap().len() == 200
+            && rdkafka::consume(&dst.bootstrap(), "payments")
+                .unwrap()
+                .len()
+                == 200
+    })
+    .await;
+    assert_eq!(
+        rdkafka::by_partition(&rdkafka::consume(&dst.bootstrap(), "orders").unwrap()),
+        rdkafka::by_partition(&rdkafka::consume(&src.bootstrap(), "orders").unwrap())
+    );
+
+    // `status` reads the status live; nothing is pending.
+    let s = status_json(dir.path());
+    assert!(ready(&s), "{s:#}");
+    assert_eq!(s["status"]["numMirrorTopics"], 2);
+    assert_eq!(s["status"]["destinationKafkaClusterID"], "dst");
+    assert_eq!(s["status"]["mirrorTopics"]["orders"]["status"], "ACTIVE");
+
+    // A second apply with nothing changed: no creation, no write (a one-shot apply keeps no
+    // state, so only the credential is re-sent: its value cannot be compared).
+    let o = clusterlink(&["apply", "-f", d]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(!out.contains("Created"), "{out}");
+    assert!(!out.contains("MirrorTopic"), "{out}");
+
+    // Edit the file: PROMOTE orders.
+    manifests(dir.path(), &server.url(), &src.bootstrap(), "PROMOTE");
+    let o = clusterlink(&["apply", "-f", d]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("MirrorTopicPromoting"), "{out}");
+    assert!(
+        out.contains("TopicHandedOver: topic orders is no longer a mirror; under the operator, KafkaTopic clink-orders-"),
+        "{out}"
+    );
+    let s = status_json(dir.path());
+    assert_eq!(
+        s["status"]["mirrorTopics"]["orders"]["status"], "STOPPED",
+        "{s:#}"
+    );
+    assert!(ready(&s));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_file_is_refused_with_the_field_and_no_rest_write() {
+    let dst = TansuCluster::start("dst").unwrap();
+    let server = LinkServer::start(&dst.bootstrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    manifests(dir.path(), &server.url(), "127.0.0.1:1", "ACTIVE");
+    let link = std::fs::read_to_string(dir.path().join("link.yaml"))
+        .unwrap()
+        .replace("- name: payments", "- name: \"pay ments\"");
+    std::fs::write(dir.path().join("link.yaml"), link).unwrap();
+    let o = clusterlink(&["apply", "-f", dir.path().to_str().unwrap()]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("InvalidSpec"), "{out}");
+    assert!(out.contains("spec.mirrorTopics[1].name"), "{out}");
+    assert!(server.manager.links().is_empty(), "a link was created");
+
+    // A file that is not even a ClusterLink's shape: the file and document are named.
+    std::fs::write(
+        dir.path().join("link.yaml"),
+        "apiVersion: platform.confluent.io/v1beta1\nkind: ClusterLink\nmetadata: {name: x}\nspec: {mirrorTopics: 7}\n",
+    )
+    .unwrap();
+    let o = clusterlink(&["apply", "-f", dir.path().to_str().unwrap()]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("link.yaml (document 1)"), "{out}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_watch_follows_changes_of_the_files() {
+    let src = TansuCluster::start("src").unwrap();
+    let dst = TansuCluster::start("dst").unwrap();
+    for t in ["orders", "payments"] {
+        clusterlink_testkit::rdkafka::create_topic(&src.bootstrap(), t, 1).unwrap();
+    }
+    let server = LinkServer::start(&dst.bootstrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    manifests(dir.path(), &server.url(), &src.bootstrap(), "ACTIVE");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args(["apply", "--watch", "-f", dir.path().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
+    wait_for("both mirrors", async || {
+        rest.mirrors("dst", "demo-link")
+            .await
+            .map(|m| m.len() == 2)
+            .unwrap_or(false)
+    })
+    .await;
+    // Pause orders by editing the file.
+    manifests(dir.path(), &server.url(), &src.bootstrap(), "PAUSE");
+    wait_for("orders paused", async || {
+        rest.mirrors("dst", "demo-link")
+            .await
+            .is_ok_and(|m| m.iter().any(|m| m.name == "orders" && m.status == "PAUSED"))
+    })
+    .await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    server.stop().await;
+}
