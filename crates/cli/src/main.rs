@@ -93,6 +93,29 @@ enum Command {
         #[arg(long, env = "CLUSTERLINK_PASSWORD_ENCODER_SECRET_FILE")]
         password_encoder_secret_file: Option<std::path::PathBuf>,
     },
+    /// Run the Kubernetes operator: reconcile ClusterLink and KafkaTopic resources (following the
+    /// KafkaRestClasses and Secrets they use) through their link servers' REST APIs. Uses the
+    /// in-cluster service account, or the kubeconfig outside a cluster.
+    Operator {
+        /// Watch this namespace only (all namespaces when absent).
+        #[arg(long, env = "CLUSTERLINK_WATCH_NAMESPACE")]
+        namespace: Option<String>,
+        /// Address to serve /metrics, /healthz and /readyz on.
+        #[arg(long, default_value = "0.0.0.0:9090")]
+        metrics_listen: std::net::SocketAddr,
+        /// Namespace of the leader-election Lease.
+        #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+        lease_namespace: String,
+        /// Name of the leader-election Lease.
+        #[arg(long, default_value = "clusterlink-operator")]
+        lease_name: String,
+        /// Act without leader election (only safe with a single replica).
+        #[arg(long)]
+        no_leader_election: bool,
+        /// Timeout of each REST request to a link server, in seconds.
+        #[arg(long, default_value_t = 30)]
+        request_timeout_secs: u64,
+    },
     /// Reconcile the ClusterLinks and KafkaTopics in YAML files through their link servers'
     /// REST APIs, as the operator would; KafkaRestClass and Secret documents in the same files
     /// say how to reach them. Other kinds are skipped.
@@ -155,6 +178,7 @@ async fn main() -> ExitCode {
     // `apply` and `status` print what happens themselves; their log would say it twice.
     let default_filter = match cli.command {
         Command::Apply { .. } | Command::Status { .. } => "error",
+        Command::Operator { .. } => "info",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -212,6 +236,22 @@ async fn main() -> ExitCode {
                 &state_topic,
                 password_encoder_secret_file.as_deref(),
                 retry,
+            )
+            .await
+        }
+        Command::Operator {
+            namespace,
+            metrics_listen,
+            lease_namespace,
+            lease_name,
+            no_leader_election,
+            request_timeout_secs,
+        } => {
+            operator(
+                namespace,
+                metrics_listen,
+                (!no_leader_election).then_some((lease_namespace, lease_name)),
+                Duration::from_secs(request_timeout_secs),
             )
             .await
         }
@@ -276,6 +316,41 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn operator(
+    namespace: Option<String>,
+    metrics_listen: std::net::SocketAddr,
+    lease: Option<(String, String)>,
+    request_timeout: Duration,
+) -> Result<()> {
+    let client = kube::Client::try_default()
+        .await
+        .context("no Kubernetes client configuration (in-cluster service account or kubeconfig)")?;
+    let instance = std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| format!("clusterlink-operator-{}", std::process::id()));
+    let config = clusterlink_operator::OperatorConfig {
+        controllers: clusterlink_operator::ControllerConfig {
+            namespace,
+            request_timeout,
+            instance: instance.clone(),
+        },
+        lease: lease
+            .map(|(ns, name)| clusterlink_operator::LeaseConfig::new(&ns, &name, &instance)),
+        metrics_listen: Some(metrics_listen),
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    clusterlink_operator::run(
+        client,
+        config,
+        clusterlink_operator::Metrics::default(),
+        shutdown,
+    )
+    .await
+    .context("operator")
 }
 
 async fn connect(bootstrap: &str, side: &str, retry_timeout: Duration) -> Result<Client> {

@@ -1,0 +1,557 @@
+//! The two controllers — ClusterLink and KafkaTopic — on kube's controller runtime, and the
+//! caches of the KafkaRestClasses and Secrets they refer to.
+//!
+//! Resources are watched as `DynamicObject`s and converted per object: a typed watcher fails its
+//! whole list on one malformed object, which would stop every link; here a malformed object gets
+//! an `InvalidSpec` condition and the others carry on. Each pass runs the reconcile core
+//! (`clusterlink_reconcile`), publishes its notes as Events, writes the status by server-side
+//! apply (only when it changed, so that status writes do not feed a loop), and hands promoted
+//! topics to `clink-…` KafkaTopics (R10). Finalizers delete the link, or the topic, before the
+//! resource goes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clusterlink_api::names::promoted_topic_resource_name;
+use clusterlink_api::topology::topology;
+use clusterlink_api::{ClusterLink, KafkaRestClass, KafkaTopic, SecretValue};
+use clusterlink_reconcile::status::READY;
+use clusterlink_reconcile::{LinkReconciler, Next, Note, Objects, TopicReconciler};
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::finalizer::{finalizer, Event as Finalizer};
+use kube::runtime::reflector::{self, reflector, Store};
+use kube::runtime::{watcher, Controller, WatchStreamExt};
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+use tracing::{info, instrument, warn};
+
+use crate::error::Error;
+use crate::metrics::Metrics;
+
+/// The finalizer on ClusterLinks: the link is deleted from its cluster first.
+pub const LINK_FINALIZER: &str = "clusterlink.io/delete-link";
+/// The finalizer on KafkaTopics: the topic is deleted from its cluster first.
+pub const TOPIC_FINALIZER: &str = "clusterlink.io/delete-topic";
+/// The server-side apply field manager of status writes.
+pub const MANAGER: &str = "clusterlink-operator";
+
+/// Settings of the controllers.
+#[derive(Clone, Debug)]
+pub struct ControllerConfig {
+    /// Watch this namespace only (all when `None`).
+    pub namespace: Option<String>,
+    /// Timeout of each REST request to a link server.
+    pub request_timeout: Duration,
+    /// This replica's name, for Events.
+    pub instance: String,
+}
+
+fn resource<K: Resource<DynamicType = ()>>() -> ApiResource {
+    ApiResource::erase::<K>(&())
+}
+
+/// The typed resource of a dynamic object.
+fn typed<T: serde::de::DeserializeOwned>(obj: &DynamicObject) -> Result<T, serde_json::Error> {
+    serde_json::from_value(serde_json::to_value(obj)?)
+}
+
+struct Context {
+    client: Client,
+    links: LinkReconciler,
+    topics: TopicReconciler,
+    rest_classes: Store<DynamicObject>,
+    secrets: Store<Secret>,
+    recorder: Recorder,
+    metrics: Metrics,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// The KafkaRestClasses and Secrets, as the reconcile core reads them.
+    fn objects(&self) -> Objects {
+        let mut o = Objects::new();
+        for rc in self.rest_classes.state() {
+            match typed::<KafkaRestClass>(&rc) {
+                Ok(rc) => o.add_rest_class(rc),
+                Err(e) => warn!(
+                    name = %rc.name_any(),
+                    namespace = rc.namespace().unwrap_or_default(),
+                    error = %e,
+                    "malformed KafkaRestClass ignored"
+                ),
+            }
+        }
+        for s in self.secrets.state() {
+            let files = s.data.iter().flatten().filter_map(|(k, v)| {
+                String::from_utf8(v.0.clone())
+                    .ok()
+                    .map(|t| (k.clone(), SecretValue::new(t)))
+            });
+            o.add_secret(
+                s.metadata.namespace.as_deref().unwrap_or("default"),
+                s.metadata.name.as_deref().unwrap_or_default(),
+                files,
+            );
+        }
+        o
+    }
+
+    async fn publish(&self, obj: &DynamicObject, ar: &ApiResource, notes: &[Note]) {
+        let reference = obj.object_ref(ar);
+        for n in notes {
+            let mut note = n.message.clone();
+            if note.len() > 1000 {
+                let mut cut = 1000;
+                while !note.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                note.truncate(cut);
+            }
+            let ev = Event {
+                type_: if n.warning {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                },
+                reason: n.reason.clone(),
+                note: Some(note),
+                action: "Reconcile".into(),
+                secondary: None,
+            };
+            if let Err(e) = self.recorder.publish(&ev, &reference).await {
+                warn!(error = %e, reason = %n.reason, "could not publish an Event");
+            }
+        }
+    }
+
+    fn succeeded(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+
+    fn backoff(&self, key: &str) -> Duration {
+        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let n = f.entry(key.to_string()).or_default();
+        *n = (*n + 1).min(9);
+        Duration::from_millis(500 << *n).min(Duration::from_secs(300))
+    }
+}
+
+/// Conditions without their probe times: a status that differs only there is not rewritten.
+fn comparable(status: &Value) -> Value {
+    let mut s = status.clone();
+    if let Some(conds) = s.get_mut("conditions").and_then(Value::as_array_mut) {
+        for c in conds {
+            if let Some(o) = c.as_object_mut() {
+                o.remove("lastProbeTime");
+            }
+        }
+    }
+    s
+}
+
+async fn write_status(
+    api: &Api<DynamicObject>,
+    ar: &ApiResource,
+    obj: &DynamicObject,
+    status: &impl Serialize,
+) -> Result<(), Error> {
+    let new = serde_json::to_value(status)?;
+    let old = obj.data.get("status").cloned().unwrap_or(Value::Null);
+    if comparable(&old) == comparable(&new) {
+        return Ok(());
+    }
+    let patch = json!({"apiVersion": ar.api_version, "kind": ar.kind, "status": new});
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+fn action(next: &Next) -> Result<Action, Error> {
+    match next {
+        Next::After(d) => Ok(Action::requeue(*d)),
+        Next::Retry(category) => Err(Error::Transient(category)),
+        _ => Ok(Action::await_change()),
+    }
+}
+
+/// A resource that is not even of its kind's shape: InvalidSpec, and nothing else.
+async fn malformed(
+    ctx: &Context,
+    api: &Api<DynamicObject>,
+    ar: &ApiResource,
+    obj: &DynamicObject,
+    finalizer_name: &str,
+    error: &serde_json::Error,
+) -> Result<Action, Error> {
+    let message = format!("the resource does not fit the {} schema: {error}", ar.kind);
+    warn!(name = %obj.name_any(), %message, "malformed resource");
+    if obj.metadata.deletion_timestamp.is_some() {
+        // Nothing could ever have been created from it: let it go.
+        let keep: Vec<String> = obj
+            .finalizers()
+            .iter()
+            .filter(|f| *f != finalizer_name)
+            .cloned()
+            .collect();
+        let patch = json!({"metadata": {"finalizers": keep}});
+        api.patch(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+        return Ok(Action::await_change());
+    }
+    let now = clusterlink_reconcile::status::now_rfc3339();
+    let mut conds: Vec<clusterlink_api::common::Condition> = obj
+        .data
+        .pointer("/status/conditions")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
+    clusterlink_reconcile::status::set_condition(
+        &mut conds,
+        READY,
+        false,
+        "InvalidSpec",
+        &message,
+        &now,
+    );
+    let mut status = obj.data.get("status").cloned().unwrap_or_else(|| json!({}));
+    status["conditions"] = serde_json::to_value(&conds)?;
+    status["observedGeneration"] = json!(obj.metadata.generation);
+    write_status(api, ar, obj, &status).await?;
+    ctx.publish(
+        obj,
+        ar,
+        &[Note {
+            warning: true,
+            reason: "InvalidSpec".into(),
+            message,
+        }],
+    )
+    .await;
+    Ok(Action::await_change())
+}
+
+fn finalizer_error(e: kube::runtime::finalizer::Error<Error>) -> Error {
+    use kube::runtime::finalizer::Error as F;
+    match e {
+        F::ApplyFailed(e) | F::CleanupFailed(e) => e,
+        F::AddFinalizer(e) | F::RemoveFinalizer(e) => Error::Kube(e),
+        other => Error::Finalizer(other.to_string()),
+    }
+}
+
+/// The KafkaTopic that takes over a promoted or failed-over topic (R10), created once.
+async fn hand_over(
+    ctx: &Context,
+    link: &ClusterLink,
+    topic: &clusterlink_reconcile::StoppedTopic,
+) -> Result<Option<Note>, Error> {
+    let ns = link
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let uid = link.metadata.uid.clone().unwrap_or_default();
+    let name = promoted_topic_resource_name(&topic.topic, &uid);
+    let ar = resource::<KafkaTopic>();
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
+    if api.get_opt(&name).await?.is_some() {
+        return Ok(None);
+    }
+    let local = topology(&link.spec).local.of(&link.spec).clone();
+    let mut spec = json!({"name": topic.topic});
+    if let Some(p) = topic.partitions {
+        spec["partitionCount"] = json!(p);
+    }
+    if let Some(r) = &local.kafka_rest_class_ref {
+        spec["kafkaRestClassRef"] = serde_json::to_value(r)?;
+    } else if let Some(k) = &local.name {
+        spec["kafkaClusterRef"] =
+            json!({"name": k, "namespace": local.namespace.clone().unwrap_or_else(|| ns.clone())});
+    }
+    let obj: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": ar.api_version, "kind": ar.kind,
+        "metadata": {"name": name, "namespace": ns, "labels": {
+            "app.kubernetes.io/managed-by": MANAGER,
+            "platform.confluent.io/cluster-link": link.link_name().unwrap_or_default(),
+        }},
+        "spec": spec,
+    }))?;
+    match api.create(&PostParams::default(), &obj).await {
+        Ok(_) => Ok(Some(Note {
+            warning: false,
+            reason: "KafkaTopicCreated".into(),
+            message: format!("KafkaTopic {name} now owns topic {}", topic.topic),
+        })),
+        Err(kube::Error::Api(e)) if e.code == 409 => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[instrument(skip_all, fields(namespace = obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
+async fn reconcile_link(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let ar = resource::<ClusterLink>();
+    let ns = obj.namespace().unwrap_or_else(|| "default".into());
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
+    let key = format!("ClusterLink {ns}/{}", obj.name_any());
+    let mut writes = 0;
+    let result = match typed::<ClusterLink>(&obj) {
+        Err(e) => malformed(&ctx, &api, &ar, &obj, LINK_FINALIZER, &e).await,
+        Ok(link) => finalizer(&api, LINK_FINALIZER, obj.clone(), |event| async {
+            match event {
+                Finalizer::Apply(obj) => {
+                    let outcome = ctx.links.reconcile(&link, &ctx.objects()).await;
+                    writes = outcome.writes;
+                    let mut notes = outcome.notes.clone();
+                    for t in &outcome.stopped {
+                        if let Some(n) = hand_over(&ctx, &link, t).await? {
+                            notes.push(n);
+                        }
+                    }
+                    ctx.publish(&obj, &ar, &notes).await;
+                    let ready = outcome.status.conditions.iter().flatten().any(|c| {
+                        c.type_.as_deref() == Some(READY) && c.status.as_deref() == Some("True")
+                    });
+                    let lags: BTreeMap<String, i64> = outcome
+                        .status
+                        .mirror_topics
+                        .iter()
+                        .flatten()
+                        .filter_map(|(t, s)| s.max_lag.map(|l| (t.clone(), l)))
+                        .collect();
+                    ctx.metrics.link(&ns, &obj.name_any(), ready, &lags);
+                    write_status(&api, &ar, &obj, &outcome.status).await?;
+                    action(&outcome.next)
+                }
+                Finalizer::Cleanup(obj) => {
+                    let notes = ctx.links.cleanup(&link, &ctx.objects()).await?;
+                    ctx.publish(&obj, &ar, &notes).await;
+                    ctx.metrics.forget_link(&ns, &obj.name_any());
+                    info!("link deleted with its resource");
+                    Ok(Action::await_change())
+                }
+            }
+        })
+        .await
+        .map_err(finalizer_error),
+    };
+    ctx.metrics
+        .reconciled("clusterlink", result.is_ok(), started.elapsed(), writes);
+    if result.is_ok() {
+        ctx.succeeded(&key);
+    }
+    result
+}
+
+#[instrument(skip_all, fields(namespace = obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
+async fn reconcile_topic(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let ar = resource::<KafkaTopic>();
+    let ns = obj.namespace().unwrap_or_else(|| "default".into());
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
+    let key = format!("KafkaTopic {ns}/{}", obj.name_any());
+    let mut writes = 0;
+    // CFK's schema does not require `spec`; an absent one reads as empty.
+    let mut with_spec = (*obj).clone();
+    if with_spec.data.get("spec").is_none_or(Value::is_null) {
+        with_spec.data["spec"] = json!({});
+    }
+    let result = match typed::<KafkaTopic>(&with_spec) {
+        Err(e) => malformed(&ctx, &api, &ar, &obj, TOPIC_FINALIZER, &e).await,
+        Ok(topic) => finalizer(&api, TOPIC_FINALIZER, obj.clone(), |event| async {
+            match event {
+                Finalizer::Apply(obj) => {
+                    let outcome = ctx.topics.reconcile(&topic, &ctx.objects()).await;
+                    writes = outcome.writes;
+                    ctx.publish(&obj, &ar, &outcome.notes).await;
+                    write_status(&api, &ar, &obj, &outcome.status).await?;
+                    action(&outcome.next)
+                }
+                Finalizer::Cleanup(obj) => {
+                    let notes = ctx.topics.cleanup(&topic, &ctx.objects()).await?;
+                    ctx.publish(&obj, &ar, &notes).await;
+                    Ok(Action::await_change())
+                }
+            }
+        })
+        .await
+        .map_err(finalizer_error),
+    };
+    ctx.metrics
+        .reconciled("kafkatopic", result.is_ok(), started.elapsed(), writes);
+    if result.is_ok() {
+        ctx.succeeded(&key);
+    }
+    result
+}
+
+fn error_policy(
+    controller: &'static str,
+) -> impl Fn(Arc<DynamicObject>, &Error, Arc<Context>) -> Action {
+    move |obj, err, ctx| {
+        ctx.metrics.error(controller, err.category());
+        let key = format!(
+            "{} {}/{}",
+            if controller == "clusterlink" {
+                "ClusterLink"
+            } else {
+                "KafkaTopic"
+            },
+            obj.namespace().unwrap_or_default(),
+            obj.name_any()
+        );
+        let wait = ctx.backoff(&key);
+        warn!(%key, error = %err, category = err.category(), ?wait, "reconcile failed; retrying");
+        Action::requeue(wait)
+    }
+}
+
+fn api_for(client: &Client, namespace: Option<&str>, ar: &ApiResource) -> Api<DynamicObject> {
+    match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, ar),
+        None => Api::all_with(client.clone(), ar),
+    }
+}
+
+fn typed_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// A stream of unit triggers from a broadcast channel (lagging receivers just trigger once more).
+fn triggers(rx: broadcast::Receiver<()>) -> impl Stream<Item = ()> + Send + 'static {
+    futures::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => Some(((), rx)),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    })
+}
+
+/// Runs both controllers until `shutdown` completes.
+pub async fn run_controllers(
+    client: Client,
+    config: ControllerConfig,
+    metrics: Metrics,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), Error> {
+    let ns = config.namespace.as_deref();
+    // Caches of what the resources refer to; a change re-runs every reconcile (idempotent, and
+    // a pass that changes nothing writes nothing).
+    let (tx, _) = broadcast::channel::<()>(16);
+    let rc_ar = resource::<KafkaRestClass>();
+    let rc_writer = reflector::store::Writer::new(rc_ar.clone());
+    let rc_store = rc_writer.as_reader();
+    let rc_stream = reflector(
+        rc_writer,
+        watcher(api_for(&client, ns, &rc_ar), watcher::Config::default()),
+    )
+    .default_backoff()
+    .touched_objects();
+    let (secret_store, secret_writer) = reflector::store::<Secret>();
+    let secret_stream = reflector(
+        secret_writer,
+        watcher(typed_api::<Secret>(&client, ns), watcher::Config::default()),
+    )
+    .default_backoff()
+    .touched_objects();
+    let tx1 = tx.clone();
+    let caches = tokio::spawn(async move {
+        let rc = rc_stream.for_each(|_| {
+            let _ = tx1.send(());
+            async {}
+        });
+        let sec = secret_stream.for_each(|_| {
+            let _ = tx1.send(());
+            async {}
+        });
+        futures::join!(rc, sec);
+    });
+    let wait = async {
+        let _ = rc_store.wait_until_ready().await;
+        let _ = secret_store.wait_until_ready().await;
+    };
+    if tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .is_err()
+    {
+        caches.abort();
+        return Err(Error::Lease(
+            "the KafkaRestClass and Secret caches did not fill within 60 s".into(),
+        ));
+    }
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: MANAGER.into(),
+            instance: Some(config.instance.clone()),
+        },
+    );
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        links: LinkReconciler::new(config.request_timeout),
+        topics: TopicReconciler::new(config.request_timeout),
+        rest_classes: rc_store,
+        secrets: secret_store,
+        recorder,
+        metrics: metrics.clone(),
+        failures: Mutex::new(HashMap::new()),
+    });
+    let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
+    let cl_ar = resource::<ClusterLink>();
+    let links = Controller::new_with(
+        api_for(&client, ns, &cl_ar),
+        watcher::Config::default(),
+        cl_ar,
+    )
+    .reconcile_all_on(triggers(tx.subscribe()))
+    .graceful_shutdown_on(shutdown.clone())
+    .run(reconcile_link, error_policy("clusterlink"), ctx.clone())
+    .for_each(|r| async move {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "ClusterLink controller");
+        }
+    });
+    let kt_ar = resource::<KafkaTopic>();
+    let topics = Controller::new_with(
+        api_for(&client, ns, &kt_ar),
+        watcher::Config::default(),
+        kt_ar,
+    )
+    .reconcile_all_on(triggers(tx.subscribe()))
+    .graceful_shutdown_on(shutdown.clone())
+    .run(reconcile_topic, error_policy("kafkatopic"), ctx)
+    .for_each(|r| async move {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "KafkaTopic controller");
+        }
+    });
+    metrics.set_ready(true);
+    info!(namespace = ns.unwrap_or("<all>"), "controllers running");
+    futures::join!(links, topics);
+    metrics.set_ready(false);
+    caches.abort();
+    Ok(())
+}
