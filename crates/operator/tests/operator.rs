@@ -1,0 +1,609 @@
+//! The operator on kube's real controller runtime against the in-process fake API server, with
+//! real link servers over real brokers; data checked with librdkafka.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use clusterlink_api::{ClusterLink, KafkaTopic};
+use clusterlink_operator::{ControllerConfig, LeaseConfig, Metrics, OperatorConfig};
+use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
+use clusterlink_testkit::kube_api::FakeApiServer;
+use clusterlink_testkit::link_server::LinkServer;
+use clusterlink_testkit::rdkafka::{self, ProduceSpec};
+use clusterlink_testkit::TansuCluster;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{json, Value};
+
+const GROUP: &str = "platform.confluent.io/v1beta1";
+
+struct Operator {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), clusterlink_operator::Error>>,
+    metrics: Metrics,
+}
+
+impl Operator {
+    fn start(fake: &FakeApiServer, identity: &str, lease: bool) -> Operator {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let metrics = Metrics::default();
+        let config = OperatorConfig {
+            controllers: ControllerConfig {
+                namespace: None,
+                request_timeout: Duration::from_secs(5),
+                instance: identity.into(),
+            },
+            lease: lease.then(|| {
+                let mut l =
+                    LeaseConfig::new("clusterlink-system", "clusterlink-operator", identity);
+                l.duration = Duration::from_millis(1500);
+                l.renew = Duration::from_millis(300);
+                l
+            }),
+            metrics_listen: None,
+        };
+        let client = fake.client();
+        let m = metrics.clone();
+        let task = tokio::spawn(async move {
+            clusterlink_operator::run(client, config, m, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        Operator {
+            stop: Some(tx),
+            task,
+            metrics,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("the operator stops when told")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(45),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+fn rest_class(fake: &FakeApiServer, url: &str) {
+    fake.put_raw(
+        GROUP,
+        "kafkarestclasses",
+        Some("dest"),
+        json!({"apiVersion": GROUP, "kind": "KafkaRestClass",
+               "metadata": {"name": "dest-rest", "namespace": "dest"},
+               "spec": {"kafkaClusterRef": {"name": "kafka-dest"}, "kafkaRest": {"endpoint": url}}}),
+    );
+}
+
+fn link(name: &str, link_name: &str, source: &str, mirrors: Value) -> ClusterLink {
+    serde_json::from_value(json!({
+        "apiVersion": GROUP, "kind": "ClusterLink",
+        "metadata": {"name": name, "namespace": "dest"},
+        "spec": {
+            "name": link_name,
+            "destinationKafkaCluster": {"name": "kafka-dest", "namespace": "dest"},
+            "sourceKafkaCluster": {"bootstrapEndpoint": source, "clusterID": "src"},
+            "mirrorTopics": mirrors,
+        }
+    }))
+    .unwrap()
+}
+
+fn condition(l: &ClusterLink, type_: &str) -> Option<(String, String, String)> {
+    l.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_.as_deref() == Some(type_))
+        .map(|c| {
+            (
+                c.status.clone().unwrap_or_default(),
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default(),
+            )
+        })
+}
+
+fn mirror_status(l: &ClusterLink, topic: &str) -> Option<String> {
+    l.status
+        .as_ref()?
+        .mirror_topics
+        .as_ref()?
+        .get(topic)?
+        .status
+        .clone()
+}
+
+fn produce(bootstrap: &str, topic: &str, n: usize) {
+    let spec = ProduceSpec {
+        topic: topic.into(),
+        config: Default::default(),
+        records: Some(rdkafka::varied_records(n, 2, topic)),
+        transactions: None,
+    };
+    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), n);
+}
+
+/// How many times an Event with `reason` was published (kube's recorder folds repeats of the
+/// same reason on the same object into one Event with a `series.count`).
+fn events(fake: &FakeApiServer, reason: &str) -> u64 {
+    fake.list_raw("events.k8s.io/v1", "events")
+        .into_iter()
+        .filter(|e| e["reason"] == reason)
+        .map(|e| {
+            e.pointer("/series/count")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
+async fn set_mirrors(api: &Api<ClusterLink>, name: &str, mirrors: Value) {
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"mirrorTopics": mirrors}})),
+    )
+    .await
+    .unwrap();
+}
+
+async fn get(api: &Api<ClusterLink>, name: &str) -> ClusterLink {
+    api.get(name).await.unwrap()
+}
+
+async fn with_timeout<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(150), f)
+        .await
+        .expect("the test finishes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_drives_a_cluster_link_through_its_life() {
+    with_timeout(async {
+        let src = TansuCluster::start("src").unwrap();
+        let dst = TansuCluster::start("dst").unwrap();
+        for t in ["orders", "payments", "extra"] {
+            rdkafka::create_topic(&src.bootstrap(), t, 2).unwrap();
+        }
+        produce(&src.bootstrap(), "orders", 300);
+        produce(&src.bootstrap(), "payments", 100);
+        let server = LinkServer::start(&dst.bootstrap()).await;
+        let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
+        let fake = FakeApiServer::new();
+        rest_class(&fake, &server.url());
+        let client = fake.client();
+        let links: Api<ClusterLink> = Api::namespaced(client.clone(), "dest");
+        let topics: Api<KafkaTopic> = Api::namespaced(client.clone(), "dest");
+        links
+            .create(
+                &PostParams::default(),
+                &link(
+                    "orders-link",
+                    "orders-link",
+                    &src.bootstrap(),
+                    json!([{"name": "orders"}, {"name": "payments"}]),
+                ),
+            )
+            .await
+            .unwrap();
+        let op = Operator::start(&fake, "op-1", true);
+
+        // Applied: link and mirrors exist, data flows, Ready, Events, finalizer, ids.
+        let l = eventually("Ready", async || {
+            let l = get(&links, "orders-link").await;
+            (condition(&l, "Ready")?.0 == "True").then_some(l)
+        })
+        .await;
+        let s = l.status.clone().unwrap();
+        assert_eq!(s.state.as_deref(), Some("CREATED"));
+        assert_eq!(s.destination_kafka_cluster_id.as_deref(), Some("dst"));
+        assert_eq!(s.source_kafka_cluster_id.as_deref(), Some("src"));
+        assert_eq!(s.kafka_cluster.as_deref(), Some("dest/kafka-dest"));
+        assert_eq!(s.num_mirror_topics, Some(2));
+        assert_eq!(s.observed_generation, l.metadata.generation);
+        assert!(l
+            .metadata
+            .finalizers
+            .as_ref()
+            .unwrap()
+            .contains(&clusterlink_operator::LINK_FINALIZER.to_string()));
+        assert_eq!(events(&fake, "LinkCreated"), 1);
+        assert_eq!(events(&fake, "MirrorTopicCreated"), 2);
+        eventually("orders mirrored", async || {
+            (rdkafka::consume(&dst.bootstrap(), "orders").unwrap().len() == 300).then_some(())
+        })
+        .await;
+        assert_eq!(
+            rdkafka::by_partition(&rdkafka::consume(&dst.bootstrap(), "orders").unwrap()),
+            rdkafka::by_partition(&rdkafka::consume(&src.bootstrap(), "orders").unwrap())
+        );
+
+        // PAUSE, then ACTIVE: REST and status follow; observedGeneration follows the spec.
+        set_mirrors(
+            &links,
+            "orders-link",
+            json!([{"name": "orders", "state": "PAUSE"}, {"name": "payments"}]),
+        )
+        .await;
+        let l = eventually("orders paused", async || {
+            let l = get(&links, "orders-link").await;
+            (mirror_status(&l, "orders")? == "PAUSED").then_some(l)
+        })
+        .await;
+        assert_eq!(
+            l.status.as_ref().unwrap().observed_generation,
+            l.metadata.generation
+        );
+        let m = rest.mirrors("dst", "orders-link").await.unwrap();
+        assert_eq!(
+            m.iter().find(|m| m.name == "orders").unwrap().status,
+            "PAUSED"
+        );
+        set_mirrors(
+            &links,
+            "orders-link",
+            json!([{"name": "orders"}, {"name": "payments"}]),
+        )
+        .await;
+        eventually("orders resumed and Ready", async || {
+            let l = get(&links, "orders-link").await;
+            (mirror_status(&l, "orders")? == "ACTIVE" && condition(&l, "Ready")?.0 == "True")
+                .then_some(())
+        })
+        .await;
+
+        // A mirror created by hand through REST is deleted.
+        rest.create_mirror(
+            "dst",
+            "orders-link",
+            "extra",
+            "extra",
+            &Default::default(),
+            None,
+        )
+        .await
+        .unwrap();
+        links
+            .patch(
+                "orders-link",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {"touch": "1"}}})),
+            )
+            .await
+            .unwrap();
+        eventually("the hand-made mirror deleted", async || {
+            let m = rest.mirrors("dst", "orders-link").await.ok()?;
+            (!m.iter().any(|m| m.name == "extra")).then_some(())
+        })
+        .await;
+
+        // Removed from the list: deleted.
+        set_mirrors(&links, "orders-link", json!([{"name": "orders"}])).await;
+        eventually("payments deleted", async || {
+            let m = rest.mirrors("dst", "orders-link").await.ok()?;
+            (m.len() == 1).then_some(())
+        })
+        .await;
+        assert!(rest.topic("dst", "payments").await.unwrap().is_none());
+
+        // A resourceVersion conflict on a status write is retried.
+        fake.fail_next("PATCH", "/status", 409, 1);
+
+        // PROMOTE: STOPPED, and the clink-… KafkaTopic takes the topic over (and adopts it).
+        set_mirrors(
+            &links,
+            "orders-link",
+            json!([{"name": "orders", "state": "PROMOTE"}]),
+        )
+        .await;
+        let l = eventually("orders promoted", async || {
+            let l = get(&links, "orders-link").await;
+            (mirror_status(&l, "orders")? == "STOPPED" && condition(&l, "Ready")?.0 == "True")
+                .then_some(l)
+        })
+        .await;
+        let uid = l.metadata.uid.clone().unwrap();
+        let kt_name = format!("clink-orders-{}", uid.split('-').next().unwrap());
+        let kt = eventually("the KafkaTopic adopted", async || {
+            let t = topics.get_opt(&kt_name).await.unwrap()?;
+            (t.status.as_ref()?.state.as_deref() == Some("CREATED")).then_some(t)
+        })
+        .await;
+        assert_eq!(kt.spec.name.as_deref(), Some("orders"));
+        assert_eq!(
+            kt.spec.kafka_cluster_ref.as_ref().unwrap().name,
+            "kafka-dest"
+        );
+        assert_eq!(kt.status.as_ref().unwrap().partition_count, Some(2));
+        assert_eq!(events(&fake, "KafkaTopicCreated"), 1);
+
+        // An invalid ClusterLink: a condition naming the field, and no REST write.
+        links
+            .create(
+                &PostParams::default(),
+                &link(
+                    "bad-link",
+                    "bad-link",
+                    &src.bootstrap(),
+                    json!([{"name": "no good"}]),
+                ),
+            )
+            .await
+            .unwrap();
+        let bad = eventually("InvalidSpec", async || {
+            let l = get(&links, "bad-link").await;
+            let c = condition(&l, "Ready")?;
+            (c.1 == "InvalidSpec").then_some(c)
+        })
+        .await;
+        assert!(bad.2.contains("spec.mirrorTopics[0].name"), "{bad:?}");
+        assert!(rest.link("dst", "bad-link").await.unwrap().is_none());
+
+        // A malformed object (not even the schema's shape) does not stop the watch.
+        fake.put_raw(
+            GROUP,
+            "clusterlinks",
+            Some("dest"),
+            json!({"apiVersion": GROUP, "kind": "ClusterLink",
+                   "metadata": {"name": "garbage", "namespace": "dest"},
+                   "spec": {"mirrorTopics": 5}}),
+        );
+        eventually("garbage reported", async || {
+            let g = fake.get_raw(GROUP, "clusterlinks", Some("dest"), "garbage")?;
+            let c = g.pointer("/status/conditions/0")?.clone();
+            (c["reason"] == "InvalidSpec").then_some(())
+        })
+        .await;
+        set_mirrors(
+            &links,
+            "orders-link",
+            json!([{"name": "orders", "state": "PROMOTE"}, {"name": "payments"}]),
+        )
+        .await;
+        eventually(
+            "payments mirrored again after the malformed object",
+            async || {
+                let l = get(&links, "orders-link").await;
+                (mirror_status(&l, "payments")? == "ACTIVE").then_some(())
+            },
+        )
+        .await;
+
+        // The operator restarted mid-way converges without repeating what was done.
+        op.stop().await;
+        set_mirrors(
+            &links,
+            "orders-link",
+            json!([{"name": "orders", "state": "PROMOTE"}]),
+        )
+        .await;
+        let op = Operator::start(&fake, "op-2", true);
+        eventually("payments deleted by the new operator", async || {
+            let m = rest.mirrors("dst", "orders-link").await.ok()?;
+            (m.len() == 1).then_some(())
+        })
+        .await;
+        eventually("status refreshed by the new operator", async || {
+            let l = get(&links, "orders-link").await;
+            (l.status.as_ref()?.num_mirror_topics == Some(1)).then_some(())
+        })
+        .await;
+        assert_eq!(events(&fake, "LinkCreated"), 1, "the link was created once");
+        assert_eq!(events(&fake, "KafkaTopicCreated"), 1);
+        assert_eq!(events(&fake, "MirrorTopicPromoting"), 1);
+
+        // Deleted: the link is gone, the object too (finalizer removed); the promoted topic stays.
+        links
+            .delete("orders-link", &DeleteParams::default())
+            .await
+            .unwrap();
+        eventually("the ClusterLink gone", async || {
+            links
+                .get_opt("orders-link")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        assert!(rest.link("dst", "orders-link").await.unwrap().is_none());
+        assert!(rest.topic("dst", "orders").await.unwrap().is_some());
+        let text = op.metrics.render();
+        assert!(
+            text.contains("clusterlink_operator_reconciliations_total"),
+            "{text}"
+        );
+
+        // Deleting the KafkaTopic deletes the topic (CFK's semantics).
+        topics
+            .delete(&kt_name, &DeleteParams::default())
+            .await
+            .unwrap();
+        eventually(
+            "the promoted topic deleted with its KafkaTopic",
+            async || {
+                rest.topic("dst", "orders")
+                    .await
+                    .unwrap()
+                    .is_none()
+                    .then_some(())
+            },
+        )
+        .await;
+        op.stop().await;
+        server.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_topics_are_created_adopted_altered_and_deleted() {
+    with_timeout(async {
+        let dst = TansuCluster::start("dst").unwrap();
+        rdkafka::create_topic(&dst.bootstrap(), "existing", 3).unwrap();
+        let server = LinkServer::start(&dst.bootstrap()).await;
+        let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
+        let fake = FakeApiServer::new();
+        rest_class(&fake, &server.url());
+        let topics: Api<KafkaTopic> = Api::namespaced(fake.client(), "dest");
+        let kt = |name: &str, body: Value| -> KafkaTopic {
+            serde_json::from_value(json!({
+                "apiVersion": GROUP, "kind": "KafkaTopic",
+                "metadata": {"name": name, "namespace": "dest"}, "spec": body
+            }))
+            .unwrap()
+        };
+        topics
+            .create(
+                &PostParams::default(),
+                &kt(
+                    "audit",
+                    json!({"partitionCount": 2, "configs": {"retention.ms": "3600000"},
+                                    "kafkaRestClassRef": {"name": "dest-rest"}}),
+                ),
+            )
+            .await
+            .unwrap();
+        topics
+            .create(
+                &PostParams::default(),
+                &kt(
+                    "existing",
+                    json!({"kafkaRestClassRef": {"name": "dest-rest"}}),
+                ),
+            )
+            .await
+            .unwrap();
+        let op = Operator::start(&fake, "op", false);
+        eventually("audit created", async || {
+            let t = topics.get("audit").await.ok()?;
+            (t.status?.state.as_deref() == Some("CREATED")).then_some(())
+        })
+        .await;
+        assert_eq!(
+            rest.topic("dst", "audit")
+                .await
+                .unwrap()
+                .unwrap()
+                .partitions_count,
+            Some(2)
+        );
+        let configs = rest.topic_configs("dst", "audit").await.unwrap();
+        assert_eq!(configs["retention.ms"].value.as_deref(), Some("3600000"));
+        let existing = eventually("existing adopted", async || {
+            let t = topics.get("existing").await.ok()?;
+            (t.status.as_ref()?.state.as_deref() == Some("CREATED")).then_some(t)
+        })
+        .await;
+        assert_eq!(existing.status.unwrap().partition_count, Some(3));
+        assert_eq!(events(&fake, "TopicAdopted"), 1);
+        // Alter a config.
+        topics
+            .patch(
+                "audit",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"configs": {"retention.ms": "7200000"}}})),
+            )
+            .await
+            .unwrap();
+        eventually("retention altered", async || {
+            let c = rest.topic_configs("dst", "audit").await.ok()?;
+            (c["retention.ms"].value.as_deref() == Some("7200000")).then_some(())
+        })
+        .await;
+        // Delete.
+        topics
+            .delete("audit", &DeleteParams::default())
+            .await
+            .unwrap();
+        eventually("audit deleted", async || {
+            rest.topic("dst", "audit")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        eventually("the KafkaTopic gone", async || {
+            topics
+                .get_opt("audit")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        op.stop().await;
+        server.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_never_lead_at_once() {
+    with_timeout(async {
+        let fake = FakeApiServer::new();
+        let a = Operator::start(&fake, "replica-a", true);
+        eventually("a leads", async || {
+            a.metrics
+                .render()
+                .contains("clusterlink_operator_leader 1")
+                .then_some(())
+        })
+        .await;
+        let b = Operator::start(&fake, "replica-b", true);
+        // While a renews, b waits (several lease durations).
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(b.metrics.render().contains("clusterlink_operator_leader 0"));
+            assert!(a.metrics.render().contains("clusterlink_operator_leader 1"));
+        }
+        let lease = fake
+            .get_raw(
+                "coordination.k8s.io/v1",
+                "leases",
+                Some("clusterlink-system"),
+                "clusterlink-operator",
+            )
+            .unwrap();
+        assert_eq!(lease["spec"]["holderIdentity"], "replica-a");
+        a.stop().await;
+        eventually("b takes over once a's lease expires", async || {
+            b.metrics
+                .render()
+                .contains("clusterlink_operator_leader 1")
+                .then_some(())
+        })
+        .await;
+        let lease = fake
+            .get_raw(
+                "coordination.k8s.io/v1",
+                "leases",
+                Some("clusterlink-system"),
+                "clusterlink-operator",
+            )
+            .unwrap();
+        assert_eq!(lease["spec"]["holderIdentity"], "replica-b");
+        assert_eq!(lease["spec"]["leaseTransitions"], 1);
+        b.stop().await;
+    })
+    .await;
+}
