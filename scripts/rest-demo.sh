@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: two local Kafka-protocol clusters (tansu), a clusterlink link server on the
+# The REST-level demo (the main job is scripts/quickstart.sh): two local Kafka-protocol clusters (tansu), a clusterlink link server on the
 # destination, driven through Confluent's Admin REST v3 API exactly as CFK or a curl script
 # would: create a link and a mirror topic, watch records produced with librdkafka get mirrored
 # with lag reaching zero, compare both sides record by record, then promote the mirror and write

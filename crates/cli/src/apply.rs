@@ -473,6 +473,24 @@ spec:
     }
 
     #[test]
+    fn the_quickstart_examples_load_and_validate() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart");
+        let m = load(&[dir], "default").unwrap();
+        assert_eq!(m.links.len(), 1);
+        for l in &m.links {
+            clusterlink_api::validate_cluster_link(l).unwrap();
+        }
+        assert!(m
+            .objects
+            .rest_class("destination", "kafka-dest-rest")
+            .is_some());
+        assert!(m
+            .objects
+            .rest_class_for_kafka("destination", "kafka-dest")
+            .is_some());
+    }
+
+    #[test]
     fn a_malformed_document_names_file_and_document() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("bad.yaml");

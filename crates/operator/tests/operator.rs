@@ -607,3 +607,44 @@ async fn two_replicas_never_lead_at_once() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_rest_class_is_reported_then_the_link_recovers_when_it_appears() {
+    with_timeout(async {
+        let src = TansuCluster::start("src").unwrap();
+        let dst = TansuCluster::start("dst").unwrap();
+        rdkafka::create_topic(&src.bootstrap(), "orders", 1).unwrap();
+        let server = LinkServer::start(&dst.bootstrap()).await;
+        let fake = FakeApiServer::new();
+        let links: Api<ClusterLink> = Api::namespaced(fake.client(), "dest");
+        links
+            .create(
+                &PostParams::default(),
+                &link("l", "l", &src.bootstrap(), json!([{"name": "orders"}])),
+            )
+            .await
+            .unwrap();
+        let op = Operator::start(&fake, "op", false);
+        let c = eventually("KafkaRestClassNotFound", async || {
+            let c = condition(&get(&links, "l").await, "Ready")?;
+            (c.1 == "KafkaRestClassNotFound").then_some(c)
+        })
+        .await;
+        assert_eq!(c.0, "False");
+        assert!(
+            c.2.contains("spec.destinationKafkaCluster.name") && c.2.contains("dest/kafka-dest"),
+            "{c:?}"
+        );
+        assert!(events(&fake, "KafkaRestClassNotFound") >= 1);
+        // The KafkaRestClass appears: the watch on it brings the link up without a change to it.
+        rest_class(&fake, &server.url());
+        eventually("Ready once the KafkaRestClass exists", async || {
+            let c = condition(&get(&links, "l").await, "Ready")?;
+            (c.0 == "True").then_some(())
+        })
+        .await;
+        op.stop().await;
+        server.stop().await;
+    })
+    .await;
+}
