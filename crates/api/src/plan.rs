@@ -80,6 +80,10 @@ pub struct Observed {
     pub link: Option<ObservedLink>,
     /// Mirrors of the remote half of a bidirectional link, if read (needed for `toSource`).
     pub remote_mirrors: Option<BTreeMap<String, ObservedMirror>>,
+    /// Mirrors of the remote half that this resource created (its `toSource` mirrors as its
+    /// status last listed them). Only these are deleted when no longer declared: the remote
+    /// half's other mirrors belong to the resource on the remote cluster.
+    pub remote_owned: BTreeSet<String>,
     /// Re-set hidden (sensitive) configs even though their values cannot be compared, e.g.
     /// because the secrets they come from changed.
     pub reapply_sensitive: bool,
@@ -257,15 +261,25 @@ pub fn plan(spec: &ClusterLinkSpec, desired_configs: &LinkConfigs, observed: &Ob
         delete_undeclared,
     );
     match &observed.remote_mirrors {
-        Some(remote) => mirrors(
-            &mut p,
-            &mut steps,
-            Side::Remote,
-            &reverse,
-            remote,
-            prefix,
-            delete_undeclared,
-        ),
+        Some(remote) => {
+            let owned: BTreeMap<String, ObservedMirror> = remote
+                .iter()
+                .filter(|(name, _)| {
+                    observed.remote_owned.contains(*name)
+                        || reverse.iter().any(|t| &t.name == *name)
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            mirrors(
+                &mut p,
+                &mut steps,
+                Side::Remote,
+                &reverse,
+                &owned,
+                prefix,
+                delete_undeclared,
+            )
+        }
         None if !reverse.is_empty() => p.problems.push(Problem::RemoteNotObserved),
         None => {}
     }
@@ -707,6 +721,27 @@ mod tests {
         assert!(
             matches!(&p.actions[1], Action::CreateMirror { side: Side::Remote, name, .. } if name == "back")
         );
+        // The remote half's own mirrors (the other resource's) are never deleted from here;
+        // a toSource mirror this resource created and no longer declares is.
+        let mut obs = observed(&[]);
+        let mut remote = BTreeMap::new();
+        remote.insert("theirs".to_string(), mirror("ACTIVE"));
+        remote.insert("was-ours".to_string(), mirror("ACTIVE"));
+        obs.remote_mirrors = Some(remote);
+        obs.remote_owned.insert("was-ours".into());
+        let p = plan(&s, &LinkConfigs::new(), &obs);
+        let deleted: Vec<&str> = p
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::DeleteMirror {
+                    side: Side::Remote,
+                    name,
+                } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(deleted, ["was-ours"]);
         // A mirror of another source topic is reported, not recreated.
         let mut obs = observed(&[]);
         obs.link.as_mut().unwrap().mirrors.insert(

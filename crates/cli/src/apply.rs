@@ -123,6 +123,7 @@ pub fn load(paths: &[PathBuf], namespace: &str) -> Result<Manifests> {
                     let name = l.metadata.name.clone().unwrap_or_default();
                     l.metadata.uid.get_or_insert_with(|| local_uid(&ns, &name));
                     l.metadata.generation.get_or_insert(1);
+                    m.objects.add_cluster_link((*l).clone());
                     m.links.push(*l);
                 }
                 Resource::KafkaRestClass(mut rc) => {

@@ -501,6 +501,39 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// A mirror as an engine recorded it in a state topic: what another cluster's link server can
+/// learn from that cluster's state (loop prevention between the halves of a link pair).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMirror {
+    /// The engine's name (`<link>@<link id>`).
+    pub engine: String,
+    /// The mirror topic.
+    pub name: String,
+    /// Its source topic.
+    pub source_topic: String,
+    /// Its state when last recorded.
+    pub state: MirrorState,
+}
+
+/// The mirrors recorded in a state topic's contents (see `store::read_state`); records of
+/// another shape are skipped.
+pub fn stored_mirrors(state: &BTreeMap<String, Vec<u8>>) -> Vec<StoredMirror> {
+    state
+        .range("mirror/".to_string().."mirror0".to_string())
+        .filter_map(|(k, v)| {
+            let rest = k.strip_prefix("mirror/")?;
+            let (engine, name) = rest.split_once('/')?;
+            let r: MirrorRecord = serde_json::from_slice(v).ok()?;
+            Some(StoredMirror {
+                engine: engine.to_string(),
+                name: name.to_string(),
+                source_topic: r.spec.source_topic,
+                state: r.state,
+            })
+        })
+        .collect()
+}
+
 /// Prefixes of every state-topic key an engine named `link` writes (mirror records, checkpoints,
 /// offset-map runs): what to delete to forget a link entirely.
 pub fn state_key_prefixes(link: &str) -> [String; 3] {
@@ -1019,6 +1052,17 @@ impl Engine {
     pub fn status(&self, name: &str) -> Option<MirrorStatus> {
         let st = self.lock();
         st.mirrors.get(name).map(mirror_status)
+    }
+
+    /// The client of the source cluster (for reading that cluster's clusterlink state).
+    pub fn source(&self) -> &Client {
+        &self.inner.source
+    }
+
+    /// The name of the state topic (on the destination, and on any cluster another link
+    /// server runs on).
+    pub fn state_topic(&self) -> &str {
+        &self.inner.settings.state_topic
     }
 
     /// Status of every mirror, by name.

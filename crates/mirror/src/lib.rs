@@ -18,5 +18,6 @@ pub use copy::{
     copy_partition, CopyError, CopyOptions, CopyStats, DestinationProducer, PartitionRoute,
 };
 pub use engine::{
-    Desired, Engine, LinkSettings, MirrorError, MirrorSpec, MirrorState, MirrorStatus, StartSpec,
+    stored_mirrors, Desired, Engine, LinkSettings, MirrorError, MirrorSpec, MirrorState,
+    MirrorStatus, StartSpec, StoredMirror,
 };

@@ -110,52 +110,57 @@ impl KafkaStore {
 
     /// Reads every live key.
     pub async fn load(&self) -> Result<BTreeMap<String, Vec<u8>>, Error> {
-        let mut out = BTreeMap::new();
-        let earliest = self
-            .client
-            .list_offsets(
-                &self.topic,
-                &[0],
-                OffsetSpec::Earliest,
+        read_state(&self.client, &self.topic).await
+    }
+}
+
+/// Every live key of a state topic, read without writing anything: how a link server looks at
+/// another cluster's clusterlink state (an empty map when that cluster has no state topic).
+pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+    let mut out = BTreeMap::new();
+    match client.topic_metadata(topic).await {
+        Ok(_) => {}
+        // UNKNOWN_TOPIC_OR_PARTITION: no clusterlink state there.
+        Err(e) if e.kafka_code() == Some(3) => return Ok(out),
+        Err(e) => return Err(e),
+    }
+    let earliest = client
+        .list_offsets(topic, &[0], OffsetSpec::Earliest, Isolation::ReadCommitted)
+        .await?;
+    let mut offset = earliest.get(&0).map_or(0, |o| o.offset.max(0));
+    loop {
+        let f = client
+            .fetch_partition(
+                topic,
+                0,
+                offset,
                 Isolation::ReadCommitted,
+                Duration::from_millis(10),
+                4 << 20,
             )
             .await?;
-        let mut offset = earliest.get(&0).map_or(0, |o| o.offset.max(0));
-        loop {
-            let f = self
-                .client
-                .fetch_partition(
-                    &self.topic,
-                    0,
-                    offset,
-                    Isolation::ReadCommitted,
-                    Duration::from_millis(10),
-                    4 << 20,
-                )
-                .await?;
-            let batches = split_batches(f.records)?;
-            if batches.is_empty() {
-                if offset >= f.high_watermark {
-                    return Ok(out);
-                }
-                return Err(Error::Invalid(format!(
-                    "state topic {}: no whole batch at offset {offset} below the end {}",
-                    self.topic, f.high_watermark
-                )));
+        let batches = split_batches(f.records)?;
+        if batches.is_empty() {
+            if offset >= f.high_watermark {
+                return Ok(out);
             }
-            for b in batches {
-                offset = b.header().next_offset();
-                if b.header().is_control() {
-                    continue;
-                }
-                for r in b.records()? {
-                    let Some(key) = r.key else { continue };
-                    let key = String::from_utf8_lossy(&key).into_owned();
-                    match r.value {
-                        Some(v) => out.insert(key, v.to_vec()),
-                        None => out.remove(&key),
-                    };
-                }
+            return Err(Error::Invalid(format!(
+                "state topic {}: no whole batch at offset {offset} below the end {}",
+                topic, f.high_watermark
+            )));
+        }
+        for b in batches {
+            offset = b.header().next_offset();
+            if b.header().is_control() {
+                continue;
+            }
+            for r in b.records()? {
+                let Some(key) = r.key else { continue };
+                let key = String::from_utf8_lossy(&key).into_owned();
+                match r.value {
+                    Some(v) => out.insert(key, v.to_vec()),
+                    None => out.remove(&key),
+                };
             }
         }
     }

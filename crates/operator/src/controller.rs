@@ -64,6 +64,7 @@ fn typed<T: serde::de::DeserializeOwned>(obj: &DynamicObject) -> Result<T, serde
 
 struct Context {
     client: Client,
+    cluster_links: Store<DynamicObject>,
     links: LinkReconciler,
     topics: TopicReconciler,
     rest_classes: Store<DynamicObject>,
@@ -77,6 +78,11 @@ impl Context {
     /// The KafkaRestClasses and Secrets, as the reconcile core reads them.
     fn objects(&self) -> Objects {
         let mut o = Objects::new();
+        for l in self.cluster_links.state() {
+            if let Ok(l) = typed::<ClusterLink>(&l) {
+                o.add_cluster_link(l);
+            }
+        }
         for rc in self.rest_classes.state() {
             match typed::<KafkaRestClass>(&rc) {
                 Ok(rc) => o.add_rest_class(rc),
@@ -256,6 +262,21 @@ fn finalizer_error(e: kube::runtime::finalizer::Error<Error>) -> Error {
     }
 }
 
+/// The label and annotation naming the link a `clink-…` KafkaTopic was promoted from.
+const LINK_KEY: &str = "platform.confluent.io/cluster-link";
+
+/// Whether `s` is a valid Kubernetes label value: at most 63 characters of `[A-Za-z0-9._-]`,
+/// starting and ending alphanumeric (or empty).
+fn is_label_value(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.is_empty()
+        || (b.len() <= 63
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric())
+}
+
 /// The KafkaTopic that takes over a promoted or failed-over topic (R10), created once.
 async fn hand_over(
     ctx: &Context,
@@ -285,12 +306,18 @@ async fn hand_over(
         spec["kafkaClusterRef"] =
             json!({"name": k, "namespace": local.namespace.clone().unwrap_or_else(|| ns.clone())});
     }
+    // The link's name always goes in an annotation; in a label only when it is a valid label
+    // value (link names may end in `_` or `.`, or be longer than 63 characters, and the API
+    // server refuses such a label, which would fail every pass of the link).
+    let link_name = link.link_name().unwrap_or_default();
+    let mut labels = json!({"app.kubernetes.io/managed-by": MANAGER});
+    if is_label_value(link_name) {
+        labels[LINK_KEY] = json!(link_name);
+    }
     let obj: DynamicObject = serde_json::from_value(json!({
         "apiVersion": ar.api_version, "kind": ar.kind,
-        "metadata": {"name": name, "namespace": ns, "labels": {
-            "app.kubernetes.io/managed-by": MANAGER,
-            "platform.confluent.io/cluster-link": link.link_name().unwrap_or_default(),
-        }},
+        "metadata": {"name": name, "namespace": ns, "labels": labels,
+                     "annotations": {LINK_KEY: link_name}},
         "spec": spec,
     }))?;
     match api.create(&PostParams::default(), &obj).await {
@@ -509,8 +536,15 @@ pub async fn run_controllers(
             instance: Some(config.instance.clone()),
         },
     );
+    let cl_ar = resource::<ClusterLink>();
+    let link_controller = Controller::new_with(
+        api_for(&client, ns, &cl_ar),
+        watcher::Config::default(),
+        cl_ar,
+    );
     let ctx = Arc::new(Context {
         client: client.clone(),
+        cluster_links: link_controller.store(),
         links: LinkReconciler::new(config.request_timeout),
         topics: TopicReconciler::new(config.request_timeout),
         rest_classes: rc_store,
@@ -520,20 +554,15 @@ pub async fn run_controllers(
         failures: Mutex::new(HashMap::new()),
     });
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
-    let cl_ar = resource::<ClusterLink>();
-    let links = Controller::new_with(
-        api_for(&client, ns, &cl_ar),
-        watcher::Config::default(),
-        cl_ar,
-    )
-    .reconcile_all_on(triggers(tx.subscribe()))
-    .graceful_shutdown_on(shutdown.clone())
-    .run(reconcile_link, error_policy("clusterlink"), ctx.clone())
-    .for_each(|r| async move {
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "ClusterLink controller");
-        }
-    });
+    let links = link_controller
+        .reconcile_all_on(triggers(tx.subscribe()))
+        .graceful_shutdown_on(shutdown.clone())
+        .run(reconcile_link, error_policy("clusterlink"), ctx.clone())
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "ClusterLink controller");
+            }
+        });
     let kt_ar = resource::<KafkaTopic>();
     let topics = Controller::new_with(
         api_for(&client, ns, &kt_ar),

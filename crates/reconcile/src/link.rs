@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use clusterlink_api::cluster_link::{BidirectionalState, MirrorDirection};
 use clusterlink_api::plan::{Action, Observed, ObservedLink, ObservedMirror, Side};
-use clusterlink_api::topology::ClusterSide;
+use clusterlink_api::topology::{BrokerLinkMode, ClusterSide};
 use clusterlink_api::{
     plan, validate_cluster_link, ClusterLink, ClusterLinkStatus, LinkConfigs, MirrorStatus,
 };
@@ -20,7 +21,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, instrument, warn};
 
 use crate::deref::{dereference, DerefError, Dereferenced};
-use crate::rest::{LinkInfo, MirrorAction, MirrorInfo, RestError};
+use crate::rest::{CreateLinkIds, LinkInfo, MirrorAction, MirrorInfo, RestClient, RestError};
 use crate::status::{
     app_state, mirror_statuses, now_rfc3339, readiness, set_condition, READY, RECONCILED,
 };
@@ -104,9 +105,18 @@ pub fn camel(category: &str) -> String {
         .collect()
 }
 
+/// The other cluster's half of a bidirectional link, as read through its REST API.
+struct RemoteHalf {
+    client: RestClient,
+    cluster: String,
+    info: Option<LinkInfo>,
+    mirrors: Vec<MirrorInfo>,
+}
+
 struct Pass<'a> {
     d: &'a Dereferenced,
     cluster: String,
+    remote: Option<RemoteHalf>,
     notes: Vec<Note>,
     writes: usize,
     create_errors: BTreeMap<String, String>,
@@ -126,26 +136,58 @@ impl Pass<'_> {
         });
     }
 
+    /// The REST API, cluster id and a suffix for messages, of one side of the link.
+    fn target(&self, side: Side) -> Option<(RestClient, String, &'static str)> {
+        match side {
+            Side::Local => Some((self.d.local.client.clone(), self.cluster.clone(), "")),
+            _ => self.remote.as_ref().filter(|r| r.info.is_some()).map(|r| {
+                (
+                    r.client.clone(),
+                    r.cluster.clone(),
+                    " on the remote cluster",
+                )
+            }),
+        }
+    }
+
     /// Executes one action. Per-topic refusals are noted and do not stop the pass; an error is
     /// returned only when the rest of the plan cannot go on (the link server is unreachable, or
     /// the link itself was refused).
-    async fn execute(
-        &mut self,
-        action: &Action,
-        source_cluster_id: Option<&str>,
-    ) -> Result<(), RestError> {
-        let rest = &self.d.local.client;
-        let cid = self.cluster.clone();
+    async fn execute(&mut self, action: &Action, ids: &CreateLinkIds) -> Result<(), RestError> {
         let name = self.d.link_name.clone();
+        let side = match action {
+            Action::CreateMirror { side, .. }
+            | Action::DeleteMirror { side, .. }
+            | Action::Pause { side, .. }
+            | Action::Resume { side, .. }
+            | Action::Promote { side, .. }
+            | Action::Failover { side, .. } => *side,
+            _ => Side::Local,
+        };
+        let Some((rest, cid, where_)) = self.target(side) else {
+            self.note(
+                true,
+                "RemoteLinkMissing",
+                format!(
+                    "not executed, the remote half of link {name} does not exist yet: {}",
+                    describe(action)
+                ),
+            );
+            return Ok(());
+        };
         match action {
             Action::CreateLink { configs } => {
                 self.writes += 1;
-                rest.create_link(&cid, &name, source_cluster_id, configs)
-                    .await?;
+                rest.create_link(&cid, &name, ids, configs).await?;
+                let paired = ids
+                    .cluster_link_id
+                    .as_deref()
+                    .map(|id| format!(", paired with the remote half (link id {id})"))
+                    .unwrap_or_default();
                 self.note(
                     false,
                     "LinkCreated",
-                    format!("created link {name} on cluster {cid}"),
+                    format!("created link {name} on cluster {cid}{paired}"),
                 );
             }
             Action::AlterConfigs { set, delete } => {
@@ -160,11 +202,11 @@ impl Pass<'_> {
                 );
             }
             Action::CreateMirror {
-                side: Side::Local,
                 name: topic,
                 source_topic_name,
                 configs,
                 replication_factor,
+                ..
             } => {
                 self.writes += 1;
                 match rest
@@ -181,72 +223,77 @@ impl Pass<'_> {
                     Ok(()) => self.note(
                         false,
                         "MirrorTopicCreated",
-                        format!("mirror topic {topic} created from {source_topic_name}"),
+                        format!("mirror topic {topic} created from {source_topic_name}{where_}"),
                     ),
                     Err(e) if !e.is_retriable() => {
                         let msg = api_message(&e);
                         self.note(
                             true,
                             "MirrorTopicCreationFailed",
-                            format!("mirror topic {topic}: {msg}"),
+                            format!("mirror topic {topic}{where_}: {msg}"),
                         );
                         self.create_errors.insert(topic.clone(), msg);
                     }
                     Err(e) => return Err(e),
                 }
             }
-            Action::DeleteMirror {
-                side: Side::Local,
-                name: topic,
-            } => {
+            Action::DeleteMirror { name: topic, .. } => {
                 self.writes += 1;
                 match rest.delete_topic(&cid, topic).await {
                     Ok(()) => self.note(
                         false,
                         "MirrorTopicDeleted",
-                        format!("mirror topic {topic} deleted: not declared in the resource"),
+                        format!(
+                            "mirror topic {topic}{where_} deleted: not declared in the resource"
+                        ),
                     ),
                     Err(e) if e.is_not_found() => {}
                     Err(e) if !e.is_retriable() => self.note(
                         true,
                         "MirrorTopicDeletionFailed",
-                        format!("mirror topic {topic}: {}", api_message(&e)),
+                        format!("mirror topic {topic}{where_}: {}", api_message(&e)),
                     ),
                     Err(e) => return Err(e),
                 }
             }
-            Action::Pause {
-                side: Side::Local,
-                names,
-            } => {
-                self.alter(MirrorAction::Pause, names, "MirrorTopicPaused")
+            Action::Pause { names, .. } => {
+                self.alter(&rest, &cid, MirrorAction::Pause, names, "MirrorTopicPaused")
                     .await?
             }
-            Action::Resume {
-                side: Side::Local,
-                names,
-            } => {
-                self.alter(MirrorAction::Resume, names, "MirrorTopicResumed")
-                    .await?
+            Action::Resume { names, .. } => {
+                self.alter(
+                    &rest,
+                    &cid,
+                    MirrorAction::Resume,
+                    names,
+                    "MirrorTopicResumed",
+                )
+                .await?
             }
-            Action::Promote {
-                side: Side::Local,
-                names,
-            } => {
-                self.alter(MirrorAction::Promote, names, "MirrorTopicPromoting")
-                    .await?
+            Action::Promote { names, .. } => {
+                self.alter(
+                    &rest,
+                    &cid,
+                    MirrorAction::Promote,
+                    names,
+                    "MirrorTopicPromoting",
+                )
+                .await?
             }
-            Action::Failover {
-                side: Side::Local,
-                names,
-            } => {
-                self.alter(MirrorAction::Failover, names, "MirrorTopicFailingOver")
-                    .await?
+            Action::Failover { names, .. } => {
+                self.alter(
+                    &rest,
+                    &cid,
+                    MirrorAction::Failover,
+                    names,
+                    "MirrorTopicFailingOver",
+                )
+                .await?
             }
             other => self.note(
                 true,
                 "Unsupported",
-                format!("not executed (the remote half of a link is not driven yet): {other:?}"),
+                format!("not executed: {}", describe(other)),
             ),
         }
         Ok(())
@@ -254,16 +301,15 @@ impl Pass<'_> {
 
     async fn alter(
         &mut self,
+        rest: &RestClient,
+        cluster: &str,
         action: MirrorAction,
         names: &[String],
         reason: &str,
     ) -> Result<(), RestError> {
         self.writes += 1;
-        let results = self
-            .d
-            .local
-            .client
-            .alter_mirrors(&self.cluster, &self.d.link_name, action, names)
+        let results = rest
+            .alter_mirrors(cluster, &self.d.link_name, action, names)
             .await?;
         for name in names {
             match results
@@ -408,7 +454,7 @@ impl LinkReconciler {
             }
         };
 
-        match self.apply(link, &d, &mut status, execute).await {
+        match self.apply(link, &d, objects, &mut status, execute).await {
             Ok((mut pass, info, mirrors, problems)) => {
                 let link_exists = info.is_some();
                 status.app_state = Some(app_state(link_exists, false));
@@ -515,6 +561,7 @@ impl LinkReconciler {
         &self,
         link: &'a ClusterLink,
         d: &'a Dereferenced,
+        objects: &Objects,
         status: &mut ClusterLinkStatus,
         execute: bool,
     ) -> Result<
@@ -544,11 +591,29 @@ impl LinkReconciler {
             (None, None) => None,
         };
         let local_is_destination = d.topology.local == ClusterSide::Destination;
+        let bidirectional = d.topology.link_mode == BrokerLinkMode::Bidirectional;
         let (info, mirrors) = self
             .read_link(rest, &cluster, &d.link_name)
             .await
             .map_err(fail0)?;
-        let observed = match &info {
+        // The other half of a bidirectional link, through the remote cluster's REST API: its
+        // id pairs the halves, and `toSource` mirrors live on it.
+        let remote = match (&d.remote, &remote_cluster_id) {
+            (Some(r), Some(rcid)) if bidirectional => {
+                let (rinfo, rmirrors) = self
+                    .read_link(&r.client, rcid, &d.link_name)
+                    .await
+                    .map_err(fail0)?;
+                Some(RemoteHalf {
+                    client: r.client.clone(),
+                    cluster: rcid.clone(),
+                    info: rinfo,
+                    mirrors: rmirrors,
+                })
+            }
+            _ => None,
+        };
+        let mut observed = match &info {
             None => Observed::default(),
             Some(_) => Observed {
                 link: Some(ObservedLink {
@@ -561,33 +626,103 @@ impl LinkReconciler {
                 ..Default::default()
             },
         };
+        if let Some(r) = remote.as_ref().filter(|r| r.info.is_some()) {
+            observed.remote_mirrors = Some(observed_mirrors(&r.mirrors));
+        }
+        // Mirrors the other resource of the pair pushes here (its `toSource` ones) are its own:
+        // this resource neither deletes nor counts them as undeclared.
+        if let (Some(peer), Some(l)) = (objects.bidirectional_peer(link), observed.link.as_mut()) {
+            for name in Objects::to_source_mirrors(peer) {
+                l.mirrors.remove(name);
+            }
+        }
+        observed.remote_owned = status
+            .reverse_mirror_topics
+            .iter()
+            .flatten()
+            .map(|(k, _)| k.clone())
+            .collect();
         let key = link_key(link);
         let digest = sensitive_digest(&d.configs);
-        let mut observed = observed;
         observed.reapply_sensitive =
             digest.is_some() && self.digests().get(&key) != digest.as_ref();
         let p = plan(&link.spec, &d.configs, &observed);
-        let problems: Vec<(&'static str, String)> = p
+        let mut problems: Vec<(&'static str, String)> = p
             .problems
             .iter()
             .map(|pr| (pr.category(), pr.to_string()))
             .collect();
+        if bidirectional
+            && p.problems
+                .iter()
+                .any(|pr| pr.category() == "remote-not-observed")
+        {
+            let why = match (&d.remote, &remote) {
+                (None, _) => "the remote cluster has no KafkaRestClass in the resource".to_string(),
+                (Some(r), _) if remote_cluster_id.is_none() => {
+                    format!("the remote cluster's id could not be read through {}", r.source)
+                }
+                _ => format!(
+                    "the remote half of link {} does not exist yet (the ClusterLink of the same spec.name on the other cluster creates it)",
+                    d.link_name
+                ),
+            };
+            problems.retain(|(c, _)| *c != "remote-not-observed");
+            problems.push((
+                "remote-not-observed",
+                format!("toSource mirror topics wait: {why}"),
+            ));
+        }
         for (cat, msg) in &problems {
             warn!(category = cat, "{msg}");
         }
+        let ids = CreateLinkIds {
+            source_cluster_id: remote_cluster_id
+                .clone()
+                .filter(|_| local_is_destination && !bidirectional),
+            remote_cluster_id: remote_cluster_id.clone().filter(|_| bidirectional),
+            cluster_link_id: remote
+                .as_ref()
+                .and_then(|r| r.info.as_ref())
+                .and_then(|i| i.link_id.clone()),
+        };
         let mut pass = Pass {
             d,
             cluster: cluster.clone(),
+            remote,
             notes: Vec::new(),
             writes: 0,
             create_errors: BTreeMap::new(),
         };
-        let source_id = if local_is_destination {
-            remote_cluster_id.as_deref()
+        if execute {
+            for action in &p.actions {
+                if let Err(e) = pass.execute(action, &ids).await {
+                    return Err((e, pass.notes, pass.writes));
+                }
+                if matches!(
+                    action,
+                    Action::CreateLink { .. } | Action::AlterConfigs { .. }
+                ) {
+                    match &digest {
+                        Some(dg) => {
+                            self.digests().insert(key.clone(), dg.clone());
+                        }
+                        None => {
+                            self.digests().remove(&key);
+                        }
+                    }
+                }
+            }
+            if !p
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::CreateLink { .. } | Action::AlterConfigs { .. }))
+            {
+                if let Some(dg) = &digest {
+                    self.digests().insert(key.clone(), dg.clone());
+                }
+            }
         } else {
-            None
-        };
-        if !execute {
             for action in &p.actions {
                 pass.notes.push(crate::Note {
                     warning: false,
@@ -595,43 +730,23 @@ impl LinkReconciler {
                     message: describe(action),
                 });
             }
-            let statuses = mirror_statuses(link, &mirrors, &pass.create_errors);
-            fill_status(link, d, status, &cluster, remote_cluster_id, info.as_ref());
-            status.num_mirror_topics = Some(mirrors.len() as i64);
-            status.mirror_topics = Some(statuses);
-            return Ok((pass, info, mirrors, problems));
-        }
-        for action in &p.actions {
-            if let Err(e) = pass.execute(action, source_id).await {
-                return Err((e, pass.notes, pass.writes));
-            }
-            if matches!(
-                action,
-                Action::CreateLink { .. } | Action::AlterConfigs { .. }
-            ) {
-                match &digest {
-                    Some(dg) => {
-                        self.digests().insert(key.clone(), dg.clone());
-                    }
-                    None => {
-                        self.digests().remove(&key);
-                    }
-                }
-            }
-        }
-        if !p
-            .actions
-            .iter()
-            .any(|a| matches!(a, Action::CreateLink { .. } | Action::AlterConfigs { .. }))
-        {
-            if let Some(dg) = &digest {
-                self.digests().insert(key.clone(), dg.clone());
-            }
         }
         let (info, mirrors) = if pass.writes > 0 {
-            self.read_link(rest, &cluster, &d.link_name)
-                .await
-                .map_err(|e| (e, pass.notes.clone(), pass.writes))?
+            let again = self.read_link(rest, &cluster, &d.link_name).await;
+            let again = match again {
+                Ok(v) => v,
+                Err(e) => return Err((e, pass.notes, pass.writes)),
+            };
+            if let Some(r) = pass.remote.as_mut() {
+                match self.read_link(&r.client, &r.cluster, &d.link_name).await {
+                    Ok((i, m)) => {
+                        r.info = i;
+                        r.mirrors = m;
+                    }
+                    Err(e) => return Err((e, pass.notes, pass.writes)),
+                }
+            }
+            again
         } else {
             (info, mirrors)
         };
@@ -639,6 +754,51 @@ impl LinkReconciler {
         let statuses = mirror_statuses(link, &mirrors, &pass.create_errors);
         status.num_mirror_topics = Some(mirrors.len() as i64);
         status.mirror_topics = Some(statuses);
+        if bidirectional {
+            let active = |i: Option<&LinkInfo>| {
+                i.is_some_and(|i| i.link_state.as_deref().is_none_or(|s| s == "ACTIVE"))
+            };
+            let remote_info = pass.remote.as_ref().and_then(|r| r.info.as_ref());
+            // The local half pulls into the local cluster; the remote half pulls into the
+            // remote cluster. Which of them is "source to destination" depends on where the
+            // resource's destination is.
+            let (into_local, into_remote) = (active(info.as_ref()), active(remote_info));
+            let offsets = d
+                .configs
+                .get("consumer.offset.sync.enable")
+                .is_some_and(|v| v.expose() == "true");
+            status.bidirectional_state = Some(BidirectionalState {
+                consumer_offset_sync_enabled: Some(offsets),
+                source_to_destination_active: Some(if local_is_destination {
+                    into_local
+                } else {
+                    into_remote
+                }),
+                destination_to_source_active: Some(if local_is_destination {
+                    into_remote
+                } else {
+                    into_local
+                }),
+            });
+            let reverse: Vec<MirrorInfo> = pass
+                .remote
+                .as_ref()
+                .map(|r| {
+                    r.mirrors
+                        .iter()
+                        .filter(|m| {
+                            link.spec.mirror_topics().iter().any(|t| {
+                                t.name == m.name
+                                    && t.effective_direction() == MirrorDirection::ToSource
+                            })
+                        })
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            status.num_reverse_mirror_topics = Some(reverse.len() as i64);
+            status.reverse_mirror_topics = Some(mirror_statuses(link, &reverse, &BTreeMap::new()));
+        }
         Ok((pass, info, mirrors, problems))
     }
 

@@ -7,12 +7,14 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use clusterlink_api::{KafkaRestClass, SecretValue};
+use clusterlink_api::cluster_link::{LinkMode, MirrorDirection};
+use clusterlink_api::{ClusterLink, KafkaRestClass, SecretValue};
 use serde_json::Value;
 
 /// KafkaRestClasses and Secrets by namespace and name.
 #[derive(Clone, Debug, Default)]
 pub struct Objects {
+    cluster_links: BTreeMap<(String, String), ClusterLink>,
     rest_classes: BTreeMap<(String, String), KafkaRestClass>,
     secrets: BTreeMap<(String, String), BTreeMap<String, SecretValue>>,
 }
@@ -31,6 +33,45 @@ impl Objects {
     /// An empty snapshot.
     pub fn new() -> Self {
         Objects::default()
+    }
+
+    /// Adds (or replaces) a ClusterLink, so that the other half of a bidirectional pair can be
+    /// found ([`Objects::bidirectional_peer`]).
+    pub fn add_cluster_link(&mut self, link: ClusterLink) {
+        let ns = link
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = link.metadata.name.clone().unwrap_or_default();
+        self.cluster_links.insert((ns, name), link);
+    }
+
+    /// The other ClusterLink of a bidirectional pair: same `spec.name`, both
+    /// `linkMode: Bidirectional`, in any namespace (R4).
+    pub fn bidirectional_peer(&self, link: &ClusterLink) -> Option<&ClusterLink> {
+        let bidi = |l: &ClusterLink| l.spec.link_mode() == Some(LinkMode::Bidirectional);
+        if !bidi(link) {
+            return None;
+        }
+        let me = (
+            link.metadata.namespace.as_deref().unwrap_or("default"),
+            link.metadata.name.as_deref().unwrap_or_default(),
+        );
+        self.cluster_links.iter().find_map(|((ns, name), l)| {
+            ((ns.as_str(), name.as_str()) != me && bidi(l) && l.link_name() == link.link_name())
+                .then_some(l)
+        })
+    }
+
+    /// Names of the `toSource` mirror topics a ClusterLink declares: they live on the other
+    /// half of its link.
+    pub fn to_source_mirrors(link: &ClusterLink) -> impl Iterator<Item = &str> {
+        link.spec
+            .mirror_topics()
+            .iter()
+            .filter(|t| t.effective_direction() == MirrorDirection::ToSource)
+            .map(|t| t.name.as_str())
     }
 
     /// Adds (or replaces) a KafkaRestClass; without a namespace it lives in `default`.

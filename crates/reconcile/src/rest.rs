@@ -184,6 +184,19 @@ pub struct LinkInfo {
     pub remote_cluster_id: Option<String>,
 }
 
+/// The ids a link is created with (Confluent's create-link body): `source_cluster_id` for a
+/// destination link, `remote_cluster_id` for a bidirectional one, and `cluster_link_id` for
+/// the second half of a pair.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreateLinkIds {
+    /// The source cluster (destination links).
+    pub source_cluster_id: Option<String>,
+    /// The remote cluster (bidirectional links).
+    pub remote_cluster_id: Option<String>,
+    /// The id of the pair, taken from its first half.
+    pub cluster_link_id: Option<String>,
+}
+
 /// A mirror topic as `GET /links/{name}/mirrors` reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MirrorInfo {
@@ -613,12 +626,18 @@ impl RestClient {
         &self,
         cluster: &str,
         link: &str,
-        source_cluster_id: Option<&str>,
+        ids: &CreateLinkIds,
         configs: &LinkConfigs,
     ) -> Result<(), RestError> {
         let mut body = json!({ "configs": config_list(configs) });
-        if let Some(id) = source_cluster_id {
-            body["source_cluster_id"] = json!(id);
+        for (field, value) in [
+            ("source_cluster_id", &ids.source_cluster_id),
+            ("remote_cluster_id", &ids.remote_cluster_id),
+            ("cluster_link_id", &ids.cluster_link_id),
+        ] {
+            if let Some(v) = value {
+                body[field] = json!(v);
+            }
         }
         self.call(
             Method::POST,

@@ -730,11 +730,6 @@ async fn create_link(
             "destination_cluster_id names the destination of a source-initiated link created at the source; this server hosts destination links only (use source_cluster_id)",
         ));
     }
-    if req.cluster_link_id.is_some() {
-        return Err(ApiError::bad_request(
-            "cluster_link_id (the second side of a bidirectional link) is not supported by clusterlink yet",
-        ));
-    }
     let mut configs = Vec::new();
     for c in req.configs {
         let v = c
@@ -745,6 +740,7 @@ async fn create_link(
     let link = NewLink {
         name,
         source_cluster_id: req.source_cluster_id.or(req.remote_cluster_id),
+        cluster_link_id: req.cluster_link_id,
         configs,
     };
     api.manager

@@ -399,7 +399,7 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
                 return value.as_str() != "PLAINTEXT";
             }
             if matches!(name.as_str(), "link.mode") {
-                return value.as_str() != "DESTINATION";
+                return !matches!(value.as_str(), "DESTINATION" | "BIDIRECTIONAL");
             }
             if matches!(name.as_str(), "connection.mode") {
                 return value.as_str() != "OUTBOUND";

@@ -159,6 +159,8 @@ pub struct NewLink {
     pub name: String,
     /// The source cluster id the caller expects (checked when the link is validated).
     pub source_cluster_id: Option<String>,
+    /// The id of the link pair, when this is the second half of a bidirectional link.
+    pub cluster_link_id: Option<String>,
     /// Configs by name.
     pub configs: Vec<(String, String)>,
 }
@@ -562,9 +564,43 @@ impl LinkManager {
             configs.insert(name.clone(), configs::validate(name, value)?);
         }
         configs::validate_set(&configs)?;
+        let link_mode = configs
+            .get("link.mode")
+            .map_or("DESTINATION", String::as_str);
+        let connection_mode = configs
+            .get("connection.mode")
+            .map_or("OUTBOUND", String::as_str);
+        if let Some(id) = &link.cluster_link_id {
+            if link_mode == "BIDIRECTIONAL" && connection_mode == "INBOUND" {
+                return Err(LinkError::Invalid(
+                    "cluster_link_id must not be given for a bidirectional INBOUND link: the INBOUND side creates the link id and the OUTBOUND side uses it".into(),
+                ));
+            }
+            if link_mode != "BIDIRECTIONAL" {
+                return Err(LinkError::Invalid(format!(
+                    "cluster_link_id names the other half of a bidirectional link; this link's link.mode is {link_mode}"
+                )));
+            }
+            if id.is_empty()
+                || id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(LinkError::Invalid(format!(
+                    "cluster_link_id '{id}' is not a link id (1 to 64 characters of A-Z, a-z, 0-9, - and _)"
+                )));
+            }
+        }
+        if connection_mode == "INBOUND" || link_mode == "SOURCE" {
+            return Err(LinkError::Invalid(format!(
+                "source-initiated links (link.mode {link_mode}, connection.mode {connection_mode}) are not supported by clusterlink yet: create a destination-initiated link (connection.mode OUTBOUND, link.mode DESTINATION or BIDIRECTIONAL) on the cluster that receives the data"
+            )));
+        }
         if !configs.contains_key("bootstrap.servers") {
             return Err(LinkError::Invalid(
-                "bootstrap.servers is required: this server only runs destination-initiated links, which connect to the source".into(),
+                "bootstrap.servers is required: an OUTBOUND link connects to the remote cluster"
+                    .into(),
             ));
         }
         if link.source_cluster_id.as_deref() == Some(self.cluster_id()) {
@@ -576,7 +612,7 @@ impl LinkManager {
         }
         let mut record = LinkRecord {
             name: link.name.clone(),
-            id: new_id(),
+            id: link.cluster_link_id.clone().unwrap_or_else(new_id),
             source_cluster_id: link.source_cluster_id.clone(),
             configs,
             created_ms: now_ms(),
@@ -924,6 +960,8 @@ impl LinkManager {
             ))
             .into());
         }
+        self.check_no_loop(&record, &engine, &mirror.source_topic)
+            .await?;
         let spec = MirrorSpec {
             name,
             source_topic: mirror.source_topic,
@@ -932,6 +970,47 @@ impl LinkManager {
             start,
         };
         engine.create_mirror(spec, Desired::Active).await?;
+        Ok(())
+    }
+
+    /// Refuses a mirror whose source topic is itself a live mirror, on the source cluster, of a
+    /// topic of this cluster: the two halves of a link pair (or two links facing each other)
+    /// would copy records back to where they came from. What the other cluster's link server
+    /// recorded in its state topic tells; a cluster without clusterlink state has no mirrors we
+    /// could loop through. A mirror that was promoted or failed over is an ordinary topic and
+    /// may be mirrored back (the reverse direction of a disaster recovery).
+    async fn check_no_loop(
+        &self,
+        record: &LinkRecord,
+        engine: &Engine,
+        source_topic: &str,
+    ) -> Result<(), LinkError> {
+        let state = clusterlink_mirror::store::read_state(engine.source(), engine.state_topic())
+            .await
+            .map_err(|e| LinkError::SourceUnreachable {
+                link: record.name.clone(),
+                message: format!("reading its clusterlink state: {e}"),
+            })?;
+        let ours = self.cluster_id();
+        for m in clusterlink_mirror::stored_mirrors(&state) {
+            if m.name != source_topic || m.state == MirrorState::Stopped {
+                continue;
+            }
+            let link_name = m.engine.split('@').next().unwrap_or_default();
+            let pulls_from_us = state
+                .get(&format!("link/{link_name}"))
+                .and_then(|v| serde_json::from_slice::<LinkRecord>(v).ok())
+                .is_some_and(|l| {
+                    l.id == m.engine.split('@').nth(1).unwrap_or_default()
+                        && l.source_cluster_id.as_deref() == Some(ours)
+                });
+            if pulls_from_us {
+                return Err(LinkError::Invalid(format!(
+                    "Topic '{source_topic}' on the source cluster is a mirror of topic '{}' of this cluster (link '{link_name}' there): mirroring it back would loop records between the clusters",
+                    m.source_topic
+                )));
+            }
+        }
         Ok(())
     }
 
