@@ -125,6 +125,9 @@ pub enum MirrorState {
     Failed,
     /// The source cluster cannot be reached; mirroring resumes when it can.
     SourceUnavailable,
+    /// Requested on a source-initiated (INBOUND) link and not yet created by the link's
+    /// OUTBOUND side. Engines never set it.
+    PendingMirror,
 }
 
 impl MirrorState {
@@ -137,6 +140,7 @@ impl MirrorState {
             MirrorState::Stopped => "STOPPED",
             MirrorState::Failed => "FAILED",
             MirrorState::SourceUnavailable => "SOURCE_UNAVAILABLE",
+            MirrorState::PendingMirror => "PENDING_MIRROR",
         }
     }
 
@@ -229,7 +233,7 @@ fn dst_err(source: KafkaError) -> MirrorError {
 }
 
 /// One partition's status.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartitionStatus {
     /// Partition index.
     pub partition: i32,
@@ -252,7 +256,7 @@ pub struct PartitionStatus {
 }
 
 /// A mirror topic's status.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MirrorStatus {
     /// Mirror topic name.
     pub name: String,

@@ -666,7 +666,7 @@ fn link_data(api: &Api, headers: &HeaderMap, l: &crate::links::LinkInfo) -> Valu
         "kind": "KafkaLinkData",
         "metadata": {"self": b, "resource_name": format!("crn:///kafka={id}/link={}", l.name)},
         "source_cluster_id": l.source_cluster_id,
-        "destination_cluster_id": null,
+        "destination_cluster_id": l.destination_cluster_id,
         "remote_cluster_id": null,
         "link_name": l.name,
         "link_id": l.id,
@@ -725,11 +725,6 @@ async fn create_link(
     let validate_only = flag(&q, "validate_only", false)?;
     let validate_link = flag(&q, "validate_link", true)?;
     let req: CreateLink = body(&bytes, false)?;
-    if req.destination_cluster_id.is_some() {
-        return Err(ApiError::bad_request(
-            "destination_cluster_id names the destination of a source-initiated link created at the source; this server hosts destination links only (use source_cluster_id)",
-        ));
-    }
     let mut configs = Vec::new();
     for c in req.configs {
         let v = c
@@ -739,7 +734,11 @@ async fn create_link(
     }
     let link = NewLink {
         name,
-        source_cluster_id: req.source_cluster_id.or(req.remote_cluster_id),
+        // The remote cluster's id, whichever field names it for the link's mode.
+        source_cluster_id: req
+            .source_cluster_id
+            .or(req.remote_cluster_id)
+            .or(req.destination_cluster_id),
         cluster_link_id: req.cluster_link_id,
         configs,
     };

@@ -14,6 +14,7 @@ pub mod api;
 pub mod configs;
 pub mod links;
 pub mod secrets;
+pub mod source_initiated;
 
 pub use api::{metrics_text, router};
 pub use links::{LinkError, LinkManager, ManagerOptions};

@@ -22,6 +22,7 @@ use clusterlink_mirror::engine::state_key_prefixes;
 use clusterlink_mirror::store::KafkaStore;
 
 use crate::secrets::PasswordEncoder;
+use crate::source_initiated::{self, Control, InboundView, PushConfig, Pusher};
 use clusterlink_mirror::{
     Desired, Engine, LinkSettings, MirrorError, MirrorSpec, MirrorState, MirrorStatus, StartSpec,
 };
@@ -179,6 +180,34 @@ impl LinkRecord {
     fn engine_name(&self) -> String {
         format!("{}@{}", self.name, self.id)
     }
+
+    fn link_mode(&self) -> &str {
+        self.configs
+            .get("link.mode")
+            .map_or("DESTINATION", String::as_str)
+    }
+
+    fn connection_mode(&self) -> &str {
+        self.configs
+            .get("connection.mode")
+            .map_or("OUTBOUND", String::as_str)
+    }
+
+    /// The destination half of a source-initiated link: it opens no connection; the source's
+    /// link server moves its mirrors (see [`crate::source_initiated`]).
+    fn is_inbound(&self) -> bool {
+        self.connection_mode() == "INBOUND"
+    }
+
+    /// Whether this link pulls mirrors into the local cluster (an engine of its own).
+    fn pulls(&self) -> bool {
+        !self.is_inbound() && self.link_mode() != "SOURCE"
+    }
+
+    /// Whether this link pushes the mirrors of an INBOUND link on the remote cluster.
+    fn pushes(&self) -> bool {
+        !self.is_inbound() && matches!(self.link_mode(), "SOURCE" | "BIDIRECTIONAL")
+    }
 }
 
 /// A link as the API shows it.
@@ -273,6 +302,8 @@ impl MirrorAction {
 struct Entry {
     record: Mutex<LinkRecord>,
     engine: Mutex<Option<Engine>>,
+    /// The pushing side of a source-initiated link.
+    pusher: Mutex<Option<Pusher>>,
     error: Mutex<Option<String>>,
     /// Bumped whenever the running engine is replaced or the link deleted: a starter task of an
     /// older generation gives up.
@@ -301,6 +332,9 @@ struct Inner {
     links: Mutex<BTreeMap<String, Arc<Entry>>>,
     /// Serializes changes of links (create, delete, configs).
     changes: tokio::sync::Mutex<()>,
+    /// The local state topic's contents as INBOUND links see them, refreshed in the background
+    /// while such links exist (their mirrors are moved by the other cluster's link server).
+    inbound: Mutex<BTreeMap<String, Vec<u8>>>,
     errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -354,6 +388,27 @@ pub async fn cluster_id_of(client: &Client) -> Result<String, KafkaError> {
     Ok(client.describe_cluster().await?.cluster_id)
 }
 
+/// Whether `topic`, in a cluster whose clusterlink state is `state`, is a live mirror (not
+/// promoted or failed over) of a link pulling from the cluster `from`: then copying it to
+/// `from` would bring records back where they came from. Returns that link's name and the
+/// original topic.
+pub(crate) fn live_mirror_from(
+    state: &BTreeMap<String, Vec<u8>>,
+    topic: &str,
+    from: &str,
+) -> Option<(String, String)> {
+    clusterlink_mirror::stored_mirrors(state)
+        .into_iter()
+        .filter(|m| m.name == topic && m.state != MirrorState::Stopped)
+        .find_map(|m| {
+            let (link_name, id) = m.engine.split_once('@')?;
+            let record: LinkRecord =
+                serde_json::from_slice(state.get(&format!("link/{link_name}"))?).ok()?;
+            (record.id == id && record.source_cluster_id.as_deref() == Some(from))
+                .then(|| (link_name.to_string(), m.source_topic))
+        })
+}
+
 /// A link name: Kafka's topic-name characters, 1 to 249 of them, and not `-` (the "all links"
 /// path segment).
 fn check_link_name(name: &str) -> Result<(), LinkError> {
@@ -391,6 +446,7 @@ impl LinkManager {
                 options,
                 links: Mutex::new(BTreeMap::new()),
                 changes: tokio::sync::Mutex::new(()),
+                inbound: Mutex::new(all.clone()),
                 errors: Mutex::new(BTreeMap::new()),
             }),
         };
@@ -404,23 +460,15 @@ impl LinkManager {
             let entry = Arc::new(Entry {
                 record: Mutex::new(record.clone()),
                 engine: Mutex::new(None),
+                pusher: Mutex::new(None),
                 error: Mutex::new(Some("starting".into())),
                 generation: AtomicU64::new(0),
             });
             lock(&manager.inner.links).insert(record.name.clone(), entry.clone());
-            match manager.start_engine(&record, None).await {
-                Ok(engine) => {
-                    *lock(&entry.engine) = Some(engine);
-                    *lock(&entry.error) = None;
-                    info!(link = %record.name, "link restored");
-                }
-                Err(e) => {
-                    warn!(link = %record.name, error = %e, "link restored but not running; retrying in the background");
-                    *lock(&entry.error) = Some(e.to_string());
-                    manager.restart_in_background(entry, 0);
-                }
-            }
+            manager.start(&entry, &record, None).await;
+            info!(link = %record.name, "link restored");
         }
+        manager.spawn_inbound_refresher();
         Ok(manager)
     }
 
@@ -576,10 +624,10 @@ impl LinkManager {
                     "cluster_link_id must not be given for a bidirectional INBOUND link: the INBOUND side creates the link id and the OUTBOUND side uses it".into(),
                 ));
             }
-            if link_mode != "BIDIRECTIONAL" {
-                return Err(LinkError::Invalid(format!(
-                    "cluster_link_id names the other half of a bidirectional link; this link's link.mode is {link_mode}"
-                )));
+            if link_mode == "DESTINATION" {
+                return Err(LinkError::Invalid(
+                    "cluster_link_id names the other half of a link pair (bidirectional, or the SOURCE side of a source-initiated link); this link's link.mode is DESTINATION".into(),
+                ));
             }
             if id.is_empty()
                 || id.len() > 64
@@ -592,12 +640,24 @@ impl LinkManager {
                 )));
             }
         }
-        if connection_mode == "INBOUND" || link_mode == "SOURCE" {
-            return Err(LinkError::Invalid(format!(
-                "source-initiated links (link.mode {link_mode}, connection.mode {connection_mode}) are not supported by clusterlink yet: create a destination-initiated link (connection.mode OUTBOUND, link.mode DESTINATION or BIDIRECTIONAL) on the cluster that receives the data"
-            )));
+        let inbound = connection_mode == "INBOUND";
+        if inbound && link_mode == "SOURCE" {
+            return Err(LinkError::Invalid(
+                "a link with link.mode SOURCE opens the connection: its connection.mode must be OUTBOUND".into(),
+            ));
         }
-        if !configs.contains_key("bootstrap.servers") {
+        if inbound {
+            if configs.contains_key("bootstrap.servers") {
+                return Err(LinkError::Invalid(
+                    "an INBOUND link opens no connection: bootstrap.servers must not be set (the source side's OUTBOUND link connects here)".into(),
+                ));
+            }
+            if link.source_cluster_id.is_none() {
+                return Err(LinkError::Invalid(
+                    "an INBOUND link needs the id of the cluster that connects to it (source_cluster_id, or remote_cluster_id for a bidirectional link)".into(),
+                ));
+            }
+        } else if !configs.contains_key("bootstrap.servers") {
             return Err(LinkError::Invalid(
                 "bootstrap.servers is required: an OUTBOUND link connects to the remote cluster"
                     .into(),
@@ -618,7 +678,7 @@ impl LinkManager {
             created_ms: now_ms(),
         };
         let mut source = None;
-        if validate_link {
+        if validate_link && !inbound {
             let client = self.connect_source(&record).await?;
             let actual =
                 cluster_id_of(&client)
@@ -648,21 +708,144 @@ impl LinkManager {
         let entry = Arc::new(Entry {
             record: Mutex::new(record.clone()),
             engine: Mutex::new(None),
+            pusher: Mutex::new(None),
             error: Mutex::new(Some("starting".into())),
             generation: AtomicU64::new(0),
         });
         lock(&self.inner.links).insert(record.name.clone(), entry.clone());
-        match self.start_engine(&record, source).await {
-            Ok(engine) => {
-                *lock(&entry.engine) = Some(engine);
-                *lock(&entry.error) = None;
+        self.start(&entry, &record, source).await;
+        self.refresh_inbound().await;
+        info!(link = %record.name, id = %record.id, source = record.source_cluster_id.as_deref().unwrap_or("?"), "link created");
+        Ok(())
+    }
+
+    /// Starts what a link runs: its engine when it pulls (retried in the background while the
+    /// remote cannot be reached), its pusher when it pushes; nothing for an INBOUND link.
+    async fn start(&self, entry: &Arc<Entry>, record: &LinkRecord, source: Option<Client>) {
+        if record.pulls() {
+            match self.start_engine(record, source).await {
+                Ok(engine) => {
+                    *lock(&entry.engine) = Some(engine);
+                    *lock(&entry.error) = None;
+                }
+                Err(e) => {
+                    *lock(&entry.error) = Some(e.to_string());
+                    let generation = entry.generation.load(Ordering::SeqCst);
+                    self.restart_in_background(entry.clone(), generation);
+                }
             }
-            Err(e) => {
-                *lock(&entry.error) = Some(e.to_string());
-                self.restart_in_background(entry, 0);
+        } else {
+            *lock(&entry.error) = None;
+        }
+        if record.pushes() {
+            // One pusher (one engine of that name) at a time: the old one stops first.
+            let old = lock(&entry.pusher).take();
+            if let Some(old) = old {
+                old.stop().await;
+            }
+            let pusher = Pusher::spawn(self.inner.local.clone(), self.push_config(record));
+            *lock(&entry.pusher) = Some(pusher);
+        }
+    }
+
+    fn push_config(&self, record: &LinkRecord) -> PushConfig {
+        let mut remote = ClientConfig::new(
+            record
+                .configs
+                .get("bootstrap.servers")
+                .map_or("", String::as_str),
+        );
+        remote.retry.timeout = self.inner.options.connect_timeout;
+        remote.connection.connect_timeout = self.inner.options.connect_timeout;
+        let mut settings = self.inner.options.engine.clone();
+        if let Some(ms) = record
+            .configs
+            .get("cluster.link.retry.timeout.ms")
+            .and_then(|v| v.parse().ok())
+        {
+            settings.retry_timeout = Duration::from_millis(ms);
+        }
+        PushConfig {
+            link: record.name.clone(),
+            cluster_id: self.cluster_id().to_owned(),
+            remote,
+            poll: settings.metadata_interval.min(Duration::from_secs(1)),
+            settings,
+        }
+    }
+
+    /// Re-reads the local state topic for INBOUND links' views.
+    async fn refresh_inbound(&self) {
+        let any = lock(&self.inner.links)
+            .values()
+            .any(|e| e.record().is_inbound());
+        if !any {
+            return;
+        }
+        match self.inner.store.load().await {
+            Ok(all) => *lock(&self.inner.inbound) = all,
+            Err(e) => warn!(error = %e, "reading the state topic for INBOUND links failed"),
+        }
+    }
+
+    fn spawn_inbound_refresher(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let every = self
+            .inner
+            .options
+            .engine
+            .metadata_interval
+            .min(Duration::from_secs(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(inner) = weak.upgrade() else { return };
+                LinkManager { inner }.refresh_inbound().await;
+            }
+        });
+    }
+
+    fn inbound_view(&self, record: &LinkRecord) -> InboundView {
+        InboundView::read(&lock(&self.inner.inbound), &record.engine_name())
+    }
+
+    /// The mirrors of a link: its engine's, or for an INBOUND link what its OUTBOUND side
+    /// reported (PENDING_MIRROR until created).
+    fn entry_mirrors(&self, entry: &Entry) -> Vec<MirrorStatus> {
+        let record = entry.record();
+        if record.is_inbound() {
+            return self.inbound_view(&record).mirrors();
+        }
+        entry.engine().map(|e| e.list()).unwrap_or_default()
+    }
+
+    /// Writes control records for an INBOUND link and shows them at once.
+    async fn put_controls(
+        &self,
+        record: &LinkRecord,
+        controls: &[(String, Control)],
+    ) -> Result<(), LinkError> {
+        let engine = record.engine_name();
+        let entries: Vec<(String, Option<Vec<u8>>)> = controls
+            .iter()
+            .map(|(topic, c)| {
+                (
+                    source_initiated::control_key(&engine, topic),
+                    serde_json::to_vec(c).ok(),
+                )
+            })
+            .collect();
+        self.inner
+            .store
+            .put(&entries)
+            .await
+            .map_err(LinkError::Local)?;
+        let mut cache = lock(&self.inner.inbound);
+        for (k, v) in entries {
+            if let Some(v) = v {
+                cache.insert(k, v);
             }
         }
-        info!(link = %record.name, id = %record.id, source = record.source_cluster_id.as_deref().unwrap_or("?"), "link created");
         Ok(())
     }
 
@@ -678,23 +861,45 @@ impl LinkManager {
 
     fn info(&self, entry: &Entry) -> LinkInfo {
         let record = entry.record();
-        let mirrors = entry.engine().map(|e| e.list()).unwrap_or_default();
+        let mirrors = self.entry_mirrors(entry);
         let mut mirror_states = BTreeMap::new();
         for m in &mirrors {
             *mirror_states.entry(m.state.as_str()).or_insert(0) += 1;
         }
-        let error = lock(&entry.error).clone();
+        let mut error = lock(&entry.error).clone();
+        let mut up = entry.engine().is_some();
+        if record.is_inbound() {
+            up = self.inbound_view(&record).connected();
+            if !up {
+                error = Some(format!(
+                    "INBOUND link: waiting for its OUTBOUND side (the link '{}' on cluster {}) to connect",
+                    record.name,
+                    record.source_cluster_id.as_deref().unwrap_or("?")
+                ));
+            }
+        } else if !record.pulls() {
+            let push = lock(&entry.pusher).as_ref().map(|p| p.state());
+            up = push
+                .as_ref()
+                .is_some_and(|p| p.engine.is_some() && p.error.is_none());
+            error = push.and_then(|p| p.error);
+        }
         LinkInfo {
             name: record.name.clone(),
             id: record.id.clone(),
-            source_cluster_id: record.source_cluster_id.clone(),
-            destination_cluster_id: self.cluster_id().to_owned(),
-            topic_names: mirrors.iter().map(|m| m.name.clone()).collect(),
-            state: if entry.engine().is_some() {
-                "ACTIVE"
+            // A SOURCE link's remote is the destination.
+            source_cluster_id: if record.link_mode() == "SOURCE" {
+                Some(self.cluster_id().to_owned())
             } else {
-                "UNAVAILABLE"
+                record.source_cluster_id.clone()
             },
+            destination_cluster_id: if record.link_mode() == "SOURCE" {
+                record.source_cluster_id.clone().unwrap_or_default()
+            } else {
+                self.cluster_id().to_owned()
+            },
+            topic_names: mirrors.iter().map(|m| m.name.clone()).collect(),
+            state: if up { "ACTIVE" } else { "UNAVAILABLE" },
             error_message: error,
             not_applied: configs::not_applied(&record.configs),
             mirror_states,
@@ -725,10 +930,8 @@ impl LinkManager {
         let _guard = self.inner.changes.lock().await;
         let entry = self.entry(name)?;
         if !force {
-            let live: Vec<String> = entry
-                .engine()
-                .map(|e| e.list())
-                .unwrap_or_default()
+            let live: Vec<String> = self
+                .entry_mirrors(&entry)
                 .into_iter()
                 .filter(|m| m.state != MirrorState::Stopped)
                 .map(|m| m.name)
@@ -751,8 +954,15 @@ impl LinkManager {
                 warn!(link = %name, error = %e, "final checkpoint of a deleted link failed");
             }
         }
+        let pusher = lock(&entry.pusher).take();
+        if let Some(p) = pusher {
+            p.stop().await;
+        }
         let record = entry.record();
-        let prefixes = state_key_prefixes(&record.engine_name());
+        let mut prefixes = state_key_prefixes(&record.engine_name()).to_vec();
+        if record.is_inbound() {
+            prefixes.extend(source_initiated::key_prefixes(&record.engine_name()));
+        }
         let all = self.inner.store.load().await.map_err(LinkError::Local)?;
         let mut tombstones: Vec<(String, Option<Vec<u8>>)> = all
             .keys()
@@ -895,7 +1105,16 @@ impl LinkManager {
         }
         self.put_record(&record).await?;
         *lock(&entry.record) = record.clone();
-        if restart {
+        if restart && record.pushes() {
+            // One pusher (one engine of that name) at a time: the old one stops first.
+            let old = lock(&entry.pusher).take();
+            if let Some(old) = old {
+                old.stop().await;
+            }
+            let pusher = Pusher::spawn(self.inner.local.clone(), self.push_config(&record));
+            *lock(&entry.pusher) = Some(pusher);
+        }
+        if restart && record.pulls() {
             let generation = entry.generation.fetch_add(1, Ordering::SeqCst) + 1;
             let engine = lock(&entry.engine).take();
             if let Some(engine) = engine {
@@ -922,8 +1141,13 @@ impl LinkManager {
 
     /// Creates a mirror topic on a link.
     pub async fn create_mirror(&self, link: &str, mirror: NewMirror) -> Result<(), LinkError> {
-        let (entry, engine) = self.running(link)?;
+        let entry = self.entry(link)?;
         let record = entry.record();
+        if !record.pulls() && !record.is_inbound() {
+            return Err(LinkError::Invalid(format!(
+                "Cluster link '{link}' has link.mode SOURCE: its mirror topics are created on the destination cluster's INBOUND link of the same name"
+            )));
+        }
         if mirror.source_topic.is_empty() {
             return Err(LinkError::Invalid("source_topic_name is required".into()));
         }
@@ -960,8 +1184,6 @@ impl LinkManager {
             ))
             .into());
         }
-        self.check_no_loop(&record, &engine, &mirror.source_topic)
-            .await?;
         let spec = MirrorSpec {
             name,
             source_topic: mirror.source_topic,
@@ -969,6 +1191,32 @@ impl LinkManager {
             replication_factor: mirror.replication_factor,
             start,
         };
+        if record.is_inbound() {
+            // The OUTBOUND side creates it; what can be checked here is checked now.
+            match self.inner.local.topic_metadata(&spec.name).await {
+                Ok(_) => {
+                    return Err(MirrorError::DestinationExists(spec.name.clone()).into());
+                }
+                Err(e) if e.kafka_code() == Some(3) => {}
+                Err(e) => return Err(LinkError::Local(e)),
+            }
+            let name = spec.name.clone();
+            return self
+                .put_controls(
+                    &record,
+                    &[(
+                        name,
+                        Control::Mirror {
+                            spec,
+                            desired: Desired::Active,
+                        },
+                    )],
+                )
+                .await;
+        }
+        let (_, engine) = self.running(link)?;
+        self.check_no_loop(&record, &engine, &spec.source_topic)
+            .await?;
         engine.create_mirror(spec, Desired::Active).await?;
         Ok(())
     }
@@ -991,25 +1239,11 @@ impl LinkManager {
                 link: record.name.clone(),
                 message: format!("reading its clusterlink state: {e}"),
             })?;
-        let ours = self.cluster_id();
-        for m in clusterlink_mirror::stored_mirrors(&state) {
-            if m.name != source_topic || m.state == MirrorState::Stopped {
-                continue;
-            }
-            let link_name = m.engine.split('@').next().unwrap_or_default();
-            let pulls_from_us = state
-                .get(&format!("link/{link_name}"))
-                .and_then(|v| serde_json::from_slice::<LinkRecord>(v).ok())
-                .is_some_and(|l| {
-                    l.id == m.engine.split('@').nth(1).unwrap_or_default()
-                        && l.source_cluster_id.as_deref() == Some(ours)
-                });
-            if pulls_from_us {
-                return Err(LinkError::Invalid(format!(
-                    "Topic '{source_topic}' on the source cluster is a mirror of topic '{}' of this cluster (link '{link_name}' there): mirroring it back would loop records between the clusters",
-                    m.source_topic
-                )));
-            }
+        if let Some((link_name, origin)) = live_mirror_from(&state, source_topic, self.cluster_id())
+        {
+            return Err(LinkError::Invalid(format!(
+                "Topic '{source_topic}' on the source cluster is a mirror of topic '{origin}' of this cluster (link '{link_name}' there): mirroring it back would loop records between the clusters"
+            )));
         }
         Ok(())
     }
@@ -1026,9 +1260,7 @@ impl LinkManager {
         Ok(entries
             .into_iter()
             .flat_map(|(name, e)| {
-                e.engine()
-                    .map(|e| e.list())
-                    .unwrap_or_default()
+                self.entry_mirrors(&e)
                     .into_iter()
                     .map(move |m| (name.clone(), m))
             })
@@ -1037,6 +1269,14 @@ impl LinkManager {
 
     /// One mirror of a link.
     pub fn mirror(&self, link: &str, name: &str) -> Result<MirrorStatus, LinkError> {
+        let entry = self.entry(link)?;
+        if entry.record().is_inbound() {
+            return self
+                .entry_mirrors(&entry)
+                .into_iter()
+                .find(|m| m.name == name)
+                .ok_or_else(|| MirrorError::NotFound(name.to_owned()).into());
+        }
         let (_, engine) = self.running(link)?;
         engine
             .status(name)
@@ -1051,12 +1291,29 @@ impl LinkManager {
             .collect();
         entries
             .into_iter()
-            .find(|(_, e)| e.engine().is_some_and(|e| e.status(topic).is_some()))
+            .find(|(_, e)| {
+                if e.record().is_inbound() {
+                    self.entry_mirrors(e).iter().any(|m| m.name == topic)
+                } else {
+                    e.engine().is_some_and(|e| e.status(topic).is_some())
+                }
+            })
             .map(|(k, _)| k)
     }
 
     /// Deletes a mirror topic (the destination topic goes with it).
     pub async fn delete_mirror(&self, link: &str, name: &str) -> Result<(), LinkError> {
+        let entry = self.entry(link)?;
+        let record = entry.record();
+        if record.is_inbound() {
+            if !self.entry_mirrors(&entry).iter().any(|m| m.name == name) {
+                return Err(MirrorError::NotFound(name.to_owned()).into());
+            }
+            // The OUTBOUND side deletes the topic (and this request) when it next looks.
+            return self
+                .put_controls(&record, &[(name.to_owned(), Control::Delete)])
+                .await;
+        }
         let (_, engine) = self.running(link)?;
         Ok(engine.delete_mirror(name).await?)
     }
@@ -1070,6 +1327,13 @@ impl LinkManager {
         action: MirrorAction,
         validate_only: bool,
     ) -> Result<Vec<(String, Result<MirrorStatus, LinkError>)>, LinkError> {
+        let entry = self.entry(link)?;
+        let record = entry.record();
+        if record.is_inbound() {
+            return self
+                .alter_inbound_mirrors(&record, names, action, validate_only)
+                .await;
+        }
         let (_, engine) = self.running(link)?;
         if names.is_empty() {
             return Err(LinkError::Invalid(
@@ -1104,7 +1368,58 @@ impl LinkManager {
         Ok(out)
     }
 
-    /// Stops every engine (final checkpoints written).
+    /// `alter_mirrors` for an INBOUND link: the desired states go into control records.
+    async fn alter_inbound_mirrors(
+        &self,
+        record: &LinkRecord,
+        names: &[String],
+        action: MirrorAction,
+        validate_only: bool,
+    ) -> Result<Vec<(String, Result<MirrorStatus, LinkError>)>, LinkError> {
+        if names.is_empty() {
+            return Err(LinkError::Invalid(
+                "mirror_topic_names must name at least one mirror topic".into(),
+            ));
+        }
+        let view = self.inbound_view(record);
+        let mut controls = Vec::new();
+        let mut missing = Vec::new();
+        for n in names {
+            match view.controls.get(n) {
+                Some(Control::Mirror { spec, .. }) => controls.push((
+                    n.clone(),
+                    Control::Mirror {
+                        spec: spec.clone(),
+                        desired: action.desired(),
+                    },
+                )),
+                _ => missing.push(n.as_str()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(LinkError::NotAMirror {
+                link: record.name.clone(),
+                topics: missing.join(", "),
+            });
+        }
+        if !validate_only {
+            self.put_controls(record, &controls).await?;
+        }
+        let now = self.inbound_view(record).mirrors();
+        Ok(names
+            .iter()
+            .map(|n| {
+                let status = now
+                    .iter()
+                    .find(|m| &m.name == n)
+                    .cloned()
+                    .ok_or_else(|| MirrorError::NotFound(n.clone()).into());
+                (n.clone(), status)
+            })
+            .collect())
+    }
+
+    /// Stops every engine (final checkpoints written) and pusher.
     pub async fn shutdown(&self) {
         let entries: Vec<Arc<Entry>> = lock(&self.inner.links).values().cloned().collect();
         for e in entries {
@@ -1112,6 +1427,10 @@ impl LinkManager {
             let engine = lock(&e.engine).take();
             if let Some(engine) = engine {
                 let _ = engine.stop().await;
+            }
+            let pusher = lock(&e.pusher).take();
+            if let Some(p) = pusher {
+                p.stop().await;
             }
         }
     }

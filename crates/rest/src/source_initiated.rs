@@ -1,0 +1,443 @@
+//! Source-initiated links (R3, R5): the destination cannot open connections, so the source's
+//! link server does the moving for both.
+//!
+//! The destination's link server holds the INBOUND link and its mirror topics but opens no
+//! connection. The source's link server holds the OUTBOUND link (`link.mode` SOURCE, or the
+//! OUTBOUND half of a bidirectional pair) and can reach the destination's Kafka cluster. The two
+//! servers never talk to each other directly: they share the destination cluster's state topic.
+//!
+//! - The INBOUND side writes what its REST API is asked for as *control* records
+//!   (`ctl/<link>@<id>/<topic>`: a mirror's spec and desired state, or its deletion).
+//! - The OUTBOUND side's [`Pusher`] reads them, runs an ordinary mirroring engine named
+//!   `<link>@<id>` with the local cluster as source and the destination as destination (so the
+//!   engine's own records, checkpoints and offset maps land in the destination's state topic,
+//!   as for any destination link), and writes back each mirror's status
+//!   (`mstatus/<link>@<id>/<topic>`) and a heartbeat (`peer/<link>@<id>`).
+//! - The INBOUND side's REST API answers from those records.
+//!
+//! The link id is the INBOUND side's: the OUTBOUND side takes it from the INBOUND link's record,
+//! so that both name the same engine. An OUTBOUND link created before its INBOUND side waits for
+//! it, says so in its status, and starts as soon as it appears.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clusterlink_kafka::{Client, ClientConfig};
+use clusterlink_mirror::offset_map::OffsetMode;
+use clusterlink_mirror::store::{read_state, KafkaStore};
+use clusterlink_mirror::{Desired, Engine, LinkSettings, MirrorSpec, MirrorState, MirrorStatus};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+/// How old a heartbeat may be for the INBOUND side to call its link connected.
+pub const HEARTBEAT_FRESH: Duration = Duration::from_secs(15);
+
+/// Key of a control record.
+pub fn control_key(engine: &str, topic: &str) -> String {
+    format!("ctl/{engine}/{topic}")
+}
+
+/// Key of a mirror status record.
+pub fn status_key(engine: &str, topic: &str) -> String {
+    format!("mstatus/{engine}/{topic}")
+}
+
+/// Key of the OUTBOUND side's heartbeat.
+pub fn heartbeat_key(engine: &str) -> String {
+    format!("peer/{engine}")
+}
+
+/// Prefixes of every key this module writes for an engine (what deleting the link removes).
+pub fn key_prefixes(engine: &str) -> [String; 3] {
+    [
+        format!("ctl/{engine}/"),
+        format!("mstatus/{engine}/"),
+        heartbeat_key(engine),
+    ]
+}
+
+/// What the INBOUND side asks of a mirror topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Control {
+    /// Mirror it with this spec, in this desired state.
+    Mirror {
+        /// The mirror.
+        spec: MirrorSpec,
+        /// Its desired state.
+        desired: Desired,
+    },
+    /// Delete it (the topic goes with it).
+    Delete,
+}
+
+/// The OUTBOUND side's sign of life.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The source cluster's id.
+    pub cluster_id: String,
+    /// When (ms since the epoch).
+    pub at_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The INBOUND side's view of its link, from its state topic.
+#[derive(Debug, Clone, Default)]
+pub struct InboundView {
+    /// Control records by topic.
+    pub controls: BTreeMap<String, Control>,
+    /// Status records by topic.
+    pub statuses: BTreeMap<String, MirrorStatus>,
+    /// The last heartbeat.
+    pub heartbeat: Option<Heartbeat>,
+}
+
+fn under<'a>(
+    state: &'a BTreeMap<String, Vec<u8>>,
+    prefix: &'a str,
+) -> impl Iterator<Item = (&'a str, &'a Vec<u8>)> + 'a {
+    state
+        .range(prefix.to_string()..)
+        .take_while(move |(k, _)| k.starts_with(prefix))
+        .map(move |(k, v)| (&k[prefix.len()..], v))
+}
+
+impl InboundView {
+    /// Reads the records of `engine` from a state topic's contents.
+    pub fn read(state: &BTreeMap<String, Vec<u8>>, engine: &str) -> Self {
+        let ctl = format!("ctl/{engine}/");
+        let st = format!("mstatus/{engine}/");
+        InboundView {
+            controls: under(state, &ctl)
+                .filter_map(|(t, v)| Some((t.to_string(), serde_json::from_slice(v).ok()?)))
+                .collect(),
+            statuses: under(state, &st)
+                .filter_map(|(t, v)| Some((t.to_string(), serde_json::from_slice(v).ok()?)))
+                .collect(),
+            heartbeat: state
+                .get(&heartbeat_key(engine))
+                .and_then(|v| serde_json::from_slice(v).ok()),
+        }
+    }
+
+    /// Whether the OUTBOUND side has been heard from recently.
+    pub fn connected(&self) -> bool {
+        self.heartbeat
+            .as_ref()
+            .is_some_and(|h| now_ms() - h.at_ms < HEARTBEAT_FRESH.as_millis() as i64)
+    }
+
+    /// The mirror topics: as the OUTBOUND side last reported them, or PENDING_MIRROR until it
+    /// has created them. Deleted ones are left out.
+    pub fn mirrors(&self) -> Vec<MirrorStatus> {
+        self.controls
+            .iter()
+            .filter_map(|(topic, c)| match c {
+                Control::Delete => None,
+                Control::Mirror { spec, .. } => Some(
+                    self.statuses
+                        .get(topic)
+                        .cloned()
+                        .unwrap_or_else(|| MirrorStatus {
+                            name: topic.clone(),
+                            source_topic: spec.source_topic.clone(),
+                            state: MirrorState::PendingMirror,
+                            reason: Some(
+                                "waiting for the link's OUTBOUND side (on the source cluster) to create it"
+                                    .into(),
+                            ),
+                            offset_mode: OffsetMode::Aligned,
+                            state_time_ms: now_ms(),
+                            partitions: Vec::new(),
+                        }),
+                ),
+            })
+            .collect()
+    }
+}
+
+/// What the OUTBOUND side's pusher reports.
+#[derive(Debug, Clone, Default)]
+pub struct PushState {
+    /// The engine it runs (`<link>@<id>`), once the INBOUND side was found.
+    pub engine: Option<String>,
+    /// Why it is not pushing, if it is not.
+    pub error: Option<String>,
+}
+
+/// The OUTBOUND side's task: pushes the INBOUND side's mirror topics from the local cluster.
+#[derive(Debug)]
+pub struct Pusher {
+    state: Arc<Mutex<PushState>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// What a pusher needs.
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    /// The link's name (the INBOUND link has the same).
+    pub link: String,
+    /// The local (source) cluster's id, for the heartbeat and checks.
+    pub cluster_id: String,
+    /// How to reach the destination cluster.
+    pub remote: ClientConfig,
+    /// Engine settings (name set by the pusher).
+    pub settings: LinkSettings,
+    /// How often the control records are read.
+    pub poll: Duration,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Pusher {
+    /// Starts pushing for `config.link`, from `local`.
+    pub fn spawn(local: Client, config: PushConfig) -> Pusher {
+        let state = Arc::new(Mutex::new(PushState {
+            engine: None,
+            error: Some("starting".into()),
+        }));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let s = state.clone();
+        let task = tokio::spawn(async move { run(local, config, s, stopped).await });
+        Pusher { state, stop, task }
+    }
+
+    /// What it is doing.
+    pub fn state(&self) -> PushState {
+        lock(&self.state).clone()
+    }
+
+    /// Stops it (and its engine, with final checkpoints).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.task).await;
+    }
+}
+
+struct Running {
+    remote: Client,
+    remote_id: String,
+    store: KafkaStore,
+    engine: Engine,
+    engine_name: String,
+    /// Desired states applied to the engine, so that each is applied once.
+    applied: BTreeMap<String, Desired>,
+    /// Creation failures, reported as FAILED.
+    failed: BTreeMap<String, String>,
+    /// Status records last written, and when.
+    written: BTreeMap<String, (Vec<u8>, i64)>,
+}
+
+async fn run(
+    local: Client,
+    config: PushConfig,
+    state: Arc<Mutex<PushState>>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut running: Option<Running> = None;
+    loop {
+        let report = match step(&local, &config, &mut running).await {
+            Ok(()) => None,
+            Err(e) => Some(e),
+        };
+        {
+            let mut s = lock(&state);
+            s.engine = running.as_ref().map(|r| r.engine_name.clone());
+            s.error = report.clone();
+        }
+        if let Some(e) = report {
+            warn!(link = %config.link, error = %e, "source-initiated link not pushing");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(config.poll) => {}
+            _ = stopped.changed() => break,
+        }
+    }
+    if let Some(r) = running {
+        if let Err(e) = r.engine.stop().await {
+            warn!(link = %config.link, error = %e, "final checkpoint of a pushing engine failed");
+        }
+    }
+}
+
+/// One round: find the INBOUND link, start the engine, apply control records, report.
+async fn step(
+    local: &Client,
+    config: &PushConfig,
+    running: &mut Option<Running>,
+) -> Result<(), String> {
+    let topic = &config.settings.state_topic;
+    let remote = match running {
+        Some(r) => r.remote.clone(),
+        None => Client::connect(config.remote.clone())
+            .await
+            .map_err(|e| format!("cannot reach the destination cluster: {e}"))?,
+    };
+    let remote_state = read_state(&remote, topic)
+        .await
+        .map_err(|e| format!("reading the destination's clusterlink state: {e}"))?;
+    let inbound = remote_state
+        .get(&format!("link/{}", config.link))
+        .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok())
+        .filter(|l| {
+            l.pointer("/configs/connection.mode")
+                .and_then(serde_json::Value::as_str)
+                == Some("INBOUND")
+        });
+    let Some(inbound) = inbound else {
+        if let Some(r) = running.take() {
+            info!(link = %config.link, "the INBOUND side is gone: stopping the pushing engine");
+            let _ = r.engine.stop().await;
+        }
+        return Err(format!(
+            "waiting for the INBOUND link '{}' on the destination cluster: create it there (connection.mode INBOUND); this side starts as soon as it exists",
+            config.link
+        ));
+    };
+    let id = inbound
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    let engine_name = format!("{}@{id}", config.link);
+    if running
+        .as_ref()
+        .is_some_and(|r| r.engine_name != engine_name)
+    {
+        if let Some(r) = running.take() {
+            let _ = r.engine.stop().await;
+        }
+    }
+    if running.is_none() {
+        let mut settings = config.settings.clone();
+        settings.name = engine_name.clone();
+        let engine = Engine::start(settings, local.clone(), remote.clone())
+            .await
+            .map_err(|e| format!("starting the pushing engine: {e}"))?;
+        let store = KafkaStore::open(remote.clone(), topic)
+            .await
+            .map_err(|e| format!("opening the destination's state topic: {e}"))?;
+        info!(link = %config.link, engine = %engine_name, "source-initiated link pushing");
+        let remote_id = crate::links::cluster_id_of(&remote)
+            .await
+            .map_err(|e| format!("reading the destination cluster's id: {e}"))?;
+        *running = Some(Running {
+            remote,
+            remote_id,
+            store,
+            engine,
+            engine_name: engine_name.clone(),
+            applied: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            written: BTreeMap::new(),
+        });
+    }
+    let r = running.as_mut().expect("started above");
+    let view = InboundView::read(&remote_state, &engine_name);
+    let mut writes: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    for (name, control) in &view.controls {
+        match control {
+            Control::Delete => {
+                if r.engine.status(name).is_some() {
+                    if let Err(e) = r.engine.delete_mirror(name).await {
+                        warn!(mirror = %name, error = %e, "deleting a pushed mirror failed");
+                        continue;
+                    }
+                }
+                r.applied.remove(name);
+                r.failed.remove(name);
+                r.written.remove(name);
+                writes.push((control_key(&engine_name, name), None));
+                writes.push((status_key(&engine_name, name), None));
+            }
+            Control::Mirror { spec, desired } => {
+                if r.engine.status(name).is_none() && !r.failed.contains_key(name) {
+                    // The pushing side's own loop check: a local topic that is a live mirror
+                    // of the destination's is never pushed back to it.
+                    let local_state = read_state(local, topic)
+                        .await
+                        .map_err(|e| format!("reading the local clusterlink state: {e}"))?;
+                    if let Some((link, origin)) = crate::links::live_mirror_from(
+                        &local_state,
+                        &spec.source_topic,
+                        &r.remote_id,
+                    ) {
+                        r.failed.insert(
+                            name.clone(),
+                            format!(
+                                "topic '{}' on the source cluster is a mirror of topic '{origin}' of this cluster (link '{link}' there): mirroring it back would loop records between the clusters",
+                                spec.source_topic
+                            ),
+                        );
+                    }
+                }
+                if r.engine.status(name).is_none() && !r.failed.contains_key(name) {
+                    match r.engine.create_mirror(spec.clone(), *desired).await {
+                        Ok(()) => {
+                            r.applied.insert(name.clone(), *desired);
+                        }
+                        Err(e) => {
+                            r.failed.insert(name.clone(), e.to_string());
+                        }
+                    }
+                } else if r.engine.status(name).is_some() && r.applied.get(name) != Some(desired) {
+                    match r.engine.set_desired(name, *desired).await {
+                        Ok(()) => {
+                            r.applied.insert(name.clone(), *desired);
+                        }
+                        Err(e) => {
+                            warn!(mirror = %name, error = %e, "changing a pushed mirror's state failed")
+                        }
+                    }
+                }
+                let status = r.engine.status(name).unwrap_or_else(|| MirrorStatus {
+                    name: name.clone(),
+                    source_topic: spec.source_topic.clone(),
+                    state: MirrorState::Failed,
+                    reason: r.failed.get(name).cloned(),
+                    offset_mode: OffsetMode::Aligned,
+                    state_time_ms: now_ms(),
+                    partitions: Vec::new(),
+                });
+                let bytes = serde_json::to_vec(&status).unwrap_or_default();
+                let now = now_ms();
+                // Written when the state or reason changes at once, otherwise at most once a
+                // second (lags change all the time).
+                let stale = match r.written.get(name) {
+                    None => true,
+                    Some((old, at)) => {
+                        let before: Option<MirrorStatus> = serde_json::from_slice(old).ok();
+                        let flipped = before
+                            .is_none_or(|o| o.state != status.state || o.reason != status.reason);
+                        flipped || (*old != bytes && now - at >= 1000)
+                    }
+                };
+                if stale {
+                    r.written.insert(name.clone(), (bytes.clone(), now));
+                    writes.push((status_key(&engine_name, name), Some(bytes)));
+                }
+            }
+        }
+    }
+    let beat = Heartbeat {
+        cluster_id: config.cluster_id.clone(),
+        at_ms: now_ms(),
+    };
+    writes.push((
+        heartbeat_key(&engine_name),
+        Some(serde_json::to_vec(&beat).unwrap_or_default()),
+    ));
+    r.store
+        .put(&writes)
+        .await
+        .map_err(|e| format!("writing to the destination's state topic: {e}"))?;
+    Ok(())
+}

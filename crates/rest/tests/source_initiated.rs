@@ -1,0 +1,265 @@
+//! Source-initiated links through Confluent's REST API on two link servers: the destination's
+//! INBOUND link opens no connection; the source's OUTBOUND (SOURCE) link moves its mirrors.
+//! Both orders of creation; data checked with librdkafka.
+
+mod support;
+
+use clusterlink_testkit::rdkafka::{self, by_partition, varied_records};
+use clusterlink_testkit::TansuCluster;
+use serde_json::json;
+use support::*;
+
+fn configs(pairs: &[(&str, &str)]) -> serde_json::Value {
+    json!(pairs
+        .iter()
+        .map(|(k, v)| json!({"name": k, "value": v}))
+        .collect::<Vec<_>>())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_side_first_then_inbound_then_mirrors_move() {
+    let src = TansuCluster::start("si-src").unwrap();
+    let dst = TansuCluster::start("si-dst").unwrap();
+    rdkafka::create_topic(&src.bootstrap(), "orders", 2).unwrap();
+    let records = varied_records(300, 2, "si");
+    produce(&src.bootstrap(), "orders", &records);
+    let s = Server::start(&src.bootstrap()).await;
+    let d = Server::start(&dst.bootstrap()).await;
+
+    // The OUTBOUND side first (CFK's wrong order): it waits for the INBOUND side, and says so.
+    let (st, v) = s
+        .post(
+            "/v3/clusters/si-src/links?link_name=si",
+            json!({"destination_cluster_id": "si-dst", "configs": configs(&[
+                ("link.mode", "SOURCE"), ("connection.mode", "OUTBOUND"),
+                ("bootstrap.servers", &dst.bootstrap())])}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let v = s
+        .wait_for("/v3/clusters/si-src/links/si", "the waiting message", |v| {
+            v["link_error_message"]
+                .as_str()
+                .is_some_and(|m| m.contains("waiting for the INBOUND link 'si'"))
+        })
+        .await;
+    assert_eq!(v["link_state"], "UNAVAILABLE");
+    assert_eq!(v["destination_cluster_id"], "si-dst");
+    // A SOURCE link has no mirrors of its own.
+    assert_error(
+        &s.post(
+            "/v3/clusters/si-src/links/si/mirrors",
+            json!({"source_topic_name": "orders"}),
+        )
+        .await,
+        400,
+        40002,
+        "INBOUND link",
+    );
+
+    // The INBOUND side: no bootstrap.servers, and the source's id is required.
+    let inbound = |extra: &[(&str, &str)]| {
+        let mut c = vec![("link.mode", "DESTINATION"), ("connection.mode", "INBOUND")];
+        c.extend_from_slice(extra);
+        configs(&c)
+    };
+    assert_error(
+        &d.post(
+            "/v3/clusters/si-dst/links?link_name=si",
+            json!({"source_cluster_id": "si-src", "configs": inbound(&[("bootstrap.servers", "x:1")])}),
+        )
+        .await,
+        400,
+        40002,
+        "bootstrap.servers must not be set",
+    );
+    assert_error(
+        &d.post(
+            "/v3/clusters/si-dst/links?link_name=si",
+            json!({"configs": inbound(&[])}),
+        )
+        .await,
+        400,
+        40002,
+        "needs the id of the cluster that connects to it",
+    );
+    let (st, v) = d
+        .post(
+            "/v3/clusters/si-dst/links?link_name=si",
+            json!({"source_cluster_id": "si-src", "configs": inbound(&[])}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+
+    // A mirror declared on the INBOUND side is created and filled by the OUTBOUND side.
+    let (st, v) = d
+        .post(
+            "/v3/clusters/si-dst/links/si/mirrors",
+            json!({"source_topic_name": "orders"}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let (st, v) = d.get("/v3/clusters/si-dst/links/si/mirrors/orders").await;
+    assert_eq!(st, 200, "{v:#}");
+    assert!(
+        ["PENDING_MIRROR", "ACTIVE"].contains(&v["mirror_status"].as_str().unwrap()),
+        "{v:#}"
+    );
+    d.wait_for(
+        "/v3/clusters/si-dst/links/si/mirrors/orders",
+        "orders caught up on the destination",
+        caught_up(300),
+    )
+    .await;
+    let got = rdkafka::consume(&dst.bootstrap(), "orders").unwrap();
+    assert_eq!(by_partition(&got), by_partition(&records));
+    let v = d
+        .wait_for("/v3/clusters/si-dst/links/si", "INBOUND link active", |v| {
+            v["link_state"] == "ACTIVE"
+        })
+        .await;
+    let inbound_id = v["cluster_link_id"].as_str().unwrap().to_string();
+    let v = s
+        .wait_for(
+            "/v3/clusters/si-src/links/si",
+            "OUTBOUND link active",
+            |v| v["link_state"] == "ACTIVE",
+        )
+        .await;
+    assert_eq!(v["link_error_message"], serde_json::Value::Null, "{v:#}");
+    // The destination's topic is a mirror: its own REST refuses a second one of that name.
+    assert_error(
+        &d.post(
+            "/v3/clusters/si-dst/links/si/mirrors",
+            json!({"source_topic_name": "orders"}),
+        )
+        .await,
+        400,
+        40002,
+        "orders",
+    );
+
+    // State changes through the INBOUND side's REST API.
+    let (st, _) = d
+        .post(
+            "/v3/clusters/si-dst/links/si/mirrors:pause",
+            json!({"mirror_topic_names": ["orders"]}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    d.wait_for(
+        "/v3/clusters/si-dst/links/si/mirrors/orders",
+        "orders paused",
+        |v| v["mirror_status"] == "PAUSED",
+    )
+    .await;
+    let more = varied_records(50, 2, "more");
+    produce(&src.bootstrap(), "orders", &more);
+    let (st, _) = d
+        .post(
+            "/v3/clusters/si-dst/links/si/mirrors:promote",
+            json!({"mirror_topic_names": ["orders"]}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    d.wait_for(
+        "/v3/clusters/si-dst/links/si/mirrors/orders",
+        "orders promoted",
+        |v| v["mirror_status"] == "STOPPED",
+    )
+    .await;
+    assert_eq!(
+        rdkafka::consume(&dst.bootstrap(), "orders").unwrap().len(),
+        350
+    );
+
+    // Bidirectional INBOUND links create the id: supplying one is error 40002.
+    assert_error(
+        &d.post(
+            "/v3/clusters/si-dst/links?link_name=bidi",
+            json!({"remote_cluster_id": "si-src", "cluster_link_id": inbound_id,
+                   "configs": configs(&[("link.mode", "BIDIRECTIONAL"), ("connection.mode", "INBOUND")])}),
+        )
+        .await,
+        400,
+        40002,
+        "must not be given for a bidirectional INBOUND link",
+    );
+
+    // The INBOUND link deleted: the OUTBOUND side goes back to waiting.
+    let (st, v) = d.delete("/v3/clusters/si-dst/links/si?force=true").await;
+    assert!(st == 200 || st == 204, "{st} {v:#}");
+    s.wait_for("/v3/clusters/si-src/links/si", "waiting again", |v| {
+        v["link_state"] == "UNAVAILABLE"
+    })
+    .await;
+    s.stop().await;
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_side_first_and_a_mirror_deleted_through_it() {
+    let src = TansuCluster::start("si2-src").unwrap();
+    let dst = TansuCluster::start("si2-dst").unwrap();
+    rdkafka::create_topic(&src.bootstrap(), "events", 1).unwrap();
+    produce(&src.bootstrap(), "events", &varied_records(40, 1, "e"));
+    let s = Server::start(&src.bootstrap()).await;
+    let d = Server::start(&dst.bootstrap()).await;
+    let (st, v) = d
+        .post(
+            "/v3/clusters/si2-dst/links?link_name=si",
+            json!({"source_cluster_id": "si2-src", "configs": configs(&[("connection.mode", "INBOUND")])}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let v = d
+        .wait_for("/v3/clusters/si2-dst/links/si", "inbound waiting", |v| {
+            v["link_state"] == "UNAVAILABLE"
+        })
+        .await;
+    assert!(
+        v["link_error_message"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for its OUTBOUND side"),
+        "{v:#}"
+    );
+    let (st, _) = d
+        .post(
+            "/v3/clusters/si2-dst/links/si/mirrors",
+            json!({"source_topic_name": "events"}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (st, v) = s
+        .post(
+            "/v3/clusters/si2-src/links?link_name=si",
+            json!({"destination_cluster_id": "si2-dst", "configs": configs(&[
+                ("link.mode", "SOURCE"), ("bootstrap.servers", &dst.bootstrap())])}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    d.wait_for(
+        "/v3/clusters/si2-dst/links/si/mirrors/events",
+        "events mirrored",
+        caught_up(40),
+    )
+    .await;
+    // Deleting the mirror topic through the destination's REST API.
+    let (st, v) = d.delete("/v3/clusters/si2-dst/topics/events").await;
+    assert!(st == 204 || st == 200, "{st} {v:#}");
+    d.wait_for("/v3/clusters/si2-dst/links/si/mirrors", "no mirrors", |v| {
+        v["data"].as_array().is_some_and(|a| a.is_empty())
+    })
+    .await;
+    let start = std::time::Instant::now();
+    while rdkafka::topics(&dst.bootstrap())
+        .unwrap()
+        .contains_key("events")
+    {
+        assert!(start.elapsed().as_secs() < 30, "the topic was not deleted");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    s.stop().await;
+    d.stop().await;
+}
