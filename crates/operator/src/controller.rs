@@ -584,3 +584,18 @@ pub async fn run_controllers(
     caches.abort();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_label_value;
+
+    #[test]
+    fn label_values_follow_the_api_servers_rule() {
+        for ok in ["", "orders-link", "a", "my_link.v2", &"x".repeat(63)] {
+            assert!(is_label_value(ok), "{ok:?}");
+        }
+        for bad in ["orders-link_", "_a", ".a", "a-", &"x".repeat(64), "no good"] {
+            assert!(!is_label_value(bad), "{bad:?}");
+        }
+    }
+}

@@ -245,10 +245,7 @@ async fn run(
 ) {
     let mut running: Option<Running> = None;
     loop {
-        let report = match step(&local, &config, &mut running).await {
-            Ok(()) => None,
-            Err(e) => Some(e),
-        };
+        let report = step(&local, &config, &mut running).await.err();
         {
             let mut s = lock(&state);
             s.engine = running.as_ref().map(|r| r.engine_name.clone());
