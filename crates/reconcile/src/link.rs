@@ -458,8 +458,13 @@ impl LinkReconciler {
             Ok((mut pass, info, mirrors, problems)) => {
                 let link_exists = info.is_some();
                 status.app_state = Some(app_state(link_exists, false));
-                let (ready, reason, message) =
-                    readiness(link, info.as_ref(), &mirrors, &pass.create_errors);
+                let (ready, reason, message) = match problems
+                    .iter()
+                    .find(|(c, _)| *c == "waiting-for-inbound-link")
+                {
+                    Some((_, m)) if info.is_none() => (false, "WaitingForInboundLink", m.clone()),
+                    _ => readiness(link, info.as_ref(), &mirrors, &pass.create_errors),
+                };
                 let prev_ready =
                     crate::status::condition(&conditions, READY).and_then(|c| c.status.clone());
                 set_condition(&mut conditions, READY, ready, reason, &message, &now);
@@ -598,8 +603,9 @@ impl LinkReconciler {
             .map_err(fail0)?;
         // The other half of a bidirectional link, through the remote cluster's REST API: its
         // id pairs the halves, and `toSource` mirrors live on it.
+        let source_mode = d.topology.link_mode == BrokerLinkMode::Source;
         let remote = match (&d.remote, &remote_cluster_id) {
-            (Some(r), Some(rcid)) if bidirectional => {
+            (Some(r), Some(rcid)) if bidirectional || source_mode => {
                 let (rinfo, rmirrors) = self
                     .read_link(&r.client, rcid, &d.link_name)
                     .await
@@ -676,13 +682,43 @@ impl LinkReconciler {
         for (cat, msg) in &problems {
             warn!(category = cat, "{msg}");
         }
+        // R5: the OUTBOUND side of a source-initiated link takes the INBOUND side's link id,
+        // so the INBOUND side must exist first. Where CFK fails, this waits (and says so).
+        let outbound = d.topology.is_outbound();
+        let peer_inbound = objects.bidirectional_peer(link).is_some_and(|p| {
+            clusterlink_api::topology::topology(&p.spec).connection_mode
+                == clusterlink_api::topology::BrokerConnectionMode::Inbound
+        });
+        let needs_inbound = outbound && (source_mode || (bidirectional && peer_inbound));
+        let waiting_for_inbound =
+            needs_inbound && info.is_none() && remote.as_ref().is_some_and(|r| r.info.is_none());
+        if waiting_for_inbound {
+            problems.push((
+                "waiting-for-inbound-link",
+                format!(
+                    "link {} is source-initiated: its INBOUND side must exist first on cluster {} (the ClusterLink with connectionMode Inbound{}); this side is created as soon as it does",
+                    d.link_name,
+                    remote_cluster_id.as_deref().unwrap_or("?"),
+                    objects
+                        .bidirectional_peer(link)
+                        .map(|p| format!(
+                            ", {}/{}",
+                            p.metadata.namespace.as_deref().unwrap_or("default"),
+                            p.metadata.name.as_deref().unwrap_or_default()
+                        ))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
         let ids = CreateLinkIds {
             source_cluster_id: remote_cluster_id
                 .clone()
                 .filter(|_| local_is_destination && !bidirectional),
             remote_cluster_id: remote_cluster_id.clone().filter(|_| bidirectional),
+            destination_cluster_id: remote_cluster_id.clone().filter(|_| source_mode),
             cluster_link_id: remote
                 .as_ref()
+                .filter(|_| outbound && (bidirectional || source_mode))
                 .and_then(|r| r.info.as_ref())
                 .and_then(|i| i.link_id.clone()),
         };
@@ -694,7 +730,7 @@ impl LinkReconciler {
             writes: 0,
             create_errors: BTreeMap::new(),
         };
-        if execute {
+        if execute && !waiting_for_inbound {
             for action in &p.actions {
                 if let Err(e) = pass.execute(action, &ids).await {
                     return Err((e, pass.notes, pass.writes));

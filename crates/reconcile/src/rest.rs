@@ -193,6 +193,8 @@ pub struct CreateLinkIds {
     pub source_cluster_id: Option<String>,
     /// The remote cluster (bidirectional links).
     pub remote_cluster_id: Option<String>,
+    /// The destination cluster (SOURCE links).
+    pub destination_cluster_id: Option<String>,
     /// The id of the pair, taken from its first half.
     pub cluster_link_id: Option<String>,
 }
@@ -633,6 +635,7 @@ impl RestClient {
         for (field, value) in [
             ("source_cluster_id", &ids.source_cluster_id),
             ("remote_cluster_id", &ids.remote_cluster_id),
+            ("destination_cluster_id", &ids.destination_cluster_id),
             ("cluster_link_id", &ids.cluster_link_id),
         ] {
             if let Some(v) = value {
