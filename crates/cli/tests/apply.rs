@@ -261,3 +261,97 @@ async fn apply_watch_follows_changes_of_the_files() {
     child.wait().unwrap();
     server.stop().await;
 }
+
+/// Copies an `examples/` folder to `dir` with the local endpoints it names replaced by the
+/// test's.
+fn example(name: &str, dir: &Path, src: &str, dst: &str, src_rest: &str, dst_rest: &str) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    for f in std::fs::read_dir(&from).unwrap() {
+        let f = f.unwrap().path();
+        let text = std::fs::read_to_string(&f)
+            .unwrap()
+            .replace("127.0.0.1:19092", src)
+            .replace("127.0.0.1:29092", dst)
+            .replace("http://127.0.0.1:18091", src_rest)
+            .replace("http://127.0.0.1:18090", dst_rest);
+        std::fs::write(dir.join(f.file_name().unwrap()), text).unwrap();
+    }
+}
+
+/// One of the page's two-cluster examples applied with `clusterlink apply`: forward-topic moves
+/// to the destination, reverse-topic (when the example has it) back to the source.
+async fn two_cluster_example(name: &str, reverse: bool) {
+    let src = TansuCluster::start("kafka-src").unwrap();
+    let dst = TansuCluster::start("kafka-dest").unwrap();
+    rdkafka::create_topic(&src.bootstrap(), "forward-topic", 2).unwrap();
+    produce(&src.bootstrap(), "forward-topic", 150);
+    if reverse {
+        rdkafka::create_topic(&dst.bootstrap(), "reverse-topic", 2).unwrap();
+        produce(&dst.bootstrap(), "reverse-topic", 50);
+    }
+    let ss = LinkServer::start(&src.bootstrap()).await;
+    let ds = LinkServer::start(&dst.bootstrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    example(
+        name,
+        dir.path(),
+        &src.bootstrap(),
+        &dst.bootstrap(),
+        &ss.url(),
+        &ds.url(),
+    );
+    let o = clusterlink(&["apply", "-f", dir.path().to_str().unwrap()]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(!out.contains("Reconciled=False"), "{out}");
+    let same = |a: &str, b: &str, topic: &str| {
+        rdkafka::by_partition(&rdkafka::consume(a, topic).unwrap())
+            == rdkafka::by_partition(&rdkafka::consume(b, topic).unwrap())
+    };
+    wait_for("forward-topic on the destination", async || {
+        rdkafka::consume(&dst.bootstrap(), "forward-topic")
+            .unwrap()
+            .len()
+            == 150
+    })
+    .await;
+    assert!(same(&src.bootstrap(), &dst.bootstrap(), "forward-topic"));
+    if reverse {
+        wait_for("reverse-topic on the source", async || {
+            rdkafka::consume(&src.bootstrap(), "reverse-topic")
+                .unwrap()
+                .len()
+                == 50
+        })
+        .await;
+        assert!(same(&dst.bootstrap(), &src.bootstrap(), "reverse-topic"));
+    }
+    // Every ClusterLink of the example ends Ready.
+    let s = status_json(dir.path());
+    let items: Vec<Value> = match s.get("items") {
+        Some(Value::Array(a)) => a.clone(),
+        _ => vec![s.clone()],
+    };
+    for item in &items {
+        assert!(ready(item), "{item:#}");
+    }
+    ss.stop().await;
+    ds.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_destination_initiated_bidirectional() {
+    two_cluster_example("bidirectional", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_source_initiated_bidirectional_outbound_side_first() {
+    two_cluster_example("source-initiated-bidirectional", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_source_initiated_unidirectional() {
+    two_cluster_example("source-initiated", false).await;
+}

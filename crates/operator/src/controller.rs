@@ -347,9 +347,24 @@ async fn reconcile_link(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Ac
                     let outcome = ctx.links.reconcile(&link, &ctx.objects()).await;
                     writes = outcome.writes;
                     let mut notes = outcome.notes.clone();
+                    // A failed hand-over (RBAC, API refusal) must not hide the status: it is
+                    // reported, the status written, and the pass retried.
+                    let mut hand_over_failed = None;
                     for t in &outcome.stopped {
-                        if let Some(n) = hand_over(&ctx, &link, t).await? {
-                            notes.push(n);
+                        match hand_over(&ctx, &link, t).await {
+                            Ok(Some(n)) => notes.push(n),
+                            Ok(None) => {}
+                            Err(e) => {
+                                notes.push(Note {
+                                    warning: true,
+                                    reason: "KafkaTopicNotCreated".into(),
+                                    message: format!(
+                                        "the KafkaTopic taking over topic {} could not be created: {e}",
+                                        t.topic
+                                    ),
+                                });
+                                hand_over_failed = Some(e);
+                            }
                         }
                     }
                     ctx.publish(&obj, &ar, &notes).await;
@@ -365,6 +380,9 @@ async fn reconcile_link(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Ac
                         .collect();
                     ctx.metrics.link(&ns, &obj.name_any(), ready, &lags);
                     write_status(&api, &ar, &obj, &outcome.status).await?;
+                    if let Some(e) = hand_over_failed {
+                        return Err(e);
+                    }
                     action(&outcome.next)
                 }
                 Finalizer::Cleanup(obj) => {

@@ -611,12 +611,17 @@ impl RestClient {
                     .and_then(Value::as_bool)
                     .unwrap_or(false)
             };
-            if flag("is_default", "default") || flag("is_read_only", "read_only") {
-                continue;
-            }
             let Some(name) = c.get("name").and_then(Value::as_str) else {
                 continue;
             };
+            // Read-only configs are the broker's, except the ones fixed at creation
+            // (`link.mode`, ...), which the plan compares with the resource.
+            let fixed_at_creation = clusterlink_api::plan::IMMUTABLE_CONFIGS.contains(&name);
+            if flag("is_default", "default")
+                || (flag("is_read_only", "read_only") && !fixed_at_creation)
+            {
+                continue;
+            }
             let value = c.get("value").and_then(Value::as_str).map(str::to_string);
             out.insert(name.to_string(), value);
         }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use clusterlink_api::{ClusterLink, KafkaRestClass};
 use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
-use clusterlink_reconcile::status::{condition, READY};
+use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
 use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka::{self, ProduceSpec};
@@ -85,9 +85,12 @@ fn objects(src_url: &str, dst_url: &str, links: &[&ClusterLink]) -> Objects {
     o
 }
 
+/// Ready, and applied without problems.
 fn ready(out: &LinkOutcome) -> bool {
-    condition(out.status.conditions.as_deref().unwrap_or_default(), READY)
-        .is_some_and(|c| c.status.as_deref() == Some("True"))
+    let conds = out.status.conditions.as_deref().unwrap_or_default();
+    [READY, RECONCILED]
+        .iter()
+        .all(|t| condition(conds, t).is_some_and(|c| c.status.as_deref() == Some("True")))
 }
 
 /// Reconciles both resources in turn until `done` holds for both outcomes.

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use clusterlink_api::{ClusterLink, KafkaRestClass};
-use clusterlink_reconcile::status::{condition, READY};
+use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
 use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka::{self, ProduceSpec};
@@ -60,8 +60,14 @@ fn ready(out: &LinkOutcome) -> Option<(String, String)> {
     })
 }
 
+/// Ready, and applied without problems.
 fn is_ready(out: &LinkOutcome) -> bool {
     ready(out).is_some_and(|(s, _)| s == "True")
+        && condition(
+            out.status.conditions.as_deref().unwrap_or_default(),
+            RECONCILED,
+        )
+        .is_some_and(|c| c.status.as_deref() == Some("True"))
 }
 
 async fn until(
