@@ -648,3 +648,106 @@ async fn a_missing_rest_class_is_reported_then_the_link_recovers_when_it_appears
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_source_initiated_bidirectional_pair_outbound_first() {
+    with_timeout(async {
+        let s = TansuCluster::start("kafka-src").unwrap();
+        let d = TansuCluster::start("kafka-dest").unwrap();
+        rdkafka::create_topic(&s.bootstrap(), "forward-topic", 2).unwrap();
+        rdkafka::create_topic(&d.bootstrap(), "reverse-topic", 2).unwrap();
+        produce(&s.bootstrap(), "forward-topic", 80);
+        produce(&d.bootstrap(), "reverse-topic", 40);
+        let ss = LinkServer::start(&s.bootstrap()).await;
+        let ds = LinkServer::start(&d.bootstrap()).await;
+        let fake = FakeApiServer::new();
+        for ns in ["source", "destination"] {
+            for (name, url) in [("kafka-src-rest", ss.url()), ("kafka-dest-rest", ds.url())] {
+                fake.put_raw(
+                    GROUP,
+                    "kafkarestclasses",
+                    Some(ns),
+                    json!({"apiVersion": GROUP, "kind": "KafkaRestClass",
+                           "metadata": {"name": name, "namespace": ns},
+                           "spec": {"kafkaRest": {"endpoint": url}}}),
+                );
+            }
+        }
+        let op = Operator::start(&fake, "op", false);
+        let src_links: Api<ClusterLink> = Api::namespaced(fake.client(), "source");
+        let dst_links: Api<ClusterLink> = Api::namespaced(fake.client(), "destination");
+        let outbound: ClusterLink = serde_json::from_value(json!({
+            "apiVersion": GROUP, "kind": "ClusterLink",
+            "metadata": {"name": "src-cluster-link", "namespace": "source"},
+            "spec": {
+                "name": "bidirectional-link",
+                "sourceInitiatedLink": {"linkMode": "Bidirectional", "connectionMode": "Outbound"},
+                "sourceKafkaCluster": {"bootstrapEndpoint": d.bootstrap(), "kafkaRestClassRef": {"name": "kafka-dest-rest"}},
+                "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "kafka-src-rest"}},
+                "mirrorTopics": [{"name": "reverse-topic", "direction": "toDestination"}],
+            }
+        }))
+        .unwrap();
+        let inbound: ClusterLink = serde_json::from_value(json!({
+            "apiVersion": GROUP, "kind": "ClusterLink",
+            "metadata": {"name": "dest-cluster-link", "namespace": "destination"},
+            "spec": {
+                "name": "bidirectional-link",
+                "sourceInitiatedLink": {"linkMode": "Bidirectional", "connectionMode": "Inbound"},
+                "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "kafka-dest-rest"}},
+                "sourceKafkaCluster": {"clusterID": "kafka-src", "kafkaRestClassRef": {"name": "kafka-src-rest"}},
+                "mirrorTopics": [{"name": "forward-topic", "direction": "toDestination"}],
+            }
+        }))
+        .unwrap();
+        // The Outbound side first (CFK fails): a condition says what to create, and nothing
+        // is created until the Inbound side exists.
+        src_links.create(&PostParams::default(), &outbound).await.unwrap();
+        let waiting = eventually("WaitingForInboundLink", async || {
+            let c = condition(&get(&src_links, "src-cluster-link").await, "Ready")?;
+            (c.1 == "WaitingForInboundLink").then_some(c)
+        })
+        .await;
+        assert!(waiting.2.contains("INBOUND side must exist first"), "{waiting:?}");
+        assert!(ss.manager.links().is_empty());
+        assert!(events(&fake, "WaitingForInboundLink") >= 1);
+        dst_links.create(&PostParams::default(), &inbound).await.unwrap();
+        let both = eventually("both halves Ready and applied", async || {
+            let a = get(&src_links, "src-cluster-link").await;
+            let b = get(&dst_links, "dest-cluster-link").await;
+            let ok = |l: &ClusterLink| {
+                condition(l, "Ready").is_some_and(|c| c.0 == "True")
+                    && condition(l, "Reconciled").is_some_and(|c| c.0 == "True")
+                    && l.status
+                        .as_ref()
+                        .and_then(|s| s.bidirectional_state.as_ref())
+                        .is_some_and(|b| {
+                            b.source_to_destination_active == Some(true)
+                                && b.destination_to_source_active == Some(true)
+                        })
+            };
+            (ok(&a) && ok(&b)).then_some((a, b))
+        })
+        .await;
+        let (a, b) = both;
+        assert_eq!(
+            a.status.as_ref().unwrap().cluster_link_id,
+            b.status.as_ref().unwrap().cluster_link_id
+        );
+        let state = a.status.as_ref().unwrap().bidirectional_state.clone().unwrap();
+        assert_eq!(state.source_to_destination_active, Some(true));
+        assert_eq!(state.destination_to_source_active, Some(true));
+        eventually("forward-topic pushed to the destination", async || {
+            (rdkafka::consume(&d.bootstrap(), "forward-topic").unwrap().len() == 80).then_some(())
+        })
+        .await;
+        eventually("reverse-topic pulled to the source", async || {
+            (rdkafka::consume(&s.bootstrap(), "reverse-topic").unwrap().len() == 40).then_some(())
+        })
+        .await;
+        op.stop().await;
+        ss.stop().await;
+        ds.stop().await;
+    })
+    .await;
+}

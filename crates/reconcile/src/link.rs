@@ -69,6 +69,8 @@ impl Default for LinkReconciler {
 pub const REFRESH: Duration = Duration::from_secs(30);
 /// How long a link in transition (promotion, creation) waits before the next look.
 pub const SOON: Duration = Duration::from_secs(2);
+/// How long a bidirectional half waits for the other direction to come up before it looks again.
+pub const HALF_DOWN: Duration = Duration::from_secs(5);
 
 fn link_key(link: &ClusterLink) -> String {
     format!(
@@ -509,8 +511,16 @@ impl LinkReconciler {
                 }
                 status.conditions = Some(conditions);
                 let transitioning = mirrors.iter().any(|m| m.status.starts_with("PENDING"));
+                // A bidirectional half whose other direction is not up yet looks again soon:
+                // the other half is made by another resource, which does not wake this one.
+                let half_down = status.bidirectional_state.as_ref().is_some_and(|b| {
+                    b.source_to_destination_active != Some(true)
+                        || b.destination_to_source_active != Some(true)
+                });
                 let next = if pass.writes > 0 || transitioning || !link_exists {
                     Next::After(SOON)
+                } else if half_down {
+                    Next::After(HALF_DOWN)
                 } else {
                     Next::After(REFRESH)
                 };
@@ -689,7 +699,13 @@ impl LinkReconciler {
             clusterlink_api::topology::topology(&p.spec).connection_mode
                 == clusterlink_api::topology::BrokerConnectionMode::Inbound
         });
-        let needs_inbound = outbound && (source_mode || (bidirectional && peer_inbound));
+        // An explicit `connectionMode: Outbound` is how CFK's source-initiated bidirectional
+        // pair marks its Outbound side (destination-initiated pairs leave it out).
+        let explicit_outbound = link.spec.source_initiated_link.as_ref().is_some_and(|s| {
+            s.connection_mode == Some(clusterlink_api::cluster_link::ConnectionMode::Outbound)
+        });
+        let needs_inbound =
+            outbound && (source_mode || (bidirectional && (peer_inbound || explicit_outbound)));
         let waiting_for_inbound =
             needs_inbound && info.is_none() && remote.as_ref().is_some_and(|r| r.info.is_none());
         if waiting_for_inbound {
