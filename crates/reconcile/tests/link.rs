@@ -324,3 +324,41 @@ async fn an_unreachable_link_server_is_a_retriable_condition_not_a_panic() {
     assert_eq!(c.reason.as_deref(), Some("LinkServerUnavailable"));
     assert!(c.message.as_deref().unwrap().contains(&port.to_string()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_server_without_password_encoder_is_a_clear_condition_then_recovers() {
+    let src = TansuCluster::start("src-cluster").unwrap();
+    let dst = TansuCluster::start("dst-cluster").unwrap();
+    create_topic(&src.bootstrap(), "orders", 1).await;
+    let mut no_encoder = clusterlink_testkit::link_server::options();
+    no_encoder.password_encoder = None;
+    let server = LinkServer::start_with(&dst.bootstrap(), no_encoder, "127.0.0.1:0").await;
+    let addr = server.addr.clone();
+    let o = objects(&server.url(), "secret");
+    let r = LinkReconciler::new(Duration::from_secs(10));
+    let mut link = cluster_link(&src.bootstrap(), json!([{"name": "orders"}]));
+    let out = r.reconcile(&link, &o).await;
+    link.status = Some(out.status.clone());
+    let c = condition(out.status.conditions.as_deref().unwrap(), READY).unwrap();
+    assert_eq!(c.status.as_deref(), Some("False"));
+    assert_eq!(c.reason.as_deref(), Some("LinkServerRejected"));
+    assert!(
+        c.message
+            .as_deref()
+            .unwrap()
+            .contains("no password encoder secret"),
+        "{c:?}"
+    );
+    assert!(!c.message.as_deref().unwrap().contains("password=secret"));
+    assert!(server.manager.links().is_empty());
+    // Fixed: the link server restarted with its password encoder secret, same address.
+    server.stop().await;
+    let server = LinkServer::start_with(
+        &dst.bootstrap(),
+        clusterlink_testkit::link_server::options(),
+        &addr,
+    )
+    .await;
+    until(&r, &mut link, &o, "Ready once the encoder exists", ready).await;
+    server.stop().await;
+}

@@ -49,12 +49,15 @@ pub struct LinkServer {
 impl LinkServer {
     /// A link server over the cluster at `bootstrap`.
     pub async fn start(bootstrap: &str) -> LinkServer {
-        let manager = LinkManager::open(client(bootstrap).await, options())
+        Self::start_with(bootstrap, options(), "127.0.0.1:0").await
+    }
+
+    /// A link server with these options, listening on `addr` (a port of 0 picks one).
+    pub async fn start_with(bootstrap: &str, options: ManagerOptions, addr: &str) -> LinkServer {
+        let manager = LinkManager::open(client(bootstrap).await, options)
             .await
             .expect("open the link manager");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("address").to_string();
         let m = manager.clone();
         let task = tokio::spawn(async move {
