@@ -2,82 +2,24 @@
 //! real link servers over real brokers; data checked with librdkafka.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clusterlink_api::{ClusterLink, KafkaTopic};
-use clusterlink_operator::{ControllerConfig, LeaseConfig, Metrics, OperatorConfig};
 use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
 use clusterlink_testkit::kube_api::FakeApiServer;
 use clusterlink_testkit::link_server::LinkServer;
-use clusterlink_testkit::rdkafka::{self, ProduceSpec};
+use clusterlink_testkit::rdkafka;
 use clusterlink_testkit::TansuCluster;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{json, Value};
 
-const GROUP: &str = "platform.confluent.io/v1beta1";
+mod support;
 
-struct Operator {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), clusterlink_operator::Error>>,
-    metrics: Metrics,
-}
+use support::{condition, link, mirror_status, produce, Operator, GROUP};
 
-impl Operator {
-    fn start(fake: &FakeApiServer, identity: &str, lease: bool) -> Operator {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let metrics = Metrics::default();
-        let config = OperatorConfig {
-            controllers: ControllerConfig {
-                namespace: None,
-                request_timeout: Duration::from_secs(5),
-                instance: identity.into(),
-            },
-            lease: lease.then(|| {
-                let mut l =
-                    LeaseConfig::new("clusterlink-system", "clusterlink-operator", identity);
-                l.duration = Duration::from_millis(1500);
-                l.renew = Duration::from_millis(300);
-                l
-            }),
-            metrics_listen: None,
-        };
-        let client = fake.client();
-        let m = metrics.clone();
-        let task = tokio::spawn(async move {
-            clusterlink_operator::run(client, config, m, async {
-                let _ = rx.await;
-            })
-            .await
-        });
-        Operator {
-            stop: Some(tx),
-            task,
-            metrics,
-        }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .expect("the operator stops when told")
-            .unwrap()
-            .unwrap();
-    }
-}
-
-async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(45),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+/// Polls `f` until it gives a value (45 s at most).
+async fn eventually<T>(what: &str, f: impl AsyncFnMut() -> Option<T>) -> T {
+    support::eventually(what, Duration::from_secs(45), f).await
 }
 
 fn rest_class(fake: &FakeApiServer, url: &str) {
@@ -89,56 +31,6 @@ fn rest_class(fake: &FakeApiServer, url: &str) {
                "metadata": {"name": "dest-rest", "namespace": "dest"},
                "spec": {"kafkaClusterRef": {"name": "kafka-dest"}, "kafkaRest": {"endpoint": url}}}),
     );
-}
-
-fn link(name: &str, link_name: &str, source: &str, mirrors: Value) -> ClusterLink {
-    serde_json::from_value(json!({
-        "apiVersion": GROUP, "kind": "ClusterLink",
-        "metadata": {"name": name, "namespace": "dest"},
-        "spec": {
-            "name": link_name,
-            "destinationKafkaCluster": {"name": "kafka-dest", "namespace": "dest"},
-            "sourceKafkaCluster": {"bootstrapEndpoint": source, "clusterID": "src"},
-            "mirrorTopics": mirrors,
-        }
-    }))
-    .unwrap()
-}
-
-fn condition(l: &ClusterLink, type_: &str) -> Option<(String, String, String)> {
-    l.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_.as_deref() == Some(type_))
-        .map(|c| {
-            (
-                c.status.clone().unwrap_or_default(),
-                c.reason.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default(),
-            )
-        })
-}
-
-fn mirror_status(l: &ClusterLink, topic: &str) -> Option<String> {
-    l.status
-        .as_ref()?
-        .mirror_topics
-        .as_ref()?
-        .get(topic)?
-        .status
-        .clone()
-}
-
-fn produce(bootstrap: &str, topic: &str, n: usize) {
-    let spec = ProduceSpec {
-        topic: topic.into(),
-        config: Default::default(),
-        records: Some(rdkafka::varied_records(n, 2, topic)),
-        transactions: None,
-    };
-    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), n);
 }
 
 /// How many times an Event with `reason` was published (kube's recorder folds repeats of the
@@ -196,6 +88,7 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
             .create(
                 &PostParams::default(),
                 &link(
+                    "dest",
                     "orders-link",
                     "orders-link",
                     &src.bootstrap(),
@@ -204,7 +97,7 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
             )
             .await
             .unwrap();
-        let op = Operator::start(&fake, "op-1", true);
+        let op = Operator::start(fake.client(), None, "op-1", true);
 
         // Applied: link and mirrors exist, data flows, Ready, Events, finalizer, ids.
         let l = eventually("Ready", async || {
@@ -340,6 +233,7 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
             .create(
                 &PostParams::default(),
                 &link(
+                    "dest",
                     "bad-link",
                     "bad-link",
                     &src.bootstrap(),
@@ -395,7 +289,7 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
             json!([{"name": "orders", "state": "PROMOTE"}]),
         )
         .await;
-        let op = Operator::start(&fake, "op-2", true);
+        let op = Operator::start(fake.client(), None, "op-2", true);
         eventually("payments deleted by the new operator", async || {
             let m = rest.mirrors("dst", "orders-link").await.ok()?;
             (m.len() == 1).then_some(())
@@ -492,7 +386,7 @@ async fn kafka_topics_are_created_adopted_altered_and_deleted() {
             )
             .await
             .unwrap();
-        let op = Operator::start(&fake, "op", false);
+        let op = Operator::start(fake.client(), None, "op", false);
         eventually("audit created", async || {
             let t = topics.get("audit").await.ok()?;
             (t.status?.state.as_deref() == Some("CREATED")).then_some(())
@@ -561,7 +455,7 @@ async fn kafka_topics_are_created_adopted_altered_and_deleted() {
 async fn two_replicas_never_lead_at_once() {
     with_timeout(async {
         let fake = FakeApiServer::new();
-        let a = Operator::start(&fake, "replica-a", true);
+        let a = Operator::start(fake.client(), None, "replica-a", true);
         eventually("a leads", async || {
             a.metrics
                 .render()
@@ -569,7 +463,7 @@ async fn two_replicas_never_lead_at_once() {
                 .then_some(())
         })
         .await;
-        let b = Operator::start(&fake, "replica-b", true);
+        let b = Operator::start(fake.client(), None, "replica-b", true);
         // While a renews, b waits (several lease durations).
         for _ in 0..20 {
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -620,11 +514,17 @@ async fn a_missing_rest_class_is_reported_then_the_link_recovers_when_it_appears
         links
             .create(
                 &PostParams::default(),
-                &link("l", "l", &src.bootstrap(), json!([{"name": "orders"}])),
+                &link(
+                    "dest",
+                    "l",
+                    "l",
+                    &src.bootstrap(),
+                    json!([{"name": "orders"}]),
+                ),
             )
             .await
             .unwrap();
-        let op = Operator::start(&fake, "op", false);
+        let op = Operator::start(fake.client(), None, "op", false);
         let c = eventually("KafkaRestClassNotFound", async || {
             let c = condition(&get(&links, "l").await, "Ready")?;
             (c.1 == "KafkaRestClassNotFound").then_some(c)
@@ -673,7 +573,7 @@ async fn the_pages_source_initiated_bidirectional_pair_outbound_first() {
                 );
             }
         }
-        let op = Operator::start(&fake, "op", false);
+        let op = Operator::start(fake.client(), None, "op", false);
         let src_links: Api<ClusterLink> = Api::namespaced(fake.client(), "source");
         let dst_links: Api<ClusterLink> = Api::namespaced(fake.client(), "destination");
         let outbound: ClusterLink = serde_json::from_value(json!({

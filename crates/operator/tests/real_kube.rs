@@ -19,13 +19,12 @@
 //! for ever: the tests delete their own objects first and leave the empty namespace to go with
 //! the API server.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clusterlink_api::{ClusterLink, KafkaRestClass, KafkaTopic};
-use clusterlink_operator::{ControllerConfig, LeaseConfig, Metrics, OperatorConfig};
 use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
 use clusterlink_testkit::link_server::LinkServer;
-use clusterlink_testkit::rdkafka::{self, ProduceSpec};
+use clusterlink_testkit::rdkafka;
 use clusterlink_testkit::TansuCluster;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
@@ -36,7 +35,9 @@ use kube::core::ApiResource;
 use kube::Client;
 use serde_json::{json, Value};
 
-const GROUP: &str = "platform.confluent.io/v1beta1";
+mod support;
+
+use support::{condition, eventually, link, mirror_status, produce, Operator, GROUP};
 
 /// Whether the tier is enabled; otherwise says so (one line) and the test returns.
 fn enabled(test: &str) -> bool {
@@ -54,17 +55,6 @@ async fn client() -> Client {
     Client::try_default()
         .await
         .expect("a kube client from KUBECONFIG (CLUSTERLINK_REAL_KUBE=1 is set)")
-}
-
-async fn eventually<T>(what: &str, limit: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// The Kafka name of the main test link: a valid link (and topic) name that is not a valid
@@ -124,110 +114,6 @@ async fn namespace(client: &Client, prefix: &str) -> String {
 async fn drop_namespace(client: &Client, name: &str) {
     let api: Api<Namespace> = Api::all(client.clone());
     let _ = api.delete(name, &DeleteParams::default()).await;
-}
-
-struct Operator {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), clusterlink_operator::Error>>,
-    metrics: Metrics,
-}
-
-impl Operator {
-    /// The operator watching `namespace` only, elected through a Lease in it.
-    fn start(client: &Client, namespace: &str, identity: &str) -> Operator {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let metrics = Metrics::default();
-        let mut lease = LeaseConfig::new(namespace, "clusterlink-operator", identity);
-        lease.duration = Duration::from_secs(2);
-        lease.renew = Duration::from_millis(400);
-        let config = OperatorConfig {
-            controllers: ControllerConfig {
-                namespace: Some(namespace.into()),
-                request_timeout: Duration::from_secs(5),
-                instance: identity.into(),
-            },
-            lease: Some(lease),
-            metrics_listen: None,
-        };
-        let client = client.clone();
-        let m = metrics.clone();
-        let task = tokio::spawn(async move {
-            clusterlink_operator::run(client, config, m, async {
-                let _ = rx.await;
-            })
-            .await
-        });
-        Operator {
-            stop: Some(tx),
-            task,
-            metrics,
-        }
-    }
-
-    fn leads(&self) -> bool {
-        self.metrics
-            .render()
-            .contains("clusterlink_operator_leader 1")
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .expect("the operator stops when told")
-            .unwrap()
-            .unwrap();
-    }
-}
-
-fn link(ns: &str, name: &str, link_name: &str, source: &str, mirrors: Value) -> ClusterLink {
-    serde_json::from_value(json!({
-        "apiVersion": GROUP, "kind": "ClusterLink",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "name": link_name,
-            "destinationKafkaCluster": {"name": "kafka-dest", "namespace": ns},
-            "sourceKafkaCluster": {"bootstrapEndpoint": source, "clusterID": "src"},
-            "mirrorTopics": mirrors,
-        }
-    }))
-    .unwrap()
-}
-
-fn condition(l: &ClusterLink, type_: &str) -> Option<(String, String, String)> {
-    l.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_.as_deref() == Some(type_))
-        .map(|c| {
-            (
-                c.status.clone().unwrap_or_default(),
-                c.reason.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default(),
-            )
-        })
-}
-
-fn mirror_status(l: &ClusterLink, topic: &str) -> Option<String> {
-    l.status
-        .as_ref()?
-        .mirror_topics
-        .as_ref()?
-        .get(topic)?
-        .status
-        .clone()
-}
-
-fn produce(bootstrap: &str, topic: &str, n: usize) {
-    let spec = ProduceSpec {
-        topic: topic.into(),
-        config: Default::default(),
-        records: Some(rdkafka::varied_records(n, 2, topic)),
-        transactions: None,
-    };
-    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), n);
 }
 
 /// How many times Events with `reason` were published in `ns` (repeats fold into a series).
@@ -308,7 +194,7 @@ async fn a_cluster_link_lives_its_life_on_a_real_api_server() {
             )
             .await
             .unwrap();
-        let op = Operator::start(&client, &ns, "op-1");
+        let op = Operator::start(client.clone(), Some(&ns), "op-1", true);
 
         // Ready, with the status the operator computed intact.
         let l = eventually("Ready", WAIT, async || {
@@ -623,9 +509,9 @@ async fn two_replicas_share_a_real_lease() {
         install_crds(&client).await;
         let ns = namespace(&client, "clt-lease").await;
         let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
-        let a = Operator::start(&client, &ns, "replica-a");
+        let a = Operator::start(client.clone(), Some(&ns), "replica-a", true);
         eventually("a leads", WAIT, async || a.leads().then_some(())).await;
-        let b = Operator::start(&client, &ns, "replica-b");
+        let b = Operator::start(client.clone(), Some(&ns), "replica-b", true);
         // While a renews, b waits (several lease durations).
         for _ in 0..25 {
             tokio::time::sleep(Duration::from_millis(200)).await;

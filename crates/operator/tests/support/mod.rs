@@ -1,0 +1,147 @@
+//! Shared by the operator tests (fake API server and real one): running the operator in the
+//! test process, waiting for conditions, and reading a ClusterLink's status.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use clusterlink_api::ClusterLink;
+use clusterlink_operator::{ControllerConfig, LeaseConfig, Metrics, OperatorConfig};
+use clusterlink_testkit::rdkafka::{self, ProduceSpec};
+use kube::Client;
+use serde_json::{json, Value};
+
+pub const GROUP: &str = "platform.confluent.io/v1beta1";
+
+/// The operator running in the test process until stopped.
+pub struct Operator {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), clusterlink_operator::Error>>,
+    pub metrics: Metrics,
+}
+
+impl Operator {
+    /// Starts it on `client`; `namespace` limits the watch (and holds the Lease when `lease`),
+    /// short lease timings keep leader-election tests fast.
+    pub fn start(client: Client, namespace: Option<&str>, identity: &str, lease: bool) -> Operator {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let metrics = Metrics::default();
+        let config = OperatorConfig {
+            controllers: ControllerConfig {
+                namespace: namespace.map(str::to_string),
+                request_timeout: Duration::from_secs(5),
+                instance: identity.into(),
+            },
+            lease: lease.then(|| {
+                let mut l = LeaseConfig::new(
+                    namespace.unwrap_or("clusterlink-system"),
+                    "clusterlink-operator",
+                    identity,
+                );
+                l.duration = Duration::from_millis(1500);
+                l.renew = Duration::from_millis(300);
+                l
+            }),
+            metrics_listen: None,
+        };
+        let m = metrics.clone();
+        let task = tokio::spawn(async move {
+            clusterlink_operator::run(client, config, m, async {
+                let _ = rx.await;
+            })
+            .await
+        });
+        Operator {
+            stop: Some(tx),
+            task,
+            metrics,
+        }
+    }
+
+    /// Whether it holds the leader lease.
+    pub fn leads(&self) -> bool {
+        self.metrics
+            .render()
+            .contains("clusterlink_operator_leader 1")
+    }
+
+    /// Stops it and checks that it ended cleanly.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("the operator stops when told")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Polls `f` until it gives a value, or panics after `limit`.
+pub async fn eventually<T>(
+    what: &str,
+    limit: Duration,
+    mut f: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// A destination-initiated ClusterLink in `ns` whose local cluster is `kafka-dest` (found
+/// through its KafkaRestClass) and whose source is `source` (cluster id `src`).
+pub fn link(ns: &str, name: &str, link_name: &str, source: &str, mirrors: Value) -> ClusterLink {
+    serde_json::from_value(json!({
+        "apiVersion": GROUP, "kind": "ClusterLink",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "name": link_name,
+            "destinationKafkaCluster": {"name": "kafka-dest", "namespace": ns},
+            "sourceKafkaCluster": {"bootstrapEndpoint": source, "clusterID": "src"},
+            "mirrorTopics": mirrors,
+        }
+    }))
+    .unwrap()
+}
+
+/// A condition's (status, reason, message).
+pub fn condition(l: &ClusterLink, type_: &str) -> Option<(String, String, String)> {
+    l.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_.as_deref() == Some(type_))
+        .map(|c| {
+            (
+                c.status.clone().unwrap_or_default(),
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default(),
+            )
+        })
+}
+
+/// A mirror topic's status as the ClusterLink's status shows it.
+pub fn mirror_status(l: &ClusterLink, topic: &str) -> Option<String> {
+    l.status
+        .as_ref()?
+        .mirror_topics
+        .as_ref()?
+        .get(topic)?
+        .status
+        .clone()
+}
+
+/// Produces `n` varied records into two partitions of `topic` with librdkafka.
+pub fn produce(bootstrap: &str, topic: &str, n: usize) {
+    let spec = ProduceSpec {
+        topic: topic.into(),
+        config: Default::default(),
+        records: Some(rdkafka::varied_records(n, 2, topic)),
+        transactions: None,
+    };
+    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), n);
+}
