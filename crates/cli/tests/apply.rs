@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
 use clusterlink_testkit::link_server::LinkServer;
-use clusterlink_testkit::rdkafka::{self, ProduceSpec};
+use clusterlink_testkit::rdkafka;
 use clusterlink_testkit::TansuCluster;
 use serde_json::Value;
 
@@ -83,13 +83,7 @@ spec: {{replicas: 3}}
 }
 
 fn produce(bootstrap: &str, topic: &str, n: usize) {
-    let spec = ProduceSpec {
-        topic: topic.into(),
-        config: Default::default(),
-        records: Some(rdkafka::varied_records(n, 2, topic)),
-        transactions: None,
-    };
-    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), n);
+    rdkafka::produce_all(bootstrap, topic, &rdkafka::varied_records(n, 2, topic));
 }
 
 async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {

@@ -10,19 +10,9 @@ use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
 use clusterlink_testkit::link_server::LinkServer;
-use clusterlink_testkit::rdkafka::{self, ProduceSpec};
+use clusterlink_testkit::rdkafka;
 use clusterlink_testkit::TansuCluster;
 use serde_json::{json, Value};
-
-fn produce(bootstrap: &str, topic: &str, n: usize) {
-    let spec = ProduceSpec {
-        topic: topic.into(),
-        config: Default::default(),
-        records: Some(rdkafka::varied_records(n, 1, topic)),
-        transactions: None,
-    };
-    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), n);
-}
 
 fn rest_class(ns: &str, name: &str, kafka: &str, url: &str) -> KafkaRestClass {
     serde_json::from_value(json!({
@@ -128,9 +118,21 @@ async fn the_pages_destination_initiated_bidirectional_example() {
     rdkafka::create_topic(&a.bootstrap(), "forward-topic", 1).unwrap();
     rdkafka::create_topic(&b.bootstrap(), "reverse-topic", 1).unwrap();
     rdkafka::create_topic(&b.bootstrap(), "pushed", 1).unwrap();
-    produce(&a.bootstrap(), "forward-topic", 120);
-    produce(&b.bootstrap(), "reverse-topic", 80);
-    produce(&b.bootstrap(), "pushed", 30);
+    rdkafka::produce_all(
+        &a.bootstrap(),
+        "forward-topic",
+        &rdkafka::varied_records(120, 1, "forward-topic"),
+    );
+    rdkafka::produce_all(
+        &b.bootstrap(),
+        "reverse-topic",
+        &rdkafka::varied_records(80, 1, "reverse-topic"),
+    );
+    rdkafka::produce_all(
+        &b.bootstrap(),
+        "pushed",
+        &rdkafka::varied_records(30, 1, "pushed"),
+    );
     let sa = LinkServer::start(&a.bootstrap()).await;
     let sb = LinkServer::start(&b.bootstrap()).await;
     let (mut dest, mut src) = page_links(&a.bootstrap(), &b.bootstrap(), json!([]));

@@ -9,7 +9,7 @@ use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
 use clusterlink_testkit::link_server::{client, LinkServer};
-use clusterlink_testkit::rdkafka::{self, Msg, ProduceSpec};
+use clusterlink_testkit::rdkafka::{self, Msg};
 use clusterlink_testkit::TansuCluster;
 use serde_json::json;
 
@@ -27,16 +27,6 @@ async fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
         .1
         .as_ref()
         .unwrap();
-}
-
-fn produce(bootstrap: &str, topic: &str, records: &[Msg]) {
-    let spec = ProduceSpec {
-        topic: topic.into(),
-        config: Default::default(),
-        records: Some(records.to_vec()),
-        transactions: None,
-    };
-    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), records.len());
 }
 
 fn objects(url: &str, jaas_password: &str) -> Objects {
@@ -117,8 +107,8 @@ async fn a_cluster_link_through_its_whole_life() {
     create_topic(&src.bootstrap(), "payments", 1).await;
     create_topic(&src.bootstrap(), "extra", 1).await;
     let orders = rdkafka::varied_records(300, 2, "o");
-    produce(&src.bootstrap(), "orders", &orders);
-    produce(
+    rdkafka::produce_all(&src.bootstrap(), "orders", &orders);
+    rdkafka::produce_all(
         &src.bootstrap(),
         "payments",
         &rdkafka::varied_records(50, 1, "p"),
@@ -270,7 +260,7 @@ async fn a_cluster_link_through_its_whole_life() {
         timestamp: 1_700_000_000_000,
         timestamp_type: 1,
     }];
-    produce(&dst.bootstrap(), "orders", &after_promote);
+    rdkafka::produce_all(&dst.bootstrap(), "orders", &after_promote);
     assert_eq!(
         rdkafka::consume(&dst.bootstrap(), "orders").unwrap().len(),
         301

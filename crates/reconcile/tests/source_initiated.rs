@@ -9,19 +9,9 @@ use clusterlink_api::{ClusterLink, KafkaRestClass};
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
 use clusterlink_testkit::link_server::LinkServer;
-use clusterlink_testkit::rdkafka::{self, ProduceSpec};
+use clusterlink_testkit::rdkafka;
 use clusterlink_testkit::TansuCluster;
 use serde_json::{json, Value};
-
-fn produce(bootstrap: &str, topic: &str, n: usize) {
-    let spec = ProduceSpec {
-        topic: topic.into(),
-        config: Default::default(),
-        records: Some(rdkafka::varied_records(n, 1, topic)),
-        transactions: None,
-    };
-    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), n);
-}
 
 fn link(ns: &str, name: &str, spec: Value) -> ClusterLink {
     serde_json::from_value(json!({
@@ -114,8 +104,16 @@ async fn the_pages_source_initiated_bidirectional_example_outbound_first() {
     let d = TansuCluster::start("kafka-dest").unwrap();
     rdkafka::create_topic(&s.bootstrap(), "forward-topic", 1).unwrap();
     rdkafka::create_topic(&d.bootstrap(), "reverse-topic", 1).unwrap();
-    produce(&s.bootstrap(), "forward-topic", 90);
-    produce(&d.bootstrap(), "reverse-topic", 60);
+    rdkafka::produce_all(
+        &s.bootstrap(),
+        "forward-topic",
+        &rdkafka::varied_records(90, 1, "forward-topic"),
+    );
+    rdkafka::produce_all(
+        &d.bootstrap(),
+        "reverse-topic",
+        &rdkafka::varied_records(60, 1, "reverse-topic"),
+    );
     let ss = LinkServer::start(&s.bootstrap()).await;
     let ds = LinkServer::start(&d.bootstrap()).await;
     // The page's resources; tls and authentication dropped (the local clusters are plaintext).
@@ -189,7 +187,11 @@ async fn a_unidirectional_source_initiated_pair_inbound_first() {
     let s = TansuCluster::start("onprem").unwrap();
     let d = TansuCluster::start("cloud").unwrap();
     rdkafka::create_topic(&s.bootstrap(), "orders", 1).unwrap();
-    produce(&s.bootstrap(), "orders", 70);
+    rdkafka::produce_all(
+        &s.bootstrap(),
+        "orders",
+        &rdkafka::varied_records(70, 1, "orders"),
+    );
     let ss = LinkServer::start(&s.bootstrap()).await;
     let ds = LinkServer::start(&d.bootstrap()).await;
     let mut dest = link(

@@ -110,6 +110,19 @@ pub fn produce(bootstrap: &str, spec: &ProduceSpec) -> Result<usize> {
         .context("no delivered count")
 }
 
+/// Produces `records` into `topic` with librdkafka's default settings, and panics unless every
+/// one is acknowledged (for test set-up).
+pub fn produce_all(bootstrap: &str, topic: &str, records: &[Msg]) {
+    let spec = ProduceSpec {
+        topic: topic.into(),
+        config: Default::default(),
+        records: Some(records.to_vec()),
+        transactions: None,
+    };
+    let acked = produce(bootstrap, &spec).expect("librdkafka produce");
+    assert_eq!(acked, records.len(), "records acknowledged");
+}
+
 /// Consumes every partition of `topic` from the beginning to the end, read_committed.
 pub fn consume(bootstrap: &str, topic: &str) -> Result<Vec<Msg>> {
     consume_with(bootstrap, topic, "read_committed")

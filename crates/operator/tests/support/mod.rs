@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clusterlink_api::ClusterLink;
 use clusterlink_operator::{ControllerConfig, LeaseConfig, Metrics, OperatorConfig};
-use clusterlink_testkit::rdkafka::{self, ProduceSpec};
+use clusterlink_testkit::rdkafka;
 use kube::Client;
 use serde_json::{json, Value};
 
@@ -137,11 +137,5 @@ pub fn mirror_status(l: &ClusterLink, topic: &str) -> Option<String> {
 
 /// Produces `n` varied records into two partitions of `topic` with librdkafka.
 pub fn produce(bootstrap: &str, topic: &str, n: usize) {
-    let spec = ProduceSpec {
-        topic: topic.into(),
-        config: Default::default(),
-        records: Some(rdkafka::varied_records(n, 2, topic)),
-        transactions: None,
-    };
-    assert_eq!(rdkafka::produce(bootstrap, &spec).unwrap(), n);
+    rdkafka::produce_all(bootstrap, topic, &rdkafka::varied_records(n, 2, topic));
 }
