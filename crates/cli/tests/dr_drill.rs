@@ -1,0 +1,536 @@
+//! The disaster-recovery drill of `docs/dr-drill.md` (and `scripts/dr-drill.sh`) as a test.
+//!
+//! Cluster A serves producers; B mirrors A (ClusterLink `a-to-b`, on B). A is lost (its broker
+//! killed, with a last batch acknowledged by A just before); the mirrors on B fail over;
+//! producers write to B; A comes back rebuilt and empty; B's topics are mirrored back to A
+//! (ClusterLink `b-to-a`, on A); a planned failback promotes the mirrors on A (lag zero first);
+//! producers write to A again. Links are driven with the `clusterlink` binary's `apply` and
+//! `status` on YAML files whose `state:` is edited, as a user does; every record is produced and
+//! read back with librdkafka. At the end each acknowledged record is present exactly once where
+//! it belongs (partition, production order, content, offsets), except the records A
+//! acknowledged but had not yet mirrored when it was lost: they are counted, not expected (the
+//! RPO of asynchronous replication).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use clusterlink_reconcile::rest::{MirrorAction, RestClient, RestEndpoint};
+use clusterlink_testkit::link_server::LinkServer;
+use clusterlink_testkit::rdkafka::{self, Msg, ProduceSpec};
+use clusterlink_testkit::TansuCluster;
+use serde_json::Value;
+
+const TOPICS: [(&str, i32); 2] = [("orders", 3), ("payments", 1)];
+/// Batches in the order they are produced (`a*` to A, `b*` to B).
+const ORDER: [&str; 7] = ["a1", "a2", "a3", "b4", "b5", "b6", "a7"];
+
+fn clusterlink(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args(args)
+        .output()
+        .expect("run clusterlink")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `clusterlink apply -f dir`; its output.
+fn apply(dir: &Path) -> String {
+    let o = clusterlink(&["apply", "-f", dir.to_str().unwrap()]);
+    let out = text(&o);
+    assert!(o.status.success(), "clusterlink apply failed:\n{out}");
+    eprintln!("$ clusterlink apply -f {}\n{out}", dir.display());
+    out
+}
+
+/// The ClusterLink's status as `clusterlink status -o json` reads it from the link server.
+fn status(dir: &Path) -> Value {
+    let o = clusterlink(&["status", "-f", dir.to_str().unwrap(), "-o", "json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice::<Value>(&o.stdout).unwrap()["status"].clone()
+}
+
+/// Per mirror topic: (status, maxLag).
+fn mirror_states(s: &Value) -> BTreeMap<String, (String, i64)> {
+    s["mirrorTopics"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        (
+                            v["status"].as_str().unwrap_or_default().to_string(),
+                            v["maxLag"].as_i64().unwrap_or(-1),
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn all_in(s: &Value, state: &str) -> bool {
+    let m = mirror_states(s);
+    m.len() == TOPICS.len() && m.values().all(|(st, _)| st == state)
+}
+
+/// Polls `done` every 200 ms for up to 30 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("{what}: after {:.1}s", start.elapsed().as_secs_f64());
+}
+
+/// The ClusterLink `link` on the cluster whose link server is at `rest`, pulling both topics
+/// from `source` (cluster id `source_id`), every mirror topic in `state`.
+fn manifests(dir: &Path, link: &str, rest: &str, source_id: &str, source: &str, state: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("cluster-link.yaml"),
+        format!(
+            r#"apiVersion: platform.confluent.io/v1beta1
+kind: KafkaRestClass
+metadata: {{name: local-rest, namespace: dr}}
+spec:
+  kafkaRest: {{endpoint: "{rest}"}}
+---
+apiVersion: platform.confluent.io/v1beta1
+kind: ClusterLink
+metadata: {{name: {link}, namespace: dr}}
+spec:
+  name: {link}
+  destinationKafkaCluster: {{kafkaRestClassRef: {{name: local-rest}}}}
+  sourceKafkaCluster:
+    bootstrapEndpoint: {source}
+    clusterID: {source_id}
+  mirrorTopics:
+    - name: orders
+      state: {state}
+    - name: payments
+      state: {state}
+"#
+        ),
+    )
+    .unwrap();
+}
+
+/// A record acknowledged to a producer.
+#[derive(Debug, Clone)]
+struct Acked {
+    batch: &'static str,
+    seq: usize,
+    partition: i32,
+    value: Option<String>,
+}
+
+/// Every record acknowledged to a producer, by (topic, key).
+#[derive(Debug, Default)]
+struct Ledger(BTreeMap<(String, String), Acked>);
+
+type Key = (String, String);
+/// Where a record comes in production order: (batch index in [`ORDER`], sequence).
+type Rank = (usize, usize);
+
+impl Ledger {
+    /// Produces `n` uniquely keyed records of `batch` into `topic` with librdkafka; once they
+    /// are all acknowledged they are in the ledger.
+    fn produce(&mut self, bootstrap: &str, batch: &'static str, topic: &str, n: usize) {
+        let partitions = TOPICS.iter().find(|t| t.0 == topic).unwrap().1;
+        let records: Vec<Msg> = (0..n)
+            .map(|i| Msg {
+                partition: i as i32 % partitions,
+                offset: -1,
+                key: Some(rdkafka::hex(format!("{batch}/{topic}/{i:06}").as_bytes())),
+                value: Some(rdkafka::hex(
+                    format!(
+                        r#"{{"batch":"{batch}","seq":{i},"amount":{}}}"#,
+                        i * 7 % 1000
+                    )
+                    .as_bytes(),
+                )),
+                headers: vec![("batch".into(), Some(rdkafka::hex(batch.as_bytes())))],
+                timestamp: 1_700_000_000_000 + i as i64,
+                timestamp_type: 0,
+            })
+            .collect();
+        let mut config = BTreeMap::new();
+        config.insert("enable.idempotence".into(), true.into());
+        config.insert("compression.type".into(), "zstd".into());
+        let spec = ProduceSpec {
+            topic: topic.into(),
+            config,
+            records: Some(records.clone()),
+            transactions: None,
+        };
+        let acked = rdkafka::produce(bootstrap, &spec).unwrap();
+        assert_eq!(acked, n, "{batch}: not every record was acknowledged");
+        for (seq, r) in records.into_iter().enumerate() {
+            self.0.insert(
+                (topic.to_string(), r.key.clone().unwrap()),
+                Acked {
+                    batch,
+                    seq,
+                    partition: r.partition,
+                    value: r.value,
+                },
+            );
+        }
+    }
+
+    fn keys_of(&self, batch: &str) -> BTreeSet<Key> {
+        self.0
+            .iter()
+            .filter(|(_, a)| a.batch == batch)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+/// Both topics of a cluster as librdkafka reads them, by (topic, key).
+#[derive(Debug)]
+struct Dump(BTreeMap<Key, Vec<Msg>>);
+
+impl Dump {
+    fn read(bootstrap: &str) -> Dump {
+        let mut out: BTreeMap<Key, Vec<Msg>> = BTreeMap::new();
+        for (t, _) in TOPICS {
+            for m in rdkafka::consume(bootstrap, t).unwrap() {
+                out.entry((t.to_string(), m.key.clone().unwrap_or_default()))
+                    .or_default()
+                    .push(m);
+            }
+        }
+        Dump(out)
+    }
+
+    fn len(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
+    }
+
+    fn keys(&self) -> BTreeSet<Key> {
+        self.0.keys().cloned().collect()
+    }
+
+    fn count(&self, ledger: &Ledger, batch: &str) -> usize {
+        self.0
+            .iter()
+            .filter(|(k, _)| ledger.0.get(*k).is_some_and(|a| a.batch == batch))
+            .map(|(_, v)| v.len())
+            .sum()
+    }
+
+    fn by_batch(&self, ledger: &Ledger) -> String {
+        ORDER
+            .iter()
+            .map(|b| (b, self.count(ledger, b)))
+            .filter(|(_, n)| *n > 0)
+            .map(|(b, n)| format!("{b} {n}"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+            + &format!(" = {}", self.len())
+    }
+
+    /// Exactly the `expected` records, each once, in its partition, in production order, with
+    /// its content, at offsets 0..n-1 of each partition.
+    fn check(&self, name: &str, ledger: &Ledger, expected: &BTreeSet<Key>) {
+        let mut errors = Vec::new();
+        for (k, ms) in &self.0 {
+            match ledger.0.get(k) {
+                None => errors.push(format!("{k:?}: never acknowledged to a producer")),
+                Some(a) if !expected.contains(k) => {
+                    errors.push(format!("{k:?}: of batch {}, not expected here", a.batch))
+                }
+                Some(a) => {
+                    for m in ms {
+                        if (m.partition, &m.value) != (a.partition, &a.value) {
+                            errors.push(format!("{k:?}: partition or value differs"));
+                        }
+                    }
+                }
+            }
+            if ms.len() != 1 {
+                errors.push(format!("{k:?}: present {} times", ms.len()));
+            }
+        }
+        let present = self.keys();
+        let missing: Vec<_> = expected.difference(&present).collect();
+        if !missing.is_empty() {
+            errors.push(format!(
+                "{} acknowledged records missing, e.g. {:?}",
+                missing.len(),
+                &missing[..missing.len().min(3)]
+            ));
+        }
+        let mut parts: BTreeMap<(String, i32), Vec<(i64, Rank)>> = BTreeMap::new();
+        for ((t, k), ms) in &self.0 {
+            if let Some(a) = ledger.0.get(&(t.clone(), k.clone())) {
+                let rank = ORDER.iter().position(|b| *b == a.batch).unwrap();
+                for m in ms {
+                    parts
+                        .entry((t.clone(), m.partition))
+                        .or_default()
+                        .push((m.offset, (rank, a.seq)));
+                }
+            }
+        }
+        for ((t, p), mut rs) in parts {
+            rs.sort();
+            let offsets: Vec<i64> = rs.iter().map(|r| r.0).collect();
+            if offsets != (0..rs.len() as i64).collect::<Vec<_>>() {
+                errors.push(format!("{t}[{p}]: offsets are not 0..{}", rs.len()));
+            }
+            if !rs.windows(2).all(|w| w[0].1 < w[1].1) {
+                errors.push(format!("{t}[{p}]: not in the order produced"));
+            }
+        }
+        assert!(
+            errors.is_empty(),
+            "{name}: {} errors:\n{}",
+            errors.len(),
+            errors[..errors.len().min(20)].join("\n")
+        );
+        eprintln!(
+            "{name}: {}, each exactly once, in order, offsets 0..n-1",
+            self.by_batch(ledger)
+        );
+    }
+
+    /// Records present in both sit at the same partition and offset with the same timestamp
+    /// (mirroring kept them); returns how many were compared.
+    fn same_positions(&self, other: &Dump, keys: &BTreeSet<Key>) -> usize {
+        let mut n = 0;
+        for k in keys {
+            let (Some(a), Some(b)) = (self.0.get(k), other.0.get(k)) else {
+                continue;
+            };
+            n += 1;
+            assert_eq!(
+                (a[0].partition, a[0].offset, a[0].timestamp),
+                (b[0].partition, b[0].offset, b[0].timestamp),
+                "{k:?} moved"
+            );
+        }
+        n
+    }
+}
+
+/// Waits until the link's mirrors are ACTIVE with lag zero and the destination holds exactly
+/// `expected` records.
+fn wait_mirrored(dir: &Path, destination: &str, expected: usize, what: &str) {
+    wait_until(what, || {
+        let s = status(dir);
+        all_in(&s, "ACTIVE")
+            && mirror_states(&s).values().all(|(_, lag)| *lag == 0)
+            && Dump::read(destination).len() == expected
+    });
+}
+
+fn set_state(dir: &Path, state: &str) {
+    let f = dir.join("cluster-link.yaml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let edited: String = text
+        .lines()
+        .map(|l| match l.split_once("state: ") {
+            Some((indent, _)) => format!("{indent}state: {state}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(f, edited).unwrap();
+}
+
+/// Per partition, `kept` holds the first records of `batch` that were acknowledged (mirroring
+/// leaves no holes), however many.
+fn assert_prefixes(ledger: &Ledger, batch: &str, kept: &BTreeSet<Key>) {
+    let mut seqs: BTreeMap<(String, i32), Vec<(usize, bool)>> = BTreeMap::new();
+    for (k, a) in ledger.0.iter().filter(|(_, a)| a.batch == batch) {
+        seqs.entry((k.0.clone(), a.partition))
+            .or_default()
+            .push((a.seq, kept.contains(k)));
+    }
+    for ((t, p), mut v) in seqs {
+        v.sort();
+        let n = v.iter().filter(|x| x.1).count();
+        assert!(
+            v.iter().take(n).all(|x| x.1),
+            "{t}[{p}]: the {n} records of {batch} that reached B are not the first ones"
+        );
+    }
+}
+
+fn union(sets: &[&BTreeSet<Key>]) -> BTreeSet<Key> {
+    sets.iter().flat_map(|s| s.iter().cloned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_rebuild_reverse_mirroring_and_failback() {
+    let started = Instant::now();
+    let mut a = TansuCluster::start("cluster-a").unwrap();
+    let b = TansuCluster::start("cluster-b").unwrap();
+    let (a_boot, b_boot) = (a.bootstrap(), b.bootstrap());
+    let b_server = LinkServer::start(&b_boot).await;
+    let dir = tempfile::tempdir().unwrap();
+    let site_b = dir.path().join("site-b");
+    let site_a = dir.path().join("site-a");
+    let mut ledger = Ledger::default();
+
+    // A serves producers; B mirrors A.
+    for (t, p) in TOPICS {
+        rdkafka::create_topic(&a_boot, t, p).unwrap();
+    }
+    ledger.produce(&a_boot, "a1", "orders", 600);
+    ledger.produce(&a_boot, "a1", "payments", 200);
+    manifests(
+        &site_b,
+        "a-to-b",
+        &b_server.url(),
+        "cluster-a",
+        &a_boot,
+        "ACTIVE",
+    );
+    let out = apply(&site_b);
+    assert!(out.contains("LinkCreated: created link a-to-b on cluster cluster-b"));
+    wait_mirrored(&site_b, &b_boot, 800, "a1 mirrored to B");
+    ledger.produce(&a_boot, "a2", "orders", 300);
+    ledger.produce(&a_boot, "a2", "payments", 100);
+    wait_mirrored(&site_b, &b_boot, 1200, "a2 mirrored to B, lag zero");
+    let a_before_loss = Dump::read(&a_boot);
+
+    // A is lost right after acknowledging a last batch.
+    ledger.produce(&a_boot, "a3", "orders", 900);
+    ledger.produce(&a_boot, "a3", "payments", 300);
+    a.kill();
+    wait_until("B's mirrors to see the source gone", || {
+        all_in(&status(&site_b), "SOURCE_UNAVAILABLE")
+    });
+
+    // Failover on B, by editing the resource.
+    set_state(&site_b, "FAILOVER");
+    let out = apply(&site_b);
+    if !all_in(&status(&site_b), "STOPPED") {
+        // Known issue (docs/dr-drill.md): the reconcile plans no failover for a mirror in
+        // SOURCE_UNAVAILABLE. The documented way round it: Confluent's REST API directly.
+        assert!(
+            std::env::var_os("CLUSTERLINK_DRILL_STRICT").is_none(),
+            "clusterlink apply did not fail over the mirrors while the source is gone:\n{out}\n{:#}",
+            status(&site_b)
+        );
+        eprintln!(
+            "WORKAROUND: apply left the mirrors SOURCE_UNAVAILABLE; mirrors:failover by REST"
+        );
+        let rest = RestClient::new(&RestEndpoint::plain(b_server.url())).unwrap();
+        let names = ["orders".to_string(), "payments".to_string()];
+        let results = rest
+            .alter_mirrors("cluster-b", "a-to-b", MirrorAction::Failover, &names)
+            .await
+            .unwrap();
+        assert!(results.iter().all(|r| r.error.is_none()), "{results:?}");
+        let out = apply(&site_b);
+        assert!(out.contains("TopicHandedOver: topic orders"), "{out}");
+    }
+    let s = status(&site_b);
+    assert!(all_in(&s, "STOPPED"), "{s:#}");
+
+    // What B holds: a1, a2 with A's offsets, and a prefix (per partition) of a3.
+    let b_after_failover = Dump::read(&b_boot);
+    let a3 = ledger.keys_of("a3");
+    let kept3: BTreeSet<Key> = a3.intersection(&b_after_failover.keys()).cloned().collect();
+    eprintln!(
+        "a3: {} acknowledged by A before the loss, {} mirrored to B, {} lost with A (RPO)",
+        a3.len(),
+        kept3.len(),
+        a3.len() - kept3.len()
+    );
+    assert_prefixes(&ledger, "a3", &kept3);
+    let (a1, a2) = (ledger.keys_of("a1"), ledger.keys_of("a2"));
+    b_after_failover.check("B after failover", &ledger, &union(&[&a1, &a2, &kept3]));
+    assert_eq!(
+        b_after_failover.same_positions(&a_before_loss, &union(&[&a1, &a2])),
+        1200
+    );
+
+    // Producers move to B.
+    ledger.produce(&b_boot, "b4", "orders", 300);
+    ledger.produce(&b_boot, "b4", "payments", 100);
+
+    // A comes back rebuilt (same address and cluster id, empty) with a new link server, and
+    // mirrors B's topics back.
+    a.restart().unwrap();
+    let a_server = LinkServer::start(&a_boot).await;
+    let topics = rdkafka::topics(&a_boot).unwrap();
+    assert!(
+        !topics.contains_key("orders") && !topics.contains_key("payments"),
+        "{topics:?}"
+    );
+    manifests(
+        &site_a,
+        "b-to-a",
+        &a_server.url(),
+        "cluster-b",
+        &b_boot,
+        "ACTIVE",
+    );
+    let out = apply(&site_a);
+    assert!(out.contains("LinkCreated: created link b-to-a on cluster cluster-a"));
+    let on_b = 1200 + kept3.len() + 400;
+    wait_mirrored(&site_a, &a_boot, on_b, "B mirrored back to A");
+    ledger.produce(&b_boot, "b5", "orders", 300);
+    ledger.produce(&b_boot, "b5", "payments", 100);
+    wait_mirrored(&site_a, &a_boot, on_b + 400, "b5 mirrored to A, lag zero");
+
+    // Planned failback: last writes to B, producers stop, promote on A.
+    ledger.produce(&b_boot, "b6", "orders", 150);
+    ledger.produce(&b_boot, "b6", "payments", 50);
+    set_state(&site_a, "PROMOTE");
+    let out = apply(&site_a);
+    assert!(out.contains("MirrorTopicPromoting"), "{out}");
+    wait_until("the promote to complete", || {
+        all_in(&status(&site_a), "STOPPED")
+    });
+    let s = status(&site_a);
+    assert!(
+        mirror_states(&s).values().all(|(_, lag)| *lag == 0),
+        "{s:#}"
+    );
+    let a_promoted = Dump::read(&a_boot);
+    assert_eq!(a_promoted.count(&ledger, "b6"), 200, "promote lost records");
+
+    // Producers are back on A.
+    ledger.produce(&a_boot, "a7", "orders", 150);
+    ledger.produce(&a_boot, "a7", "payments", 50);
+
+    // Final check.
+    let a_final = Dump::read(&a_boot);
+    let b_final = Dump::read(&b_boot);
+    let (b4, b5, b6, a7) = (
+        ledger.keys_of("b4"),
+        ledger.keys_of("b5"),
+        ledger.keys_of("b6"),
+        ledger.keys_of("a7"),
+    );
+    let on_b = union(&[&a1, &a2, &kept3, &b4, &b5, &b6]);
+    b_final.check("B at the end", &ledger, &on_b);
+    a_final.check("A at the end", &ledger, &union(&[&on_b, &a7]));
+    // A's records have the offsets B gave them, and a1, a2 the offsets A first gave them.
+    assert_eq!(a_final.same_positions(&b_final, &on_b), on_b.len());
+    assert_eq!(
+        a_final.same_positions(&a_before_loss, &union(&[&a1, &a2])),
+        1200
+    );
+    eprintln!("drill done in {:.1}s", started.elapsed().as_secs_f64());
+    a_server.stop().await;
+    b_server.stop().await;
+}

@@ -1,0 +1,460 @@
+#!/usr/bin/env bash
+# Disaster-recovery drill (docs/dr-drill.md explains it): two local Kafka-protocol clusters,
+# A serving producers and B mirroring A through a destination-initiated ClusterLink, then
+#
+#   1. A is lost (its broker is killed); the mirrors on B fail over (state: FAILOVER);
+#   2. producers write to B;
+#   3. A comes back rebuilt and empty; B's topics are mirrored back to A (link b-to-a on A);
+#   4. planned failback: producers stop on B, the mirrors on A are promoted (state: PROMOTE,
+#      lag zero first), producers write to A again;
+#   5. every acknowledged record is checked, with librdkafka, to be present exactly once where
+#      it should be, and the records lost with A (acknowledged by A, never mirrored) are counted.
+#
+# Every link is driven the way a user drives it: `clusterlink apply -f DIR` on ClusterLink YAML
+# files whose `state:` is edited. Each step prints what it did and how many records it moved.
+# Everything started is stopped on exit. CARGO_TARGET_DIR is honoured.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+say() { printf '   %s\n' "$*"; }
+
+step "installing test brokers and the librdkafka client (first run only)"
+eval "$(scripts/install-test-deps.sh | sed 's/^/export /')"
+py() { "$CLUSTERLINK_PYTHON" "$root/crates/testkit/py/kcheck.py" "$@"; }
+
+step "building clusterlink"
+cargo build --quiet -p clusterlink
+target=${CARGO_TARGET_DIR:-target}
+case $target in /*) ;; *) target=$root/$target ;; esac
+bin=$target/debug/clusterlink
+
+work=$(mktemp -d)
+declare -A pid=()
+cleanup() {
+  for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "${DRILL_KEEP:-}" = 1 ]; then echo "logs and files kept in $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+# Fails the drill, also from inside $(...): the message goes to stderr and the main shell is told.
+fail() {
+  {
+    echo "DRILL FAILED: $*"
+    for f in "$work"/*.log; do echo "--- $f (last 30 lines)"; tail -30 "$f"; done
+  } >&2
+  [ "$BASHPID" = "$$" ] || kill -TERM "$$"
+  exit 1
+}
+trap 'exit 1' TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+A_PORT=$(free_port) B_PORT=$(free_port) A_REST=$(free_port) B_REST=$(free_port)
+A=127.0.0.1:$A_PORT B=127.0.0.1:$B_PORT
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; return 1; }
+start_cluster() { # name id port
+  rm -rf "$work/$1" && mkdir -p "$work/$1"
+  (cd "$work/$1" && exec env -u CLUSTER_ID -u LISTENER_URL -u ADVERTISED_LISTENER_URL -u STORAGE_ENGINE \
+    "$CLUSTERLINK_TANSU" broker --cluster-id "$2" --listener-url "tcp://127.0.0.1:$3" \
+    --advertised-listener-url "tcp://127.0.0.1:$3" --storage-engine memory://tansu/ >>"$work/$1.log" 2>&1) &
+  pid[$1]=$!
+  wait_port "$3" || fail "cluster $2 did not start"
+}
+start_link_server() { # name bootstrap port
+  "$bin" server --bootstrap-server "$2" --listen "127.0.0.1:$3" \
+    --password-encoder-secret-file "$work/encoder" >>"$work/$1.log" 2>&1 &
+  pid[$1]=$!
+  wait_port "$3" || fail "link server $1 did not start"
+}
+echo "dr-drill-password-encoder-secret" >"$work/encoder"
+
+# The drill's bookkeeping: generates uniquely keyed records, keeps the ledger of what producers
+# got acknowledged, counts what a cluster holds by batch, and does the final checks.
+cat >"$work/drill.py" <<'PY'
+import collections, json, os, sys
+
+LEDGER = os.environ["LEDGER"]
+WORK = os.environ["WORK"]
+PARTS = {"orders": 3, "payments": 1}
+TOPICS = ["orders", "payments"]
+# Batches in the order they were produced: a* went to A, b* to B.
+ORDER = ["a1", "a2", "a3", "b4", "b5", "b6", "a7"]
+
+def gen(batch, topic, n):
+    recs = [{"partition": i % PARTS[topic],
+             "key": f"{batch}/{topic}/{i:06d}".encode().hex(),
+             "value": json.dumps({"batch": batch, "topic": topic, "seq": i, "amount": i * 7 % 1000}).encode().hex(),
+             "headers": [["batch", batch.encode().hex()]]} for i in range(n)]
+    return {"topic": topic, "config": {"enable.idempotence": True, "compression.type": "zstd"}, "records": recs}
+
+def ledger():
+    """Acknowledged records, by topic and key: (batch, seq, partition, value, headers)."""
+    out = {}
+    for f in sorted(os.listdir(LEDGER)):
+        batch, topic = f[:-len(".json")].split(".")
+        for seq, r in enumerate(json.load(open(os.path.join(LEDGER, f)))["records"]):
+            out[(topic, r["key"])] = (batch, seq, r["partition"], r["value"], r["headers"])
+    return out
+
+def dump(name):
+    """What librdkafka read from a cluster: (topic, key) -> list of records."""
+    out = collections.defaultdict(list)
+    for t in TOPICS:
+        for line in open(os.path.join(WORK, f"{name}.{t}.jsonl")):
+            if line.strip():
+                r = json.loads(line)
+                out[(t, r["key"])].append(r)
+    return out
+
+def by_batch(d):
+    c = collections.Counter()
+    for (t, k), rs in d.items():
+        c[bytes.fromhex(k).decode().split("/")[0]] += len(rs)
+    return c
+
+def fmt(c):
+    return " + ".join(f"{b} {c[b]}" for b in ORDER if c.get(b)) + f" = {sum(c.values())}" if c else "nothing"
+
+def check(name, batches, inflight_from):
+    """Every record of `batches` acknowledged to a producer, each exactly once, in its partition,
+    in production order, with its content, offsets 0..n-1; a3 (acknowledged by A just before it
+    was lost) counts only for the records that reached B before the loss (`inflight_from`)."""
+    led, got = ledger(), dump(name)
+    survived = set(dump(inflight_from)) if inflight_from else set()
+    expected = {k: v for k, v in led.items() if v[0] in batches and (v[0] != "a3" or k in survived)}
+    errors = []
+    for k, rs in got.items():
+        if k not in led:
+            errors.append(f"{k}: never acknowledged to a producer")
+        elif k not in expected:
+            errors.append(f"{k}: from batch {led[k][0]}, which should not be here")
+        if len(rs) != 1:
+            errors.append(f"{k}: present {len(rs)} times")
+    missing = [k for k in expected if k not in got]
+    if missing:
+        errors.append(f"{len(missing)} acknowledged records missing, e.g. {missing[:3]}")
+    for k, v in expected.items():
+        for r in got.get(k, []):
+            if (r["partition"], r["value"], [list(h) for h in r["headers"]]) != (v[2], v[3], [list(h) for h in v[4]]):
+                errors.append(f"{k}: partition or content differs")
+    per_part = collections.defaultdict(list)
+    for (t, k), rs in got.items():
+        for r in rs:
+            per_part[(t, r["partition"])].append((r["offset"], k))
+    for (t, p), rs in sorted(per_part.items()):
+        rs.sort()
+        offs = [o for o, _ in rs]
+        if offs != list(range(len(offs))):
+            errors.append(f"{t}[{p}]: offsets are not 0..{len(offs) - 1}")
+        order = [(ORDER.index(led[(t, k)][0]), led[(t, k)][1]) for _, k in rs if (t, k) in led]
+        if order != sorted(order):
+            errors.append(f"{t}[{p}]: records not in the order they were produced")
+    # Of a3, each partition must hold the first records A acknowledged: mirroring leaves no holes.
+    kept = collections.defaultdict(list)
+    for k, v in led.items():
+        if v[0] == "a3":
+            kept[(k[0], v[2])].append((v[1], k in expected))
+    for (t, p), seqs in sorted(kept.items()):
+        seqs.sort()
+        n = sum(1 for _, present in seqs if present)
+        if not all(present for _, present in seqs[:n]):
+            errors.append(f"{t}[{p}]: the a3 records here are not the first {n} A acknowledged")
+    for e in errors[:20]:
+        print(f"   ERROR {name}: {e}")
+    parts = ", ".join(f"{t}[{p}] 0..{len(rs) - 1}" for (t, p), rs in sorted(per_part.items()))
+    print(f"   {name}: {fmt(by_batch(got))} records, each exactly once, in production order; offsets {parts}")
+    return not errors
+
+def same_offsets(a, b, batches):
+    """Records of `batches` present on both dumps sit at the same partition and offset."""
+    da, db = dump(a), dump(b)
+    bad = n = 0
+    for k, ra in da.items():
+        if bytes.fromhex(k[1]).decode().split("/")[0] in batches and k in db:
+            n += 1
+            if (ra[0]["partition"], ra[0]["offset"], ra[0]["timestamp"]) != (db[k][0]["partition"], db[k][0]["offset"], db[k][0]["timestamp"]):
+                bad += 1
+    print(f"   {n} records of {'+'.join(batches)} compared between {a} and {b}: "
+          + ("same partitions, offsets and timestamps" if not bad else f"{bad} differ"))
+    return bad == 0 and n > 0
+
+cmd, args = sys.argv[1], sys.argv[2:]
+if cmd == "gen":  # batch topic n
+    json.dump(gen(args[0], args[1], int(args[2])), sys.stdout)
+elif cmd == "count":  # dump name: records per batch
+    print(fmt(by_batch(dump(args[0]))))
+elif cmd == "total":  # dump name
+    print(sum(by_batch(dump(args[0])).values()))
+elif cmd == "batch":  # dump name, batch: how many of that batch
+    print(by_batch(dump(args[0])).get(args[1], 0))
+elif cmd == "acked":  # batch: how many acknowledged
+    print(sum(1 for v in ledger().values() if v[0] == args[0]))
+elif cmd == "check":  # dump name, batches, [dump the surviving a3 records are read from]
+    sys.exit(0 if check(args[0], args[1].split(","), args[2] if len(args) > 2 else None) else 1)
+elif cmd == "account":  # final dump of A, of B, dump after the failover
+    led, a, b, kept = ledger(), by_batch(dump(args[0])), by_batch(dump(args[1])), by_batch(dump(args[2]))
+    acked = collections.Counter(v[0] for v in led.values())
+    print(f"   {'batch':6} {'written to':10} {'acknowledged':>12} {'on A':>6} {'on B':>6} {'lost':>6}")
+    for bt in ORDER:
+        lost = acked[bt] - kept[bt] if bt == "a3" else 0
+        print(f"   {bt:6} {bt[0].upper():10} {acked[bt]:>12} {a[bt]:>6} {b[bt]:>6} {lost:>6}")
+    t = sum(acked.values())
+    print(f"   {'total':17} {t:>12} {sum(a.values()):>6} {sum(b.values()):>6} {acked['a3'] - kept['a3']:>6}")
+    print(f"   every record acknowledged and not lost with A is on A exactly once ({sum(a.values())} = {t} - {acked['a3'] - kept['a3']});")
+    print(f"   B holds the same minus a7, written to A after the failback ({sum(b.values())}).")
+    print(f"   lost: the {acked['a3'] - kept['a3']} records of a3 that A acknowledged but B had not fetched when A was lost (RPO).")
+elif cmd == "same-offsets":  # dump a, dump b, batches
+    sys.exit(0 if same_offsets(args[0], args[1], args[2].split(",")) else 1)
+PY
+export LEDGER=$work/ledger WORK=$work
+mkdir -p "$LEDGER"
+drill() { "$CLUSTERLINK_PYTHON" "$work/drill.py" "$@"; }
+
+produce() { # batch cluster-bootstrap topic n: produce and, once acknowledged, add to the ledger
+  drill gen "$1" "$3" "$4" >"$work/$1.$3.json"
+  out=$(py produce --bootstrap "$2" <"$work/$1.$3.json") || fail "produce $1 to $3: $out"
+  mv "$work/$1.$3.json" "$LEDGER/$1.$3.json"
+  say "batch $1: $4 records produced to $3 on $2, acknowledged: $(echo "$out" | sed 's/.*: \([0-9]*\)}/\1/')"
+}
+dump() { # cluster-bootstrap name: consume both topics with librdkafka into $work/NAME.TOPIC.jsonl
+  for t in orders payments; do
+    py consume --bootstrap "$1" --topic "$t" --timeout 20 >"$work/$2.$t.jsonl" || fail "consume $t from $1"
+  done
+}
+count() { dump "$1" "$2"; drill count "$2"; }
+total() { dump "$1" "$2"; drill total "$2"; }
+
+# One line of `clusterlink status -o json`; exits 0 when every mirror topic has status $1 (and,
+# for ACTIVE, lag zero).
+cat >"$work/status.py" <<'PY'
+import json, sys
+s = json.load(sys.stdin).get("status") or {}
+ready = [c for c in s.get("conditions", []) if c["type"] == "Ready"]
+r = f"Ready={ready[0]['status']} ({ready[0]['reason']})" if ready else "Ready=?"
+tops = sorted(s.get("mirrorTopics", {}).items())
+print(f"{r} | " + ", ".join(f"{n}: {t.get('status')} lag={t.get('maxLag')}" for n, t in tops))
+want = sys.argv[1] if len(sys.argv) > 1 else None
+done = bool(tops) and all(t.get("status") == want and (want != "ACTIVE" or t.get("maxLag") == 0) for _, t in tops)
+sys.exit(0 if done else 3)
+PY
+status_line() { # manifests [state]: prints the status line; succeeds when every mirror is in state
+  "$bin" status -f "$1" -o json 2>/dev/null | "$CLUSTERLINK_PYTHON" "$work/status.py" "${2:-}"
+}
+wait_mirrored() { # manifests destination expected-total: until lag is zero and the destination holds them all
+  local line n
+  for _ in $(seq 120); do
+    if line=$(status_line "$1" ACTIVE); then
+      n=$(total "$2" probe)
+      say "$line | destination holds $n of $3 records"
+      [ "$n" -eq "$3" ] && return
+    else
+      say "${line:-(no status)}"
+    fi
+    sleep 0.5
+  done
+  fail "mirroring did not catch up"
+}
+wait_state() { # manifests state: until every mirror topic of the link has this status
+  local line
+  for _ in $(seq 120); do
+    line=$(status_line "$1" "$2") && { say "$line"; return; }
+    say "${line:-(no status)}"
+    sleep 0.5
+  done
+  fail "mirrors did not reach $2"
+}
+apply() { # manifests
+  say "\$ clusterlink apply -f $(basename "$1")/"
+  "$bin" apply -f "$1" 2>&1 | sed 's/^/   | /' || fail "clusterlink apply failed"
+}
+
+manifests() { # dir link-name rest-class rest-port source-id source-bootstrap dest-name
+  mkdir -p "$1"
+  cat >"$1/cluster-link.yaml" <<EOF
+# The $7 side: its Admin REST API (a clusterlink link server) and the ClusterLink that pulls
+# the topics from $5 into $7 (destination-initiated: nothing is configured on $5).
+apiVersion: platform.confluent.io/v1beta1
+kind: KafkaRestClass
+metadata: {name: $3, namespace: dr}
+spec:
+  kafkaRest: {endpoint: "http://127.0.0.1:$4"}
+---
+apiVersion: platform.confluent.io/v1beta1
+kind: ClusterLink
+metadata: {name: $2, namespace: dr}
+spec:
+  name: $2
+  destinationKafkaCluster: {kafkaRestClassRef: {name: $3}}
+  sourceKafkaCluster:
+    bootstrapEndpoint: $6
+    clusterID: $5
+  mirrorTopics:
+    - name: orders
+      state: ACTIVE
+    - name: payments
+      state: ACTIVE
+EOF
+}
+rest() { # base-url method path [json]: one Admin REST v3 call, prints the JSON answer
+  "$CLUSTERLINK_PYTHON" - "$@" <<'PY'
+import sys, urllib.request, urllib.error
+base, method, path = sys.argv[1:4]
+body = sys.argv[4].encode() if len(sys.argv) > 4 else None
+req = urllib.request.Request(base + path, data=body, method=method, headers={"Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(req, timeout=30) as r:
+        print(r.read().decode())
+except urllib.error.HTTPError as e:
+    print(f"HTTP {e.code}: {e.read().decode()}", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+set_state() { # dir state
+  sed -i "s/state: [A-Z]*/state: $2/" "$1/cluster-link.yaml"
+  say "edited $(basename "$1")/cluster-link.yaml: every mirror topic now has state: $2"
+}
+
+moved() { echo "$*" >>"$work/moves"; }  # a line of the closing account of records moved
+
+# Batches, in the order they are produced (orders gets 3/4 of each, payments 1/4).
+N_A1=4000  # a1: to A, before the link exists
+N_A2=2000  # a2: to A while B mirrors it
+N_A3=4000  # a3: to A just before A is lost
+N_B4=1600  # b4: to B after the failover
+N_B5=1200  # b5: to B while A catches up through the reverse link
+N_B6=800   # b6: the last records to B before the failback
+N_A7=400   # a7: to A after the failback
+produce_batch() { # batch bootstrap n
+  produce "$1" "$2" orders $(($3 * 3 / 4))
+  produce "$1" "$2" payments $(($3 / 4))
+}
+
+step "starting cluster A ($A, id cluster-a) and cluster B ($B, id cluster-b), and B's link server (REST on 127.0.0.1:$B_REST)"
+start_cluster a cluster-a "$A_PORT"
+start_cluster b cluster-b "$B_PORT"
+start_link_server b-link-server "$B" "$B_REST"
+
+step "A serves producers: topics orders (3 partitions) and payments (1 partition), batch a1"
+py create-topic --bootstrap "$A" --topic orders --partitions 3
+py create-topic --bootstrap "$A" --topic payments --partitions 1
+produce_batch a1 "$A" $N_A1
+
+step "B mirrors A: ClusterLink a-to-b on B, applied from site-b/cluster-link.yaml"
+manifests "$work/site-b" a-to-b cluster-b-rest "$B_REST" cluster-a "$A" B
+sed 's/^/   | /' "$work/site-b/cluster-link.yaml"
+apply "$work/site-b"
+wait_mirrored "$work/site-b" "$B" $N_A1
+say "moved A -> B: $(count "$B" b-1)"
+moved "a-to-b, initial mirroring:              A -> B  $N_A1 (a1)"
+
+step "producers keep writing to A (batch a2) while B mirrors it; the drill waits for lag zero"
+produce_batch a2 "$A" $N_A2
+wait_mirrored "$work/site-b" "$B" $((N_A1 + N_A2))
+dump "$A" a-before-loss
+say "moved A -> B: $N_A2 more; B holds $(count "$B" b-2), A holds $(drill count a-before-loss)"
+moved "a-to-b, while producers write to A:     A -> B  $N_A2 (a2)"
+
+step "A is lost: A acknowledges a last batch a3, and its broker is killed right after (kill -9)"
+produce_batch a3 "$A" $N_A3
+kill -9 "${pid[a]}"
+disown "${pid[a]}" 2>/dev/null || true
+unset 'pid[a]'
+say "cluster A killed: its memory storage, and every record in it, is gone"
+say "records of a3 that B had not fetched yet are lost with A; B cannot see them (its lag is the lag at its last fetch)"
+wait_state "$work/site-b" SOURCE_UNAVAILABLE
+
+step "failover: the mirrors on B become ordinary writable topics now, without waiting for lag (state: FAILOVER)"
+set_state "$work/site-b" FAILOVER
+apply "$work/site-b"
+if ! line=$(status_line "$work/site-b" STOPPED); then
+  say "$line"
+  # Known clusterlink issue (docs/dr-drill.md, "Known issues"): the reconcile plans no failover
+  # for a mirror in SOURCE_UNAVAILABLE, i.e. exactly when the source is gone, and says
+  # Reconciled=True. The operator's way round it is the Confluent Admin REST v3 call that
+  # `kafka-mirrors --failover` and curl scripts make, on B's link server; the resource, which
+  # already says FAILOVER, then matches the link. DRILL_STRICT=1 makes this a failure instead.
+  [ "${DRILL_STRICT:-}" = 1 ] && fail "clusterlink apply did not fail over the mirrors while the source is gone"
+  say "KNOWN ISSUE: clusterlink apply left the mirrors SOURCE_UNAVAILABLE (see docs/dr-drill.md)."
+  say "WORKAROUND: the same failover through B's Admin REST API:"
+  say "  POST http://127.0.0.1:$B_REST/v3/clusters/cluster-b/links/a-to-b/mirrors:failover"
+  rest "http://127.0.0.1:$B_REST" POST /v3/clusters/cluster-b/links/a-to-b/mirrors:failover \
+    '{"mirror_topic_names": ["orders", "payments"]}' | "$CLUSTERLINK_PYTHON" -c '
+import json, sys
+for m in json.load(sys.stdin)["data"]:
+    print("   |", m["mirror_topic_name"] + ":", m["error_message"] or "failed over")'
+  say "then clusterlink apply again: the resource (state: FAILOVER) now matches the link"
+  apply "$work/site-b"
+fi
+wait_state "$work/site-b" STOPPED
+dump "$B" b-after-failover
+acked3=$(drill acked a3)
+kept3=$(drill batch b-after-failover a3)
+say "moved by the failover: 0 records (it does not wait for anything)"
+say "B holds $(drill count b-after-failover)"
+drill check b-after-failover a1,a2,a3 b-after-failover || fail "B's records after the failover are wrong"
+drill same-offsets a-before-loss b-after-failover a1,a2 || fail "B's offsets differ from A's"
+say "batch a3: $acked3 records acknowledged by A before the loss; $kept3 had reached B"
+say "LOST WITH A: $((acked3 - kept3)) acknowledged records that were not yet mirrored (the RPO of asynchronous replication)"
+moved "a-to-b, until A was lost:               A -> B  $kept3 of a3's $acked3 ($((acked3 - kept3)) lost with A)"
+moved "failover on B:                                   0"
+
+step "producers move to B: batch b4 written to B's topics, now writable"
+produce_batch b4 "$B" $N_B4
+say "B holds $(count "$B" b-4)"
+
+step "A comes back rebuilt: a new, empty broker with A's address and cluster id; a new link server for A (REST on 127.0.0.1:$A_REST)"
+start_cluster a cluster-a "$A_PORT"
+start_link_server a-link-server "$A" "$A_REST"
+say "topics on the rebuilt A: $(py topics --bootstrap "$A") (_clusterlink_state is its link server's)"
+
+step "reverse mirroring: ClusterLink b-to-a on A pulls B's topics back, applied from site-a/cluster-link.yaml"
+manifests "$work/site-a" b-to-a cluster-a-rest "$A_REST" cluster-b "$B" A
+sed 's/^/   | /' "$work/site-a/cluster-link.yaml"
+apply "$work/site-a"
+on_b=$(drill total b-4)
+wait_mirrored "$work/site-a" "$A" "$on_b"
+say "moved B -> A: $(count "$A" a-reverse)"
+moved "b-to-a, initial mirroring:              B -> A  $on_b ($(drill count a-reverse))"
+
+step "producers keep writing to B (batch b5) while A follows"
+produce_batch b5 "$B" $N_B5
+wait_mirrored "$work/site-a" "$A" $((on_b + N_B5))
+say "moved B -> A: $N_B5 more; A holds $(count "$A" a-5)"
+moved "b-to-a, while producers write to B:     B -> A  $N_B5 (b5)"
+
+step "planned failback: last records to B (batch b6), producers on B stop, the mirrors on A are promoted (state: PROMOTE) at once"
+produce_batch b6 "$B" $N_B6
+say "producers on B stopped: B's topics must not be written from here on"
+say "status just before the promote: $(status_line "$work/site-a" || true)"
+set_state "$work/site-a" PROMOTE
+apply "$work/site-a"
+wait_state "$work/site-a" STOPPED
+dump "$A" a-promoted
+say "A holds $(drill count a-promoted)"
+[ "$(drill batch a-promoted b6)" -eq $N_B6 ] || fail "the promote stopped the mirrors with records of b6 left behind"
+say "moved B -> A since the previous step: $(drill batch a-promoted b6) of b6's $N_B6 records; the promote stopped the"
+say "mirrors only at lag zero (and after one more sync), so nothing B acknowledged was left behind"
+moved "b-to-a until the promote completed:     B -> A  $N_B6 (b6, written to B just before the promote)"
+moved "promote on A:                                   0 left behind"
+
+step "producers move back to A: batch a7"
+produce_batch a7 "$A" $N_A7
+
+step "final check, read back with librdkafka: every acknowledged record exactly once where it belongs"
+dump "$A" a-final
+dump "$B" b-final
+ok=1
+say "A must hold everything but the a3 records lost with A; B everything but those and a7 (written after the failback)"
+drill check a-final a1,a2,a3,b4,b5,b6,a7 b-after-failover || ok=0
+drill check b-final a1,a2,a3,b4,b5,b6 b-after-failover || ok=0
+drill same-offsets b-final a-final a1,a2,a3,b4,b5,b6 || ok=0
+drill same-offsets a-before-loss a-final a1,a2 || ok=0
+[ $ok = 1 ] || fail "the final check found errors (above)"
+
+step "the account"
+drill account a-final b-final b-after-failover
+say ""
+say "records moved, step by step:"
+sed 's/^/     /' "$work/moves"
+step "drill passed: everything started is stopped on exit"
