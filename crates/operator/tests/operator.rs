@@ -651,3 +651,94 @@ async fn the_pages_source_initiated_bidirectional_pair_outbound_first() {
     })
     .await;
 }
+
+/// One of the page's two-cluster examples (`examples/<name>/`) applied to the fake API server
+/// as `kubectl apply -f` would, with the local endpoints replaced by the test's; the operator
+/// brings every ClusterLink to Ready and the data moves.
+async fn two_cluster_example(name: &str, reverse: bool) {
+    let s = TansuCluster::start("kafka-src").unwrap();
+    let d = TansuCluster::start("kafka-dest").unwrap();
+    rdkafka::create_topic(&s.bootstrap(), "forward-topic", 2).unwrap();
+    produce(&s.bootstrap(), "forward-topic", 60);
+    if reverse {
+        rdkafka::create_topic(&d.bootstrap(), "reverse-topic", 2).unwrap();
+        produce(&d.bootstrap(), "reverse-topic", 30);
+    }
+    let ss = LinkServer::start(&s.bootstrap()).await;
+    let ds = LinkServer::start(&d.bootstrap()).await;
+    let fake = FakeApiServer::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    let mut links = Vec::new();
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path())
+            .unwrap()
+            .replace("127.0.0.1:19092", &s.bootstrap())
+            .replace("127.0.0.1:29092", &d.bootstrap())
+            .replace("http://127.0.0.1:18091", &ss.url())
+            .replace("http://127.0.0.1:18090", &ds.url());
+        for doc in clusterlink_api::parse_documents(&text).unwrap() {
+            let ns = doc["metadata"]["namespace"].as_str().unwrap().to_string();
+            let plural = match doc["kind"].as_str().unwrap() {
+                "ClusterLink" => {
+                    links.push((
+                        ns.clone(),
+                        doc["metadata"]["name"].as_str().unwrap().to_string(),
+                    ));
+                    "clusterlinks"
+                }
+                "KafkaRestClass" => "kafkarestclasses",
+                other => panic!("unexpected {other}"),
+            };
+            fake.put_raw(GROUP, plural, Some(&ns), doc);
+        }
+    }
+    let op = Operator::start(fake.client(), None, "op", false);
+    for (ns, name) in &links {
+        let api: Api<ClusterLink> = Api::namespaced(fake.client(), ns);
+        eventually(&format!("{ns}/{name} Ready and applied"), async || {
+            let l = get(&api, name).await;
+            let ok = condition(&l, "Ready").is_some_and(|c| c.0 == "True")
+                && condition(&l, "Reconciled").is_some_and(|c| c.0 == "True");
+            ok.then_some(())
+        })
+        .await;
+    }
+    eventually("forward-topic on the destination", async || {
+        (rdkafka::consume(&d.bootstrap(), "forward-topic")
+            .unwrap()
+            .len()
+            == 60)
+            .then_some(())
+    })
+    .await;
+    if reverse {
+        eventually("reverse-topic on the source", async || {
+            (rdkafka::consume(&s.bootstrap(), "reverse-topic")
+                .unwrap()
+                .len()
+                == 30)
+                .then_some(())
+        })
+        .await;
+    }
+    op.stop().await;
+    ss.stop().await;
+    ds.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_destination_initiated_bidirectional() {
+    with_timeout(two_cluster_example("bidirectional", true)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_source_initiated_unidirectional() {
+    with_timeout(two_cluster_example("source-initiated", false)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_source_initiated_bidirectional() {
+    with_timeout(two_cluster_example("source-initiated-bidirectional", true)).await;
+}

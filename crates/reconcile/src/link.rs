@@ -69,8 +69,10 @@ impl Default for LinkReconciler {
 pub const REFRESH: Duration = Duration::from_secs(30);
 /// How long a link in transition (promotion, creation) waits before the next look.
 pub const SOON: Duration = Duration::from_secs(2);
-/// How long a bidirectional half waits for the other direction to come up before it looks again.
-pub const HALF_DOWN: Duration = Duration::from_secs(5);
+/// How long a link that is not Ready (or a bidirectional half whose other direction is down)
+/// waits before it looks again: what it waits for is often done by someone else (the other
+/// half's resource, the source-initiated side's link server), which does not wake it.
+pub const NOT_READY: Duration = Duration::from_secs(5);
 
 fn link_key(link: &ClusterLink) -> String {
     format!(
@@ -511,16 +513,14 @@ impl LinkReconciler {
                 }
                 status.conditions = Some(conditions);
                 let transitioning = mirrors.iter().any(|m| m.status.starts_with("PENDING"));
-                // A bidirectional half whose other direction is not up yet looks again soon:
-                // the other half is made by another resource, which does not wake this one.
                 let half_down = status.bidirectional_state.as_ref().is_some_and(|b| {
                     b.source_to_destination_active != Some(true)
                         || b.destination_to_source_active != Some(true)
                 });
                 let next = if pass.writes > 0 || transitioning || !link_exists {
                     Next::After(SOON)
-                } else if half_down {
-                    Next::After(HALF_DOWN)
+                } else if half_down || !ready {
+                    Next::After(NOT_READY)
                 } else {
                     Next::After(REFRESH)
                 };
