@@ -367,25 +367,6 @@ wait_state "$work/site-b" SOURCE_UNAVAILABLE
 step "failover: the mirrors on B become ordinary writable topics now, without waiting for lag (state: FAILOVER)"
 set_state "$work/site-b" FAILOVER
 apply "$work/site-b"
-if ! line=$(status_line "$work/site-b" STOPPED); then
-  say "$line"
-  # Known clusterlink issue (docs/dr-drill.md, "Known issues"): the reconcile plans no failover
-  # for a mirror in SOURCE_UNAVAILABLE, i.e. exactly when the source is gone, and says
-  # Reconciled=True. The operator's way round it is the Confluent Admin REST v3 call that
-  # `kafka-mirrors --failover` and curl scripts make, on B's link server; the resource, which
-  # already says FAILOVER, then matches the link. DRILL_STRICT=1 makes this a failure instead.
-  [ "${DRILL_STRICT:-}" = 1 ] && fail "clusterlink apply did not fail over the mirrors while the source is gone"
-  say "KNOWN ISSUE: clusterlink apply left the mirrors SOURCE_UNAVAILABLE (see docs/dr-drill.md)."
-  say "WORKAROUND: the same failover through B's Admin REST API:"
-  say "  POST http://127.0.0.1:$B_REST/v3/clusters/cluster-b/links/a-to-b/mirrors:failover"
-  rest "http://127.0.0.1:$B_REST" POST /v3/clusters/cluster-b/links/a-to-b/mirrors:failover \
-    '{"mirror_topic_names": ["orders", "payments"]}' | "$CLUSTERLINK_PYTHON" -c '
-import json, sys
-for m in json.load(sys.stdin)["data"]:
-    print("   |", m["mirror_topic_name"] + ":", m["error_message"] or "failed over")'
-  say "then clusterlink apply again: the resource (state: FAILOVER) now matches the link"
-  apply "$work/site-b"
-fi
 wait_state "$work/site-b" STOPPED
 dump "$B" b-after-failover
 acked3=$(drill acked a3)

@@ -36,6 +36,9 @@ pub enum MirrorStatus {
     Stopped,
     /// Mirroring failed.
     Failed,
+    /// The source cluster cannot be reached; mirroring resumes when it can. A disaster
+    /// recovery fails such mirrors over.
+    SourceUnavailable,
     /// Any other status (`LINK_FAILED`, `PENDING_MIRROR`, …), as reported.
     Other(String),
 }
@@ -49,6 +52,7 @@ impl MirrorStatus {
             "PENDING_STOPPED" => MirrorStatus::PendingStopped,
             "STOPPED" => MirrorStatus::Stopped,
             "FAILED" => MirrorStatus::Failed,
+            "SOURCE_UNAVAILABLE" => MirrorStatus::SourceUnavailable,
             other => MirrorStatus::Other(other.to_string()),
         }
     }
@@ -428,11 +432,16 @@ fn mirrors(
                 name: t.name.clone(),
             }),
             (D::Active, S::Paused) => steps.state(RESUME, side, &t.name),
-            (D::Pause, S::Active) => steps.state(PAUSE, side, &t.name),
-            (D::Promote, S::Active | S::Paused) => steps.state(PROMOTE, side, &t.name),
-            (D::Failover, S::Active | S::Paused | S::Failed | S::PendingStopped) => {
-                steps.state(FAILOVER, side, &t.name)
+            (D::Pause, S::Active | S::SourceUnavailable) => steps.state(PAUSE, side, &t.name),
+            // A promotion of a mirror whose source is unreachable completes once it is back.
+            (D::Promote, S::Active | S::Paused | S::SourceUnavailable) => {
+                steps.state(PROMOTE, side, &t.name)
             }
+            // Failover is what a lost source calls for: it never waits for the source.
+            (
+                D::Failover,
+                S::Active | S::Paused | S::Failed | S::PendingStopped | S::SourceUnavailable,
+            ) => steps.state(FAILOVER, side, &t.name),
             _ => {}
         }
     }
@@ -552,7 +561,7 @@ mod tests {
     #[test]
     fn state_transitions() {
         use MirrorTopicState::*;
-        let cases: [(Option<MirrorTopicState>, &str, Option<Action>); 10] = [
+        let cases: [(Option<MirrorTopicState>, &str, Option<Action>); 13] = [
             (None, "ACTIVE", None),
             (
                 Some(Active),
@@ -591,6 +600,24 @@ mod tests {
             ),
             (Some(Failover), "STOPPED", None),
             (None, "FAILED", None),
+            // The source is lost: a failover must not wait for it (disaster recovery).
+            (
+                Some(Failover),
+                "SOURCE_UNAVAILABLE",
+                Some(Action::Failover {
+                    side: Side::Local,
+                    names: names(&["t"]),
+                }),
+            ),
+            (
+                Some(Pause),
+                "SOURCE_UNAVAILABLE",
+                Some(Action::Pause {
+                    side: Side::Local,
+                    names: names(&["t"]),
+                }),
+            ),
+            (None, "SOURCE_UNAVAILABLE", None),
         ];
         for (desired, status, expected) in cases {
             let p = plan(

@@ -16,7 +16,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use clusterlink_reconcile::rest::{MirrorAction, RestClient, RestEndpoint};
 use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka::{self, Msg, ProduceSpec};
 use clusterlink_testkit::TansuCluster;
@@ -420,27 +419,7 @@ async fn failover_rebuild_reverse_mirroring_and_failback() {
     // Failover on B, by editing the resource.
     set_state(&site_b, "FAILOVER");
     let out = apply(&site_b);
-    if !all_in(&status(&site_b), "STOPPED") {
-        // Known issue (docs/dr-drill.md): the reconcile plans no failover for a mirror in
-        // SOURCE_UNAVAILABLE. The documented way round it: Confluent's REST API directly.
-        assert!(
-            std::env::var_os("CLUSTERLINK_DRILL_STRICT").is_none(),
-            "clusterlink apply did not fail over the mirrors while the source is gone:\n{out}\n{:#}",
-            status(&site_b)
-        );
-        eprintln!(
-            "WORKAROUND: apply left the mirrors SOURCE_UNAVAILABLE; mirrors:failover by REST"
-        );
-        let rest = RestClient::new(&RestEndpoint::plain(b_server.url())).unwrap();
-        let names = ["orders".to_string(), "payments".to_string()];
-        let results = rest
-            .alter_mirrors("cluster-b", "a-to-b", MirrorAction::Failover, &names)
-            .await
-            .unwrap();
-        assert!(results.iter().all(|r| r.error.is_none()), "{results:?}");
-        let out = apply(&site_b);
-        assert!(out.contains("TopicHandedOver: topic orders"), "{out}");
-    }
+    assert!(out.contains("TopicHandedOver: topic orders"), "{out}");
     let s = status(&site_b);
     assert!(all_in(&s, "STOPPED"), "{s:#}");
 
