@@ -1427,22 +1427,42 @@ impl Client {
         .await
     }
 
-    /// ListGroups: `(group id, protocol type, state)` of every group.
+    /// ListGroups: `(group id, protocol type, state)` of every group. Each broker lists the
+    /// groups it coordinates, so every broker is asked.
     pub async fn list_groups(&self) -> Result<Vec<(String, String, String)>> {
         let req = m::ListGroupsRequest::default();
-        let resp = self.retry("ListGroups", || self.send_to_any(&req)).await?;
-        Error::check(resp.error_code, None, || "ListGroups".into())?;
-        Ok(resp
-            .groups
-            .iter()
-            .map(|g| {
+        let mut brokers: Vec<i32> = self.read_metadata().0.brokers.keys().copied().collect();
+        if brokers.is_empty() {
+            brokers = self
+                .refresh_metadata(Some(&[]))
+                .await?
+                .brokers
+                .keys()
+                .copied()
+                .collect();
+        }
+        let mut out = Vec::new();
+        for broker in brokers {
+            let resp = self
+                .retry("ListGroups", || async {
+                    let conn = self.node_connection(broker).await?;
+                    Ok(conn.send(&req).await?.0)
+                })
+                .await?;
+            Error::check(resp.error_code, None, || {
+                format!("ListGroups on broker {broker}")
+            })?;
+            out.extend(resp.groups.iter().map(|g| {
                 (
                     g.group_id.0.as_str().to_owned(),
                     g.protocol_type.as_str().to_owned(),
                     g.group_state.as_str().to_owned(),
                 )
-            })
-            .collect())
+            }));
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// DescribeGroups for one group, raw response (member details vary by broker).

@@ -1085,6 +1085,18 @@ impl Engine {
             .translate(offset)
     }
 
+    /// Where a consumer at source offset `offset` of a mirror's partition stands on the
+    /// destination (see [`crate::offset_map::OffsetMap::position`]).
+    pub fn translate_position(&self, name: &str, partition: i32, offset: i64) -> Option<i64> {
+        let st = self.lock();
+        st.mirrors
+            .get(name)?
+            .parts
+            .get(&partition)?
+            .map
+            .position(offset)
+    }
+
     /// Writes changed mirror records at once, and positions when the interval is due (or
     /// `force`).
     async fn checkpoint(&self, force: bool) -> Result<(), MirrorError> {

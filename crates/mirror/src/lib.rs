@@ -11,6 +11,7 @@
 pub mod copy;
 pub mod engine;
 pub mod offset_map;
+pub mod offset_sync;
 pub mod reader;
 pub mod store;
 

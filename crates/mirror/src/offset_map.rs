@@ -108,6 +108,17 @@ impl OffsetMap {
         })
     }
 
+    /// Where a consumer positioned at source offset `source` (its committed offset: the next
+    /// record to read) is positioned on the destination: [`OffsetMap::translate`], or the
+    /// destination's end when `source` is exactly the end of what was mirrored. `None` for a
+    /// position the mirror has not reached.
+    pub fn position(&self, source: i64) -> Option<i64> {
+        self.translate(source).or_else(|| match self.end() {
+            Some((src_end, dst_end)) if source == src_end => Some(dst_end),
+            _ => None,
+        })
+    }
+
     /// One past the last mirrored source offset, and one past the last destination offset.
     pub fn end(&self) -> Option<(i64, i64)> {
         self.runs
@@ -120,6 +131,18 @@ impl OffsetMap {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn consumer_positions_translate_up_to_the_mirrored_end() {
+        let mut m = OffsetMap::new();
+        m.record(10, 0, 5);
+        assert_eq!(m.position(10), Some(0));
+        assert_eq!(m.position(12), Some(2));
+        assert_eq!(m.position(15), Some(5), "caught up: the destination's end");
+        assert_eq!(m.position(16), None, "not mirrored yet");
+        assert_eq!(m.position(3), Some(0), "before the range: its first record");
+        assert_eq!(OffsetMap::new().position(0), None);
+    }
 
     #[test]
     fn contiguous_writes_merge_and_stay_aligned() {

@@ -103,7 +103,7 @@ pub const DEFS: &[ConfigDef] = &[
         "consumer.offset.sync.enable",
         Kind::Bool,
         Some("false"),
-        false,
+        true,
     ),
     def(
         "consumer.offset.sync.ms",
@@ -112,9 +112,9 @@ pub const DEFS: &[ConfigDef] = &[
             max: MAX_INT,
         },
         Some("30000"),
-        false,
+        true,
     ),
-    def("consumer.offset.group.filters", Kind::Json, Some(""), false),
+    def("consumer.offset.group.filters", Kind::Json, Some(""), true),
     def(
         "consumer.group.prefix.enable",
         Kind::Bool,

@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clusterlink_kafka::{Client, ClientConfig, Error as KafkaError};
 use clusterlink_mirror::engine::state_key_prefixes;
+use clusterlink_mirror::offset_sync;
 use clusterlink_mirror::store::KafkaStore;
 
 use crate::secrets::PasswordEncoder;
@@ -469,6 +470,7 @@ impl LinkManager {
             info!(link = %record.name, "link restored");
         }
         manager.spawn_inbound_refresher();
+        manager.spawn_offset_sync();
         Ok(manager)
     }
 
@@ -801,6 +803,74 @@ impl LinkManager {
                 tokio::time::sleep(every).await;
                 let Some(inner) = weak.upgrade() else { return };
                 LinkManager { inner }.refresh_inbound().await;
+            }
+        });
+    }
+
+    /// Consumer offset sync for every pulling link that enables it, each at its
+    /// `consumer.offset.sync.ms` (see `clusterlink_mirror::offset_sync`).
+    fn spawn_offset_sync(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            let mut state: BTreeMap<String, (std::time::Instant, offset_sync::Committed)> =
+                BTreeMap::new();
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let manager = LinkManager { inner };
+                let entries: Vec<Arc<Entry>> =
+                    lock(&manager.inner.links).values().cloned().collect();
+                let mut live = BTreeSet::new();
+                for entry in entries {
+                    let record = entry.record();
+                    let enabled = record
+                        .configs
+                        .get("consumer.offset.sync.enable")
+                        .is_some_and(|v| v == "true");
+                    let Some(engine) = entry.engine().filter(|_| enabled && record.pulls()) else {
+                        continue;
+                    };
+                    live.insert(record.engine_name());
+                    let every = Duration::from_millis(
+                        record
+                            .configs
+                            .get("consumer.offset.sync.ms")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(30_000),
+                    );
+                    let (last_run, committed) = state
+                        .entry(record.engine_name())
+                        .or_insert_with(|| (std::time::Instant::now() - every, Default::default()));
+                    if last_run.elapsed() < every {
+                        continue;
+                    }
+                    *last_run = std::time::Instant::now();
+                    let filters = match offset_sync::GroupFilters::parse(
+                        record
+                            .configs
+                            .get("consumer.offset.group.filters")
+                            .map_or("", String::as_str),
+                    ) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            warn!(link = %record.name, error = %e, "consumer.offset.group.filters unusable");
+                            continue;
+                        }
+                    };
+                    match offset_sync::sync_once(&engine, &manager.inner.local, &filters, committed)
+                        .await
+                    {
+                        Ok(r) if r.committed > 0 => {
+                            info!(link = %record.name, groups = r.groups, committed = r.committed, "consumer offsets synced")
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            manager.count_error(e.category());
+                            warn!(link = %record.name, error = %e, "consumer offset sync failed; retrying next round");
+                        }
+                    }
+                }
+                state.retain(|k, _| live.contains(k));
             }
         });
     }

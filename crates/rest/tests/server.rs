@@ -252,7 +252,7 @@ async fn links_and_link_configs() {
     let body = json!({"source_cluster_id": "rest-src", "configs": [
         boot,
         {"name": "sasl.jaas.config", "value": secret},
-        {"name": "consumer.offset.sync.enable", "value": "true"},
+        {"name": "consumer.group.prefix.enable", "value": "true"},
         {"name": "cluster.link.retry.timeout.ms", "value": "60000"},
     ]});
     let (st, v) = s.post(&format!("{links}?link_name=l1"), body.clone()).await;
@@ -275,7 +275,7 @@ async fn links_and_link_configs() {
     assert_eq!(v["topic_names"], json!([]));
     assert_eq!(
         v["not_implemented_configs"],
-        json!(["consumer.offset.sync.enable", "sasl.jaas.config"])
+        json!(["consumer.group.prefix.enable", "sasl.jaas.config"])
     );
     assert_eq!(v["tasks"].as_array().unwrap().len(), 2);
     let (_, list) = s.get(links).await;
@@ -299,7 +299,7 @@ async fn links_and_link_configs() {
         "60000"
     );
     assert_eq!(
-        config(&list, "consumer.offset.sync.enable")["implemented"],
+        config(&list, "consumer.group.prefix.enable")["implemented"],
         false
     );
     assert!(list
@@ -391,7 +391,7 @@ async fn links_and_link_configs() {
             &alter,
             json!({"data": [
                 {"name": "acl.sync.ms", "value": "7000"},
-                {"name": "consumer.offset.sync.enable", "operation": "DELETE"},
+                {"name": "consumer.group.prefix.enable", "operation": "DELETE"},
                 {"name": "bootstrap.servers", "value": a.bootstrap(), "operation": "SET"},
             ]}),
         )
@@ -400,7 +400,7 @@ async fn links_and_link_configs() {
     let list = configs_of(&s.get(&format!("{links}/l1/configs")).await.1);
     assert_eq!(config(&list, "acl.sync.ms")["value"], "7000");
     assert_eq!(
-        config(&list, "consumer.offset.sync.enable")["value"],
+        config(&list, "consumer.group.prefix.enable")["value"],
         "false"
     );
     assert_eq!(
