@@ -10,6 +10,7 @@
 
 pub mod copy;
 pub mod engine;
+pub mod filters;
 pub mod offset_map;
 pub mod offset_sync;
 pub mod reader;

@@ -17,65 +17,9 @@
 use std::collections::BTreeMap;
 
 use clusterlink_kafka::{Client, Error as KafkaError};
-use serde_json::Value;
 
 use crate::engine::{Engine, MirrorState};
-
-/// Which consumer groups are synced.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GroupFilters {
-    rules: Vec<(String, bool, bool)>,
-}
-
-impl GroupFilters {
-    /// Parses `consumer.offset.group.filters`; an empty value selects no group.
-    pub fn parse(json: &str) -> Result<Self, String> {
-        if json.trim().is_empty() {
-            return Ok(GroupFilters::default());
-        }
-        let v: Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-        let list = v
-            .get("groupFilters")
-            .and_then(Value::as_array)
-            .ok_or("expected {\"groupFilters\": [...]}")?;
-        let mut rules = Vec::new();
-        for f in list {
-            let name = f
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or("each filter needs a name")?
-                .to_string();
-            let prefix = match f.get("patternType").and_then(Value::as_str) {
-                None | Some("LITERAL") => false,
-                Some("PREFIXED") | Some("PREFIX") => true,
-                Some(other) => return Err(format!("unknown patternType {other}")),
-            };
-            let include = match f.get("filterType").and_then(Value::as_str) {
-                None | Some("INCLUDE") => true,
-                Some("EXCLUDE") => false,
-                Some(other) => return Err(format!("unknown filterType {other}")),
-            };
-            rules.push((name, prefix, include));
-        }
-        Ok(GroupFilters { rules })
-    }
-
-    /// Whether `group` is synced.
-    pub fn includes(&self, group: &str) -> bool {
-        let hits = |include: bool| {
-            self.rules.iter().any(|(name, prefix, inc)| {
-                *inc == include
-                    && (name == "*"
-                        || if *prefix {
-                            group.starts_with(name.as_str())
-                        } else {
-                            group == name
-                        })
-            })
-        };
-        hits(true) && !hits(false)
-    }
-}
+use crate::filters::NameFilters;
 
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,7 +39,7 @@ pub type Committed = BTreeMap<(String, String, i32), i64>;
 pub async fn sync_once(
     engine: &Engine,
     destination: &Client,
-    filters: &GroupFilters,
+    filters: &NameFilters,
     last: &mut Committed,
 ) -> Result<SyncRound, KafkaError> {
     let mut round = SyncRound::default();
@@ -178,33 +122,4 @@ pub async fn sync_once(
         }
     }
     Ok(round)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filters_include_exclude_prefix_and_star() {
-        let f = GroupFilters::parse(
-            r#"{"groupFilters": [
-                {"name": "*", "patternType": "LITERAL", "filterType": "INCLUDE"},
-                {"name": "tmp-", "patternType": "PREFIXED", "filterType": "EXCLUDE"}]}"#,
-        )
-        .unwrap();
-        assert!(f.includes("billing"));
-        assert!(!f.includes("tmp-1"));
-        let f = GroupFilters::parse(
-            r#"{"groupFilters": [{"name": "app", "patternType": "PREFIXED"}]}"#,
-        )
-        .unwrap();
-        assert!(f.includes("app-1"));
-        assert!(!f.includes("other"));
-        assert!(!GroupFilters::parse("").unwrap().includes("any"));
-        assert!(GroupFilters::parse("[]").is_err());
-        assert!(
-            GroupFilters::parse(r#"{"groupFilters": [{"name": "a", "filterType": "MAYBE"}]}"#)
-                .is_err()
-        );
-    }
 }

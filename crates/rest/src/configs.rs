@@ -136,13 +136,13 @@ pub const DEFS: &[ConfigDef] = &[
         "auto.create.mirror.topics.enable",
         Kind::Bool,
         Some("false"),
-        false,
+        true,
     ),
     def(
         "auto.create.mirror.topics.filters",
         Kind::Json,
         Some(""),
-        false,
+        true,
     ),
     def(
         "topic.config.sync.ms",

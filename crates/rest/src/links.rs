@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clusterlink_kafka::{Client, ClientConfig, Error as KafkaError};
 use clusterlink_mirror::engine::state_key_prefixes;
+use clusterlink_mirror::filters::NameFilters;
 use clusterlink_mirror::offset_sync;
 use clusterlink_mirror::store::KafkaStore;
 
@@ -339,6 +340,15 @@ struct Inner {
     errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
+/// Per-link state of the periodic duties.
+#[derive(Default)]
+struct Housekeeping {
+    offsets_at: Option<std::time::Instant>,
+    committed: offset_sync::Committed,
+    auto_at: Option<std::time::Instant>,
+    auto_failed: BTreeSet<String>,
+}
+
 /// The links of the local cluster. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LinkManager {
@@ -470,7 +480,7 @@ impl LinkManager {
             info!(link = %record.name, "link restored");
         }
         manager.spawn_inbound_refresher();
-        manager.spawn_offset_sync();
+        manager.spawn_housekeeping();
         Ok(manager)
     }
 
@@ -807,13 +817,13 @@ impl LinkManager {
         });
     }
 
-    /// Consumer offset sync for every pulling link that enables it, each at its
-    /// `consumer.offset.sync.ms` (see `clusterlink_mirror::offset_sync`).
-    fn spawn_offset_sync(&self) {
+    /// The periodic duties of pulling links, each at its own interval: consumer offset sync
+    /// (`consumer.offset.sync.*`, see `clusterlink_mirror::offset_sync`) and auto-created
+    /// mirror topics (`auto.create.mirror.topics.*`).
+    fn spawn_housekeeping(&self) {
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
-            let mut state: BTreeMap<String, (std::time::Instant, offset_sync::Committed)> =
-                BTreeMap::new();
+            let mut state: BTreeMap<String, Housekeeping> = BTreeMap::new();
             loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let Some(inner) = weak.upgrade() else { return };
@@ -823,56 +833,113 @@ impl LinkManager {
                 let mut live = BTreeSet::new();
                 for entry in entries {
                     let record = entry.record();
-                    let enabled = record
-                        .configs
-                        .get("consumer.offset.sync.enable")
-                        .is_some_and(|v| v == "true");
-                    let Some(engine) = entry.engine().filter(|_| enabled && record.pulls()) else {
+                    let Some(engine) = entry.engine().filter(|_| record.pulls()) else {
                         continue;
                     };
                     live.insert(record.engine_name());
-                    let every = Duration::from_millis(
-                        record
-                            .configs
-                            .get("consumer.offset.sync.ms")
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(30_000),
-                    );
-                    let (last_run, committed) = state
-                        .entry(record.engine_name())
-                        .or_insert_with(|| (std::time::Instant::now() - every, Default::default()));
-                    if last_run.elapsed() < every {
-                        continue;
-                    }
-                    *last_run = std::time::Instant::now();
-                    let filters = match offset_sync::GroupFilters::parse(
-                        record
-                            .configs
-                            .get("consumer.offset.group.filters")
-                            .map_or("", String::as_str),
-                    ) {
-                        Ok(f) => f,
-                        Err(e) => {
-                            warn!(link = %record.name, error = %e, "consumer.offset.group.filters unusable");
-                            continue;
-                        }
-                    };
-                    match offset_sync::sync_once(&engine, &manager.inner.local, &filters, committed)
-                        .await
-                    {
-                        Ok(r) if r.committed > 0 => {
-                            info!(link = %record.name, groups = r.groups, committed = r.committed, "consumer offsets synced")
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            manager.count_error(e.category());
-                            warn!(link = %record.name, error = %e, "consumer offset sync failed; retrying next round");
-                        }
-                    }
+                    let h = state.entry(record.engine_name()).or_default();
+                    manager.sync_offsets(&record, &engine, h).await;
+                    manager.auto_create(&record, &engine, h).await;
                 }
                 state.retain(|k, _| live.contains(k));
             }
         });
+    }
+
+    async fn sync_offsets(&self, record: &LinkRecord, engine: &Engine, h: &mut Housekeeping) {
+        let c = &record.configs;
+        if c.get("consumer.offset.sync.enable")
+            .is_none_or(|v| v != "true")
+        {
+            return;
+        }
+        let every = Duration::from_millis(
+            c.get("consumer.offset.sync.ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30_000),
+        );
+        if h.offsets_at.is_some_and(|t| t.elapsed() < every) {
+            return;
+        }
+        h.offsets_at = Some(std::time::Instant::now());
+        let filters = match NameFilters::parse(
+            c.get("consumer.offset.group.filters")
+                .map_or("", String::as_str),
+            "groupFilters",
+        ) {
+            Ok(f) => f,
+            Err(e) => {
+                warn!(link = %record.name, error = %e, "consumer.offset.group.filters unusable");
+                return;
+            }
+        };
+        match offset_sync::sync_once(engine, &self.inner.local, &filters, &mut h.committed).await {
+            Ok(r) if r.committed > 0 => {
+                info!(link = %record.name, groups = r.groups, committed = r.committed, "consumer offsets synced")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.count_error(e.category());
+                warn!(link = %record.name, error = %e, "consumer offset sync failed; retrying next round");
+            }
+        }
+    }
+
+    /// Creates mirrors for the source topics the link's auto-create filters select (internal
+    /// topics, whose names start with `_`, never). A topic that cannot be mirrored (a
+    /// destination topic of that name exists, ...) is reported once and not tried again until
+    /// the server restarts.
+    async fn auto_create(&self, record: &LinkRecord, engine: &Engine, h: &mut Housekeeping) {
+        let c = &record.configs;
+        if c.get("auto.create.mirror.topics.enable")
+            .is_none_or(|v| v != "true")
+        {
+            return;
+        }
+        let every = self.inner.options.engine.metadata_interval;
+        if h.auto_at.is_some_and(|t| t.elapsed() < every) {
+            return;
+        }
+        h.auto_at = Some(std::time::Instant::now());
+        let filters = match NameFilters::parse(
+            c.get("auto.create.mirror.topics.filters")
+                .map_or("", String::as_str),
+            "topicFilters",
+        ) {
+            Ok(f) => f,
+            Err(e) => {
+                warn!(link = %record.name, error = %e, "auto.create.mirror.topics.filters unusable");
+                return;
+            }
+        };
+        let topics = match engine.source().refresh_metadata(None).await {
+            Ok(md) => md.topics.into_keys().collect::<Vec<_>>(),
+            Err(e) => {
+                warn!(link = %record.name, error = %e, "listing the source's topics for auto-create failed");
+                return;
+            }
+        };
+        let prefix = c.get("cluster.link.prefix").map_or("", String::as_str);
+        for topic in topics {
+            if topic.starts_with('_')
+                || !filters.includes(&topic)
+                || h.auto_failed.contains(&topic)
+                || engine.status(&format!("{prefix}{topic}")).is_some()
+            {
+                continue;
+            }
+            let new = NewMirror {
+                source_topic: topic.clone(),
+                ..Default::default()
+            };
+            match self.create_mirror(&record.name, new).await {
+                Ok(()) => info!(link = %record.name, %topic, "mirror topic auto-created"),
+                Err(e) => {
+                    warn!(link = %record.name, %topic, error = %e, "auto-create of a mirror topic failed; not retried");
+                    h.auto_failed.insert(topic);
+                }
+            }
+        }
     }
 
     fn inbound_view(&self, record: &LinkRecord) -> InboundView {
