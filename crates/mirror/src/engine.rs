@@ -128,6 +128,9 @@ pub enum MirrorState {
     /// Requested on a source-initiated (INBOUND) link and not yet created by the link's
     /// OUTBOUND side. Engines never set it.
     PendingMirror,
+    /// Would mirror, but the whole link is paused (`cluster.link.paused`). Only reported: the
+    /// stored state is unchanged, and mirroring resumes where it stopped when the link is.
+    LinkPaused,
 }
 
 impl MirrorState {
@@ -141,6 +144,7 @@ impl MirrorState {
             MirrorState::Failed => "FAILED",
             MirrorState::SourceUnavailable => "SOURCE_UNAVAILABLE",
             MirrorState::PendingMirror => "PENDING_MIRROR",
+            MirrorState::LinkPaused => "LINK_PAUSED",
         }
     }
 
@@ -480,6 +484,8 @@ struct Inner {
     /// tombstones).
     state_writes: tokio::sync::Mutex<()>,
     stop: std::sync::atomic::AtomicBool,
+    /// `cluster.link.paused`: no fetch while set.
+    link_paused: std::sync::atomic::AtomicBool,
     /// Set to true when the mirroring task has returned.
     finished: tokio::sync::watch::Sender<bool>,
 }
@@ -607,6 +613,7 @@ impl Engine {
                 wake: Notify::new(),
                 state_writes: tokio::sync::Mutex::new(()),
                 stop: Default::default(),
+                link_paused: Default::default(),
                 finished: tokio::sync::watch::channel(false).0,
             }),
         };
@@ -1054,8 +1061,8 @@ impl Engine {
 
     /// Status of one mirror.
     pub fn status(&self, name: &str) -> Option<MirrorStatus> {
-        let st = self.lock();
-        st.mirrors.get(name).map(mirror_status)
+        let s = self.lock().mirrors.get(name).map(mirror_status);
+        s.map(|s| self.reported(s))
     }
 
     /// The client of the source cluster (for reading that cluster's clusterlink state).
@@ -1069,9 +1076,37 @@ impl Engine {
         &self.inner.settings.state_topic
     }
 
+    /// Pauses (or resumes) the whole link: no fetch while paused; writes already in flight
+    /// finish. Mirrors report LINK_PAUSED meanwhile.
+    pub fn set_link_paused(&self, paused: bool) {
+        let was = self
+            .inner
+            .link_paused
+            .swap(paused, std::sync::atomic::Ordering::SeqCst);
+        if was != paused {
+            info!(link = %self.inner.settings.name, paused, "link pause changed");
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// Whether the whole link is paused.
+    pub fn is_link_paused(&self) -> bool {
+        self.inner
+            .link_paused
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn reported(&self, mut s: MirrorStatus) -> MirrorStatus {
+        if self.is_link_paused() && s.state.moves_data() {
+            s.state = MirrorState::LinkPaused;
+        }
+        s
+    }
+
     /// Status of every mirror, by name.
     pub fn list(&self) -> Vec<MirrorStatus> {
-        self.lock().mirrors.values().map(mirror_status).collect()
+        let all: Vec<MirrorStatus> = self.lock().mirrors.values().map(mirror_status).collect();
+        all.into_iter().map(|s| self.reported(s)).collect()
     }
 
     /// The destination offset a consumer at source offset `offset` resumes at.
@@ -1163,7 +1198,10 @@ impl Engine {
     async fn round(&self) -> Result<bool, MirrorError> {
         self.check_partition_counts().await;
         let settings = &self.inner.settings;
-        let fetches: Vec<FetchPartition> = {
+        let paused = self.is_link_paused();
+        let fetches: Vec<FetchPartition> = if paused {
+            Vec::new()
+        } else {
             let st = self.lock();
             st.mirrors
                 .values()

@@ -118,6 +118,13 @@ pub fn readiness(
         return (false, "LinkMissing", "the link does not exist yet".into());
     };
     let state = info.link_state.as_deref().unwrap_or("UNKNOWN");
+    if state == "PAUSED" {
+        return (
+            false,
+            "LinkPaused",
+            "the link is paused (cluster.link.paused): no mirror topic moves".into(),
+        );
+    }
     if state != "ACTIVE" {
         let why = info
             .link_error_message

@@ -655,7 +655,7 @@ fn link_data(api: &Api, headers: &HeaderMap, l: &crate::links::LinkInfo) -> Valu
     for (state, n) in &l.mirror_states {
         let cat = match *state {
             "ACTIVE" => 0,
-            "PAUSED" => 1,
+            "PAUSED" | "LINK_PAUSED" => 1,
             "FAILED" | "SOURCE_UNAVAILABLE" => 2,
             "PENDING_STOPPED" => 3,
             _ => 4,
@@ -673,7 +673,7 @@ fn link_data(api: &Api, headers: &HeaderMap, l: &crate::links::LinkInfo) -> Valu
         "cluster_link_id": l.id,
         "topic_names": l.topic_names,
         "link_state": l.state,
-        "link_error": if l.state == "ACTIVE" { "NO_ERROR" } else { "BOOTSTRAP_TCP_CONNECTION_FAILED_ERROR" },
+        "link_error": if l.state != "UNAVAILABLE" { "NO_ERROR" } else { "BOOTSTRAP_TCP_CONNECTION_FAILED_ERROR" },
         "link_error_message": l.error_message,
         "tasks": tasks,
         "category_counts": counts.iter().map(|(c, n)| json!({"state_category": c, "count": n})).collect::<Vec<_>>(),

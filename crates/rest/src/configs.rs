@@ -169,7 +169,7 @@ pub const DEFS: &[ConfigDef] = &[
         Some("300000"),
         true,
     ),
-    def("cluster.link.paused", Kind::Bool, Some("false"), false),
+    def("cluster.link.paused", Kind::Bool, Some("false"), true),
     def(
         "availability.check.ms",
         Kind::Int {

@@ -340,6 +340,14 @@ struct Inner {
     errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
+/// `cluster.link.paused`.
+fn link_paused(record: &LinkRecord) -> bool {
+    record
+        .configs
+        .get("cluster.link.paused")
+        .is_some_and(|v| v == "true")
+}
+
 /// Per-link state of the periodic duties.
 #[derive(Default)]
 struct Housekeeping {
@@ -576,7 +584,9 @@ impl LinkManager {
         {
             settings.retry_timeout = Duration::from_millis(ms);
         }
-        Ok(Engine::start(settings, source, self.inner.local.clone()).await?)
+        let engine = Engine::start(settings, source, self.inner.local.clone()).await?;
+        engine.set_link_paused(link_paused(record));
+        Ok(engine)
     }
 
     /// Keeps trying to start a link's engine until it runs or the generation moves on.
@@ -1036,7 +1046,11 @@ impl LinkManager {
                 self.cluster_id().to_owned()
             },
             topic_names: mirrors.iter().map(|m| m.name.clone()).collect(),
-            state: if up { "ACTIVE" } else { "UNAVAILABLE" },
+            state: match (up, link_paused(&record)) {
+                (true, true) => "PAUSED",
+                (true, false) => "ACTIVE",
+                _ => "UNAVAILABLE",
+            },
             error_message: error,
             not_applied: configs::not_applied(&record.configs),
             mirror_states,
@@ -1242,6 +1256,9 @@ impl LinkManager {
         }
         self.put_record(&record).await?;
         *lock(&entry.record) = record.clone();
+        if let Some(engine) = entry.engine() {
+            engine.set_link_paused(link_paused(&record));
+        }
         if restart && record.pushes() {
             // One pusher (one engine of that name) at a time: the old one stops first.
             let old = lock(&entry.pusher).take();
