@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clusterlink_kafka::client::{
-    ConfigResource, FetchPartition, FetchRequest, NewTopic, OffsetSpec, ProducePartition,
+    AlterConfigOp, ConfigResource, FetchPartition, FetchRequest, NewTopic, OffsetSpec,
+    ProducePartition,
 };
 use clusterlink_kafka::records::RawBatch;
 use clusterlink_kafka::{Client, Error as KafkaError, Isolation};
@@ -885,6 +886,72 @@ impl Engine {
         self.lock().mirrors.insert(spec.name, mirror);
         self.inner.wake.notify_one();
         Ok(())
+    }
+
+    /// Topic config sync (`topic.config.sync.ms`): every mirror that still mirrors gets its
+    /// source topic's synced configs again, with its own overrides on top; a synced config
+    /// reset on the source is reset on the mirror. Returns how many mirrors changed.
+    pub async fn sync_topic_configs(&self) -> Result<usize, MirrorError> {
+        let mirrors: Vec<(String, String, BTreeMap<String, String>)> = {
+            let st = self.lock();
+            st.mirrors
+                .values()
+                .filter(|m| m.record.state.moves_data() || m.record.state == MirrorState::Paused)
+                .map(|m| {
+                    (
+                        m.record.spec.name.clone(),
+                        m.record.spec.source_topic.clone(),
+                        m.record.spec.configs.iter().cloned().collect(),
+                    )
+                })
+                .collect()
+        };
+        let mut changed = 0;
+        for (name, source_topic, overrides) in mirrors {
+            let mut desired: BTreeMap<String, String> = self
+                .source_configs(&source_topic)
+                .await?
+                .into_iter()
+                .collect();
+            desired.extend(overrides.clone());
+            let current = match self
+                .inner
+                .destination
+                .describe_configs(ConfigResource::Topic, &name, None)
+                .await
+            {
+                Ok(c) => c,
+                Err(KafkaError::Unsupported { .. }) => return Ok(changed),
+                Err(e) => return Err(dst_err(e)),
+            };
+            let mut ops = Vec::new();
+            for (k, v) in &desired {
+                let now = current
+                    .iter()
+                    .find(|c| &c.name == k)
+                    .and_then(|c| c.value.as_ref());
+                if now != Some(v) {
+                    ops.push(AlterConfigOp::Set(k.clone(), v.clone()));
+                }
+            }
+            for c in &current {
+                let synced = SYNCED_CONFIGS.iter().any(|(k, _)| *k == c.name);
+                if synced && c.source == 1 && !desired.contains_key(&c.name) {
+                    ops.push(AlterConfigOp::Delete(c.name.clone()));
+                }
+            }
+            if ops.is_empty() {
+                continue;
+            }
+            self.inner
+                .destination
+                .incremental_alter_configs(ConfigResource::Topic, &name, &ops, false)
+                .await
+                .map_err(dst_err)?;
+            info!(mirror = %name, changes = ops.len(), "topic configs synced from the source");
+            changed += 1;
+        }
+        Ok(changed)
     }
 
     async fn source_configs(&self, topic: &str) -> Result<Vec<(String, String)>, MirrorError> {

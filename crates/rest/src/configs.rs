@@ -151,7 +151,7 @@ pub const DEFS: &[ConfigDef] = &[
             max: MAX_INT,
         },
         Some("5000"),
-        false,
+        true,
     ),
     def("topic.config.sync.include", Kind::Str, Some(""), false),
     def(

@@ -354,6 +354,7 @@ struct Housekeeping {
     offsets_at: Option<std::time::Instant>,
     committed: offset_sync::Committed,
     auto_at: Option<std::time::Instant>,
+    configs_at: Option<std::time::Instant>,
     auto_failed: BTreeSet<String>,
 }
 
@@ -850,6 +851,7 @@ impl LinkManager {
                     let h = state.entry(record.engine_name()).or_default();
                     manager.sync_offsets(&record, &engine, h).await;
                     manager.auto_create(&record, &engine, h).await;
+                    manager.sync_topic_configs(&record, &engine, h).await;
                 }
                 state.retain(|k, _| live.contains(k));
             }
@@ -892,6 +894,25 @@ impl LinkManager {
                 self.count_error(e.category());
                 warn!(link = %record.name, error = %e, "consumer offset sync failed; retrying next round");
             }
+        }
+    }
+
+    /// Topic config sync, every `topic.config.sync.ms` (Confluent's default: 5 s).
+    async fn sync_topic_configs(&self, record: &LinkRecord, engine: &Engine, h: &mut Housekeeping) {
+        let every = Duration::from_millis(
+            record
+                .configs
+                .get("topic.config.sync.ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(5_000),
+        );
+        if h.configs_at.is_some_and(|t| t.elapsed() < every) {
+            return;
+        }
+        h.configs_at = Some(std::time::Instant::now());
+        if let Err(e) = engine.sync_topic_configs().await {
+            self.count_error(e.category());
+            warn!(link = %record.name, error = %e, "topic config sync failed; retrying next round");
         }
     }
 

@@ -154,6 +154,20 @@ def create_topic(args):
         f.result()
 
 
+def describe_configs(args):
+    from confluent_kafka.admin import ConfigResource
+    a = AdminClient({"bootstrap.servers": args.bootstrap})
+    fs = a.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, args.topic)], request_timeout=15)
+    # Every config with a value: tansu reports topic-level settings as defaults (source 5,
+    # is_default true), so is_default cannot tell them apart there.
+    out = {}
+    for f in fs.values():
+        for name, entry in f.result().items():
+            if entry.value is not None:
+                out[name] = entry.value
+    print(json.dumps(out))
+
+
 def committed(args):
     c = ck.Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group,
                      "enable.auto.commit": False, "session.timeout.ms": 6000})
@@ -182,13 +196,16 @@ def main():
     ct.add_argument("--bootstrap", required=True)
     ct.add_argument("--topic", required=True)
     ct.add_argument("--partitions", type=int, default=1)
+    dc = sub.add_parser("describe-configs")
+    dc.add_argument("--bootstrap", required=True)
+    dc.add_argument("--topic", required=True)
     cm = sub.add_parser("committed")
     cm.add_argument("--bootstrap", required=True)
     cm.add_argument("--group", required=True)
     cm.add_argument("--topic", required=True)
     args = ap.parse_args()
     {"produce": produce, "consume": consume, "mock": mock, "topics": topics,
-     "committed": committed, "create-topic": create_topic}[args.cmd](args)
+     "committed": committed, "create-topic": create_topic, "describe-configs": describe_configs}[args.cmd](args)
 
 
 if __name__ == "__main__":

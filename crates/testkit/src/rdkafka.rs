@@ -165,6 +165,27 @@ pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<()>
     .map(drop)
 }
 
+/// A topic's configs with a value, as librdkafka's admin client describes them (defaults
+/// included: tansu reports topic-level settings as defaults).
+pub fn topic_configs(
+    bootstrap: &str,
+    topic: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    Ok(serde_json::from_str(
+        run(
+            &[
+                "describe-configs",
+                "--bootstrap",
+                bootstrap,
+                "--topic",
+                topic,
+            ],
+            None,
+        )?
+        .trim(),
+    )?)
+}
+
 /// Topic names and partition counts as librdkafka sees them.
 pub fn topics(bootstrap: &str) -> Result<std::collections::BTreeMap<String, usize>> {
     Ok(serde_json::from_str(
