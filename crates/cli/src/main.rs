@@ -340,7 +340,23 @@ async fn operator(
             .map(|(ns, name)| clusterlink_operator::LeaseConfig::new(&ns, &name, &instance)),
         metrics_listen: Some(metrics_listen),
     };
+    // SIGTERM is how Kubernetes stops a pod (the operator is PID 1 in its image).
     let shutdown = async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async {
+                    match term.as_mut() {
+                        Some(t) => { t.recv().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {}
+            }
+        }
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     };
     clusterlink_operator::run(

@@ -120,8 +120,9 @@ pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String,
     let mut out = BTreeMap::new();
     match client.topic_metadata(topic).await {
         Ok(_) => {}
-        // UNKNOWN_TOPIC_OR_PARTITION: no clusterlink state there.
-        Err(e) if e.kafka_code() == Some(3) => return Ok(out),
+        // UNKNOWN_TOPIC_OR_PARTITION: no clusterlink state there; TOPIC_AUTHORIZATION_FAILED:
+        // none this client may see.
+        Err(e) if matches!(e.kafka_code(), Some(3 | 29)) => return Ok(out),
         Err(e) => return Err(e),
     }
     let earliest = client

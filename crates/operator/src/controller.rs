@@ -152,7 +152,9 @@ impl Context {
     }
 }
 
-/// Conditions without their probe times: a status that differs only there is not rewritten.
+/// A status without what changes on every pass: probe times, and lags beyond whether they are
+/// zero. Status writes are watch events that start the next pass at once, so a status that
+/// differs only there is not rewritten (but refreshed every [`STATUS_REFRESH`]).
 fn comparable(status: &Value) -> Value {
     let mut s = status.clone();
     if let Some(conds) = s.get_mut("conditions").and_then(Value::as_array_mut) {
@@ -162,7 +164,30 @@ fn comparable(status: &Value) -> Value {
             }
         }
     }
+    for key in ["mirrorTopics", "reverseMirrorTopics"] {
+        if let Some(topics) = s.get_mut(key).and_then(Value::as_object_mut) {
+            for t in topics.values_mut() {
+                if let Some(lag) = t.get("maxLag").and_then(Value::as_i64) {
+                    t["maxLag"] = json!(lag > 0);
+                }
+            }
+        }
+    }
     s
+}
+
+/// How old a written status may get before lags and probe times are written again.
+pub const STATUS_REFRESH: Duration = Duration::from_secs(60);
+
+/// When the status was last written, from its newest `lastProbeTime`.
+fn written_at_micros(status: &Value) -> Option<i64> {
+    status
+        .get("conditions")?
+        .as_array()?
+        .iter()
+        .filter_map(|c| c.get("lastProbeTime")?.as_str())
+        .filter_map(clusterlink_reconcile::status::parse_time)
+        .max()
 }
 
 async fn write_status(
@@ -173,7 +198,12 @@ async fn write_status(
 ) -> Result<(), Error> {
     let new = serde_json::to_value(status)?;
     let old = obj.data.get("status").cloned().unwrap_or(Value::Null);
-    if comparable(&old) == comparable(&new) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let fresh =
+        written_at_micros(&old).is_some_and(|at| now - at < STATUS_REFRESH.as_micros() as i64);
+    if comparable(&old) == comparable(&new) && fresh {
         return Ok(());
     }
     let patch = json!({"apiVersion": ar.api_version, "kind": ar.kind, "status": new});

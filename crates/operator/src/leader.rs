@@ -9,6 +9,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use clusterlink_reconcile::status::parse_time;
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
 use kube::Client;
 use serde_json::{json, Value};
@@ -62,43 +63,6 @@ fn micro_time(micros: i64) -> String {
     let frac = micros.rem_euclid(1_000_000);
     let base = clusterlink_reconcile::status::rfc3339(secs);
     format!("{}.{frac:06}Z", base.trim_end_matches('Z'))
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into microseconds since the epoch.
-fn parse_time(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &s[19..];
-    let mut micros = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
-        rest = &frac[digits.len()..];
-        let padded = format!("{digits:0<6}");
-        micros = padded.get(..6)?.parse::<i64>().ok()?;
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        o if o.len() == 6 => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600
-                + o.get(4..6)?.parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    // Days from civil (Howard Hinnant).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + h * 3600 + mi * 60 + sec) - offset) * 1_000_000 + micros)
 }
 
 /// Held leadership: [`Leadership::lost`] completes when it is gone.
@@ -206,7 +170,15 @@ pub async fn acquire(client: Client, cfg: LeaseConfig) -> Result<Leadership, Err
     let api: Api<DynamicObject> = Api::namespaced_with(client, &cfg.namespace, &lease_resource());
     let mut announced = None;
     loop {
-        let current = api.get_opt(&cfg.name).await?;
+        let current = match api.get_opt(&cfg.name).await {
+            Ok(c) => c,
+            Err(e) => {
+                // A standby keeps trying: the API server may be restarting.
+                warn!(error = %e, "leader lease: cannot read it");
+                tokio::time::sleep(cfg.renew).await;
+                continue;
+            }
+        };
         match try_acquire(&api, &cfg, current).await {
             Ok(Attempt::Acquired) => break,
             Ok(Attempt::HeldByOther(h)) => {
@@ -225,10 +197,15 @@ pub async fn acquire(client: Client, cfg: LeaseConfig) -> Result<Leadership, Err
         let mut last_ok = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(cfg.renew).await;
-            let attempt = match api.get_opt(&cfg.name).await {
-                Ok(current) => try_acquire(&api, &cfg, current).await,
-                Err(e) => Err(e.into()),
-            };
+            // A renewal that hangs must not keep this replica acting past its lease.
+            let attempt = tokio::time::timeout(cfg.renew, async {
+                match api.get_opt(&cfg.name).await {
+                    Ok(current) => try_acquire(&api, &cfg, current).await,
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await
+            .unwrap_or_else(|_| Err(Error::Lease("renewal timed out".into())));
             match attempt {
                 Ok(Attempt::Acquired) => last_ok = tokio::time::Instant::now(),
                 Ok(Attempt::HeldByOther(h)) => {

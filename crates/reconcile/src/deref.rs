@@ -45,6 +45,14 @@ pub enum DerefError {
         /// The Kafka cluster's name.
         name: String,
     },
+    /// Several KafkaRestClasses claim the same Kafka cluster.
+    #[error("{path}: several KafkaRestClasses name this Kafka cluster ({names}); keep one")]
+    AmbiguousRestClass {
+        /// The referring field.
+        path: String,
+        /// Their namespace/name.
+        names: String,
+    },
     /// The cluster whose REST API is needed names none.
     #[error(
         "{path}: neither kafkaRestClassRef nor name is set, and this cluster's REST API is needed"
@@ -94,6 +102,7 @@ impl DerefError {
         match self {
             DerefError::RestClassNotFound { .. } => "rest-class-not-found",
             DerefError::NoRestClassForCluster { .. } => "rest-class-not-found",
+            DerefError::AmbiguousRestClass { .. } => "rest-class-ambiguous",
             DerefError::NoRestApi { .. } => "no-rest-api",
             DerefError::NoEndpoint { .. } => "no-rest-endpoint",
             DerefError::Secret { .. } => "secret",
@@ -109,6 +118,7 @@ impl DerefError {
             DerefError::RestClassNotFound { .. } | DerefError::NoRestClassForCluster { .. } => {
                 "KafkaRestClassNotFound"
             }
+            DerefError::AmbiguousRestClass { .. } => "KafkaRestClassAmbiguous",
             DerefError::NoRestApi { .. } | DerefError::NoEndpoint { .. } => "NoRestEndpoint",
             DerefError::Secret { .. } | DerefError::Config(_) => "SecretNotReady",
             DerefError::Unsupported { .. } => "Unsupported",
@@ -346,22 +356,28 @@ fn rest_class_of<'a>(
     }
     if let Some(name) = &cluster.name {
         let ns = cluster.namespace.as_deref().unwrap_or(namespace);
-        return objects
-            .rest_class_for_kafka(ns, name)
-            .map(|rc| {
-                let m = &rc.metadata;
-                let id = format!(
-                    "KafkaRestClass {}/{}",
-                    m.namespace.as_deref().unwrap_or(ns),
-                    m.name.as_deref().unwrap_or_default()
-                );
-                Some((id, rc))
-            })
-            .ok_or_else(|| DerefError::NoRestClassForCluster {
+        return match objects.rest_classes_for_kafka(ns, name).as_slice() {
+            [] => Err(DerefError::NoRestClassForCluster {
                 path: format!("{path}.name"),
                 namespace: ns.to_string(),
                 name: name.clone(),
-            });
+            }),
+            [rc] => Ok(Some((
+                format!(
+                    "KafkaRestClass {ns}/{}",
+                    rc.metadata.name.as_deref().unwrap_or_default()
+                ),
+                rc,
+            ))),
+            many => Err(DerefError::AmbiguousRestClass {
+                path: format!("{path}.name"),
+                names: many
+                    .iter()
+                    .map(|rc| format!("{ns}/{}", rc.metadata.name.as_deref().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        };
     }
     Ok(None)
 }
@@ -382,6 +398,27 @@ fn target_for(
         t.cluster_id = cluster.cluster_id.clone();
     }
     Ok(Some(t))
+}
+
+/// The REST API of the cluster where a ClusterLink's link lives, and nothing else: what
+/// deleting the link needs (its Secrets may already be gone with its namespace).
+pub fn local_target(
+    link: &ClusterLink,
+    objects: &Objects,
+    timeout: Duration,
+) -> Result<RestTarget, DerefError> {
+    let namespace = link.metadata.namespace.as_deref().unwrap_or("default");
+    let topo = topology(&link.spec);
+    target_for(
+        topo.local.of(&link.spec),
+        topo.local,
+        namespace,
+        objects,
+        timeout,
+    )?
+    .ok_or_else(|| DerefError::NoRestApi {
+        path: topo.local.path().to_string(),
+    })
 }
 
 /// Dereferences a (validated) ClusterLink.

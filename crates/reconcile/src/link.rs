@@ -614,18 +614,27 @@ impl LinkReconciler {
         // The other half of a bidirectional link, through the remote cluster's REST API: its
         // id pairs the halves, and `toSource` mirrors live on it.
         let source_mode = d.topology.link_mode == BrokerLinkMode::Source;
+        // An unreachable remote (the region a bidirectional link exists for may be the lost
+        // one) must not stop the local half: it is reported, and the local plan goes on.
+        let mut remote_error = None;
         let remote = match (&d.remote, &remote_cluster_id) {
             (Some(r), Some(rcid)) if bidirectional || source_mode => {
-                let (rinfo, rmirrors) = self
-                    .read_link(&r.client, rcid, &d.link_name)
-                    .await
-                    .map_err(fail0)?;
-                Some(RemoteHalf {
-                    client: r.client.clone(),
-                    cluster: rcid.clone(),
-                    info: rinfo,
-                    mirrors: rmirrors,
-                })
+                match self.read_link(&r.client, rcid, &d.link_name).await {
+                    Ok((rinfo, rmirrors)) => Some(RemoteHalf {
+                        client: r.client.clone(),
+                        cluster: rcid.clone(),
+                        info: rinfo,
+                        mirrors: rmirrors,
+                    }),
+                    Err(e) => {
+                        warn!(error = %e, "the remote half of the link cannot be read");
+                        remote_error = Some(format!(
+                            "the remote half of link {} cannot be read through {}: {e}",
+                            d.link_name, r.source
+                        ));
+                        None
+                    }
+                }
             }
             _ => None,
         };
@@ -688,6 +697,10 @@ impl LinkReconciler {
                 "remote-not-observed",
                 format!("toSource mirror topics wait: {why}"),
             ));
+        }
+        if let Some(msg) = remote_error {
+            problems.retain(|(c, _)| *c != "remote-not-observed");
+            problems.push(("remote-unreachable", msg));
         }
         for (cat, msg) in &problems {
             warn!(category = cat, "{msg}");
@@ -877,39 +890,40 @@ impl LinkReconciler {
         objects: &Objects,
     ) -> Result<Vec<Note>, RestError> {
         self.digests().remove(&link_key(link));
-        let d = match dereference(link, objects, self.timeout) {
-            Ok(d) => d,
-            Err(e) => {
-                // Blocking the deletion on a KafkaRestClass that is gone would leave the resource
-                // (and its namespace) stuck forever: say so and let it go.
-                let message = format!(
-                    "the link was not deleted from its cluster, whose REST API cannot be reached through the resource: {e}"
-                );
-                warn!("{message}");
-                return Ok(vec![Note {
-                    warning: true,
-                    reason: "LinkNotDeleted".into(),
-                    message,
-                }]);
-            }
+        let name = link.link_name().unwrap_or_default().to_string();
+        let not_deleted = |why: String| {
+            // Blocking the deletion on something that will not come back (a KafkaRestClass gone
+            // with its namespace, credentials refused) would leave the resource, and its
+            // namespace, stuck for ever: say so and let it go.
+            let message = format!("link {name} was not deleted from its cluster: {why}");
+            warn!("{message}");
+            Ok(vec![Note {
+                warning: true,
+                reason: "LinkNotDeleted".into(),
+                message,
+            }])
         };
-        let rest = &d.local.client;
-        let cluster = match &d.local.cluster_id {
+        let local = match crate::deref::local_target(link, objects, self.timeout) {
+            Ok(t) => t,
+            Err(e) => return not_deleted(e.to_string()),
+        };
+        let rest = &local.client;
+        let cluster = match &local.cluster_id {
             Some(id) => id.clone(),
-            None => rest.cluster_id().await?,
+            None => match rest.cluster_id().await {
+                Ok(id) => id,
+                Err(e) if !e.is_retriable() => return not_deleted(e.to_string()),
+                Err(e) => return Err(e),
+            },
         };
-        match rest.delete_link(&cluster, &d.link_name, true).await {
+        match rest.delete_link(&cluster, &name, true).await {
             Ok(()) => Ok(vec![Note {
                 warning: false,
                 reason: "LinkDeleted".into(),
-                message: format!("link {} deleted from cluster {cluster}", d.link_name),
+                message: format!("link {name} deleted from cluster {cluster}"),
             }]),
             Err(e) if e.is_not_found() => Ok(Vec::new()),
-            Err(e) if !e.is_retriable() => Ok(vec![Note {
-                warning: true,
-                reason: "LinkNotDeleted".into(),
-                message: format!("link {}: {}", d.link_name, api_message(&e)),
-            }]),
+            Err(e) if !e.is_retriable() => not_deleted(api_message(&e)),
             Err(e) => Err(e),
         }
     }

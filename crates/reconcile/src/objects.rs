@@ -157,13 +157,27 @@ impl Objects {
             .get(&(namespace.to_string(), name.to_string()))
     }
 
-    /// The KafkaRestClass whose `kafkaClusterRef` names the Kafka cluster `namespace/name`.
+    /// The KafkaRestClasses of namespace `namespace` whose `kafkaClusterRef` names the Kafka
+    /// cluster `namespace/name`. Only that namespace counts: a KafkaRestClass elsewhere must
+    /// not be able to capture a cluster's links (and the credentials they carry).
+    pub fn rest_classes_for_kafka(&self, namespace: &str, name: &str) -> Vec<&KafkaRestClass> {
+        self.rest_classes
+            .iter()
+            .filter(|((rc_ns, _), _)| rc_ns == namespace)
+            .filter_map(|((rc_ns, _), rc)| {
+                let r = rc.spec.kafka_cluster_ref.as_ref()?;
+                let ns = r.namespace.as_deref().unwrap_or(rc_ns);
+                (r.name == name && ns == namespace).then_some(rc)
+            })
+            .collect()
+    }
+
+    /// The one KafkaRestClass for the Kafka cluster `namespace/name`, if exactly one.
     pub fn rest_class_for_kafka(&self, namespace: &str, name: &str) -> Option<&KafkaRestClass> {
-        self.rest_classes.iter().find_map(|((rc_ns, _), rc)| {
-            let r = rc.spec.kafka_cluster_ref.as_ref()?;
-            let ns = r.namespace.as_deref().unwrap_or(rc_ns);
-            (r.name == name && ns == namespace).then_some(rc)
-        })
+        match self.rest_classes_for_kafka(namespace, name).as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
     }
 
     /// A Secret's files by namespace and name.
@@ -214,6 +228,22 @@ mod tests {
         o.add_rest_class(rc);
         assert!(o.rest_class_for_kafka("dest", "kafka").is_some());
         assert!(o.rest_class_for_kafka("other", "kafka").is_none());
+        // One in another namespace that claims the cluster is not considered.
+        let rogue: KafkaRestClass = serde_json::from_value(json!({
+            "metadata": {"name": "rogue", "namespace": "attacker"},
+            "spec": {"kafkaClusterRef": {"name": "kafka", "namespace": "dest"}, "kafkaRest": {"endpoint": "http://evil:1"}}
+        }))
+        .unwrap();
+        o.add_rest_class(rogue);
+        assert_eq!(o.rest_classes_for_kafka("dest", "kafka").len(), 1);
+        assert_eq!(
+            o.rest_class_for_kafka("dest", "kafka")
+                .unwrap()
+                .metadata
+                .name
+                .as_deref(),
+            Some("dest-rest")
+        );
         assert!(o.rest_class("dest", "dest-rest").is_some());
     }
 }

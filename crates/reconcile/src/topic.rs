@@ -72,13 +72,26 @@ pub fn topic_rest(
     }
     if let Some(k) = &t.spec.kafka_cluster_ref {
         let kns = k.namespace.as_deref().unwrap_or(ns);
-        let rc = objects.rest_class_for_kafka(kns, &k.name).ok_or_else(|| {
-            DerefError::NoRestClassForCluster {
-                path: "spec.kafkaClusterRef".into(),
-                namespace: kns.to_string(),
-                name: k.name.clone(),
+        let rc = match objects.rest_classes_for_kafka(kns, &k.name).as_slice() {
+            [rc] => *rc,
+            [] => {
+                return Err(DerefError::NoRestClassForCluster {
+                    path: "spec.kafkaClusterRef".into(),
+                    namespace: kns.to_string(),
+                    name: k.name.clone(),
+                })
             }
-        })?;
+            many => {
+                return Err(DerefError::AmbiguousRestClass {
+                    path: "spec.kafkaClusterRef".into(),
+                    names: many
+                        .iter()
+                        .map(|rc| rc.metadata.name.clone().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            }
+        };
         let rcns = rc.metadata.namespace.as_deref().unwrap_or(kns);
         let source = format!(
             "KafkaRestClass {rcns}/{}",

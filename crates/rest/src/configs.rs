@@ -398,11 +398,9 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
             if name.as_str() == "security.protocol" {
                 return value.as_str() != "PLAINTEXT";
             }
-            if matches!(name.as_str(), "link.mode") {
-                return !matches!(value.as_str(), "DESTINATION" | "BIDIRECTIONAL");
-            }
-            if matches!(name.as_str(), "connection.mode") {
-                return value.as_str() != "OUTBOUND";
+            // Every link and connection mode is served (source-initiated links included).
+            if matches!(name.as_str(), "link.mode" | "connection.mode") {
+                return false;
             }
             !d.applied && d.default != Some(value.as_str())
         })

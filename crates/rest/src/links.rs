@@ -337,6 +337,9 @@ struct Inner {
     /// The local state topic's contents as INBOUND links see them, refreshed in the background
     /// while such links exist (their mirrors are moved by the other cluster's link server).
     inbound: Mutex<BTreeMap<String, Vec<u8>>>,
+    /// Per INBOUND engine, the last heartbeat record seen and when (on this server's clock,
+    /// so that clock skew between the clusters' servers does not matter).
+    heartbeats: Mutex<BTreeMap<String, (Vec<u8>, std::time::Instant)>>,
     errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -467,6 +470,7 @@ impl LinkManager {
                 links: Mutex::new(BTreeMap::new()),
                 changes: tokio::sync::Mutex::new(()),
                 inbound: Mutex::new(all.clone()),
+                heartbeats: Mutex::new(BTreeMap::new()),
                 errors: Mutex::new(BTreeMap::new()),
             }),
         };
@@ -806,7 +810,20 @@ impl LinkManager {
             return;
         }
         match self.inner.store.load().await {
-            Ok(all) => *lock(&self.inner.inbound) = all,
+            Ok(all) => {
+                let mut beats = lock(&self.inner.heartbeats);
+                for (k, v) in all.range("peer/".to_string()..) {
+                    let Some(engine) = k.strip_prefix("peer/") else {
+                        break;
+                    };
+                    let changed = beats.get(engine).is_none_or(|(old, _)| old != v);
+                    if changed {
+                        beats.insert(engine.to_string(), (v.clone(), std::time::Instant::now()));
+                    }
+                }
+                drop(beats);
+                *lock(&self.inner.inbound) = all;
+            }
             Err(e) => warn!(error = %e, "reading the state topic for INBOUND links failed"),
         }
     }
@@ -1037,7 +1054,9 @@ impl LinkManager {
         let mut error = lock(&entry.error).clone();
         let mut up = entry.engine().is_some();
         if record.is_inbound() {
-            up = self.inbound_view(&record).connected();
+            up = lock(&self.inner.heartbeats)
+                .get(&record.engine_name())
+                .is_some_and(|(_, seen)| seen.elapsed() < source_initiated::HEARTBEAT_FRESH);
             if !up {
                 error = Some(format!(
                     "INBOUND link: waiting for its OUTBOUND side (the link '{}' on cluster {}) to connect",
@@ -1408,12 +1427,21 @@ impl LinkManager {
         engine: &Engine,
         source_topic: &str,
     ) -> Result<(), LinkError> {
-        let state = clusterlink_mirror::store::read_state(engine.source(), engine.state_topic())
-            .await
-            .map_err(|e| LinkError::SourceUnreachable {
-                link: record.name.clone(),
-                message: format!("reading its clusterlink state: {e}"),
-            })?;
+        // A source we may not read the state of (ACLs: the link's principal usually has rights
+        // on the mirrored topics only) runs no clusterlink we could loop through, or none we can
+        // know of: the check is skipped rather than the mirror refused.
+        let state = match clusterlink_mirror::store::read_state(
+            engine.source(),
+            engine.state_topic(),
+        )
+        .await
+        {
+            Ok(state) => state,
+            Err(e) => {
+                warn!(link = %record.name, error = %e, "the source's clusterlink state cannot be read: the loop check is skipped");
+                return Ok(());
+            }
+        };
         if let Some((link_name, origin)) = live_mirror_from(&state, source_topic, self.cluster_id())
         {
             return Err(LinkError::Invalid(format!(

@@ -126,13 +126,6 @@ impl InboundView {
         }
     }
 
-    /// Whether the OUTBOUND side has been heard from recently.
-    pub fn connected(&self) -> bool {
-        self.heartbeat
-            .as_ref()
-            .is_some_and(|h| now_ms() - h.at_ms < HEARTBEAT_FRESH.as_millis() as i64)
-    }
-
     /// The mirror topics: as the OUTBOUND side last reported them, or PENDING_MIRROR until it
     /// has created them. Deleted ones are left out.
     pub fn mirrors(&self) -> Vec<MirrorStatus> {
@@ -175,6 +168,8 @@ pub struct PushState {
 #[derive(Debug)]
 pub struct Pusher {
     state: Arc<Mutex<PushState>>,
+    /// The engine the task runs, so that an aborted task's engine is still stopped.
+    engine: Arc<Mutex<Option<Engine>>>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -207,8 +202,15 @@ impl Pusher {
         }));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let s = state.clone();
-        let task = tokio::spawn(async move { run(local, config, s, stopped).await });
-        Pusher { state, stop, task }
+        let engine: Arc<Mutex<Option<Engine>>> = Arc::default();
+        let e = engine.clone();
+        let task = tokio::spawn(async move { run(local, config, s, e, stopped).await });
+        Pusher {
+            state,
+            engine,
+            stop,
+            task,
+        }
     }
 
     /// What it is doing.
@@ -216,10 +218,21 @@ impl Pusher {
         lock(&self.state).clone()
     }
 
-    /// Stops it (and its engine, with final checkpoints).
+    /// Stops it (and its engine, with final checkpoints). A pusher that does not stop within
+    /// 30 s is aborted, so that it never runs beside its successor.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = tokio::time::timeout(Duration::from_secs(30), self.task).await;
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+            let engine = lock(&self.engine).take();
+            if let Some(engine) = engine {
+                engine.shutdown().await;
+            }
+        }
     }
 }
 
@@ -231,8 +244,9 @@ struct Running {
     engine_name: String,
     /// Desired states applied to the engine, so that each is applied once.
     applied: BTreeMap<String, Desired>,
-    /// Creation failures, reported as FAILED.
-    failed: BTreeMap<String, String>,
+    /// Creation failures, reported as FAILED: (why, when, retried). A loop refusal is never
+    /// retried; other failures (a source topic not there yet) are, every 30 s.
+    failed: BTreeMap<String, (String, std::time::Instant, bool)>,
     /// Status records last written, and when.
     written: BTreeMap<String, (Vec<u8>, i64)>,
 }
@@ -241,24 +255,38 @@ async fn run(
     local: Client,
     config: PushConfig,
     state: Arc<Mutex<PushState>>,
+    engine_slot: Arc<Mutex<Option<Engine>>>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut running: Option<Running> = None;
     loop {
+        // Not raced with the stop signal: a step cut short could leave an engine started and
+        // not recorded. A stop that takes too long aborts the whole task instead.
         let report = step(&local, &config, &mut running).await.err();
-        {
+        *lock(&engine_slot) = running.as_ref().map(|r| r.engine.clone());
+        let changed = {
             let mut s = lock(&state);
             s.engine = running.as_ref().map(|r| r.engine_name.clone());
+            let changed = s.error != report;
             s.error = report.clone();
-        }
-        if let Some(e) = report {
+            changed
+        };
+        if let (Some(e), true) = (&report, changed) {
             warn!(link = %config.link, error = %e, "source-initiated link not pushing");
         }
+        // Waiting (no INBOUND side, unreachable destination) polls less often: each poll
+        // reads the destination's whole state topic.
+        let wait = if running.is_some() {
+            config.poll
+        } else {
+            config.poll * 5
+        };
         tokio::select! {
-            _ = tokio::time::sleep(config.poll) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = stopped.changed() => break,
         }
     }
+    lock(&engine_slot).take();
     if let Some(r) = running {
         if let Err(e) = r.engine.stop().await {
             warn!(link = %config.link, error = %e, "final checkpoint of a pushing engine failed");
@@ -314,18 +342,20 @@ async fn step(
         }
     }
     if running.is_none() {
+        // Everything that can fail comes before the engine starts: an engine left running by a
+        // failed step would be started a second time by the next one.
+        let store = KafkaStore::open(remote.clone(), topic)
+            .await
+            .map_err(|e| format!("opening the destination's state topic: {e}"))?;
+        let remote_id = crate::links::cluster_id_of(&remote)
+            .await
+            .map_err(|e| format!("reading the destination cluster's id: {e}"))?;
         let mut settings = config.settings.clone();
         settings.name = engine_name.clone();
         let engine = Engine::start(settings, local.clone(), remote.clone())
             .await
             .map_err(|e| format!("starting the pushing engine: {e}"))?;
-        let store = KafkaStore::open(remote.clone(), topic)
-            .await
-            .map_err(|e| format!("opening the destination's state topic: {e}"))?;
         info!(link = %config.link, engine = %engine_name, "source-initiated link pushing");
-        let remote_id = crate::links::cluster_id_of(&remote)
-            .await
-            .map_err(|e| format!("reading the destination cluster's id: {e}"))?;
         *running = Some(Running {
             remote,
             remote_id,
@@ -340,6 +370,8 @@ async fn step(
     let r = running.as_mut().expect("started above");
     let view = InboundView::read(&remote_state, &engine_name);
     let mut writes: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    // Status records count as written only once the write succeeded.
+    let mut pending: Vec<(String, Vec<u8>, i64)> = Vec::new();
     for (name, control) in &view.controls {
         match control {
             Control::Delete => {
@@ -356,6 +388,12 @@ async fn step(
                 writes.push((status_key(&engine_name, name), None));
             }
             Control::Mirror { spec, desired } => {
+                let retry_due = r.failed.get(name).is_some_and(|(_, at, retry)| {
+                    *retry && at.elapsed() >= Duration::from_secs(30)
+                });
+                if retry_due {
+                    r.failed.remove(name);
+                }
                 if r.engine.status(name).is_none() && !r.failed.contains_key(name) {
                     // The pushing side's own loop check: a local topic that is a live mirror
                     // of the destination's is never pushed back to it.
@@ -369,9 +407,13 @@ async fn step(
                     ) {
                         r.failed.insert(
                             name.clone(),
-                            format!(
-                                "topic '{}' on the source cluster is a mirror of topic '{origin}' of this cluster (link '{link}' there): mirroring it back would loop records between the clusters",
-                                spec.source_topic
+                            (
+                                format!(
+                                    "topic '{}' on the source cluster is a mirror of topic '{origin}' of this cluster (link '{link}' there): mirroring it back would loop records between the clusters",
+                                    spec.source_topic
+                                ),
+                                std::time::Instant::now(),
+                                false,
                             ),
                         );
                     }
@@ -382,7 +424,10 @@ async fn step(
                             r.applied.insert(name.clone(), *desired);
                         }
                         Err(e) => {
-                            r.failed.insert(name.clone(), e.to_string());
+                            r.failed.insert(
+                                name.clone(),
+                                (e.to_string(), std::time::Instant::now(), true),
+                            );
                         }
                     }
                 } else if r.engine.status(name).is_some() && r.applied.get(name) != Some(desired) {
@@ -399,7 +444,7 @@ async fn step(
                     name: name.clone(),
                     source_topic: spec.source_topic.clone(),
                     state: MirrorState::Failed,
-                    reason: r.failed.get(name).cloned(),
+                    reason: r.failed.get(name).map(|(why, _, _)| why.clone()),
                     offset_mode: OffsetMode::Aligned,
                     state_time_ms: now_ms(),
                     partitions: Vec::new(),
@@ -418,7 +463,7 @@ async fn step(
                     }
                 };
                 if stale {
-                    r.written.insert(name.clone(), (bytes.clone(), now));
+                    pending.push((name.clone(), bytes.clone(), now));
                     writes.push((status_key(&engine_name, name), Some(bytes)));
                 }
             }
@@ -436,5 +481,8 @@ async fn step(
         .put(&writes)
         .await
         .map_err(|e| format!("writing to the destination's state topic: {e}"))?;
+    for (name, bytes, at) in pending {
+        r.written.insert(name, (bytes, at));
+    }
     Ok(())
 }
