@@ -322,8 +322,21 @@ async fn hand_over(
     let name = promoted_topic_resource_name(&topic.topic, &uid);
     let ar = resource::<KafkaTopic>();
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
-    if api.get_opt(&name).await?.is_some() {
-        return Ok(None);
+    if let Some(existing) = api.get_opt(&name).await? {
+        // Two topics can map to one name (case, `_` → `-`, the 63-character cut): say so
+        // rather than leave the second topic without its KafkaTopic.
+        let owns = existing.data.pointer("/spec/name").and_then(Value::as_str);
+        return Ok(match owns {
+            Some(t) if t != topic.topic => Some(Note {
+                warning: true,
+                reason: "KafkaTopicNameTaken".into(),
+                message: format!(
+                    "topic {} was not handed to a KafkaTopic: {name} already exists for topic {t}",
+                    topic.topic
+                ),
+            }),
+            _ => None,
+        });
     }
     let local = topology(&link.spec).local.of(&link.spec).clone();
     let mut spec = json!({"name": topic.topic});

@@ -101,7 +101,8 @@ pub async fn run(
     let (result, lost) = tokio::select! {
         r = controllers => (r, false),
         lost = watch_lease => {
-            // The controllers stop gracefully once told; wait for them.
+            // Leadership lost: the controllers (dropped here) must not act any more; the
+            // caller exits and restarts as a candidate.
             (Ok(()), lost)
         }
     };
