@@ -19,8 +19,8 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
@@ -38,7 +38,23 @@ pub struct ConnectionConfig {
     pub request_timeout: Duration,
     /// Largest response accepted; a larger frame is a protocol error, not an allocation.
     pub max_response_bytes: usize,
+    /// TLS (`security.protocol=SSL`); plaintext when `None`.
+    pub tls: Option<Tls>,
 }
+
+/// TLS settings of a connection: rustls' client configuration (trust anchors, client
+/// certificate, hostname verification).
+#[derive(Clone)]
+pub struct Tls(pub Arc<rustls::ClientConfig>);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls")
+    }
+}
+
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
 impl Default for ConnectionConfig {
     fn default() -> Self {
@@ -47,6 +63,7 @@ impl Default for ConnectionConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_response_bytes: 256 << 20,
+            tls: None,
         }
     }
 }
@@ -179,7 +196,26 @@ impl Connection {
         stream
             .set_nodelay(true)
             .map_err(|e| conn_err(e.to_string()))?;
-        let (read, write) = stream.into_split();
+        let (read, write): (ReadHalf, WriteHalf) = match &config.tls {
+            None => {
+                let (r, w) = stream.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Some(Tls(tls)) => {
+                let host = broker.rsplit_once(':').map_or(broker, |(h, _)| h);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+                    .map_err(|e| conn_err(format!("TLS server name {host}: {e}")))?;
+                let tls = tokio_rustls::TlsConnector::from(tls.clone());
+                let stream =
+                    tokio::time::timeout(config.connect_timeout, tls.connect(name, stream))
+                        .await
+                        .map_err(|_| conn_err("TLS handshake timed out".into()))?
+                        .map_err(|e| conn_err(format!("TLS handshake: {e}")))?;
+                let (r, w) = tokio::io::split(stream);
+                (Box::new(r), Box::new(w))
+            }
+        };
         let shared = Arc::new(Shared {
             broker: broker.to_owned(),
             pending: Mutex::new(HashMap::new()),
@@ -393,16 +429,21 @@ fn api_key<R: Request>() -> Result<ApiKey> {
     ApiKey::try_from(R::KEY).map_err(|_| Error::Invalid(format!("unknown API key {}", R::KEY)))
 }
 
-async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Bytes>, shared: Arc<Shared>) {
+async fn write_loop(mut write: WriteHalf, mut rx: mpsc::Receiver<Bytes>, shared: Arc<Shared>) {
     while let Some(frame) = rx.recv().await {
-        if let Err(e) = write.write_all(&frame).await {
+        // A flush pushes TLS records out (a no-op on plain TCP).
+        let written = match write.write_all(&frame).await {
+            Ok(()) => write.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
             shared.close(&format!("write failed: {e}"));
             return;
         }
     }
 }
 
-async fn read_loop(mut read: OwnedReadHalf, shared: Arc<Shared>, max_bytes: usize) {
+async fn read_loop(mut read: ReadHalf, shared: Arc<Shared>, max_bytes: usize) {
     let reason = loop {
         let size = match read.read_i32().await {
             Ok(s) => s,

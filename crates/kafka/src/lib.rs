@@ -14,6 +14,7 @@ pub mod client;
 pub mod connection;
 pub mod error;
 pub mod records;
+pub mod tls;
 
 pub use client::{Client, ClientConfig, Isolation, RetryPolicy};
 pub use error::{Error, KafkaCode, Result};

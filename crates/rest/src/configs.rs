@@ -227,7 +227,8 @@ pub const DEFS: &[ConfigDef] = &[
 ];
 
 /// Security configs are families: any `sasl.*`, `ssl.*` or `local.*` name is a client setting of
-/// one side (stored as given; not applied yet: the wire client speaks PLAINTEXT only).
+/// one side, stored as given. `ssl.*` is applied (TLS toward the remote cluster); `sasl.*` and
+/// `local.*` are not yet (the wire client speaks no SASL).
 const FAMILIES: &[&str] = &["sasl.", "ssl.", "local."];
 
 /// Whether a config holds a secret (passwords, JAAS configs, keys): write-only.
@@ -254,7 +255,7 @@ pub fn lookup(name: &str) -> Option<ConfigDef> {
             name: "",
             kind: Kind::Str,
             default: None,
-            applied: false,
+            applied: name.starts_with("ssl."),
             immutable: false,
         });
     }
@@ -396,7 +397,7 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
         .filter(|(name, value)| {
             let Some(d) = lookup(name) else { return false };
             if name.as_str() == "security.protocol" {
-                return value.as_str() != "PLAINTEXT";
+                return !matches!(value.as_str(), "PLAINTEXT" | "SSL");
             }
             // Every link and connection mode is served (source-initiated links included).
             if matches!(name.as_str(), "link.mode" | "connection.mode") {

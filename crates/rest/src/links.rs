@@ -343,6 +343,24 @@ struct Inner {
     errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
+/// TLS toward the remote cluster (`security.protocol` SSL or SASL_SSL, `ssl.*`). SASL itself is
+/// not spoken yet (a link reports its `sasl.*` settings as not applied).
+fn remote_tls(
+    record: &LinkRecord,
+) -> Result<Option<clusterlink_kafka::connection::Tls>, LinkError> {
+    let mut c = record.configs.clone();
+    if let Some(p) = c.get_mut("security.protocol") {
+        *p = match p.to_ascii_uppercase().as_str() {
+            "SASL_SSL" => "SSL".into(),
+            "SASL_PLAINTEXT" => "PLAINTEXT".into(),
+            other => other.into(),
+        };
+    }
+    clusterlink_kafka::tls::from_configs(&c).map_err(|e| {
+        LinkError::Invalid(format!("Cluster link '{}': TLS settings: {e}", record.name))
+    })
+}
+
 /// `cluster.link.paused`.
 fn link_paused(record: &LinkRecord) -> bool {
     record
@@ -546,6 +564,7 @@ impl LinkManager {
         let mut config = ClientConfig::new(bootstrap);
         config.retry.timeout = self.inner.options.connect_timeout;
         config.connection.connect_timeout = self.inner.options.connect_timeout;
+        config.connection.tls = remote_tls(record)?;
         if let Some(ms) = record
             .configs
             .get("metadata.max.age.ms")
@@ -784,6 +803,13 @@ impl LinkManager {
         );
         remote.retry.timeout = self.inner.options.connect_timeout;
         remote.connection.connect_timeout = self.inner.options.connect_timeout;
+        remote.connection.tls = match remote_tls(record) {
+            Ok(tls) => tls,
+            Err(e) => {
+                warn!(link = %record.name, error = %e, "TLS settings unusable; connecting without");
+                None
+            }
+        };
         let mut settings = self.inner.options.engine.clone();
         if let Some(ms) = record
             .configs

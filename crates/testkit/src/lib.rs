@@ -23,6 +23,7 @@ pub mod kube_api;
 pub mod link_server;
 pub mod proxy;
 pub mod rdkafka;
+pub mod tls;
 
 /// Paths of the external programs the tests use.
 #[derive(Debug, Clone)]
@@ -152,6 +153,33 @@ impl TansuCluster {
             }
         }
         Err(last.unwrap_or_else(|| anyhow!("no attempt made")))
+    }
+
+    /// Starts a cluster that advertises `port` instead of its own (something else, such as a
+    /// TLS front, listens there and forwards to [`TansuCluster::port`]).
+    pub fn start_advertising(cluster_id: &str, port: u16) -> Result<Self> {
+        let mut c = TansuCluster {
+            cluster_id: cluster_id.to_owned(),
+            port: 0,
+            advertised_port: port,
+            dir: tempfile::tempdir()?,
+            child: None,
+            proxy: None,
+        };
+        let mut last = None;
+        for _ in 0..5 {
+            c.port = free_port();
+            match c.launch() {
+                Ok(()) => return Ok(c),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow!("no attempt made")))
+    }
+
+    /// The port the broker itself listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Starts a cluster reachable only through a [`proxy::Proxy`] (it advertises the proxy's
