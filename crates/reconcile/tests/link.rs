@@ -352,3 +352,34 @@ async fn a_link_server_without_password_encoder_is_a_clear_condition_then_recove
     until(&r, &mut link, &o, "Ready once the encoder exists", ready).await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_link_to_a_tls_source_through_its_cfk_tls_block() {
+    use clusterlink_testkit::tls::{cert, TlsCluster};
+    let src = TlsCluster::start("src-cluster").unwrap();
+    let dst = TansuCluster::start("dst-cluster").unwrap();
+    let server = LinkServer::start(&dst.bootstrap()).await;
+    let mut o = objects(&server.url(), "unused");
+    o.add_secret(
+        "dest",
+        "src-tls",
+        [("cacerts.pem".to_string(), SecretValue::new(cert("ca.pem")))],
+    );
+    let mut link: ClusterLink = serde_json::from_value(json!({
+        "apiVersion": "platform.confluent.io/v1beta1", "kind": "ClusterLink",
+        "metadata": {"name": "tls-link", "namespace": "dest", "uid": "7f000001-0000", "generation": 1},
+        "spec": {
+            "sourceKafkaCluster": {"bootstrapEndpoint": src.bootstrap(), "clusterID": "src-cluster",
+                "tls": {"enabled": true, "secretRef": "src-tls"}},
+            "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "dest-rest"}},
+            "mirrorTopics": [],
+        }
+    }))
+    .unwrap();
+    let r = LinkReconciler::new(Duration::from_secs(10));
+    let out = until(&r, &mut link, &o, "Ready over TLS", ready).await;
+    assert_eq!(out.status.state.as_deref(), Some("CREATED"));
+    let c = condition(out.status.conditions.as_deref().unwrap(), RECONCILED).unwrap();
+    assert_eq!(c.status.as_deref(), Some("True"), "{c:?}");
+    server.stop().await;
+}
