@@ -1,8 +1,10 @@
 //! `clusterlink apply` and `clusterlink status` as a user runs them: the binary, YAML files in a
 //! folder, a real link server over real brokers, data checked with librdkafka.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
@@ -10,21 +12,7 @@ use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka;
 use clusterlink_testkit::TansuCluster;
 use serde_json::Value;
-
-fn clusterlink(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clusterlink"))
-        .args(args)
-        .output()
-        .expect("run clusterlink")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::{clusterlink, text};
 
 fn manifests(dir: &Path, rest_url: &str, source: &str, orders_state: &str) {
     std::fs::write(

@@ -11,34 +11,21 @@
 //! acknowledged but had not yet mirrored when it was lost: they are counted, not expected (the
 //! RPO of asynchronous replication).
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka::{self, Msg, ProduceSpec};
 use clusterlink_testkit::TansuCluster;
 use serde_json::Value;
+use support::{clusterlink, text};
 
 const TOPICS: [(&str, i32); 2] = [("orders", 3), ("payments", 1)];
 /// Batches in the order they are produced (`a*` to A, `b*` to B).
 const ORDER: [&str; 7] = ["a1", "a2", "a3", "b4", "b5", "b6", "a7"];
-
-fn clusterlink(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clusterlink"))
-        .args(args)
-        .output()
-        .expect("run clusterlink")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// `clusterlink apply -f dir`; its output.
 fn apply(dir: &Path) -> String {
