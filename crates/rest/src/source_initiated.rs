@@ -328,6 +328,21 @@ async fn step(
             config.link
         ));
     };
+    // The INBOUND link names the cluster allowed to connect to it: only that one pushes.
+    let expected = inbound
+        .get("source_cluster_id")
+        .and_then(serde_json::Value::as_str);
+    if expected.is_some_and(|e| e != config.cluster_id) {
+        if let Some(r) = running.take() {
+            let _ = r.engine.stop().await;
+        }
+        return Err(format!(
+            "the INBOUND link '{}' on the destination cluster expects cluster {} to connect, not this one ({})",
+            config.link,
+            expected.unwrap_or_default(),
+            config.cluster_id
+        ));
+    }
     let id = inbound
         .get("id")
         .and_then(serde_json::Value::as_str)

@@ -245,6 +245,32 @@ async fn inbound_side_first_and_a_mirror_deleted_through_it() {
         caught_up(40),
     )
     .await;
+    // An INBOUND link that expects another cluster is not pushed into by this one.
+    let (st, _) = d
+        .post(
+            "/v3/clusters/si2-dst/links?link_name=other",
+            json!({"source_cluster_id": "not-us", "configs": configs(&[("connection.mode", "INBOUND")])}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (st, _) = s
+        .post(
+            "/v3/clusters/si2-src/links?link_name=other",
+            json!({"destination_cluster_id": "si2-dst", "configs": configs(&[
+                ("link.mode", "SOURCE"), ("bootstrap.servers", &dst.bootstrap())])}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    s.wait_for(
+        "/v3/clusters/si2-src/links/other",
+        "refused by the INBOUND side",
+        |v| {
+            v["link_error_message"]
+                .as_str()
+                .is_some_and(|m| m.contains("expects cluster not-us"))
+        },
+    )
+    .await;
     // Deleting the mirror topic through the destination's REST API.
     let (st, v) = d.delete("/v3/clusters/si2-dst/topics/events").await;
     assert!(st == 204 || st == 200, "{st} {v:#}");
