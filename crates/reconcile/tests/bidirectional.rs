@@ -191,6 +191,12 @@ async fn the_pages_destination_initiated_bidirectional_example() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("would loop"), "{err}");
+    let half = ra
+        .link("kafka-src", "bidirectional-link")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(half.remote_cluster_id.as_deref(), Some("kafka-dest"));
 
     // A toSource mirror on the destination-side resource is pushed to the source cluster
     // through the other half; the source-side resource leaves it alone.

@@ -667,7 +667,7 @@ fn link_data(api: &Api, headers: &HeaderMap, l: &crate::links::LinkInfo) -> Valu
         "metadata": {"self": b, "resource_name": format!("crn:///kafka={id}/link={}", l.name)},
         "source_cluster_id": l.source_cluster_id,
         "destination_cluster_id": l.destination_cluster_id,
-        "remote_cluster_id": null,
+        "remote_cluster_id": l.remote_cluster_id,
         "link_name": l.name,
         "link_id": l.id,
         "cluster_link_id": l.id,

@@ -223,6 +223,8 @@ pub struct LinkInfo {
     pub source_cluster_id: Option<String>,
     /// The local (destination) cluster's id.
     pub destination_cluster_id: String,
+    /// The other cluster of a bidirectional link.
+    pub remote_cluster_id: Option<String>,
     /// Mirror topic names.
     pub topic_names: Vec<String>,
     /// `ACTIVE` while the engine runs, `UNAVAILABLE` while the source cannot be reached.
@@ -1111,6 +1113,9 @@ impl LinkManager {
             } else {
                 self.cluster_id().to_owned()
             },
+            remote_cluster_id: (record.link_mode() == "BIDIRECTIONAL")
+                .then(|| record.source_cluster_id.clone())
+                .flatten(),
             topic_names: mirrors.iter().map(|m| m.name.clone()).collect(),
             state: match (up, link_paused(&record)) {
                 (true, true) => "PAUSED",

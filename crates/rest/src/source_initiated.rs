@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clusterlink_kafka::{Client, ClientConfig};
+use clusterlink_mirror::filters::NameFilters;
 use clusterlink_mirror::offset_map::OffsetMode;
+use clusterlink_mirror::offset_sync;
 use clusterlink_mirror::store::{read_state, KafkaStore};
 use clusterlink_mirror::{Desired, Engine, LinkSettings, MirrorSpec, MirrorState, MirrorStatus};
 use serde::{Deserialize, Serialize};
@@ -249,6 +251,9 @@ struct Running {
     failed: BTreeMap<String, (String, std::time::Instant, bool)>,
     /// Status records last written, and when.
     written: BTreeMap<String, (Vec<u8>, i64)>,
+    /// Consumer offset sync: when it last ran, and what it committed.
+    offsets_at: Option<std::time::Instant>,
+    committed: offset_sync::Committed,
 }
 
 async fn run(
@@ -380,6 +385,8 @@ async fn step(
             applied: BTreeMap::new(),
             failed: BTreeMap::new(),
             written: BTreeMap::new(),
+            offsets_at: None,
+            committed: Default::default(),
         });
     }
     let r = running.as_mut().expect("started above");
@@ -480,6 +487,40 @@ async fn step(
                 if stale {
                     pending.push((name.clone(), bytes.clone(), now));
                     writes.push((status_key(&engine_name, name), Some(bytes)));
+                }
+            }
+        }
+    }
+    // Consumer offset sync, as the INBOUND link's configs ask: the groups are on this (the
+    // source) cluster, their translated offsets go to the destination.
+    let cfg = |k: &str| {
+        inbound
+            .get("configs")
+            .and_then(|c| c.get(k))
+            .and_then(serde_json::Value::as_str)
+    };
+    if cfg("consumer.offset.sync.enable") == Some("true") {
+        let every = Duration::from_millis(
+            cfg("consumer.offset.sync.ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30_000),
+        );
+        if r.offsets_at.is_none_or(|t| t.elapsed() >= every) {
+            r.offsets_at = Some(std::time::Instant::now());
+            match NameFilters::parse(
+                cfg("consumer.offset.group.filters").unwrap_or(""),
+                "groupFilters",
+            ) {
+                Ok(filters) => {
+                    if let Err(e) =
+                        offset_sync::sync_once(&r.engine, &r.remote, &filters, &mut r.committed)
+                            .await
+                    {
+                        warn!(link = %config.link, error = %e, "consumer offset sync failed; retrying next round");
+                    }
+                }
+                Err(e) => {
+                    warn!(link = %config.link, error = %e, "consumer.offset.group.filters unusable")
                 }
             }
         }

@@ -205,10 +205,17 @@ async fn inbound_side_first_and_a_mirror_deleted_through_it() {
     produce(&src.bootstrap(), "events", &varied_records(40, 1, "e"));
     let s = Server::start(&src.bootstrap()).await;
     let d = Server::start(&dst.bootstrap()).await;
+    let all_groups =
+        json!({"groupFilters": [{"name": "*", "patternType": "LITERAL", "filterType": "INCLUDE"}]})
+            .to_string();
     let (st, v) = d
         .post(
             "/v3/clusters/si2-dst/links?link_name=si",
-            json!({"source_cluster_id": "si2-src", "configs": configs(&[("connection.mode", "INBOUND")])}),
+            json!({"source_cluster_id": "si2-src", "configs": configs(&[
+                ("connection.mode", "INBOUND"),
+                ("consumer.offset.sync.enable", "true"),
+                ("consumer.offset.sync.ms", "200"),
+                ("consumer.offset.group.filters", &all_groups)])}),
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
@@ -245,6 +252,25 @@ async fn inbound_side_first_and_a_mirror_deleted_through_it() {
         caught_up(40),
     )
     .await;
+    // Consumer offsets sync through the pushing side too: a source group's commit appears,
+    // read by librdkafka on the destination.
+    client(&src.bootstrap())
+        .await
+        .offset_commit("billing", &[("events".into(), 0, 25)])
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let got = rdkafka::committed(&dst.bootstrap(), "billing", "events").unwrap();
+        if got.get(&0) == Some(&25) {
+            break;
+        }
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "offsets not synced: {got:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     // An INBOUND link that expects another cluster is not pushed into by this one.
     let (st, _) = d
         .post(
