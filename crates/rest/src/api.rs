@@ -67,6 +67,21 @@ impl ApiError {
     }
 
     fn kafka(e: &KafkaError) -> Self {
+        // The broker's verdict on what the caller asked for is the caller's error, not ours.
+        let client_side = match e.kafka_code() {
+            Some(3) => Some((StatusCode::NOT_FOUND, 40403)),
+            Some(29..=31) => Some((StatusCode::FORBIDDEN, 40301)),
+            Some(17 | 36 | 37 | 38 | 39 | 40 | 42 | 44) => Some((StatusCode::BAD_REQUEST, 40002)),
+            _ => None,
+        };
+        if let Some((status, code)) = client_side {
+            return ApiError {
+                status,
+                code,
+                message: e.to_string(),
+                category: e.category(),
+            };
+        }
         let retriable = e.is_retriable();
         ApiError {
             status: if retriable {
@@ -527,6 +542,11 @@ async fn delete_topic(
 ) -> ApiResult {
     check_cluster(&api, &cluster_id)?;
     topic_meta(&api, &topic).await?;
+    if topic == api.manager.state_topic() {
+        return Err(ApiError::bad_request(format!(
+            "Topic '{topic}' holds this link server's links and checkpoints: it cannot be deleted through the API"
+        )));
+    }
     if let Some(link) = api.manager.owner_of(&topic) {
         api.manager.delete_mirror(&link, &topic).await?;
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -608,6 +628,11 @@ async fn alter_topic_configs(
     bytes: Bytes,
 ) -> ApiResult {
     check_cluster(&api, &cluster_id)?;
+    if topic == api.manager.state_topic() {
+        return Err(ApiError::bad_request(format!(
+            "Topic '{topic}' holds this link server's state: its configs are not changed through the API"
+        )));
+    }
     let validate_only = flag(&q, "validate_only", false)?;
     let ops: Vec<AlterConfigOp> = alter_ops(body(&bytes, true)?)?
         .into_iter()

@@ -1128,6 +1128,12 @@ impl LinkManager {
         }
     }
 
+    /// The link server's own state topic (links, mirrors, checkpoints): never to be deleted or
+    /// altered through the API.
+    pub fn state_topic(&self) -> &str {
+        &self.inner.options.engine.state_topic
+    }
+
     /// Every link.
     pub fn links(&self) -> Vec<LinkInfo> {
         let entries: Vec<Arc<Entry>> = lock(&self.inner.links).values().cloned().collect();

@@ -53,6 +53,31 @@ async fn clusters_topics_health_and_errors() {
         40002,
         "Topic 't1' already exists.",
     );
+    // The link server's own state topic cannot be deleted or altered through the API (found
+    // by schemathesis, whose stateful run deleted it).
+    assert_error(
+        &s.delete(&format!("{topics}/_clusterlink_state")).await,
+        400,
+        40002,
+        "cannot be deleted",
+    );
+    assert_error(
+        &s.post(
+            &format!("{topics}/_clusterlink_state/configs:alter"),
+            json!({"data": [{"name": "retention.ms", "value": "1"}]}),
+        )
+        .await,
+        400,
+        40002,
+        "not changed through the API",
+    );
+    // An invalid topic name is the caller's error (400), not ours (also found by schemathesis).
+    assert_error(
+        &s.get(&format!("{topics}/%5B")).await,
+        400,
+        40002,
+        "INVALID_TOPIC",
+    );
     // malformed bodies are 400, never 500
     assert_error(
         &s.call("POST", &topics, Some("{\"topic_name\": ")).await,
