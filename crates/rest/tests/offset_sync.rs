@@ -134,3 +134,64 @@ async fn consumer_group_offsets_follow_the_source_until_promotion() {
     assert_eq!(after, BTreeMap::from([(0, end0), (1, 50)]));
     s.stop().await;
 }
+
+/// A mirror that started at the source's end (`mirror.start.offset.spec=latest`) has translated
+/// offsets: a group's source position maps to where the same record sits on the destination.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn translated_offsets_point_at_the_same_records() {
+    let src = TansuCluster::start("ot-src").unwrap();
+    let dst = TansuCluster::start("ot-dst").unwrap();
+    rdkafka::create_topic(&src.bootstrap(), "orders", 1).unwrap();
+    produce(
+        &src.bootstrap(),
+        "orders",
+        &varied_records(100, 1, "before"),
+    );
+    let s = Server::start(&dst.bootstrap()).await;
+    let filters =
+        json!({"groupFilters": [{"name": "*", "patternType": "LITERAL", "filterType": "INCLUDE"}]})
+            .to_string();
+    let (st, v) = s
+        .post(
+            "/v3/clusters/ot-dst/links?link_name=l",
+            json!({"source_cluster_id": "ot-src", "configs": [
+                {"name": "bootstrap.servers", "value": src.bootstrap()},
+                {"name": "mirror.start.offset.spec", "value": "latest"},
+                {"name": "consumer.offset.sync.enable", "value": "true"},
+                {"name": "consumer.offset.sync.ms", "value": "200"},
+                {"name": "consumer.offset.group.filters", "value": filters}]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let (st, _) = s
+        .post(
+            "/v3/clusters/ot-dst/links/l/mirrors",
+            json!({"source_topic_name": "orders"}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let after = varied_records(50, 1, "after");
+    produce(&src.bootstrap(), "orders", &after);
+    let start = Instant::now();
+    while rdkafka::consume(&dst.bootstrap(), "orders").unwrap().len() < 50 {
+        assert!(start.elapsed() < Duration::from_secs(30), "not mirrored");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The mirror holds the 50 later records, from destination offset 0.
+    let mirrored = rdkafka::consume(&dst.bootstrap(), "orders").unwrap();
+    assert_eq!(mirrored.len(), 50);
+    // A consumer that has read 20 of them (source position 120) resumes on the destination at
+    // the 21st: offset 20, the record with the same key.
+    client(&src.bootstrap())
+        .await
+        .offset_commit("reader", &[("orders".into(), 0, 120)])
+        .await
+        .unwrap();
+    wait_committed(&dst.bootstrap(), "reader", &BTreeMap::from([(0, 20)])).await;
+    let source_all = rdkafka::consume(&src.bootstrap(), "orders").unwrap();
+    let at_source = source_all.iter().find(|m| m.offset == 120).unwrap();
+    let at_dest = mirrored.iter().find(|m| m.offset == 20).unwrap();
+    assert_eq!(at_source.key, at_dest.key);
+    assert_eq!(at_source.value, at_dest.value);
+    s.stop().await;
+}
