@@ -15,6 +15,7 @@
 //!   destination holds. It is committed on a later round, once mirrored.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use clusterlink_kafka::{Client, Error as KafkaError};
 
@@ -122,4 +123,67 @@ pub async fn sync_once(
         }
     }
     Ok(round)
+}
+
+/// Why a scheduled round failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// `consumer.offset.group.filters` cannot be read.
+    #[error("consumer.offset.group.filters unusable: {0}")]
+    Filters(String),
+    /// A cluster failed.
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+}
+
+impl SyncError {
+    /// A short, stable label for metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            SyncError::Filters(_) => "invalid",
+            SyncError::Kafka(e) => e.category(),
+        }
+    }
+}
+
+/// Offset sync on a link's schedule, as its settings say (`consumer.offset.sync.enable`, `.ms`
+/// and `consumer.offset.group.filters`): what both a pulling link and the pushing side of a
+/// source-initiated link run.
+#[derive(Debug, Default)]
+pub struct Scheduled {
+    at: Option<Instant>,
+    committed: Committed,
+}
+
+impl Scheduled {
+    /// One round when enabled and due; `setting` reads the link's settings. `Ok(None)` when
+    /// nothing was due.
+    pub async fn run_if_due<'a>(
+        &mut self,
+        engine: &Engine,
+        destination: &Client,
+        setting: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Option<SyncRound>, SyncError> {
+        if setting("consumer.offset.sync.enable") != Some("true") {
+            return Ok(None);
+        }
+        let every = Duration::from_millis(
+            setting("consumer.offset.sync.ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30_000),
+        );
+        if self.at.is_some_and(|t| t.elapsed() < every) {
+            return Ok(None);
+        }
+        self.at = Some(Instant::now());
+        let filters = NameFilters::parse(
+            setting("consumer.offset.group.filters").unwrap_or(""),
+            "groupFilters",
+        )
+        .map_err(SyncError::Filters)?;
+        Ok(Some(
+            sync_once(engine, destination, &filters, &mut self.committed).await?,
+        ))
+    }
 }

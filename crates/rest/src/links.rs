@@ -374,8 +374,7 @@ fn link_paused(record: &LinkRecord) -> bool {
 /// Per-link state of the periodic duties.
 #[derive(Default)]
 struct Housekeeping {
-    offsets_at: Option<std::time::Instant>,
-    committed: offset_sync::Committed,
+    offsets: offset_sync::Scheduled,
     auto_at: Option<std::time::Instant>,
     configs_at: Option<std::time::Instant>,
     auto_failed: BTreeSet<String>,
@@ -786,14 +785,19 @@ impl LinkManager {
             *lock(&entry.error) = None;
         }
         if record.pushes() {
-            // One pusher (one engine of that name) at a time: the old one stops first.
-            let old = lock(&entry.pusher).take();
-            if let Some(old) = old {
-                old.stop().await;
-            }
-            let pusher = Pusher::spawn(self.inner.local.clone(), self.push_config(record));
-            *lock(&entry.pusher) = Some(pusher);
+            self.restart_pusher(entry, record).await;
         }
+    }
+
+    /// (Re)starts a link's pusher. One pusher (one engine of that name) at a time: the old one
+    /// stops first.
+    async fn restart_pusher(&self, entry: &Entry, record: &LinkRecord) {
+        let old = lock(&entry.pusher).take();
+        if let Some(old) = old {
+            old.stop().await;
+        }
+        let pusher = Pusher::spawn(self.inner.local.clone(), self.push_config(record));
+        *lock(&entry.pusher) = Some(pusher);
     }
 
     fn push_config(&self, record: &LinkRecord) -> PushConfig {
@@ -904,34 +908,13 @@ impl LinkManager {
     }
 
     async fn sync_offsets(&self, record: &LinkRecord, engine: &Engine, h: &mut Housekeeping) {
-        let c = &record.configs;
-        if c.get("consumer.offset.sync.enable")
-            .is_none_or(|v| v != "true")
+        let setting = |k: &str| record.configs.get(k).map(String::as_str);
+        match h
+            .offsets
+            .run_if_due(engine, &self.inner.local, setting)
+            .await
         {
-            return;
-        }
-        let every = Duration::from_millis(
-            c.get("consumer.offset.sync.ms")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(30_000),
-        );
-        if h.offsets_at.is_some_and(|t| t.elapsed() < every) {
-            return;
-        }
-        h.offsets_at = Some(std::time::Instant::now());
-        let filters = match NameFilters::parse(
-            c.get("consumer.offset.group.filters")
-                .map_or("", String::as_str),
-            "groupFilters",
-        ) {
-            Ok(f) => f,
-            Err(e) => {
-                warn!(link = %record.name, error = %e, "consumer.offset.group.filters unusable");
-                return;
-            }
-        };
-        match offset_sync::sync_once(engine, &self.inner.local, &filters, &mut h.committed).await {
-            Ok(r) if r.committed > 0 => {
+            Ok(Some(r)) if r.committed > 0 => {
                 info!(link = %record.name, groups = r.groups, committed = r.committed, "consumer offsets synced")
             }
             Ok(_) => {}
@@ -1337,13 +1320,7 @@ impl LinkManager {
             engine.set_link_paused(link_paused(&record));
         }
         if restart && record.pushes() {
-            // One pusher (one engine of that name) at a time: the old one stops first.
-            let old = lock(&entry.pusher).take();
-            if let Some(old) = old {
-                old.stop().await;
-            }
-            let pusher = Pusher::spawn(self.inner.local.clone(), self.push_config(&record));
-            *lock(&entry.pusher) = Some(pusher);
+            self.restart_pusher(&entry, &record).await;
         }
         if restart && record.pulls() {
             let generation = entry.generation.fetch_add(1, Ordering::SeqCst) + 1;

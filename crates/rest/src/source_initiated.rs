@@ -24,7 +24,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clusterlink_kafka::{Client, ClientConfig};
-use clusterlink_mirror::filters::NameFilters;
 use clusterlink_mirror::offset_map::OffsetMode;
 use clusterlink_mirror::offset_sync;
 use clusterlink_mirror::store::{read_state, KafkaStore};
@@ -251,9 +250,8 @@ struct Running {
     failed: BTreeMap<String, (String, std::time::Instant, bool)>,
     /// Status records last written, and when.
     written: BTreeMap<String, (Vec<u8>, i64)>,
-    /// Consumer offset sync: when it last ran, and what it committed.
-    offsets_at: Option<std::time::Instant>,
-    committed: offset_sync::Committed,
+    /// Consumer offset sync, on the INBOUND link's schedule.
+    offsets: offset_sync::Scheduled,
 }
 
 async fn run(
@@ -385,8 +383,7 @@ async fn step(
             applied: BTreeMap::new(),
             failed: BTreeMap::new(),
             written: BTreeMap::new(),
-            offsets_at: None,
-            committed: Default::default(),
+            offsets: Default::default(),
         });
     }
     let r = running.as_mut().expect("started above");
@@ -499,31 +496,8 @@ async fn step(
             .and_then(|c| c.get(k))
             .and_then(serde_json::Value::as_str)
     };
-    if cfg("consumer.offset.sync.enable") == Some("true") {
-        let every = Duration::from_millis(
-            cfg("consumer.offset.sync.ms")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(30_000),
-        );
-        if r.offsets_at.is_none_or(|t| t.elapsed() >= every) {
-            r.offsets_at = Some(std::time::Instant::now());
-            match NameFilters::parse(
-                cfg("consumer.offset.group.filters").unwrap_or(""),
-                "groupFilters",
-            ) {
-                Ok(filters) => {
-                    if let Err(e) =
-                        offset_sync::sync_once(&r.engine, &r.remote, &filters, &mut r.committed)
-                            .await
-                    {
-                        warn!(link = %config.link, error = %e, "consumer offset sync failed; retrying next round");
-                    }
-                }
-                Err(e) => {
-                    warn!(link = %config.link, error = %e, "consumer.offset.group.filters unusable")
-                }
-            }
-        }
+    if let Err(e) = r.offsets.run_if_due(&r.engine, &r.remote, cfg).await {
+        warn!(link = %config.link, error = %e, "consumer offset sync failed; retrying next round");
     }
     let beat = Heartbeat {
         cluster_id: config.cluster_id.clone(),
