@@ -236,22 +236,29 @@ pub fn rest_target(
     let mut auth = RestAuth::None;
     if let Some(a) = &api.authentication {
         let path = format!("{source}: kafkaRest.authentication");
+        // The `key=value` file of an authentication type, from the Secret or directory its
+        // settings name.
+        let props_of = |kind: &str, settings: Option<(Option<&str>, Option<&str>)>, file: &str| {
+            let (secret_ref, dir) = settings.ok_or_else(|| DerefError::Secret {
+                path: path.clone(),
+                what: format!("type {kind} without {kind} settings"),
+            })?;
+            let f = files(&path, secret_ref, dir)?;
+            let text = f.get(file).ok_or_else(|| DerefError::Secret {
+                path: path.clone(),
+                what: format!("no {file}"),
+            })?;
+            Ok::<_, DerefError>(properties(text.expose()))
+        };
         match a.type_ {
             RestAuthType::Basic => {
-                let b = a.basic.as_ref().ok_or_else(|| DerefError::Secret {
-                    path: path.clone(),
-                    what: "type basic without basic settings".into(),
-                })?;
-                let f = files(
-                    &path,
-                    b.secret_ref.as_deref(),
-                    b.directory_path_in_container.as_deref(),
-                )?;
-                let text = f.get("basic.txt").ok_or_else(|| DerefError::Secret {
-                    path: path.clone(),
-                    what: "no basic.txt".into(),
-                })?;
-                let props = properties(text.expose());
+                let settings = a.basic.as_ref().map(|b| {
+                    (
+                        b.secret_ref.as_deref(),
+                        b.directory_path_in_container.as_deref(),
+                    )
+                });
+                let props = props_of("basic", settings, "basic.txt")?;
                 match (props.get("username"), props.get("password")) {
                     (Some(u), Some(p)) => {
                         auth = RestAuth::Basic {
@@ -268,20 +275,13 @@ pub fn rest_target(
                 }
             }
             RestAuthType::Bearer => {
-                let b = a.bearer.as_ref().ok_or_else(|| DerefError::Secret {
-                    path: path.clone(),
-                    what: "type bearer without bearer settings".into(),
-                })?;
-                let f = files(
-                    &path,
-                    b.secret_ref.as_deref(),
-                    b.directory_path_in_container.as_deref(),
-                )?;
-                let text = f.get("bearer.txt").ok_or_else(|| DerefError::Secret {
-                    path: path.clone(),
-                    what: "no bearer.txt".into(),
-                })?;
-                let props = properties(text.expose());
+                let settings = a.bearer.as_ref().map(|b| {
+                    (
+                        b.secret_ref.as_deref(),
+                        b.directory_path_in_container.as_deref(),
+                    )
+                });
+                let props = props_of("bearer", settings, "bearer.txt")?;
                 let token = props.get("token").cloned().ok_or_else(|| DerefError::Unsupported {
                     path: path.clone(),
                     what: "bearer.txt without a token= line (a login to Confluent's MDS with username and password)".into(),
