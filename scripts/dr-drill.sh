@@ -17,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# shellcheck source=lib.sh
+. scripts/lib.sh
 say() { printf '   %s\n' "$*"; }
 
 step "installing test brokers and the librdkafka client (first run only)"
@@ -49,15 +50,11 @@ fail() {
 }
 trap 'exit 1' TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 A_PORT=$(free_port) B_PORT=$(free_port) A_REST=$(free_port) B_REST=$(free_port)
 A=127.0.0.1:$A_PORT B=127.0.0.1:$B_PORT
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; return 1; }
 start_cluster() { # name id port
-  rm -rf "$work/$1" && mkdir -p "$work/$1"
-  (cd "$work/$1" && exec env -u CLUSTER_ID -u LISTENER_URL -u ADVERTISED_LISTENER_URL -u STORAGE_ENGINE \
-    "$CLUSTERLINK_TANSU" broker --cluster-id "$2" --listener-url "tcp://127.0.0.1:$3" \
-    --advertised-listener-url "tcp://127.0.0.1:$3" --storage-engine memory://tansu/ >>"$work/$1.log" 2>&1) &
+  rm -rf "$work/$1"
+  run_tansu "$work/$1" "$2" "$3" "$work/$1.log" &
   pid[$1]=$!
   wait_port "$3" || fail "cluster $2 did not start"
 }

@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# shellcheck source=lib.sh
+. scripts/lib.sh
 
 step "installing test brokers and the librdkafka client (first run only)"
 eval "$(scripts/install-test-deps.sh | sed 's/^/export /')"
@@ -36,12 +37,8 @@ for p in $SRC_PORT $DST_PORT $REST_PORT; do
     exit 1
   fi
 done
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; return 1; }
 start_cluster() { # id port
-  mkdir -p "$work/$1"
-  (cd "$work/$1" && exec env -u CLUSTER_ID -u LISTENER_URL -u ADVERTISED_LISTENER_URL -u STORAGE_ENGINE \
-    "$CLUSTERLINK_TANSU" broker --cluster-id "$1" --listener-url "tcp://127.0.0.1:$2" \
-    --advertised-listener-url "tcp://127.0.0.1:$2" --storage-engine memory://tansu/ >"$work/$1.log" 2>&1) &
+  run_tansu "$work/$1" "$1" "$2" "$work/$1.log" &
   pids+=($!)
   wait_port "$2" || { echo "cluster $1 did not start:"; cat "$work/$1.log"; exit 1; }
 }
