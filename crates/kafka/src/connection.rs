@@ -3,7 +3,8 @@
 //! It owns correlation ids and pipelines: many requests can be in flight, each caller waits for
 //! its own response, matched by correlation id. Frames are written by a single writer task so
 //! that a caller that gives up (timeout, cancellation) can never leave half a frame on the wire.
-//! On connect it negotiates API versions; afterwards every request is sent at the highest
+//! On connect it negotiates API versions and, with SASL settings, authenticates (`sasl`) before
+//! the connection is handed out; afterwards every request is sent at the highest
 //! version both sides support, capped by what this client was built and tested for.
 //!
 //! A connection that breaks, times out or receives garbage is closed for good and fails every
@@ -26,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
+use crate::sasl::Sasl;
 
 /// Settings of one connection.
 #[derive(Debug, Clone)]
@@ -38,8 +40,10 @@ pub struct ConnectionConfig {
     pub request_timeout: Duration,
     /// Largest response accepted; a larger frame is a protocol error, not an allocation.
     pub max_response_bytes: usize,
-    /// TLS (`security.protocol=SSL`); plaintext when `None`.
+    /// TLS (`security.protocol` SSL or SASL_SSL); plaintext when `None`.
     pub tls: Option<Tls>,
+    /// SASL authentication (`security.protocol` SASL_PLAINTEXT or SASL_SSL); none when `None`.
+    pub sasl: Option<Sasl>,
 }
 
 /// TLS settings of a connection: rustls' client configuration (trust anchors, client
@@ -64,6 +68,7 @@ impl Default for ConnectionConfig {
             request_timeout: Duration::from_secs(30),
             max_response_bytes: 256 << 20,
             tls: None,
+            sasl: None,
         }
     }
 }
@@ -94,6 +99,8 @@ pub fn max_supported_version(api: ApiKey) -> Option<i16> {
         ApiKey::CreatePartitions => 3,
         ApiKey::IncrementalAlterConfigs => 1,
         ApiKey::DescribeCluster => 1,
+        ApiKey::SaslHandshake => 1,
+        ApiKey::SaslAuthenticate => 2,
         _ => return None,
     };
     Some(cap.min(api.valid_versions().max))
@@ -237,6 +244,12 @@ impl Connection {
         conn.versions = handshake
             .await
             .map_err(|_| conn_err("ApiVersions handshake timed out".into()))??;
+        if let Some(sasl) = conn.config.sasl.clone() {
+            let auth = crate::sasl::authenticate(&conn, &sasl);
+            tokio::time::timeout(conn.config.connect_timeout, auth)
+                .await
+                .map_err(|_| conn_err("SASL authentication timed out".into()))??;
+        }
         Ok(conn)
     }
 

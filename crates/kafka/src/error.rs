@@ -142,6 +142,18 @@ pub enum Error {
     /// The caller asked for something invalid.
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// SASL authentication failed: the credentials were refused, the broker does not enable the
+    /// mechanism, or it could not prove that it knows the password (SCRAM). Never retried: the
+    /// same credentials fail the same way. Never carries a credential.
+    #[error("SASL {mechanism} authentication to {broker} failed: {message}")]
+    Auth {
+        /// `host:port` of the broker.
+        broker: String,
+        /// The mechanism (`SCRAM-SHA-512`).
+        mechanism: String,
+        /// What the broker said, or what did not verify.
+        message: String,
+    },
     /// Retries ran out; the last error is kept.
     #[error("gave up after {attempts} attempts over {elapsed:?}: {last}")]
     RetriesExhausted {
@@ -210,6 +222,7 @@ impl Error {
             Error::Records(_) => "records",
             Error::NoRoute(_) => "metadata",
             Error::Invalid(_) => "invalid",
+            Error::Auth { .. } => "auth",
             Error::RetriesExhausted { last, .. } => last.category(),
         }
     }

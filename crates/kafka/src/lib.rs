@@ -4,7 +4,7 @@
 //! - [`records`]: record batches as bytes: headers, splitting, producer rewrite, codecs;
 //! - `kafka_protocol` (the codec crate) types every request and response;
 //! - [`connection`]: one TCP connection that owns correlation ids, pipelines requests and
-//!   negotiates API versions;
+//!   negotiates API versions; [`tls`] and [`sasl`] secure it (`security.protocol`);
 //! - [`client`]: bootstrap, metadata, routing to leaders and coordinators, retries with backoff,
 //!   and one typed method per Kafka API the product needs.
 //!
@@ -14,6 +14,7 @@ pub mod client;
 pub mod connection;
 pub mod error;
 pub mod records;
+pub mod sasl;
 pub mod tls;
 
 pub use client::{Client, ClientConfig, Isolation, RetryPolicy};

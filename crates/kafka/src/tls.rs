@@ -8,7 +8,8 @@
 //! - `ssl.endpoint.identification.algorithm`: `https` (the default) checks the broker's name
 //!   against its certificate; an empty value checks the chain only, as Kafka clients do.
 //!
-//! JKS and PKCS#12 stores are not read (PEM only): the error says so. SASL is not spoken yet.
+//! JKS and PKCS#12 stores are not read (PEM only): the error says so. SASL_SSL is TLS here and
+//! SASL on top (`crate::sasl`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,19 +67,21 @@ fn check_pem_type(configs: &BTreeMap<String, String>, key: &str) -> Result<(), T
 }
 
 /// The TLS settings of a client whose Kafka settings are `configs` (`security.protocol` and
-/// `ssl.*`): `None` for PLAINTEXT.
+/// `ssl.*`): `None` for PLAINTEXT and SASL_PLAINTEXT.
 pub fn from_configs(configs: &BTreeMap<String, String>) -> Result<Option<Tls>, TlsError> {
     match configs
         .get("security.protocol")
         .map(|p| p.to_ascii_uppercase())
         .as_deref()
     {
-        None | Some("PLAINTEXT") => return Ok(None),
-        Some("SSL") => {}
+        None | Some("PLAINTEXT") | Some("SASL_PLAINTEXT") => return Ok(None),
+        Some("SSL") | Some("SASL_SSL") => {}
         Some(other) => {
             return Err(err(
                 "security.protocol",
-                format!("{other} is not supported yet (PLAINTEXT and SSL are)"),
+                format!(
+                    "{other} is not a security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)"
+                ),
             ))
         }
     }
@@ -233,7 +236,13 @@ mod tests {
         assert!(from_configs(&c(&[("security.protocol", "SSL")]))
             .unwrap()
             .is_some());
-        let e = from_configs(&c(&[("security.protocol", "SASL_SSL")])).unwrap_err();
+        assert!(from_configs(&c(&[("security.protocol", "SASL_SSL")]))
+            .unwrap()
+            .is_some());
+        assert!(from_configs(&c(&[("security.protocol", "SASL_PLAINTEXT")]))
+            .unwrap()
+            .is_none());
+        let e = from_configs(&c(&[("security.protocol", "SASL")])).unwrap_err();
         assert_eq!(e.setting, "security.protocol");
         let e = from_configs(&c(&[
             ("security.protocol", "SSL"),

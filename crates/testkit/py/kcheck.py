@@ -3,7 +3,8 @@
 Subcommands:
   produce  --bootstrap B     spec JSON on stdin, prints {"delivered": n}
   consume  --bootstrap B --topic T [--isolation read_committed|read_uncommitted]
-                             prints every record of every partition as JSON lines, then exits
+           [--config JSON]   prints every record of every partition as JSON lines, then exits
+                             (--config: extra client settings, e.g. SASL)
   mock     --brokers N       starts librdkafka's mock cluster, prints "bootstrap=...",
                              runs until stdin closes
   topics   --bootstrap B     prints {"topic": partition_count} as JSON
@@ -33,6 +34,8 @@ def produce(args):
     spec = json.load(sys.stdin)
     conf = {"bootstrap.servers": args.bootstrap, "linger.ms": 5}
     conf.update(spec.get("config", {}))
+    client_errors = []
+    conf["error_cb"] = lambda e: client_errors.append(str(e))
     p = ck.Producer(conf)
     errors = []
     delivered = [0]
@@ -79,20 +82,22 @@ def produce(args):
             send(r)
     left = p.flush(60)
     if left or errors:
-        print(json.dumps({"error": f"{left} undelivered; errors: {errors[:5]}"}))
+        print(json.dumps({"error": f"{left} undelivered; errors: {errors[:5]}; client errors: {client_errors[:3]}"}))
         sys.exit(1)
     print(json.dumps({"delivered": delivered[0]}))
 
 
 def consume(args):
-    c = ck.Consumer({
+    conf = {
         "bootstrap.servers": args.bootstrap,
         "group.id": "kcheck-" + uuid.uuid4().hex,
         "enable.auto.commit": False,
         "enable.partition.eof": True,
         "isolation.level": args.isolation,
         "session.timeout.ms": 6000,
-    })
+    }
+    conf.update(json.loads(args.config))
+    c = ck.Consumer(conf)
     md = c.list_topics(args.topic, timeout=10)
     t = md.topics.get(args.topic)
     if t is None or t.error is not None:
@@ -188,6 +193,7 @@ def main():
     c.add_argument("--topic", required=True)
     c.add_argument("--isolation", default="read_committed")
     c.add_argument("--timeout", type=float, default=60)
+    c.add_argument("--config", default="{}")
     mk = sub.add_parser("mock")
     mk.add_argument("--brokers", type=int, default=1)
     t = sub.add_parser("topics")

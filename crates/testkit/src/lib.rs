@@ -2,6 +2,7 @@
 //!
 //! - [`TansuCluster`] starts a tansu broker (our main test peer) as a child process on a free
 //!   loopback port, from an empty working directory, with its own cluster id; it is killed on drop.
+//! - [`tls::TlsCluster`] and [`sasl::SaslCluster`] put a broker behind a TLS or a SASL front.
 //! - [`MockCluster`] starts librdkafka's in-process mock cluster (correct offsets and
 //!   transactions, which tansu lacks) inside a helper Python process.
 //! - [`rdkafka`] produces and consumes with librdkafka (the `confluent-kafka` Python package), so
@@ -23,6 +24,7 @@ pub mod kube_api;
 pub mod link_server;
 pub mod proxy;
 pub mod rdkafka;
+pub mod sasl;
 pub mod tls;
 
 /// Paths of the external programs the tests use.

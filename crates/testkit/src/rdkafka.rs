@@ -130,6 +130,18 @@ pub fn consume(bootstrap: &str, topic: &str) -> Result<Vec<Msg>> {
 
 /// Consumes every partition of `topic` from the beginning to the end.
 pub fn consume_with(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec<Msg>> {
+    consume_configured(bootstrap, topic, isolation, &Default::default())
+}
+
+/// Consumes every partition of `topic` from the beginning to the end, with extra client
+/// settings (`security.protocol`, `sasl.*`, `ssl.*`).
+pub fn consume_configured(
+    bootstrap: &str,
+    topic: &str,
+    isolation: &str,
+    config: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Result<Vec<Msg>> {
+    let config = serde_json::to_string(config)?;
     let out = run(
         &[
             "consume",
@@ -139,6 +151,8 @@ pub fn consume_with(bootstrap: &str, topic: &str, isolation: &str) -> Result<Vec
             topic,
             "--isolation",
             isolation,
+            "--config",
+            &config,
         ],
         None,
     )?;
