@@ -7,14 +7,18 @@
 //!   allows: one consumer (all partitions assigned, big fetches) feeding one idempotent acks=all
 //!   producer (large batches, lingering), each record sent to the same partition with its key,
 //!   value, headers and timestamp;
+//! - `produce-only`: reads the whole source topic into memory first (not timed), then writes
+//!   those batches to a fresh cluster with our client the way the engine does (idempotent
+//!   producer, up to five batches per partition pipelined, partitions spread over connections):
+//!   the destination's ceiling for any mirror that uses our client;
 //! - `wait`: polls a destination topic until it holds N records, for timing `clusterlink mirror`.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use clusterlink_kafka::client::{FetchPartition, FetchRequest, NewTopic};
-use clusterlink_kafka::records::split_batches;
+use clusterlink_kafka::client::{FetchPartition, FetchRequest, NewTopic, ProducePartition};
+use clusterlink_kafka::records::{split_batches, RawBatch};
 use clusterlink_kafka::{Client, ClientConfig, Isolation};
 use rdkafka::config::ClientConfig as RdConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -61,6 +65,17 @@ enum Cmd {
         #[arg(long)]
         records: usize,
     },
+    /// Write the source topic's batches, read beforehand, to another cluster with our client.
+    ProduceOnly {
+        #[arg(long)]
+        source: String,
+        #[arg(long)]
+        destination: String,
+        #[arg(long)]
+        topic: String,
+        #[arg(long, default_value_t = 2)]
+        produce_connections: usize,
+    },
     /// Wait until the topic holds `records` records.
     Wait {
         #[arg(long)]
@@ -78,6 +93,7 @@ async fn main() -> Result<()> {
         Cmd::Produce { bootstrap, topic, partitions, records, size } => produce(&bootstrap, &topic, partitions, records, size).await,
         Cmd::FetchOnly { bootstrap, topic } => fetch_only(&bootstrap, &topic).await,
         Cmd::Pipeline { source, destination, topic, records } => pipeline(&source, &destination, &topic, records).await,
+        Cmd::ProduceOnly { source, destination, topic, produce_connections } => produce_only(&source, &destination, &topic, produce_connections).await,
         Cmd::Wait { bootstrap, topic, records } => wait(&bootstrap, &topic, records).await,
     }
 }
@@ -176,6 +192,76 @@ async fn fetch_only(bootstrap: &str, topic: &str) -> Result<()> {
                 records += b.header().record_count as u64;
                 bytes += b.bytes().len() as u64;
                 offsets[i] = b.header().next_offset();
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(r#"{{"records":{records},"batch_bytes":{bytes},"seconds":{secs:.3}}}"#);
+    Ok(())
+}
+
+async fn produce_only(source: &str, destination: &str, topic: &str, lanes: usize) -> Result<()> {
+    let src = Client::connect(ClientConfig::new(source)).await?;
+    let parts: Vec<i32> = src.topic_metadata(topic).await?.partitions.keys().copied().collect();
+    let mut batches: Vec<std::collections::VecDeque<RawBatch>> = vec![Default::default(); parts.len()];
+    let mut offsets = vec![0i64; parts.len()];
+    let mut ends = vec![i64::MAX; parts.len()];
+    while offsets.iter().zip(&ends).any(|(o, e)| o < e) {
+        let req = FetchRequest {
+            partitions: parts
+                .iter()
+                .zip(&offsets)
+                .zip(&ends)
+                .filter(|((_, o), e)| o < e)
+                .map(|((p, o), _)| FetchPartition { topic: topic.into(), partition: *p, offset: *o, max_bytes: 1 << 20 })
+                .collect(),
+            max_wait: Duration::from_millis(100),
+            min_bytes: 1,
+            max_bytes: 32 << 20,
+            isolation: Isolation::ReadCommitted,
+        };
+        for r in src.fetch(&req).await {
+            let f = r.result.with_context(|| format!("partition {}", r.partition))?;
+            let i = parts.iter().position(|p| *p == r.partition).context("partition")?;
+            if f.high_watermark >= 0 {
+                ends[i] = f.high_watermark;
+            }
+            for b in split_batches(f.records)? {
+                offsets[i] = b.header().next_offset();
+                batches[i].push_back(b);
+            }
+        }
+    }
+    create_topic(destination, topic, parts.len() as i32).await?;
+    let mut config = ClientConfig::new(destination);
+    config.produce_connections = lanes;
+    let dst = Client::connect(config).await?;
+    let (pid, epoch) = dst.init_producer_id().await?;
+    let mut sequences = vec![0i32; parts.len()];
+    let (mut records, mut bytes) = (0u64, 0u64);
+    let start = Instant::now();
+    let mut next = vec![0i64; parts.len()];
+    while batches.iter().any(|b| !b.is_empty()) {
+        let mut expected: Vec<std::collections::VecDeque<i64>> = vec![Default::default(); parts.len()];
+        let mut call = Vec::new();
+        for (i, queue) in batches.iter_mut().enumerate() {
+            for b in queue.drain(..queue.len().min(5)) {
+                let stamped = b.for_producer(pid, epoch, sequences[i]);
+                expected[i].push_back(next[i]);
+                next[i] += b.header().record_count as i64;
+                sequences[i] += b.header().record_count;
+                records += b.header().record_count as u64;
+                bytes += b.bytes().len() as u64;
+                call.push(ProducePartition { topic: topic.into(), partition: parts[i], records: stamped.into_bytes() });
+            }
+        }
+        for r in dst.produce(call, Duration::from_secs(30)).await {
+            let at = r.result.with_context(|| format!("partition {}", r.partition))?.base_offset;
+            // Batches must land in the order they were sent: pipelining must not reorder them.
+            let i = parts.iter().position(|p| *p == r.partition).context("partition")?;
+            let want = expected[i].pop_front().context("an answer too many")?;
+            if at != want {
+                bail!("partition {}: a batch landed at {at}, expected {want}", r.partition);
             }
         }
     }

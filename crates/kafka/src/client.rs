@@ -887,8 +887,14 @@ impl Client {
         .await
     }
 
-    /// Produces raw batches to many partitions with acks=all: one request per leader, sent
-    /// concurrently, one attempt each.
+    /// Produces raw batches to many partitions with acks=all, one attempt each. A partition may
+    /// appear several times: its batches are written in the order given, pipelined (Kafka takes
+    /// one batch per partition per request, so the n-th batch of every partition goes in the
+    /// n-th request to its leader, and those requests are sent back to back on one connection,
+    /// which the broker answers in order). Partitions are spread over `produce_connections`
+    /// connections per leader, always the same one for a partition. The results come in the
+    /// order of the batches of each partition; after a failed batch, the later batches of that
+    /// partition were rejected too (out of sequence) or must be retried anyway.
     #[instrument(level = "debug", skip_all, fields(partitions = parts.len()))]
     pub async fn produce(
         &self,
@@ -927,8 +933,20 @@ impl Client {
         parts: Vec<(String, i32, Bytes)>,
         timeout: Duration,
     ) -> Vec<PartitionResult<Produced>> {
-        let mut topics: Vec<m::produce_request::TopicProduceData> = Vec::new();
-        for (topic, partition, records) in &parts {
+        // The n-th batch of a partition goes in the n-th request.
+        let mut seen: HashMap<(&str, i32), usize> = HashMap::new();
+        let rounds: Vec<usize> = parts
+            .iter()
+            .map(|(topic, partition, _)| {
+                let n = seen.entry((topic.as_str(), *partition)).or_insert(0);
+                *n += 1;
+                *n - 1
+            })
+            .collect();
+        let depth = rounds.iter().max().map_or(0, |m| m + 1);
+        let mut requests: Vec<Vec<m::produce_request::TopicProduceData>> = vec![Vec::new(); depth];
+        for ((topic, partition, records), round) in parts.iter().zip(&rounds) {
+            let topics = &mut requests[*round];
             let pd = m::produce_request::PartitionProduceData::default()
                 .with_index(*partition)
                 .with_records(Some(records.clone()));
@@ -941,18 +959,30 @@ impl Client {
                 ),
             }
         }
-        let request = m::ProduceRequest::default()
-            .with_acks(-1)
-            .with_timeout_ms(timeout.as_millis().min(i32::MAX as u128) as i32)
-            .with_topic_data(topics);
-        let resp = match self.node_connection_lane(leader, lane).await {
-            Ok(conn) => conn.send(&request).await.map(|r| r.0),
-            Err(e) => Err(e),
-        };
+        let requests: Vec<m::ProduceRequest> = requests
+            .into_iter()
+            .map(|topics| {
+                m::ProduceRequest::default()
+                    .with_acks(-1)
+                    .with_timeout_ms(timeout.as_millis().min(i32::MAX as u128) as i32)
+                    .with_topic_data(topics)
+            })
+            .collect();
+        let responses: Vec<Result<m::ProduceResponse>> =
+            match self.node_connection_lane(leader, lane).await {
+                Ok(conn) => conn
+                    .send_pipelined(&requests)
+                    .await
+                    .into_iter()
+                    .map(|r| r.map(|r| r.0))
+                    .collect(),
+                Err(e) => requests.iter().map(|_| Err(e.clone())).collect(),
+            };
         parts
             .iter()
-            .map(|(topic, partition, _)| {
-                let result = match &resp {
+            .zip(&rounds)
+            .map(|((topic, partition, _), round)| {
+                let result = match &responses[*round] {
                     Err(e) => Err(e.clone()),
                     Ok(resp) => match resp
                         .responses

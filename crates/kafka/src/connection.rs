@@ -328,6 +328,44 @@ impl Connection {
         Ok((self.decode::<R::Response>(body, version)?, version))
     }
 
+    /// Sends requests back to back, without waiting for answers in between, then waits for
+    /// them all. The frames reach the broker in the order given and a broker answers a
+    /// connection's requests in order, so when each request carries the next batch of the same
+    /// partitions, the batches are appended in order while several requests are in flight.
+    /// When a request cannot be sent, neither can any after it: they all get that error.
+    pub async fn send_pipelined<R: Request>(&self, reqs: &[R]) -> Vec<Result<(R::Response, i16)>> {
+        let started = async {
+            let api = api_key::<R>()?;
+            let version = self.version_for(api)?;
+            Ok::<_, Error>((api, version))
+        }
+        .await;
+        let (api, version) = match started {
+            Ok(v) => v,
+            Err(e) => return reqs.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut sent = Vec::with_capacity(reqs.len());
+        let mut failed = None;
+        for req in reqs {
+            match self.enqueue(api, req, version).await {
+                Ok(s) => sent.push(s),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let replies = futures::future::join_all(sent.into_iter().map(|s| self.reply(s))).await;
+        let mut out: Vec<Result<(R::Response, i16)>> = replies
+            .into_iter()
+            .map(|body| Ok((self.decode::<R::Response>(body?, version)?, version)))
+            .collect();
+        if let Some(e) = failed {
+            out.resize_with(reqs.len(), || Err(e.clone()));
+        }
+        out
+    }
+
     fn decode<T: Decodable>(&self, mut body: Bytes, version: i16) -> Result<T> {
         let v = T::decode(&mut body, version).map_err(|e| Error::Protocol {
             broker: self.shared.broker.clone(),
@@ -342,6 +380,17 @@ impl Connection {
         req: &R,
         version: i16,
     ) -> Result<Bytes> {
+        let sent = self.enqueue(api, req, version).await?;
+        self.reply(sent).await
+    }
+
+    /// Hands a request's frame to the writer; its answer is awaited with [`Self::reply`].
+    async fn enqueue<R: Encodable + HeaderVersion>(
+        &self,
+        api: ApiKey,
+        req: &R,
+        version: i16,
+    ) -> Result<Sent> {
         if self.is_closed() {
             return Err(self.shared.closed_error());
         }
@@ -375,6 +424,12 @@ impl Connection {
             return Err(self.shared.closed_error());
         }
         unsent.armed = false;
+        Ok(Sent { api, rx })
+    }
+
+    /// Waits for the answer to a sent request.
+    async fn reply(&self, sent: Sent) -> Result<Bytes> {
+        let Sent { api, rx } = sent;
         match tokio::time::timeout(self.config.request_timeout, rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(self.shared.closed_error()),
@@ -417,6 +472,12 @@ impl Connection {
         buf[..4].copy_from_slice(&size.to_be_bytes());
         Ok(buf.freeze())
     }
+}
+
+/// A request on the wire, waiting for its answer.
+struct Sent {
+    api: ApiKey,
+    rx: oneshot::Receiver<Result<Bytes>>,
 }
 
 /// Removes a pending request's entry on drop while `armed`.

@@ -49,6 +49,9 @@ pub struct LinkSettings {
     pub checkpoint_interval: Duration,
     /// How often source partition counts are checked.
     pub metadata_interval: Duration,
+    /// Produce requests in flight per destination partition (1 to 5: an idempotent producer's
+    /// broker keeps the last five batches of a partition to recognise a retried one).
+    pub max_in_flight: usize,
     /// The compacted state topic on the destination.
     pub state_topic: String,
 }
@@ -64,6 +67,7 @@ impl LinkSettings {
             max_wait: Duration::from_millis(200),
             checkpoint_interval: Duration::from_millis(500),
             metadata_interval: Duration::from_secs(5),
+            max_in_flight: 5,
             state_topic: "_clusterlink_state".into(),
         }
     }
@@ -1579,12 +1583,16 @@ impl Engine {
     }
 
     /// Writes every partition's in-flight batches, in order. Kafka takes one batch per partition
-    /// per produce request, so each request carries the next batch of every partition that has
-    /// one; a partition whose write failed waits for the next round (its batches are retried as
-    /// they are, which the broker deduplicates by sequence).
+    /// per produce request, so up to `max_in_flight` requests per destination leader go out back
+    /// to back, the n-th carrying the n-th batch of every partition (the client pipelines them
+    /// on one connection, which keeps each partition's order). The answers are taken in order;
+    /// at a partition's first failure the rest of its answers are ignored and the partition
+    /// waits for the next round: its batches are then retried as they are (same producer id and
+    /// sequences: the broker appends what it did not have and recognises what it had).
     async fn produce_in_flight(&self) -> bool {
         let mut moved = false;
         let mut stalled: std::collections::HashSet<(String, i32)> = Default::default();
+        let depth = self.inner.settings.max_in_flight.clamp(1, 5);
         loop {
             let batch: Vec<ProducePartition> = {
                 let st = self.lock();
@@ -1592,15 +1600,17 @@ impl Engine {
                     .values()
                     .filter(|m| m.record.state.moves_data())
                     .flat_map(|m| {
-                        m.parts.iter().filter_map(|(i, p)| {
-                            let (b, _) = p.in_flight.first()?;
-                            let key = (m.record.spec.name.clone(), *i);
-                            (!stalled.contains(&key)).then(|| ProducePartition {
-                                topic: key.0,
-                                partition: *i,
-                                records: b.bytes().clone(),
+                        let name = &m.record.spec.name;
+                        m.parts
+                            .iter()
+                            .filter(|(i, _)| !stalled.contains(&(name.clone(), **i)))
+                            .flat_map(move |(i, p)| {
+                                p.in_flight.iter().take(depth).map(|(b, _)| ProducePartition {
+                                    topic: name.clone(),
+                                    partition: *i,
+                                    records: b.bytes().clone(),
+                                })
                             })
-                        })
                     })
                     .collect()
             };
@@ -1615,6 +1625,10 @@ impl Engine {
             let mut st = self.lock();
             let retry_timeout = self.inner.settings.retry_timeout;
             for r in results {
+                if stalled.contains(&(r.topic.clone(), r.partition)) {
+                    // An earlier batch of this partition failed in this call.
+                    continue;
+                }
                 let Some(m) = st.mirrors.get_mut(&r.topic) else {
                     continue;
                 };
@@ -1631,6 +1645,7 @@ impl Engine {
                             part.in_flight.clear();
                             part.queued.clear();
                             m.fail(msg);
+                            stalled.insert((r.topic.clone(), r.partition));
                             continue;
                         }
                         if part.in_flight.is_empty() {
