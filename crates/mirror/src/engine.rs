@@ -1,11 +1,14 @@
 //! The mirroring engine of one link: mirror topics, their states, and the loop that moves data.
 //!
-//! One task per link does all the moving, in rounds: one Fetch per source leader covering every
-//! mirrored partition, then one Produce per destination leader covering every partition that got
-//! data (the client groups and sends them concurrently). No thread or connection per partition;
-//! memory is bounded by the fetch sizes. A partition whose produce failed keeps its stamped
-//! batches and retries them as they are (same producer id and sequences, so the broker
-//! deduplicates) before it fetches anything new, which keeps every partition strictly in order.
+//! One task per link does all the moving, as two loops joined by per-partition queues: the fetch
+//! loop sends one Fetch per source leader covering every mirrored partition whose queue has room
+//! and stamps what comes back (destination producer id and sequence) into the queue; the produce
+//! loop writes the queues with pipelined Produce requests per destination leader (the client
+//! groups and sends them concurrently), up to `max_in_flight` batches per partition at a time.
+//! No thread or connection per partition; memory is bounded by the queue limits. A partition
+//! whose produce failed keeps its stamped batches and retries them as they are (same producer id
+//! and sequences, so the broker deduplicates) before anything after them, which keeps every
+//! partition strictly in order.
 //!
 //! Everything that decides where to resume is in Kafka: checkpoints (source offset, destination
 //! offset) and offset-map runs in the state topic, and the destination log itself. After a crash
@@ -355,6 +358,16 @@ impl Part {
         }
     }
 
+    /// Whether the fetch loop should fetch for this partition: its queue holds fewer than
+    /// `max_in_flight` batches and fewer than that many fetches' worth of bytes. This bounds
+    /// memory by configuration: per partition, at most about twice `max_in_flight` times
+    /// the fetch size (queued plus in flight); per fetch, `fetch_max_bytes`.
+    fn wants_data(&self, settings: &LinkSettings) -> bool {
+        let depth = settings.max_in_flight.clamp(1, 5);
+        let queued_bytes: usize = self.queued.iter().map(|(b, _)| b.bytes().len()).sum();
+        self.queued.len() < depth && queued_bytes < depth * self.fetch_bytes.max(0) as usize
+    }
+
     /// First source offset not yet written.
     fn resume_offset(&self) -> i64 {
         self.in_flight
@@ -484,6 +497,8 @@ struct Inner {
     store: KafkaStore,
     state: Mutex<State>,
     wake: Notify,
+    /// Wakes the produce loop when batches were queued.
+    produce_wake: Notify,
     /// Held from computing state-topic entries until they are written, so that writes land in
     /// the order their contents were taken (a checkpoint never lands after a deletion's
     /// tombstones).
@@ -616,6 +631,7 @@ impl Engine {
                     last_metadata: Instant::now(),
                 }),
                 wake: Notify::new(),
+                produce_wake: Notify::new(),
                 state_writes: tokio::sync::Mutex::new(()),
                 stop: Default::default(),
                 link_paused: Default::default(),
@@ -1239,9 +1255,24 @@ impl Engine {
         Ok(())
     }
 
+    /// The mirroring task: a fetch loop and a produce loop, side by side. The fetch loop keeps
+    /// each partition's queue of stamped batches topped up (bounded, see [`Part::wants_data`]);
+    /// the produce loop drains the queues into pipelined produce calls. Neither waits for the
+    /// other except through the queues, so the source serves the next batches while the
+    /// destination appends the last ones.
     async fn run(&self) {
+        tokio::join!(self.fetch_loop(), self.produce_loop());
+        debug!("mirroring task stopped");
+        self.inner.finished.send_replace(true);
+    }
+
+    fn stopping(&self) -> bool {
+        self.inner.stop.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn fetch_loop(&self) {
         let mut idle_rounds = 0u32;
-        while !self.inner.stop.load(std::sync::atomic::Ordering::SeqCst) {
+        while !self.stopping() {
             let moved = match self.round().await {
                 Ok(moved) => moved,
                 Err(e) => {
@@ -1249,6 +1280,9 @@ impl Engine {
                     false
                 }
             };
+            if moved {
+                self.inner.produce_wake.notify_one();
+            }
             if let Err(e) = self.checkpoint(false).await {
                 warn!(error = %e, "checkpoint failed");
             }
@@ -1260,12 +1294,34 @@ impl Engine {
                 let _ = tokio::time::timeout(pause, self.inner.wake.notified()).await;
             }
         }
-        debug!("mirroring task stopped");
-        self.inner.finished.send_replace(true);
+        // The produce loop may be waiting for work.
+        self.inner.produce_wake.notify_one();
     }
 
-    /// One round: fetch for every partition that can take data, produce what came back.
-    /// Returns whether any data moved.
+    async fn produce_loop(&self) {
+        let mut idle_rounds = 0u32;
+        while !self.stopping() {
+            // Checkpoints are the fetch loop's: a checkpoint stuck on an unreachable destination
+            // must not hold back the next write attempt.
+            let (moved, stuck) = self.produce_in_flight().await;
+            if moved {
+                idle_rounds = 0;
+            } else {
+                // Nothing to write, or every write failed: wait for data, backing off while
+                // writes keep failing.
+                idle_rounds = (idle_rounds + 1).min(10);
+                let pause = if stuck {
+                    Duration::from_millis(50 * idle_rounds as u64)
+                } else {
+                    Duration::from_millis(20 * idle_rounds as u64)
+                };
+                let _ = tokio::time::timeout(pause, self.inner.produce_wake.notified()).await;
+            }
+        }
+    }
+
+    /// One fetch round: fetch for every partition whose queue has room, stamp and queue what
+    /// came back. Returns whether any data moved.
     async fn round(&self) -> Result<bool, MirrorError> {
         self.check_partition_counts().await;
         let settings = &self.inner.settings;
@@ -1280,7 +1336,7 @@ impl Engine {
                 .flat_map(|m| {
                     m.parts
                         .iter()
-                        .filter(|(_, p)| p.queued.is_empty())
+                        .filter(|(_, p)| p.wants_data(settings))
                         .map(|(i, p)| FetchPartition {
                             topic: m.record.spec.source_topic.clone(),
                             partition: *i,
@@ -1296,34 +1352,35 @@ impl Engine {
                     .values()
                     .any(|p| !p.in_flight.is_empty() || !p.queued.is_empty())
         });
-        if fetches.is_empty() && !busy {
+        if fetches.is_empty() {
             self.finish_promotions();
             return Ok(false);
         }
-        // The next fetch runs while the last one's batches are written: the source serves us
-        // while the destination appends.
-        let fetch = async {
-            if fetches.is_empty() {
-                return vec![];
-            }
-            // Only wait for data when nothing is waiting to be written.
-            let max_wait = if busy {
-                Duration::ZERO
-            } else {
-                settings.max_wait
-            };
-            self.inner
-                .source
-                .fetch(&FetchRequest {
-                    partitions: fetches,
-                    max_wait,
-                    min_bytes: 1,
-                    max_bytes: settings.fetch_max_bytes,
-                    isolation: Isolation::ReadCommitted,
-                })
-                .await
+        let requested: std::collections::HashMap<(String, i32), i64> = fetches
+            .iter()
+            .map(|f| ((f.topic.clone(), f.partition), f.offset))
+            .collect();
+        // While batches wait to be written, a fetch must not sit in a long poll: a partition
+        // whose queue drains would wait for it. Not zero either: tansu answers a Fetch with
+        // max_wait 0 with no data even when it has some (measured: every other fetch came back
+        // empty), while Kafka answers at once whenever data is there.
+        let max_wait = if busy {
+            BUSY_FETCH_WAIT.min(settings.max_wait)
+        } else {
+            settings.max_wait
         };
-        let (results, mut moved) = tokio::join!(fetch, self.produce_in_flight());
+        let results = self
+            .inner
+            .source
+            .fetch(&FetchRequest {
+                partitions: fetches,
+                max_wait,
+                min_bytes: 1,
+                max_bytes: settings.fetch_max_bytes,
+                isolation: Isolation::ReadCommitted,
+            })
+            .await;
+        let mut moved = false;
         let mut source_down = Vec::new();
         let mut missing_topics = Vec::new();
         {
@@ -1345,7 +1402,10 @@ impl Engine {
                     let Some(part) = m.parts.get_mut(&r.partition) else {
                         continue;
                     };
-                    if !part.queued.is_empty() {
+                    if requested.get(&(r.topic.clone(), r.partition))
+                        != Some(&part.reader.fetch_offset())
+                    {
+                        // Reset while the fetch ran (the mirror was deleted and created again).
                         continue;
                     }
                     match &r.result {
@@ -1437,16 +1497,6 @@ impl Engine {
         }
         for (name, topic) in missing_topics {
             self.check_source_topic(&name, &topic).await;
-        }
-        {
-            let mut st = self.lock();
-            for m in st.mirrors.values_mut() {
-                for part in m.parts.values_mut() {
-                    if part.in_flight.is_empty() {
-                        part.in_flight = std::mem::take(&mut part.queued);
-                    }
-                }
-            }
         }
         self.finish_promotions();
         Ok(moved)
@@ -1582,20 +1632,33 @@ impl Engine {
         }
     }
 
-    /// Writes every partition's in-flight batches, in order. Kafka takes one batch per partition
-    /// per produce request, so up to `max_in_flight` requests per destination leader go out back
-    /// to back, the n-th carrying the n-th batch of every partition (the client pipelines them
-    /// on one connection, which keeps each partition's order). The answers are taken in order;
-    /// at a partition's first failure the rest of its answers are ignored and the partition
-    /// waits for the next round: its batches are then retried as they are (same producer id and
-    /// sequences: the broker appends what it did not have and recognises what it had).
-    async fn produce_in_flight(&self) -> bool {
+    /// Writes queued batches until the queues are empty, a write fails or the engine stops.
+    /// Each call moves up to `max_in_flight` batches per partition from its queue to
+    /// `in_flight` and writes them: Kafka takes one batch per partition per produce request, so
+    /// up to that many requests per destination leader go out back to back, the n-th carrying
+    /// the n-th batch of every partition (the client pipelines them on one connection, which
+    /// keeps each partition's order). The answers are taken in order; at a partition's first
+    /// failure the rest of its answers are ignored and this returns: the produce loop calls
+    /// again (after a backoff when nothing moved), and the failed batches are retried as they
+    /// are (same producer id and sequences: the broker appends what it did not have and
+    /// recognises what it had). Returns (whether anything was written, whether a write failed).
+    async fn produce_in_flight(&self) -> (bool, bool) {
         let mut moved = false;
         let mut stalled: std::collections::HashSet<(String, i32)> = Default::default();
         let depth = self.inner.settings.max_in_flight.clamp(1, 5);
-        loop {
+        while !self.stopping() {
+            let mut drained = false;
             let batch: Vec<ProducePartition> = {
-                let st = self.lock();
+                let mut st = self.lock();
+                for m in st.mirrors.values_mut() {
+                    for part in m.parts.values_mut() {
+                        // Queued batches follow the in-flight ones (their sequences too).
+                        let room = depth.saturating_sub(part.in_flight.len());
+                        let n = room.min(part.queued.len());
+                        part.in_flight.extend(part.queued.drain(..n));
+                        drained |= n > 0;
+                    }
+                }
                 st.mirrors
                     .values()
                     .filter(|m| m.record.state.moves_data())
@@ -1605,17 +1668,24 @@ impl Engine {
                             .iter()
                             .filter(|(i, _)| !stalled.contains(&(name.clone(), **i)))
                             .flat_map(move |(i, p)| {
-                                p.in_flight.iter().take(depth).map(|(b, _)| ProducePartition {
-                                    topic: name.clone(),
-                                    partition: *i,
-                                    records: b.bytes().clone(),
-                                })
+                                p.in_flight
+                                    .iter()
+                                    .take(depth)
+                                    .map(|(b, _)| ProducePartition {
+                                        topic: name.clone(),
+                                        partition: *i,
+                                        records: b.bytes().clone(),
+                                    })
                             })
                     })
                     .collect()
             };
+            if drained {
+                // Queues have room: the fetch loop may be waiting for it.
+                self.inner.wake.notify_one();
+            }
             if batch.is_empty() {
-                return moved;
+                return (moved, !stalled.is_empty());
             }
             let results = self
                 .inner
@@ -1683,7 +1753,12 @@ impl Engine {
                     }
                 }
             }
+            if !stalled.is_empty() {
+                // Retried by the next call, after the produce loop's backoff if nothing moved.
+                return (moved, true);
+            }
         }
+        (moved, false)
     }
 
     /// PENDING_STOPPED mirrors with zero lag twice in a row (the second is the final sync) stop.
@@ -1709,6 +1784,9 @@ impl Engine {
         }
     }
 }
+
+/// The longest a fetch waits for data while other partitions' batches wait to be written.
+const BUSY_FETCH_WAIT: Duration = Duration::from_millis(10);
 
 /// The broker-side timeout of a produce: well inside the client's request timeout, so that a
 /// slow append is answered with an error rather than dropping the connection for every
