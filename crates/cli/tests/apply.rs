@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
 use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka;
+use clusterlink_testkit::sasl::SaslCluster;
 use clusterlink_testkit::TansuCluster;
 use serde_json::Value;
 use support::{clusterlink, text};
@@ -29,7 +30,7 @@ kind: Secret
 metadata: {{name: src-creds, namespace: destination}}
 type: Opaque
 data:
-  plain.txt: dXNlcm5hbWU9bWlycm9yCnBhc3N3b3JkPWh1bnRlcjI=
+  plain.txt: dXNlcm5hbWU9bWlycm9yCnBhc3N3b3JkPWh1bnRlcjI= # username=mirror, password=hunter2
 "#
         ),
     )
@@ -101,7 +102,9 @@ fn ready(s: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_then_status_then_promote_from_files() {
-    let src = TansuCluster::start("src").unwrap();
+    // The link authenticates with the manifests' credentials (SASL PLAIN); set-up and checks
+    // use plain clients.
+    let src = SaslCluster::start_mixed("src", &[("mirror", "hunter2")]).unwrap();
     let dst = TansuCluster::start("dst").unwrap();
     for t in ["orders", "payments"] {
         clusterlink_testkit::rdkafka::create_topic(&src.bootstrap(), t, 2).unwrap();
@@ -209,7 +212,7 @@ async fn an_invalid_file_is_refused_with_the_field_and_no_rest_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_watch_follows_changes_of_the_files() {
-    let src = TansuCluster::start("src").unwrap();
+    let src = SaslCluster::start_mixed("src", &[("mirror", "hunter2")]).unwrap();
     let dst = TansuCluster::start("dst").unwrap();
     for t in ["orders", "payments"] {
         clusterlink_testkit::rdkafka::create_topic(&src.bootstrap(), t, 1).unwrap();

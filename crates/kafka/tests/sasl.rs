@@ -240,3 +240,25 @@ async fn a_wrong_password_is_a_clear_non_retriable_auth_error() {
         assert!(!e.to_string().contains(PASSWORD), "{e}");
     }
 }
+
+/// The mixed front (a SASL listener and, as if on a second listener, plain clients) lets plain
+/// clients through, authenticates SASL clients, and still refuses a wrong password: tests that
+/// set up data with plain clients check their link's credentials all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mixed_front_lets_plain_clients_in_and_still_checks_sasl_ones() {
+    let src = SaslCluster::start_mixed("sasl-mixed", &[(USER, PASSWORD)]).unwrap();
+    rdkafka::produce_all(&src.bootstrap(), "plain", &msgs(3, "p"));
+    assert_eq!(
+        rd_produce(&src, "sasl", "PLAIN", PASSWORD, &msgs(2, "s")),
+        Ok(2)
+    );
+    let e = rd_produce(&src, "sasl", "SCRAM-SHA-256", "wrong", &msgs(1, "s")).unwrap_err();
+    assert!(e.contains("invalid credentials"), "{e}");
+    Client::connect(config(&src, Mechanism::ScramSha512, PASSWORD))
+        .await
+        .unwrap();
+    let e = Client::connect(config(&src, Mechanism::Plain, "wrong"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.category(), "auth", "{e}");
+}

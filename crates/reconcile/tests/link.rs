@@ -10,6 +10,7 @@ use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
 use clusterlink_testkit::link_server::{client, LinkServer};
 use clusterlink_testkit::rdkafka::{self, Msg};
+use clusterlink_testkit::sasl::SaslCluster;
 use clusterlink_testkit::TansuCluster;
 use serde_json::json;
 
@@ -101,7 +102,10 @@ fn mirror_status(out: &LinkOutcome, topic: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_link_through_its_whole_life() {
-    let src = TansuCluster::start("src-cluster").unwrap();
+    // The link authenticates (SASL PLAIN, from the ClusterLink's authentication block) with the
+    // first password, then the rotated one; set-up and checks use plain clients.
+    let src = SaslCluster::start_mixed("src-cluster", &[("mirror", "first"), ("mirror", "second")])
+        .unwrap();
     let dst = TansuCluster::start("dst-cluster").unwrap();
     create_topic(&src.bootstrap(), "orders", 2).await;
     create_topic(&src.bootstrap(), "payments", 1).await;
@@ -317,7 +321,7 @@ async fn an_unreachable_link_server_is_a_retriable_condition_not_a_panic() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_server_without_password_encoder_is_a_clear_condition_then_recovers() {
-    let src = TansuCluster::start("src-cluster").unwrap();
+    let src = SaslCluster::start_mixed("src-cluster", &[("mirror", "secret")]).unwrap();
     let dst = TansuCluster::start("dst-cluster").unwrap();
     create_topic(&src.bootstrap(), "orders", 1).await;
     let mut no_encoder = clusterlink_testkit::link_server::options();

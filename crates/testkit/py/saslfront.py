@@ -9,7 +9,12 @@ Per connection, before authentication:
   - SaslAuthenticate (v0 to v2) carries the exchange: PLAIN checked against --user NAME:PASSWORD,
     SCRAM-SHA-256 and SCRAM-SHA-512 by the `scramp` library (an independent SCRAM server
     implementation, none of our code);
-  - anything else closes the connection, as a Kafka broker does.
+  - anything else closes the connection, as a Kafka broker does; with --allow-unauthenticated it
+    is forwarded instead and the connection spliced unauthenticated, as if the client had come
+    through a second, PLAINTEXT listener (tansu advertises one address only), which lets a test
+    set up data with plain clients while the client under test authenticates.
+A user may be given several times: PLAIN accepts any of its passwords (a rotation in progress),
+SCRAM the first (a broker stores one SCRAM credential per user and mechanism).
 A failed authentication is answered as Apache Kafka answers it (SASL_AUTHENTICATION_FAILED, 58,
 with Kafka's message) and the connection is closed. After success the bytes are spliced.
 With --cert and --key the front speaks TLS (SASL_SSL)."""
@@ -70,14 +75,19 @@ class Front:
     def __init__(self, args):
         self.target = args.target.rsplit(":", 1)
         self.mechanisms = [m.strip() for m in args.mechanisms.split(",") if m.strip()]
-        self.users = dict(u.split(":", 1) for u in args.user)
+        self.users = {}
+        for u in args.user:
+            name, password = u.split(":", 1)
+            self.users.setdefault(name, []).append(password)
+        self.allow_unauthenticated = args.allow_unauthenticated
         self.iterations = args.iterations
         # SCRAM credentials as a broker stores them: salt, stored key, server key, iterations.
         self.scram = {}
         for name in SCRAM:
             m = ScramMechanism(name)
-            for user, password in self.users.items():
-                self.scram[(name, user)] = m.make_auth_info(password, iteration_count=self.iterations)
+            for user, passwords in self.users.items():
+                self.scram[(name, user)] = m.make_auth_info(
+                    passwords[0], iteration_count=self.iterations)
 
     async def handle(self, client_reader, client_writer):
         broker_writer = None
@@ -144,6 +154,10 @@ class Front:
                     return False
                 if done:
                     return True
+            elif self.allow_unauthenticated and mechanism is None:
+                broker_writer.write(frame(req))
+                await broker_writer.drain()
+                return True
             else:
                 # Kafka closes a connection that sends anything else before authenticating.
                 return False
@@ -155,7 +169,7 @@ class Front:
             if len(parts) != 3:
                 return b"", False, True
             _authzid, user, password = (p.decode("utf-8", "replace") for p in parts)
-            ok = user in self.users and self.users[user] == password
+            ok = password in self.users.get(user, [])
             return b"", ok, not ok
         try:
             if server.stage is None:
@@ -216,6 +230,7 @@ async def main():
     ap.add_argument("--mechanisms", default="PLAIN,SCRAM-SHA-256,SCRAM-SHA-512")
     ap.add_argument("--user", action="append", default=[], help="NAME:PASSWORD")
     ap.add_argument("--iterations", type=int, default=4096)
+    ap.add_argument("--allow-unauthenticated", action="store_true")
     ap.add_argument("--cert")
     ap.add_argument("--key")
     args = ap.parse_args()

@@ -6,7 +6,11 @@
 //! PLAIN) and then forwards the bytes; the broker advertises the front's port, so every client
 //! connection authenticates. The front is itself checked with librdkafka
 //! (`crates/kafka/tests/sasl.rs`). With TLS (`start_tls`) the front speaks SASL_SSL, with the
-//! test certificates of [`crate::tls`].
+//! test certificates of [`crate::tls`]. [`SaslCluster::start_mixed`] also lets clients in that
+//! do not authenticate at all (as a second, PLAINTEXT listener would), for tests whose set-up
+//! and checks use plain clients while the link authenticates; a client that starts SASL is
+//! still refused on wrong credentials. A user listed twice has two PLAIN passwords (SCRAM takes
+//! the first), as during a rotation.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -32,15 +36,26 @@ impl SaslCluster {
     /// Starts a broker with id `cluster_id` behind a SASL_PLAINTEXT front that knows `users`
     /// (name, password) for PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512.
     pub fn start(cluster_id: &str, users: &[(&str, &str)]) -> Result<Self> {
-        Self::launch(cluster_id, users, false)
+        Self::launch(cluster_id, users, false, false)
     }
 
     /// The same behind a SASL_SSL front (certificate `certs/broker.pem`, CA `certs/ca.pem`).
     pub fn start_tls(cluster_id: &str, users: &[(&str, &str)]) -> Result<Self> {
-        Self::launch(cluster_id, users, true)
+        Self::launch(cluster_id, users, true, false)
     }
 
-    fn launch(cluster_id: &str, users: &[(&str, &str)], tls: bool) -> Result<Self> {
+    /// A SASL_PLAINTEXT front that also lets unauthenticated clients through (see the module
+    /// documentation): `bootstrap()` serves plain test clients and SASL clients alike.
+    pub fn start_mixed(cluster_id: &str, users: &[(&str, &str)]) -> Result<Self> {
+        Self::launch(cluster_id, users, false, true)
+    }
+
+    fn launch(
+        cluster_id: &str,
+        users: &[(&str, &str)],
+        tls: bool,
+        allow_unauthenticated: bool,
+    ) -> Result<Self> {
         let front_port = free_port();
         let cluster = TansuCluster::start_advertising(cluster_id, front_port)?;
         let mut cmd = Command::new(&deps().python);
@@ -49,6 +64,9 @@ impl SaslCluster {
             .args(["--target", &format!("127.0.0.1:{}", cluster.port())]);
         for (name, password) in users {
             cmd.args(["--user", &format!("{name}:{password}")]);
+        }
+        if allow_unauthenticated {
+            cmd.arg("--allow-unauthenticated");
         }
         if tls {
             cmd.arg("--cert")
@@ -79,6 +97,11 @@ impl SaslCluster {
     /// The front's bootstrap address.
     pub fn bootstrap(&self) -> String {
         self.cluster.bootstrap()
+    }
+
+    /// The cluster id it was started with.
+    pub fn cluster_id(&self) -> &str {
+        self.cluster.cluster_id()
     }
 
     /// `SASL_SSL` or `SASL_PLAINTEXT`.
