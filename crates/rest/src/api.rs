@@ -698,7 +698,11 @@ fn link_data(api: &Api, headers: &HeaderMap, l: &crate::links::LinkInfo) -> Valu
         "cluster_link_id": l.id,
         "topic_names": l.topic_names,
         "link_state": l.state,
-        "link_error": if l.state != "UNAVAILABLE" { "NO_ERROR" } else { "BOOTSTRAP_TCP_CONNECTION_FAILED_ERROR" },
+        "link_error": match (l.state, l.authentication_failed) {
+            ("UNAVAILABLE", true) => "AUTHENTICATION_ERROR",
+            ("UNAVAILABLE", false) => "BOOTSTRAP_TCP_CONNECTION_FAILED_ERROR",
+            _ => "NO_ERROR",
+        },
         "link_error_message": l.error_message,
         "tasks": tasks,
         "category_counts": counts.iter().map(|(c, n)| json!({"state_category": c, "count": n})).collect::<Vec<_>>(),

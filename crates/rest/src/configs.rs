@@ -227,9 +227,14 @@ pub const DEFS: &[ConfigDef] = &[
 ];
 
 /// Security configs are families: any `sasl.*`, `ssl.*` or `local.*` name is a client setting of
-/// one side, stored as given. `ssl.*` is applied (TLS toward the remote cluster); `sasl.*` and
-/// `local.*` are not yet (the wire client speaks no SASL).
+/// one side, stored as given. Toward the remote cluster, `ssl.*` (TLS) and the SASL settings in
+/// [`SASL_APPLIED`] are applied; other `sasl.*` names (OAuth, Kerberos, login tuning) and
+/// `local.*` (the local cluster's client) are not yet.
 const FAMILIES: &[&str] = &["sasl.", "ssl.", "local."];
+
+/// The `sasl.*` configs the link server applies (SASL toward the remote cluster, with the
+/// mechanisms of [`clusterlink_kafka::sasl::SUPPORTED_MECHANISMS`]).
+pub const SASL_APPLIED: &[&str] = &["sasl.mechanism", "sasl.jaas.config"];
 
 /// Whether a config holds a secret (passwords, JAAS configs, keys): write-only.
 pub fn is_sensitive(name: &str) -> bool {
@@ -255,7 +260,7 @@ pub fn lookup(name: &str) -> Option<ConfigDef> {
             name: "",
             kind: Kind::Str,
             default: None,
-            applied: name.starts_with("ssl."),
+            applied: name.starts_with("ssl.") || SASL_APPLIED.contains(&name),
             immutable: false,
         });
     }
@@ -308,6 +313,19 @@ pub fn validate(name: &str, value: &str) -> Result<String, ConfigError> {
         }
     };
     let v = value.trim();
+    if name == "sasl.mechanism" {
+        // Kafka's default (GSSAPI) and the other mechanisms are refused here, so that a link
+        // never stores a mechanism it cannot use.
+        return clusterlink_kafka::sasl::Mechanism::from_name(v)
+            .map(|m| m.name().to_owned())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{} is not supported by clusterlink: it speaks {}",
+                    shown(v),
+                    clusterlink_kafka::sasl::SUPPORTED_MECHANISMS
+                ))
+            });
+    }
     match d.kind {
         Kind::Bool => match v.to_ascii_lowercase().as_str() {
             "true" | "false" => Ok(v.to_ascii_lowercase()),
@@ -392,12 +410,14 @@ pub fn validate_set(configs: &BTreeMap<String, String>) -> Result<(), ConfigErro
 /// Configs that are set (to something other than their default) but not applied by the link
 /// server yet: the link's status lists them.
 pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
+    let sasl = clusterlink_kafka::sasl::protocol_uses_sasl(configs);
     configs
         .iter()
         .filter(|(name, value)| {
             let Some(d) = lookup(name) else { return false };
-            if name.as_str() == "security.protocol" {
-                return !matches!(value.as_str(), "PLAINTEXT" | "SSL");
+            // SASL settings take effect with a SASL security.protocol only, as in Kafka clients.
+            if SASL_APPLIED.contains(&name.as_str()) {
+                return !sasl;
             }
             // Every link and connection mode is served (source-initiated links included).
             if matches!(name.as_str(), "link.mode" | "connection.mode") {
@@ -486,7 +506,15 @@ mod tests {
             validate("no.such.config", "1"),
             Err(ConfigError::Unknown("no.such.config".into()))
         );
-        assert!(validate("sasl.mechanism", "PLAIN").is_ok());
+        assert_eq!(validate("sasl.mechanism", "PLAIN").unwrap(), "PLAIN");
+        assert_eq!(
+            validate("sasl.mechanism", "scram-sha-512").unwrap(),
+            "SCRAM-SHA-512"
+        );
+        for m in ["GSSAPI", "OAUTHBEARER", ""] {
+            let e = validate("sasl.mechanism", m).unwrap_err().to_string();
+            assert!(e.contains("not supported by clusterlink"), "{e}");
+        }
         assert!(validate("local.sasl.jaas.config", "x").is_ok());
     }
 
@@ -523,6 +551,32 @@ mod tests {
         c.insert("consumer.offset.sync.enable".into(), "false".into());
         c.insert("bootstrap.servers".into(), "a:1".into());
         assert_eq!(not_applied(&c), vec!["acl.filters", "acl.sync.enable"]);
+        // Without a SASL security.protocol, SASL settings have no effect.
+        c.insert("sasl.jaas.config".into(), "x".into());
+        assert_eq!(
+            not_applied(&c),
+            vec!["acl.filters", "acl.sync.enable", "sasl.jaas.config"]
+        );
+        // SASL toward the remote cluster is applied; the local side's settings are not.
+        for (k, v) in [
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.jaas.config", "x"),
+            ("ssl.truststore.type", "PEM"),
+            ("local.sasl.jaas.config", "x"),
+            ("sasl.login.callback.handler.class", "x"),
+        ] {
+            c.insert(k.into(), v.into());
+        }
+        assert_eq!(
+            not_applied(&c),
+            vec![
+                "acl.filters",
+                "acl.sync.enable",
+                "local.sasl.jaas.config",
+                "sasl.login.callback.handler.class"
+            ]
+        );
         c.insert("cluster.link.prefix".into(), "0123456789abc".into());
         assert!(validate_set(&c).is_err());
     }

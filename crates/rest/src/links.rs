@@ -96,6 +96,14 @@ pub enum LinkError {
         /// Why.
         message: String,
     },
+    /// The remote cluster refused the link's credentials (its SASL settings).
+    #[error("Cluster link '{link}': {message}")]
+    Authentication {
+        /// Link name.
+        link: String,
+        /// The client's error: broker, mechanism, what the broker said (never a credential).
+        message: String,
+    },
     /// The link still has mirror topics and `force` was not given.
     #[error("Cluster link '{link}' has {count} mirror topic(s) that are not stopped ({names}); promote, fail over or delete them first, or delete the link with force=true")]
     HasMirrors {
@@ -145,6 +153,7 @@ impl LinkError {
             | LinkError::ClusterIdMismatch { .. }
             | LinkError::HasMirrors { .. }
             | LinkError::NotAMirror { .. } => "invalid",
+            LinkError::Authentication { .. } => "authentication",
             LinkError::SourceUnreachable { .. } | LinkError::Unavailable { .. } => {
                 "source_unavailable"
             }
@@ -231,6 +240,8 @@ pub struct LinkInfo {
     pub state: &'static str,
     /// Why the link is not ACTIVE.
     pub error_message: Option<String>,
+    /// Whether it is not ACTIVE because the remote cluster refused its credentials.
+    pub authentication_failed: bool,
     /// Configs that are set but not applied by this server yet.
     pub not_applied: Vec<String>,
     /// Mirror counts by state.
@@ -308,7 +319,7 @@ struct Entry {
     engine: Mutex<Option<Engine>>,
     /// The pushing side of a source-initiated link.
     pusher: Mutex<Option<Pusher>>,
-    error: Mutex<Option<String>>,
+    error: Mutex<Option<Failure>>,
     /// Bumped whenever the running engine is replaced or the link deleted: a starter task of an
     /// older generation gives up.
     generation: AtomicU64,
@@ -324,6 +335,29 @@ impl Entry {
     }
     fn engine(&self) -> Option<Engine> {
         lock(&self.engine).clone()
+    }
+    fn set_error(&self, e: Option<&LinkError>) {
+        *lock(&self.error) = e.map(|e| Failure {
+            message: e.to_string(),
+            authentication: matches!(e, LinkError::Authentication { .. }),
+        });
+    }
+}
+
+/// Why a link's engine or pusher is not running.
+#[derive(Debug, Clone)]
+struct Failure {
+    message: String,
+    /// The remote cluster refused the link's credentials.
+    authentication: bool,
+}
+
+impl Failure {
+    fn starting() -> Self {
+        Failure {
+            message: "starting".into(),
+            authentication: false,
+        }
     }
 }
 
@@ -345,22 +379,54 @@ struct Inner {
     errors: Mutex<BTreeMap<&'static str, u64>>,
 }
 
-/// TLS toward the remote cluster (`security.protocol` SSL or SASL_SSL, `ssl.*`). SASL itself is
-/// not spoken yet (a link reports its `sasl.*` settings as not applied).
-fn remote_tls(
-    record: &LinkRecord,
-) -> Result<Option<clusterlink_kafka::connection::Tls>, LinkError> {
-    let mut c = record.configs.clone();
-    if let Some(p) = c.get_mut("security.protocol") {
-        *p = match p.to_ascii_uppercase().as_str() {
-            "SASL_SSL" => "SSL".into(),
-            "SASL_PLAINTEXT" => "PLAINTEXT".into(),
-            other => other.into(),
-        };
-    }
-    clusterlink_kafka::tls::from_configs(&c).map_err(|e| {
+/// How to reach the remote cluster securely, from `security.protocol`: TLS (`ssl.*`, for SSL and
+/// SASL_SSL) and SASL (`sasl.mechanism`, `sasl.jaas.config`, for SASL_PLAINTEXT and SASL_SSL).
+/// Errors name the setting, never a secret's value.
+fn remote_security(record: &LinkRecord) -> Result<RemoteSecurity, LinkError> {
+    let tls = clusterlink_kafka::tls::from_configs(&record.configs).map_err(|e| {
         LinkError::Invalid(format!("Cluster link '{}': TLS settings: {e}", record.name))
-    })
+    })?;
+    let sasl = clusterlink_kafka::sasl::from_configs(&record.configs).map_err(|e| {
+        LinkError::Invalid(format!(
+            "Cluster link '{}': SASL settings: {e}",
+            record.name
+        ))
+    })?;
+    Ok(RemoteSecurity { tls, sasl })
+}
+
+/// The TLS and SASL settings of the connections to a link's remote cluster.
+struct RemoteSecurity {
+    tls: Option<clusterlink_kafka::connection::Tls>,
+    sasl: Option<clusterlink_kafka::sasl::Sasl>,
+}
+
+impl RemoteSecurity {
+    fn apply(self, config: &mut ClientConfig) {
+        config.connection.tls = self.tls;
+        config.connection.sasl = self.sasl;
+    }
+}
+
+/// Whether a config is one of the remote connection's security settings (a change reconnects).
+fn is_security_config(name: &str) -> bool {
+    name == "security.protocol" || name.starts_with("ssl.") || name.starts_with("sasl.")
+}
+
+/// A failed connection to a link's remote cluster: refused credentials are the link's settings
+/// at fault (never worth waiting for), anything else a remote that cannot be reached.
+fn remote_error(link: &str, e: KafkaError) -> LinkError {
+    if e.category() == "auth" {
+        LinkError::Authentication {
+            link: link.to_owned(),
+            message: e.to_string(),
+        }
+    } else {
+        LinkError::SourceUnreachable {
+            link: link.to_owned(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// `cluster.link.paused`.
@@ -504,7 +570,7 @@ impl LinkManager {
                 record: Mutex::new(record.clone()),
                 engine: Mutex::new(None),
                 pusher: Mutex::new(None),
-                error: Mutex::new(Some("starting".into())),
+                error: Mutex::new(Some(Failure::starting())),
                 generation: AtomicU64::new(0),
             });
             lock(&manager.inner.links).insert(record.name.clone(), entry.clone());
@@ -549,7 +615,7 @@ impl LinkManager {
             link: name.to_owned(),
             message: lock(&entry.error)
                 .clone()
-                .unwrap_or_else(|| "starting".into()),
+                .map_or_else(|| "starting".into(), |f| f.message),
         })?;
         Ok((entry, engine))
     }
@@ -565,7 +631,7 @@ impl LinkManager {
         let mut config = ClientConfig::new(bootstrap);
         config.retry.timeout = self.inner.options.connect_timeout;
         config.connection.connect_timeout = self.inner.options.connect_timeout;
-        config.connection.tls = remote_tls(record)?;
+        remote_security(record)?.apply(&mut config);
         if let Some(ms) = record
             .configs
             .get("metadata.max.age.ms")
@@ -582,10 +648,7 @@ impl LinkManager {
         }
         let client = Client::connect(config)
             .await
-            .map_err(|e| LinkError::SourceUnreachable {
-                link: record.name.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| remote_error(&record.name, e))?;
         // Once connected, the link keeps retrying for as long as the engine's own timeout.
         Ok(client)
     }
@@ -636,10 +699,10 @@ impl LinkManager {
                     Ok(engine) => {
                         info!(link = %record.name, "link running");
                         *lock(&entry.engine) = Some(engine);
-                        *lock(&entry.error) = None;
+                        entry.set_error(None);
                         return;
                     }
-                    Err(e) => *lock(&entry.error) = Some(e.to_string()),
+                    Err(e) => entry.set_error(Some(&e)),
                 }
             }
         });
@@ -724,6 +787,11 @@ impl LinkManager {
             configs,
             created_ms: now_ms(),
         };
+        if !inbound {
+            // Unusable TLS or SASL settings are the request's fault, whether or not the link
+            // is validated by connecting.
+            remote_security(&record)?;
+        }
         let mut source = None;
         if validate_link && !inbound {
             let client = self.connect_source(&record).await?;
@@ -756,7 +824,7 @@ impl LinkManager {
             record: Mutex::new(record.clone()),
             engine: Mutex::new(None),
             pusher: Mutex::new(None),
-            error: Mutex::new(Some("starting".into())),
+            error: Mutex::new(Some(Failure::starting())),
             generation: AtomicU64::new(0),
         });
         lock(&self.inner.links).insert(record.name.clone(), entry.clone());
@@ -773,16 +841,16 @@ impl LinkManager {
             match self.start_engine(record, source).await {
                 Ok(engine) => {
                     *lock(&entry.engine) = Some(engine);
-                    *lock(&entry.error) = None;
+                    entry.set_error(None);
                 }
                 Err(e) => {
-                    *lock(&entry.error) = Some(e.to_string());
+                    entry.set_error(Some(&e));
                     let generation = entry.generation.load(Ordering::SeqCst);
                     self.restart_in_background(entry.clone(), generation);
                 }
             }
         } else {
-            *lock(&entry.error) = None;
+            entry.set_error(None);
         }
         if record.pushes() {
             self.restart_pusher(entry, record).await;
@@ -790,17 +858,26 @@ impl LinkManager {
     }
 
     /// (Re)starts a link's pusher. One pusher (one engine of that name) at a time: the old one
-    /// stops first.
+    /// stops first. Settings that cannot be used (stored before they were checked) leave no
+    /// pusher, and the link's status says why.
     async fn restart_pusher(&self, entry: &Entry, record: &LinkRecord) {
         let old = lock(&entry.pusher).take();
         if let Some(old) = old {
             old.stop().await;
         }
-        let pusher = Pusher::spawn(self.inner.local.clone(), self.push_config(record));
-        *lock(&entry.pusher) = Some(pusher);
+        match self.push_config(record) {
+            Ok(config) => {
+                let pusher = Pusher::spawn(self.inner.local.clone(), config);
+                *lock(&entry.pusher) = Some(pusher);
+            }
+            Err(e) => {
+                warn!(link = %record.name, error = %e, "link settings unusable; not pushing");
+                entry.set_error(Some(&e));
+            }
+        }
     }
 
-    fn push_config(&self, record: &LinkRecord) -> PushConfig {
+    fn push_config(&self, record: &LinkRecord) -> Result<PushConfig, LinkError> {
         let mut remote = ClientConfig::new(
             record
                 .configs
@@ -809,13 +886,7 @@ impl LinkManager {
         );
         remote.retry.timeout = self.inner.options.connect_timeout;
         remote.connection.connect_timeout = self.inner.options.connect_timeout;
-        remote.connection.tls = match remote_tls(record) {
-            Ok(tls) => tls,
-            Err(e) => {
-                warn!(link = %record.name, error = %e, "TLS settings unusable; connecting without");
-                None
-            }
-        };
+        remote_security(record)?.apply(&mut remote);
         let mut settings = self.inner.options.engine.clone();
         if let Some(ms) = record
             .configs
@@ -824,13 +895,13 @@ impl LinkManager {
         {
             settings.retry_timeout = Duration::from_millis(ms);
         }
-        PushConfig {
+        Ok(PushConfig {
             link: record.name.clone(),
             cluster_id: self.cluster_id().to_owned(),
             remote,
             poll: settings.metadata_interval.min(Duration::from_secs(1)),
             settings,
-        }
+        })
     }
 
     /// Re-reads the local state topic for INBOUND links' views.
@@ -1062,7 +1133,9 @@ impl LinkManager {
         for m in &mirrors {
             *mirror_states.entry(m.state.as_str()).or_insert(0) += 1;
         }
-        let mut error = lock(&entry.error).clone();
+        let failure = lock(&entry.error).clone();
+        let authentication_failed = failure.as_ref().is_some_and(|f| f.authentication);
+        let mut error = failure.map(|f| f.message);
         let mut up = entry.engine().is_some();
         if record.is_inbound() {
             up = lock(&self.inner.heartbeats)
@@ -1080,7 +1153,10 @@ impl LinkManager {
             up = push
                 .as_ref()
                 .is_some_and(|p| p.engine.is_some() && p.error.is_none());
-            error = push.and_then(|p| p.error);
+            // Without a pusher, the reason it could not start.
+            if let Some(p) = push {
+                error = p.error;
+            }
         }
         LinkInfo {
             name: record.name.clone(),
@@ -1106,6 +1182,7 @@ impl LinkManager {
                 _ => "UNAVAILABLE",
             },
             error_message: error,
+            authentication_failed: authentication_failed && !up,
             not_applied: configs::not_applied(&record.configs),
             mirror_states,
         }
@@ -1242,8 +1319,9 @@ impl LinkManager {
         })
     }
 
-    /// Changes link configs, all or nothing. A change of the source connection or the retry
-    /// timeout restarts the link's engine (its mirrors resume from their checkpoints).
+    /// Changes link configs, all or nothing. A change of the source connection (its address,
+    /// TLS or SASL settings) or the retry timeout restarts the link's engine (its mirrors resume
+    /// from their checkpoints).
     pub async fn alter_configs(
         &self,
         link: &str,
@@ -1281,15 +1359,25 @@ impl LinkManager {
             }
         }
         configs::validate_set(&record.configs)?;
+        if !record.is_inbound() {
+            remote_security(&record)?;
+        }
         let restart_keys = [
             "bootstrap.servers",
             "cluster.link.retry.timeout.ms",
             "metadata.max.age.ms",
             "retry.backoff.ms",
         ];
-        let restart = restart_keys
+        // New credentials or TLS settings reconnect too.
+        let security_changed = old
+            .configs
             .iter()
-            .any(|k| old.configs.get(*k) != record.configs.get(*k));
+            .chain(record.configs.iter())
+            .any(|(k, _)| is_security_config(k) && old.configs.get(k) != record.configs.get(k));
+        let restart = security_changed
+            || restart_keys
+                .iter()
+                .any(|k| old.configs.get(*k) != record.configs.get(*k));
         let mut source = None;
         if old.configs.get("bootstrap.servers") != record.configs.get("bootstrap.servers") {
             // The new address must reach the same source cluster.
@@ -1335,10 +1423,10 @@ impl LinkManager {
             match self.start_engine(&record, source).await {
                 Ok(engine) => {
                     *lock(&entry.engine) = Some(engine);
-                    *lock(&entry.error) = None;
+                    entry.set_error(None);
                 }
                 Err(e) => {
-                    *lock(&entry.error) = Some(e.to_string());
+                    entry.set_error(Some(&e));
                     self.restart_in_background(entry, generation);
                 }
             }
