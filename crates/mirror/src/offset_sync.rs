@@ -12,7 +12,10 @@
 //!   the destination, whose commits must not be overwritten;
 //! - never a group that is active on the destination (it has members, which commit themselves);
 //! - an offset the mirror has not reached yet is not committed: it would point past what the
-//!   destination holds. It is committed on a later round, once mirrored.
+//!   destination holds. It is committed on a later round, once mirrored;
+//! - with `consumer.group.prefix.enable=true`, a group is committed on the destination under
+//!   the link's `cluster.link.prefix` (as its mirror topics are named), so that the source's
+//!   groups cannot collide with the destination's own; filters match the source's names.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -36,11 +39,13 @@ pub struct SyncRound {
 /// The offsets last committed by this link, so that unchanged ones are not committed again.
 pub type Committed = BTreeMap<(String, String, i32), i64>;
 
-/// One round of offset sync for the mirrors of `engine`.
+/// One round of offset sync for the mirrors of `engine`; each group is committed on the
+/// destination as `group_prefix` + its source name.
 pub async fn sync_once(
     engine: &Engine,
     destination: &Client,
     filters: &NameFilters,
+    group_prefix: &str,
     last: &mut Committed,
 ) -> Result<SyncRound, KafkaError> {
     let mut round = SyncRound::default();
@@ -84,9 +89,10 @@ pub async fn sync_once(
         .map(|(src, _, parts)| (src.clone(), parts.clone()))
         .collect();
     for group in groups {
+        let target = format!("{group_prefix}{group}");
         // Only states with members count as active (brokers that do not track group states,
         // like tansu, report "Unknown" for a group with offsets only).
-        if active.get(&group).is_some_and(|s| {
+        if active.get(&target).is_some_and(|s| {
             matches!(
                 s.to_ascii_lowercase().as_str(),
                 "stable"
@@ -96,7 +102,7 @@ pub async fn sync_once(
                     | "reconciling"
             )
         }) {
-            round.active_on_destination.push(group);
+            round.active_on_destination.push(target);
             continue;
         }
         round.groups += 1;
@@ -107,7 +113,7 @@ pub async fn sync_once(
                 let Some(dest) = engine.translate_position(mirror, partition, offset) else {
                     continue;
                 };
-                let key = (group.clone(), mirror.clone(), partition);
+                let key = (target.clone(), mirror.clone(), partition);
                 if last.get(&key) != Some(&dest) {
                     commit.push((mirror.clone(), partition, dest));
                 }
@@ -116,10 +122,10 @@ pub async fn sync_once(
         if commit.is_empty() {
             continue;
         }
-        destination.offset_commit(&group, &commit).await?;
+        destination.offset_commit(&target, &commit).await?;
         round.committed += commit.len();
         for (mirror, partition, dest) in commit {
-            last.insert((group.clone(), mirror, partition), dest);
+            last.insert((target.clone(), mirror, partition), dest);
         }
     }
     Ok(round)
@@ -147,9 +153,9 @@ impl SyncError {
     }
 }
 
-/// Offset sync on a link's schedule, as its settings say (`consumer.offset.sync.enable`, `.ms`
-/// and `consumer.offset.group.filters`): what both a pulling link and the pushing side of a
-/// source-initiated link run.
+/// Offset sync on a link's schedule, as its settings say (`consumer.offset.sync.enable`, `.ms`,
+/// `consumer.offset.group.filters`, `consumer.group.prefix.enable` with `cluster.link.prefix`):
+/// what both a pulling link and the pushing side of a source-initiated link run.
 #[derive(Debug, Default)]
 pub struct Scheduled {
     at: Option<Instant>,
@@ -182,8 +188,13 @@ impl Scheduled {
             "groupFilters",
         )
         .map_err(SyncError::Filters)?;
+        let prefix = if setting("consumer.group.prefix.enable") == Some("true") {
+            setting("cluster.link.prefix").unwrap_or("")
+        } else {
+            ""
+        };
         Ok(Some(
-            sync_once(engine, destination, &filters, &mut self.committed).await?,
+            sync_once(engine, destination, &filters, prefix, &mut self.committed).await?,
         ))
     }
 }

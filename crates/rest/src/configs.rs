@@ -119,7 +119,7 @@ pub const DEFS: &[ConfigDef] = &[
         "consumer.group.prefix.enable",
         Kind::Bool,
         Some("false"),
-        false,
+        true,
     ),
     def("acl.sync.enable", Kind::Bool, Some("false"), false),
     def(

@@ -13,9 +13,13 @@ use serde_json::json;
 use support::*;
 
 async fn wait_committed(bootstrap: &str, group: &str, want: &BTreeMap<i32, i64>) {
+    wait_committed_on(bootstrap, group, "orders", want).await
+}
+
+async fn wait_committed_on(bootstrap: &str, group: &str, topic: &str, want: &BTreeMap<i32, i64>) {
     let start = Instant::now();
     loop {
-        let got = rdkafka::committed(bootstrap, group, "orders").unwrap();
+        let got = rdkafka::committed(bootstrap, group, topic).unwrap();
         if &got == want {
             return;
         }
@@ -193,5 +197,73 @@ async fn translated_offsets_point_at_the_same_records() {
     let at_dest = mirrored.iter().find(|m| m.offset == 20).unwrap();
     assert_eq!(at_source.key, at_dest.key);
     assert_eq!(at_source.value, at_dest.value);
+    s.stop().await;
+}
+
+/// `consumer.group.prefix.enable=true` with `cluster.link.prefix=west.`: the source's group
+/// `billing` is committed on the destination as `west.billing`, on the prefixed mirror topic
+/// `west.orders`, and nothing is committed under the unprefixed name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_names_take_the_link_prefix_when_asked() {
+    let src = TansuCluster::start("gp-src").unwrap();
+    let dst = TansuCluster::start("gp-dst").unwrap();
+    rdkafka::create_topic(&src.bootstrap(), "orders", 2).unwrap();
+    let records = varied_records(100, 2, "g");
+    produce(&src.bootstrap(), "orders", &records);
+    let source = client(&src.bootstrap()).await;
+    source
+        .offset_commit(
+            "billing",
+            &[("orders".into(), 0, 12), ("orders".into(), 1, 21)],
+        )
+        .await
+        .unwrap();
+    let s = Server::start(&dst.bootstrap()).await;
+    let filters = json!({"groupFilters": [
+        {"name": "*", "patternType": "LITERAL", "filterType": "INCLUDE"}]})
+    .to_string();
+    let (st, v) = s
+        .post(
+            "/v3/clusters/gp-dst/links?link_name=l",
+            json!({"source_cluster_id": "gp-src", "configs": [
+                {"name": "bootstrap.servers", "value": src.bootstrap()},
+                {"name": "cluster.link.prefix", "value": "west."},
+                {"name": "consumer.group.prefix.enable", "value": "true"},
+                {"name": "consumer.offset.sync.enable", "value": "true"},
+                {"name": "consumer.offset.sync.ms", "value": "200"},
+                {"name": "consumer.offset.group.filters", "value": filters}]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let (st, v) = s
+        .post(
+            "/v3/clusters/gp-dst/links/l/mirrors",
+            json!({"source_topic_name": "orders", "mirror_topic_name": "west.orders"}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    s.wait_for(
+        "/v3/clusters/gp-dst/links/l/mirrors/west.orders",
+        "caught up",
+        caught_up(100),
+    )
+    .await;
+    wait_committed_on(
+        &dst.bootstrap(),
+        "west.billing",
+        "west.orders",
+        &BTreeMap::from([(0, 12), (1, 21)]),
+    )
+    .await;
+    let plain = rdkafka::committed(&dst.bootstrap(), "billing", "west.orders").unwrap();
+    assert!(plain.values().all(|o| *o < 0), "{plain:?}");
+    // Applied, so not reported as stored-only.
+    let (_, v) = s.get("/v3/clusters/gp-dst/links/l").await;
+    assert!(
+        !v["not_implemented_configs"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c == "consumer.group.prefix.enable")),
+        "{v:#}"
+    );
     s.stop().await;
 }
