@@ -178,13 +178,39 @@ pub struct NewLink {
 }
 
 /// What is stored per link.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct LinkRecord {
     name: String,
     id: String,
     source_cluster_id: Option<String>,
     configs: BTreeMap<String, String>,
     created_ms: i64,
+}
+
+/// Sensitive configs (`sasl.jaas.config`, keys, passwords) are shown as `<redacted>`, so that
+/// no `Debug` of a link, its entry or the manager can print a credential.
+impl std::fmt::Debug for LinkRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let configs: BTreeMap<&str, &str> = self
+            .configs
+            .iter()
+            .map(|(k, v)| {
+                let v = if configs::is_sensitive(k) {
+                    "<redacted>"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("LinkRecord")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .field("source_cluster_id", &self.source_cluster_id)
+            .field("configs", &configs)
+            .field("created_ms", &self.created_ms)
+            .finish()
+    }
 }
 
 impl LinkRecord {
@@ -1813,6 +1839,31 @@ mod tests {
         for bad in ["", "-", "a/b", "a b", ".."] {
             assert!(check_link_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn debug_of_a_link_never_shows_its_secrets() {
+        let record = LinkRecord {
+            name: "l".into(),
+            id: "i".into(),
+            source_cluster_id: None,
+            configs: [
+                ("sasl.mechanism", "PLAIN"),
+                (
+                    "sasl.jaas.config",
+                    "x.PlainLoginModule required username=\"u\" password=\"hunter2\";",
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            created_ms: 0,
+        };
+        let shown = format!("{record:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("PLAIN"),
+            "{shown}"
+        );
     }
 
     #[test]
