@@ -92,6 +92,11 @@ enum Command {
         /// (without one, links with credentials are refused).
         #[arg(long, env = "CLUSTERLINK_PASSWORD_ENCODER_SECRET_FILE")]
         password_encoder_secret_file: Option<std::path::PathBuf>,
+        /// Kafka client properties for the connections to the local cluster, as Kafka's tools
+        /// take them: `security.protocol`, `ssl.*` (PEM) and `sasl.mechanism` /
+        /// `sasl.jaas.config` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). Plaintext without it.
+        #[arg(long, env = "CLUSTERLINK_COMMAND_CONFIG")]
+        command_config: Option<std::path::PathBuf>,
     },
     /// Run the Kubernetes operator: reconcile ClusterLink and KafkaTopic resources (following the
     /// KafkaRestClasses and Secrets they use) through their link servers' REST APIs. Uses the
@@ -229,12 +234,14 @@ async fn main() -> ExitCode {
             listen,
             state_topic,
             password_encoder_secret_file,
+            command_config,
         } => {
             server(
                 &bootstrap_server,
                 &listen,
                 &state_topic,
                 password_encoder_secret_file.as_deref(),
+                command_config.as_deref(),
                 retry,
             )
             .await
@@ -369,6 +376,31 @@ async fn operator(
     .context("operator")
 }
 
+/// Reads a Java-style `.properties` file of `name=value` lines (`#` and `!` comments, blank
+/// lines, `:` as a separator too, whitespace around names and values dropped).
+fn read_properties(path: &std::path::Path) -> Result<std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading client properties from {}", path.display()))?;
+    parse_properties(&text).with_context(|| format!("client properties in {}", path.display()))
+}
+
+fn parse_properties(text: &str) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let Some(at) = line.find(['=', ':']) else {
+            anyhow::bail!("line {}: no '=' after the name", n + 1);
+        };
+        let (name, value) = (line[..at].trim(), line[at + 1..].trim());
+        anyhow::ensure!(!name.is_empty(), "line {}: no name before '='", n + 1);
+        out.insert(name.to_owned(), value.to_owned());
+    }
+    Ok(out)
+}
+
 async fn connect(bootstrap: &str, side: &str, retry_timeout: Duration) -> Result<Client> {
     let mut config = ClientConfig::new(bootstrap);
     config.retry.timeout = retry_timeout;
@@ -382,9 +414,22 @@ async fn server(
     listen: &str,
     state_topic: &str,
     encoder_secret_file: Option<&std::path::Path>,
+    command_config: Option<&std::path::Path>,
     retry: Duration,
 ) -> Result<()> {
-    let local = connect(bootstrap, "local ", retry).await?;
+    let mut config = ClientConfig::new(bootstrap);
+    config.retry.timeout = retry;
+    if let Some(path) = command_config {
+        let properties = read_properties(path)?;
+        let at = || format!("the client properties in {}", path.display());
+        config.connection.tls = clusterlink_kafka::tls::from_configs(&properties)
+            .with_context(|| format!("TLS settings of {}", at()))?;
+        config.connection.sasl = clusterlink_kafka::sasl::from_configs(&properties)
+            .with_context(|| format!("SASL settings of {}", at()))?;
+    }
+    let local = Client::connect(config)
+        .await
+        .with_context(|| format!("connecting to the local cluster at {bootstrap}"))?;
     let mut options = clusterlink_rest::ManagerOptions::default();
     options.engine.state_topic = state_topic.to_owned();
     if let Some(path) = encoder_secret_file {
@@ -564,4 +609,24 @@ async fn copy(
         total.bytes as f64 / 1e6
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_properties;
+
+    #[test]
+    fn properties_files_read_as_kafka_tools_write_them() {
+        let p = parse_properties(
+            "# comment\n! also a comment\n\n security.protocol = SASL_SSL \nsasl.mechanism:PLAIN\n\
+             sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"a=b\";\n",
+        )
+        .unwrap();
+        assert_eq!(p["security.protocol"], "SASL_SSL");
+        assert_eq!(p["sasl.mechanism"], "PLAIN");
+        assert!(p["sasl.jaas.config"].ends_with("password=\"a=b\";"));
+        assert_eq!(p.len(), 3);
+        let e = parse_properties("ok=1\njust-a-name\n").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+    }
 }

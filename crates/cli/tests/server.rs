@@ -76,3 +76,77 @@ fn server_serves_the_cluster_and_stops_on_sigterm() {
     assert!(exit.success(), "{exit:?}: {err}");
     assert!(err.contains("serving http://"), "{err}");
 }
+
+/// `--command-config`: a local cluster that only lets SCRAM-authenticated clients in is served
+/// with the credentials of a Kafka client properties file; a wrong password stops the server
+/// with an authentication error that names the mechanism and not the password.
+#[test]
+fn server_authenticates_to_its_local_cluster_with_command_config() {
+    let b = clusterlink_testkit::sasl::SaslCluster::start("cli-sasl", &[("linker", "s3cret-pw")])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, password: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "# the local cluster\nsecurity.protocol=SASL_PLAINTEXT\nsasl.mechanism = SCRAM-SHA-256\n\
+                 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"linker\" password=\"{password}\";\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let good = write("good.properties", "s3cret-pw");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args([
+            "server",
+            "--bootstrap-server",
+            &b.bootstrap(),
+            "--listen",
+            &addr,
+        ])
+        .arg("--command-config")
+        .arg(&good)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let body = loop {
+        if let Some((200, body)) = get(&addr, "/kafka/v3/clusters") {
+            break body;
+        }
+        if let Some(exit) = child.try_wait().unwrap() {
+            panic!("server exited: {exit:?}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "server did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"][0]["cluster_id"], "cli-sasl");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let bad = write("bad.properties", "not-the-pw");
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args([
+            "server",
+            "--bootstrap-server",
+            &b.bootstrap(),
+            "--listen",
+            &addr,
+        ])
+        .arg("--command-config")
+        .arg(&bad)
+        .env("CLUSTERLINK_RETRY_TIMEOUT_MS", "2000")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("SCRAM-SHA-256"), "{err}");
+    assert!(!err.contains("not-the-pw"), "the password leaked: {err}");
+}
