@@ -228,8 +228,10 @@ pub const DEFS: &[ConfigDef] = &[
 
 /// Security configs are families: any `sasl.*`, `ssl.*` or `local.*` name is a client setting of
 /// one side, stored as given. Toward the remote cluster, `ssl.*` (TLS) and the SASL settings in
-/// [`SASL_APPLIED`] are applied; other `sasl.*` names (OAuth, Kerberos, login tuning) and
-/// `local.*` (the local cluster's client) are not yet.
+/// [`SASL_APPLIED`] are applied; other `sasl.*` names (OAuth, Kerberos, login tuning) are not
+/// yet. `local.security.protocol`, `local.ssl.*` and the `local.` SASL settings are applied by
+/// links that push (see [`not_applied`]); `local.listener` is not (the server's bootstrap is
+/// used).
 const FAMILIES: &[&str] = &["sasl.", "ssl.", "local."];
 
 /// The `sasl.*` configs the link server applies (SASL toward the remote cluster, with the
@@ -411,10 +413,28 @@ pub fn validate_set(configs: &BTreeMap<String, String>) -> Result<(), ConfigErro
 /// server yet: the link's status lists them.
 pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
     let sasl = clusterlink_kafka::sasl::protocol_uses_sasl(configs);
+    // `local.*` security settings are the identity a pushing link (SOURCE, or BIDIRECTIONAL
+    // OUTBOUND) reads the local cluster with; other links read nothing there.
+    let pushes = matches!(
+        configs.get("link.mode").map(String::as_str),
+        Some("SOURCE" | "BIDIRECTIONAL")
+    ) && configs.get("connection.mode").map(String::as_str) != Some("INBOUND");
+    let local: BTreeMap<String, String> = configs
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("local.")?.to_owned(), v.clone())))
+        .collect();
+    let local_sasl = clusterlink_kafka::sasl::protocol_uses_sasl(&local);
     configs
         .iter()
         .filter(|(name, value)| {
             let Some(d) = lookup(name) else { return false };
+            if let Some(n) = name.strip_prefix("local.") {
+                let applied = pushes
+                    && (n == "security.protocol"
+                        || n.starts_with("ssl.")
+                        || (SASL_APPLIED.contains(&n) && local_sasl));
+                return !applied;
+            }
             // SASL settings take effect with a SASL security.protocol only, as in Kafka clients.
             if SASL_APPLIED.contains(&name.as_str()) {
                 return !sasl;
@@ -557,7 +577,8 @@ mod tests {
             not_applied(&c),
             vec!["acl.filters", "acl.sync.enable", "sasl.jaas.config"]
         );
-        // SASL toward the remote cluster is applied; the local side's settings are not.
+        // SASL toward the remote cluster is applied; the local side's settings are not, on a
+        // link that does not push.
         for (k, v) in [
             ("security.protocol", "SASL_SSL"),
             ("sasl.mechanism", "SCRAM-SHA-512"),
@@ -577,6 +598,24 @@ mod tests {
                 "sasl.login.callback.handler.class"
             ]
         );
+        // A link that pushes reads the local cluster with the local.* settings.
+        c.insert("link.mode".into(), "SOURCE".into());
+        c.insert("local.security.protocol".into(), "SASL_PLAINTEXT".into());
+        c.insert("local.sasl.mechanism".into(), "PLAIN".into());
+        c.insert("local.listener".into(), "INTERNAL".into());
+        assert_eq!(
+            not_applied(&c),
+            vec![
+                "acl.filters",
+                "acl.sync.enable",
+                "local.listener",
+                "sasl.login.callback.handler.class"
+            ]
+        );
+        // ... but not the INBOUND half of a bidirectional pair.
+        c.insert("link.mode".into(), "BIDIRECTIONAL".into());
+        c.insert("connection.mode".into(), "INBOUND".into());
+        assert!(not_applied(&c).contains(&"local.sasl.mechanism".to_string()));
         c.insert("cluster.link.prefix".into(), "0123456789abc".into());
         assert!(validate_set(&c).is_err());
     }

@@ -408,34 +408,61 @@ struct Inner {
 /// How to reach the remote cluster securely, from `security.protocol`: TLS (`ssl.*`, for SSL and
 /// SASL_SSL) and SASL (`sasl.mechanism`, `sasl.jaas.config`, for SASL_PLAINTEXT and SASL_SSL).
 /// Errors name the setting, never a secret's value.
-fn remote_security(record: &LinkRecord) -> Result<RemoteSecurity, LinkError> {
-    let tls = clusterlink_kafka::tls::from_configs(&record.configs).map_err(|e| {
-        LinkError::Invalid(format!("Cluster link '{}': TLS settings: {e}", record.name))
-    })?;
-    let sasl = clusterlink_kafka::sasl::from_configs(&record.configs).map_err(|e| {
-        LinkError::Invalid(format!(
-            "Cluster link '{}': SASL settings: {e}",
-            record.name
-        ))
-    })?;
-    Ok(RemoteSecurity { tls, sasl })
+fn remote_security(record: &LinkRecord) -> Result<Security, LinkError> {
+    security(&record.configs, &record.name, "")
 }
 
-/// The TLS and SASL settings of the connections to a link's remote cluster.
-struct RemoteSecurity {
+/// The link's own security settings toward the local cluster (`local.security.protocol`,
+/// `local.ssl.*`, `local.sasl.*`): the identity a link that pushes reads the local cluster
+/// with, as Confluent's source-initiated links use them. `None` when the link names none (the
+/// server's own connections are used).
+fn local_security(record: &LinkRecord) -> Result<Option<Security>, LinkError> {
+    let local: BTreeMap<String, String> = record
+        .configs
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("local.")?.to_owned(), v.clone())))
+        .filter(|(k, _)| is_security_config(k))
+        .collect();
+    if local.is_empty() {
+        return Ok(None);
+    }
+    security(&local, &record.name, "local.").map(Some)
+}
+
+fn security(
+    configs: &BTreeMap<String, String>,
+    link: &str,
+    prefix: &str,
+) -> Result<Security, LinkError> {
+    let tls = clusterlink_kafka::tls::from_configs(configs).map_err(|e| {
+        LinkError::Invalid(format!(
+            "Cluster link '{link}': {prefix}ssl.* settings: {e}"
+        ))
+    })?;
+    let sasl = clusterlink_kafka::sasl::from_configs(configs).map_err(|e| {
+        LinkError::Invalid(format!(
+            "Cluster link '{link}': {prefix}sasl.* settings: {e}"
+        ))
+    })?;
+    Ok(Security { tls, sasl })
+}
+
+/// The TLS and SASL settings of a link's connections to one cluster.
+struct Security {
     tls: Option<clusterlink_kafka::connection::Tls>,
     sasl: Option<clusterlink_kafka::sasl::Sasl>,
 }
 
-impl RemoteSecurity {
+impl Security {
     fn apply(self, config: &mut ClientConfig) {
         config.connection.tls = self.tls;
         config.connection.sasl = self.sasl;
     }
 }
 
-/// Whether a config is one of the remote connection's security settings (a change reconnects).
+/// Whether a config is one of a connection's security settings (a change reconnects).
 fn is_security_config(name: &str) -> bool {
+    let name = name.strip_prefix("local.").unwrap_or(name);
     name == "security.protocol" || name.starts_with("ssl.") || name.starts_with("sasl.")
 }
 
@@ -817,6 +844,7 @@ impl LinkManager {
             // Unusable TLS or SASL settings are the request's fault, whether or not the link
             // is validated by connecting.
             remote_security(&record)?;
+            local_security(&record)?;
         }
         let mut source = None;
         if validate_link && !inbound {
@@ -921,10 +949,19 @@ impl LinkManager {
         {
             settings.retry_timeout = Duration::from_millis(ms);
         }
+        let local = match local_security(record)? {
+            Some(security) => {
+                let mut local = self.inner.local.config().clone();
+                security.apply(&mut local);
+                Some(local)
+            }
+            None => None,
+        };
         Ok(PushConfig {
             link: record.name.clone(),
             cluster_id: self.cluster_id().to_owned(),
             remote,
+            local,
             poll: settings.metadata_interval.min(Duration::from_secs(1)),
             settings,
         })
@@ -1387,6 +1424,7 @@ impl LinkManager {
         configs::validate_set(&record.configs)?;
         if !record.is_inbound() {
             remote_security(&record)?;
+            local_security(&record)?;
         }
         let restart_keys = [
             "bootstrap.servers",

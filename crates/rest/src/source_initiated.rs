@@ -184,6 +184,9 @@ pub struct PushConfig {
     pub cluster_id: String,
     /// How to reach the destination cluster.
     pub remote: ClientConfig,
+    /// How this link reads the local cluster when its `local.*` settings say so; the server's
+    /// own connections otherwise.
+    pub local: Option<ClientConfig>,
     /// Engine settings (name set by the pusher).
     pub settings: LinkSettings,
     /// How often the control records are read.
@@ -262,10 +265,14 @@ async fn run(
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut running: Option<Running> = None;
+    let mut own_local: Option<Client> = None;
     loop {
         // Not raced with the stop signal: a step cut short could leave an engine started and
         // not recorded. A stop that takes too long aborts the whole task instead.
-        let report = step(&local, &config, &mut running).await.err();
+        let report = match local_client(&local, &config, &mut own_local).await {
+            Ok(reader) => step(&local, &reader, &config, &mut running).await.err(),
+            Err(e) => Some(e),
+        };
         *lock(&engine_slot) = running.as_ref().map(|r| r.engine.clone());
         let changed = {
             let mut s = lock(&state);
@@ -297,9 +304,31 @@ async fn run(
     }
 }
 
-/// One round: find the INBOUND link, start the engine, apply control records, report.
+/// The client this link reads the local cluster with: its own (`local.*`), connected once, or
+/// the server's.
+async fn local_client(
+    server: &Client,
+    config: &PushConfig,
+    own: &mut Option<Client>,
+) -> Result<Client, String> {
+    let Some(settings) = &config.local else {
+        return Ok(server.clone());
+    };
+    if let Some(client) = own {
+        return Ok(client.clone());
+    }
+    let client = Client::connect(settings.clone()).await.map_err(|e| {
+        format!("connecting to the local cluster with the link's local.* settings: {e}")
+    })?;
+    *own = Some(client.clone());
+    Ok(client)
+}
+
+/// One round: find the INBOUND link, start the engine, apply control records, report. `local`
+/// is the server's client (its state topic), `reader` the one the link reads data with.
 async fn step(
     local: &Client,
+    reader: &Client,
     config: &PushConfig,
     running: &mut Option<Running>,
 ) -> Result<(), String> {
@@ -370,7 +399,7 @@ async fn step(
             .map_err(|e| format!("reading the destination cluster's id: {e}"))?;
         let mut settings = config.settings.clone();
         settings.name = engine_name.clone();
-        let engine = Engine::start(settings, local.clone(), remote.clone())
+        let engine = Engine::start(settings, reader.clone(), remote.clone())
             .await
             .map_err(|e| format!("starting the pushing engine: {e}"))?;
         info!(link = %config.link, engine = %engine_name, "source-initiated link pushing");

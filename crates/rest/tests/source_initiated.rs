@@ -315,3 +315,96 @@ async fn inbound_side_first_and_a_mirror_deleted_through_it() {
     s.stop().await;
     d.stop().await;
 }
+
+/// `local.*` on the pushing side: the OUTBOUND link reads its local (source) cluster with its
+/// own SASL identity, not the server's. The source lets unauthenticated clients in (the
+/// server's own connections, set-up and checks) but refuses a client that authenticates with
+/// a wrong password: with one in `local.sasl.jaas.config` nothing moves and the link says why;
+/// with the right one the mirror fills (read back with librdkafka).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushing_link_reads_its_local_cluster_with_the_local_settings() {
+    let src =
+        clusterlink_testkit::sasl::SaslCluster::start_mixed("sl-src", &[("reader", "right-pw")])
+            .unwrap();
+    let dst = TansuCluster::start("sl-dst").unwrap();
+    rdkafka::create_topic(&src.bootstrap(), "orders", 2).unwrap();
+    let records = varied_records(120, 2, "sl");
+    produce(&src.bootstrap(), "orders", &records);
+    let s = Server::start(&src.bootstrap()).await;
+    let d = Server::start(&dst.bootstrap()).await;
+    let jaas = |pw: &str| {
+        format!("org.apache.kafka.common.security.scram.ScramLoginModule required username=\"reader\" password=\"{pw}\";")
+    };
+    let (st, v) = d
+        .post(
+            "/v3/clusters/sl-dst/links?link_name=sl",
+            json!({"source_cluster_id": "sl-src", "configs": configs(&[
+                ("link.mode", "DESTINATION"), ("connection.mode", "INBOUND")])}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let wrong = jaas("wrong-pw");
+    let (st, v) = s
+        .post(
+            "/v3/clusters/sl-src/links?link_name=sl",
+            json!({"destination_cluster_id": "sl-dst", "configs": configs(&[
+                ("link.mode", "SOURCE"), ("connection.mode", "OUTBOUND"),
+                ("bootstrap.servers", &dst.bootstrap()),
+                ("local.security.protocol", "SASL_PLAINTEXT"),
+                ("local.sasl.mechanism", "SCRAM-SHA-256"),
+                ("local.sasl.jaas.config", &wrong)])}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let (st, v) = d
+        .post(
+            "/v3/clusters/sl-dst/links/sl/mirrors",
+            json!({"source_topic_name": "orders"}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let v = s
+        .wait_for(
+            "/v3/clusters/sl-src/links/sl",
+            "the local auth error",
+            |v| {
+                v["link_error_message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("local.* settings"))
+            },
+        )
+        .await;
+    let message = v["link_error_message"].as_str().unwrap();
+    assert!(message.contains("SCRAM-SHA-256"), "{message}");
+    assert!(!v.to_string().contains("wrong-pw"), "{v:#}");
+    assert!(
+        !v["not_implemented_configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().starts_with("local.")),
+        "{v:#}"
+    );
+    assert!(rdkafka::consume(&dst.bootstrap(), "orders")
+        .map(|m| m.is_empty())
+        .unwrap_or(true));
+
+    let right = jaas("right-pw");
+    let (st, v) = s
+        .put(
+            "/v3/clusters/sl-src/links/sl/configs:alter",
+            json!({"data": [{"name": "local.sasl.jaas.config", "value": right}]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    d.wait_for(
+        "/v3/clusters/sl-dst/links/sl/mirrors/orders",
+        "orders caught up on the destination",
+        caught_up(120),
+    )
+    .await;
+    let got = rdkafka::consume(&dst.bootstrap(), "orders").unwrap();
+    assert_eq!(by_partition(&got), by_partition(&records));
+    s.stop().await;
+    d.stop().await;
+}
