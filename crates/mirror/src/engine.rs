@@ -5,7 +5,8 @@
 //! and stamps what comes back (destination producer id and sequence) into the queue; the produce
 //! loop writes the queues with pipelined Produce requests per destination leader (the client
 //! groups and sends them concurrently), up to `max_in_flight` batches per partition at a time.
-//! No thread or connection per partition; memory is bounded by the queue limits. A partition
+//! No thread or connection per partition; memory is bounded by configuration: per partition by
+//! the queue limits, in all by `buffer_max_bytes` plus one fetch (`fetch_max_bytes`). A partition
 //! whose produce failed keeps its stamped batches and retries them as they are (same producer id
 //! and sequences, so the broker deduplicates) before anything after them, which keeps every
 //! partition strictly in order.
@@ -55,6 +56,10 @@ pub struct LinkSettings {
     /// Produce requests in flight per destination partition (1 to 5: an idempotent producer's
     /// broker keeps the last five batches of a partition to recognise a retried one).
     pub max_in_flight: usize,
+    /// Bytes of fetched batches held for all partitions together (queued or being written)
+    /// above which nothing more is fetched until writes drain them. With `fetch_max_bytes`,
+    /// this bounds the engine's data memory whatever the number of partitions.
+    pub buffer_max_bytes: usize,
     /// The compacted state topic on the destination.
     pub state_topic: String,
 }
@@ -71,6 +76,7 @@ impl LinkSettings {
             checkpoint_interval: Duration::from_millis(500),
             metadata_interval: Duration::from_secs(5),
             max_in_flight: 5,
+            buffer_max_bytes: 64 << 20,
             state_topic: "_clusterlink_state".into(),
         }
     }
@@ -1326,7 +1332,8 @@ impl Engine {
         self.check_partition_counts().await;
         let settings = &self.inner.settings;
         let paused = self.is_link_paused();
-        let fetches: Vec<FetchPartition> = if paused {
+        let full = self.buffered_bytes() >= settings.buffer_max_bytes;
+        let fetches: Vec<FetchPartition> = if paused || full {
             Vec::new()
         } else {
             let st = self.lock();
@@ -1500,6 +1507,17 @@ impl Engine {
         }
         self.finish_promotions();
         Ok(moved)
+    }
+
+    /// Bytes of fetched batches held by every partition, queued or being written.
+    fn buffered_bytes(&self) -> usize {
+        self.lock()
+            .mirrors
+            .values()
+            .flat_map(|m| m.parts.values())
+            .flat_map(|p| p.in_flight.iter().chain(&p.queued))
+            .map(|(b, _)| b.bytes().len())
+            .sum()
     }
 
     /// After UNKNOWN_TOPIC_OR_PARTITION: is the source topic gone, or did it shrink?
