@@ -1197,7 +1197,7 @@ impl LinkManager {
             *mirror_states.entry(m.state.as_str()).or_insert(0) += 1;
         }
         let failure = lock(&entry.error).clone();
-        let authentication_failed = failure.as_ref().is_some_and(|f| f.authentication);
+        let mut authentication_failed = failure.as_ref().is_some_and(|f| f.authentication);
         let mut error = failure.map(|f| f.message);
         let mut up = entry.engine().is_some();
         if record.is_inbound() {
@@ -1219,6 +1219,7 @@ impl LinkManager {
             // Without a pusher, the reason it could not start.
             if let Some(p) = push {
                 error = p.error;
+                authentication_failed = p.authentication;
             }
         }
         LinkInfo {

@@ -163,6 +163,34 @@ pub struct PushState {
     pub engine: Option<String>,
     /// Why it is not pushing, if it is not.
     pub error: Option<String>,
+    /// Whether that is a cluster refusing the link's credentials.
+    pub authentication: bool,
+}
+
+/// Why a round of the pusher failed.
+#[derive(Debug, Clone, PartialEq)]
+struct StepError {
+    message: String,
+    /// A cluster refused the link's credentials.
+    authentication: bool,
+}
+
+impl StepError {
+    fn kafka(context: &str, e: clusterlink_kafka::Error) -> Self {
+        StepError {
+            authentication: matches!(e, clusterlink_kafka::Error::Auth { .. }),
+            message: format!("{context}: {e}"),
+        }
+    }
+}
+
+impl From<String> for StepError {
+    fn from(message: String) -> Self {
+        StepError {
+            message,
+            authentication: false,
+        }
+    }
 }
 
 /// The OUTBOUND side's task: pushes the INBOUND side's mirror topics from the local cluster.
@@ -202,6 +230,7 @@ impl Pusher {
     pub fn spawn(local: Client, config: PushConfig) -> Pusher {
         let state = Arc::new(Mutex::new(PushState {
             engine: None,
+            authentication: false,
             error: Some("starting".into()),
         }));
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -277,11 +306,13 @@ async fn run(
         let changed = {
             let mut s = lock(&state);
             s.engine = running.as_ref().map(|r| r.engine_name.clone());
-            let changed = s.error != report;
-            s.error = report.clone();
+            let message = report.as_ref().map(|r| r.message.clone());
+            let changed = s.error != message;
+            s.error = message;
+            s.authentication = report.as_ref().is_some_and(|r| r.authentication);
             changed
         };
-        if let (Some(e), true) = (&report, changed) {
+        if let (Some(StepError { message: e, .. }), true) = (&report, changed) {
             warn!(link = %config.link, error = %e, "source-initiated link not pushing");
         }
         // Waiting (no INBOUND side, unreachable destination) polls less often: each poll
@@ -310,7 +341,7 @@ async fn local_client(
     server: &Client,
     config: &PushConfig,
     own: &mut Option<Client>,
-) -> Result<Client, String> {
+) -> Result<Client, StepError> {
     let Some(settings) = &config.local else {
         return Ok(server.clone());
     };
@@ -318,7 +349,10 @@ async fn local_client(
         return Ok(client.clone());
     }
     let client = Client::connect(settings.clone()).await.map_err(|e| {
-        format!("connecting to the local cluster with the link's local.* settings: {e}")
+        StepError::kafka(
+            "connecting to the local cluster with the link's local.* settings",
+            e,
+        )
     })?;
     *own = Some(client.clone());
     Ok(client)
@@ -331,13 +365,13 @@ async fn step(
     reader: &Client,
     config: &PushConfig,
     running: &mut Option<Running>,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let topic = &config.settings.state_topic;
     let remote = match running {
         Some(r) => r.remote.clone(),
         None => Client::connect(config.remote.clone())
             .await
-            .map_err(|e| format!("cannot reach the destination cluster: {e}"))?,
+            .map_err(|e| StepError::kafka("cannot reach the destination cluster", e))?,
     };
     let remote_state = read_state(&remote, topic)
         .await
@@ -355,10 +389,10 @@ async fn step(
             info!(link = %config.link, "the INBOUND side is gone: stopping the pushing engine");
             let _ = r.engine.stop().await;
         }
-        return Err(format!(
+        return Err(StepError::from(format!(
             "waiting for the INBOUND link '{}' on the destination cluster: create it there (connection.mode INBOUND); this side starts as soon as it exists",
             config.link
-        ));
+        )));
     };
     // The INBOUND link names the cluster allowed to connect to it: only that one pushes.
     let expected = inbound
@@ -368,12 +402,12 @@ async fn step(
         if let Some(r) = running.take() {
             let _ = r.engine.stop().await;
         }
-        return Err(format!(
+        return Err(StepError::from(format!(
             "the INBOUND link '{}' on the destination cluster expects cluster {} to connect, not this one ({})",
             config.link,
             expected.unwrap_or_default(),
             config.cluster_id
-        ));
+        )));
     }
     let id = inbound
         .get("id")

@@ -376,6 +376,7 @@ async fn a_pushing_link_reads_its_local_cluster_with_the_local_settings() {
         .await;
     let message = v["link_error_message"].as_str().unwrap();
     assert!(message.contains("SCRAM-SHA-256"), "{message}");
+    assert_eq!(v["link_error"], "AUTHENTICATION_ERROR", "{v:#}");
     assert!(!v.to_string().contains("wrong-pw"), "{v:#}");
     assert!(
         !v["not_implemented_configs"]
