@@ -655,3 +655,54 @@ async fn a_tiny_buffer_still_mirrors_everything_in_order() {
     let mirrored = rdkafka::consume(&b.bootstrap(), "small").unwrap();
     assert_eq!(by_partition(&mirrored), by_partition(&all));
 }
+
+/// A source topic that grows (shown by the test proxy's Metadata answers: no broker here can
+/// add partitions) makes the engine add them on the destination with CreatePartitions; tansu
+/// does not implement CreatePartitions, so the mirror reports exactly why it cannot follow and
+/// keeps mirroring the partitions it has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_growth_that_the_destination_cannot_follow_is_reported() {
+    let a = TansuCluster::start_behind_proxy("grow-a").unwrap();
+    let b = TansuCluster::start("grow-b").unwrap();
+    let (src, dst) = (client(&a.bootstrap()).await, client(&b.bootstrap()).await);
+    create_topic(&src, "grows", 2, &[]).await;
+    produce(
+        &a.bootstrap(),
+        "grows",
+        &varied_records(40, 2, "g1"),
+        "none",
+    );
+    let engine = Engine::start(settings("grow"), src, dst).await.unwrap();
+    engine
+        .create_mirror(spec("grows", "grows"), Desired::Active)
+        .await
+        .unwrap();
+    wait_for(&engine, "grows", "40 records mirrored", caught_up(40)).await;
+    a.grow_topic_in_metadata("grows", 3);
+    let status = wait_for(&engine, "grows", "the growth reported", |s| {
+        s.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("grew to 3 partitions"))
+    })
+    .await;
+    let reason = status.reason.clone().unwrap();
+    assert!(
+        reason.contains("the destination cannot follow") && reason.contains("CreatePartitions"),
+        "{reason}"
+    );
+    assert_eq!(status.state, MirrorState::Active);
+    assert_eq!(status.partitions.len(), 2);
+    // The partitions it has keep moving.
+    produce(
+        &a.bootstrap(),
+        "grows",
+        &varied_records(20, 2, "g2"),
+        "none",
+    );
+    wait_for(&engine, "grows", "60 records mirrored", |s| {
+        s.partitions.iter().map(|p| p.destination_end).sum::<i64>() == 60
+    })
+    .await;
+    let mirrored = rdkafka::consume(&b.bootstrap(), "grows").unwrap();
+    assert_eq!(mirrored.len(), 60);
+}

@@ -190,6 +190,15 @@ impl TansuCluster {
         Self::start_on_free_port(cluster_id, Some(proxy::Proxy::start()?))
     }
 
+    /// Makes Metadata answers through the proxy show `topic` with `partitions` partitions (see
+    /// [`proxy::Proxy::grow`]). Panics unless started with [`TansuCluster::start_behind_proxy`].
+    pub fn grow_topic_in_metadata(&self, topic: &str, partitions: i32) {
+        self.proxy
+            .as_ref()
+            .expect("a cluster behind a proxy")
+            .grow(topic, partitions);
+    }
+
     /// Cuts every connection through the proxy and refuses new ones.
     pub fn cut_network(&self) {
         if let Some(p) = &self.proxy {

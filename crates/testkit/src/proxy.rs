@@ -1,14 +1,22 @@
-//! A TCP proxy on loopback that can cut the network: the fault a real broker cannot inject.
+//! A TCP proxy on loopback that injects the faults a real broker cannot: it can cut the network,
+//! and it can make a topic look larger than it is.
 //!
 //! A broker started behind it advertises the proxy's address, so every connection a client
 //! makes after bootstrap goes through it too. `cut()` closes every open connection and refuses
-//! new ones until `restore()`.
+//! new ones until `restore()`. `grow()` rewrites Metadata answers so that a topic shows more
+//! partitions than the broker has: a source topic that grew, which no broker here can produce
+//! (neither tansu nor librdkafka's mock cluster implements CreatePartitions). The proxy reads
+//! Kafka frames (size-prefixed) in both directions to match answers with their requests; every
+//! other frame passes unchanged.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
+
+/// Topics to show with more partitions than they have: name → partition count.
+type Growth = Arc<Mutex<std::collections::HashMap<String, i32>>>;
 
 /// A cuttable TCP proxy.
 #[derive(Debug)]
@@ -17,6 +25,7 @@ pub struct Proxy {
     cut: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
     stop: Arc<AtomicBool>,
+    grow: Growth,
 }
 
 impl Proxy {
@@ -31,12 +40,14 @@ impl Proxy {
             cut: Arc::default(),
             open: Arc::default(),
             stop: Arc::default(),
+            grow: Arc::default(),
         };
-        let (cut, open, stop, t) = (
+        let (cut, open, stop, t, grow) = (
             proxy.cut.clone(),
             proxy.open.clone(),
             proxy.stop.clone(),
             target.clone(),
+            proxy.grow.clone(),
         );
         thread::spawn(move || {
             for conn in listener.incoming() {
@@ -60,8 +71,9 @@ impl Proxy {
                     o.push(c2);
                     o.push(s2);
                 }
-                pipe(client.try_clone(), server.try_clone());
-                pipe(server.try_clone(), client.try_clone());
+                let asked: Asked = Arc::default();
+                requests(client.try_clone(), server.try_clone(), asked.clone());
+                responses(server.try_clone(), client.try_clone(), asked, grow.clone());
             }
         });
         Ok((proxy, target))
@@ -89,6 +101,15 @@ impl Proxy {
     pub fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
     }
+
+    /// From now on, Metadata answers show `topic` with `partitions` partitions (the extra ones
+    /// copied from partition 0: same leader).
+    pub fn grow(&self, topic: &str, partitions: i32) {
+        self.grow
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(topic.to_owned(), partitions);
+    }
 }
 
 impl Drop for Proxy {
@@ -99,23 +120,113 @@ impl Drop for Proxy {
     }
 }
 
-fn pipe(from: std::io::Result<TcpStream>, to: std::io::Result<TcpStream>) {
+/// The API key and version of each request on one connection, by correlation id.
+type Asked = Arc<Mutex<std::collections::HashMap<i32, (i16, i16)>>>;
+
+/// Reads one size-prefixed Kafka frame (without its size).
+fn read_frame(from: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut size = [0u8; 4];
+    from.read_exact(&mut size).ok()?;
+    let size = i32::from_be_bytes(size);
+    let mut body = vec![0u8; usize::try_from(size).ok()?];
+    from.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+fn write_frame(to: &mut TcpStream, body: &[u8]) -> bool {
+    let size = (body.len() as i32).to_be_bytes();
+    to.write_all(&size).is_ok() && to.write_all(body).is_ok()
+}
+
+/// Client to broker: frames pass unchanged; each request's key and version are noted.
+fn requests(from: std::io::Result<TcpStream>, to: std::io::Result<TcpStream>, asked: Asked) {
     let (Ok(mut from), Ok(mut to)) = (from, to) else {
         return;
     };
     thread::spawn(move || {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if to.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
+        while let Some(body) = read_frame(&mut from) {
+            if body.len() >= 8 {
+                let key = i16::from_be_bytes([body[0], body[1]]);
+                let version = i16::from_be_bytes([body[2], body[3]]);
+                let correlation = i32::from_be_bytes([body[4], body[5], body[6], body[7]]);
+                asked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(correlation, (key, version));
+            }
+            if !write_frame(&mut to, &body) {
+                break;
             }
         }
         let _ = to.shutdown(Shutdown::Both);
         let _ = from.shutdown(Shutdown::Both);
     });
+}
+
+/// Broker to client: Metadata answers are rewritten as `grow` says; the rest pass unchanged.
+fn responses(
+    from: std::io::Result<TcpStream>,
+    to: std::io::Result<TcpStream>,
+    asked: Asked,
+    grow: Growth,
+) {
+    let (Ok(mut from), Ok(mut to)) = (from, to) else {
+        return;
+    };
+    thread::spawn(move || {
+        while let Some(mut body) = read_frame(&mut from) {
+            if body.len() >= 4 {
+                let correlation = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+                let request = asked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&correlation);
+                let growth = grow.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                if let (Some((3, version)), false) = (request, growth.is_empty()) {
+                    if let Some(rewritten) = grown_metadata(&body, version, &growth) {
+                        body = rewritten;
+                    }
+                }
+            }
+            if !write_frame(&mut to, &body) {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Both);
+        let _ = from.shutdown(Shutdown::Both);
+    });
+}
+
+/// A Metadata answer (header and body) with the grown topics' extra partitions added.
+fn grown_metadata(
+    frame: &[u8],
+    version: i16,
+    growth: &std::collections::HashMap<String, i32>,
+) -> Option<Vec<u8>> {
+    use kafka_protocol::messages::{ApiKey, MetadataResponse, ResponseHeader};
+    use kafka_protocol::protocol::{Decodable, Encodable};
+    let header_version = ApiKey::Metadata.response_header_version(version);
+    let mut buf = bytes::Bytes::copy_from_slice(frame);
+    let header = ResponseHeader::decode(&mut buf, header_version).ok()?;
+    let mut response = MetadataResponse::decode(&mut buf, version).ok()?;
+    for topic in &mut response.topics {
+        let Some(name) = topic.name.as_ref() else {
+            continue;
+        };
+        let Some(&want) = growth.get(name.0.as_str()) else {
+            continue;
+        };
+        let Some(first) = topic.partitions.first().cloned() else {
+            continue;
+        };
+        while (topic.partitions.len() as i32) < want {
+            let mut extra = first.clone();
+            extra.partition_index = topic.partitions.len() as i32;
+            topic.partitions.push(extra);
+        }
+    }
+    let mut out = bytes::BytesMut::new();
+    header.encode(&mut out, header_version).ok()?;
+    response.encode(&mut out, version).ok()?;
+    Some(out.to_vec())
 }
