@@ -615,8 +615,20 @@ impl Client {
     ) {
         let mut groups: BTreeMap<i32, Vec<(String, i32, T)>> = BTreeMap::new();
         let mut failed = Vec::new();
+        // One answer per partition for the whole call: several items of one partition (its
+        // batches, in order) must go to the same broker even if metadata is refreshed meanwhile.
+        let mut leaders: HashMap<(String, i32), Result<i32>> = HashMap::new();
         for (topic, partition, item) in items {
-            match self.leader_of(&topic, partition).await {
+            let key = (topic.clone(), partition);
+            let leader = match leaders.get(&key) {
+                Some(l) => l.clone(),
+                None => {
+                    let l = self.leader_of(&topic, partition).await;
+                    leaders.insert(key, l.clone());
+                    l
+                }
+            };
+            match leader {
                 Ok(leader) => groups
                     .entry(leader)
                     .or_default()

@@ -355,7 +355,13 @@ impl Connection {
                 }
             }
         }
-        let replies = futures::future::join_all(sent.into_iter().map(|s| self.reply(s))).await;
+        // A broker answers a connection's requests one after the other: the n-th may wait for
+        // the n - 1 before it, so its deadline is n request timeouts.
+        let replies = futures::future::join_all(sent.into_iter().enumerate().map(|(i, s)| {
+            let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            self.reply_within(s, self.config.request_timeout.saturating_mul(n))
+        }))
+        .await;
         let mut out: Vec<Result<(R::Response, i16)>> = replies
             .into_iter()
             .map(|body| Ok((self.decode::<R::Response>(body?, version)?, version)))
@@ -429,8 +435,12 @@ impl Connection {
 
     /// Waits for the answer to a sent request.
     async fn reply(&self, sent: Sent) -> Result<Bytes> {
+        self.reply_within(sent, self.config.request_timeout).await
+    }
+
+    async fn reply_within(&self, sent: Sent, timeout: Duration) -> Result<Bytes> {
         let Sent { api, rx } = sent;
-        match tokio::time::timeout(self.config.request_timeout, rx).await {
+        match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(self.shared.closed_error()),
             Err(_) => {
@@ -439,7 +449,7 @@ impl Connection {
                 Err(Error::Timeout {
                     api,
                     broker: self.shared.broker.clone(),
-                    timeout: self.config.request_timeout,
+                    timeout,
                 })
             }
         }

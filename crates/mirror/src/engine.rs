@@ -33,7 +33,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::copy::DestinationProducer;
 use crate::offset_map::{OffsetMap, OffsetMode, Run};
-use crate::reader::{PartitionReader, ReadyBatch, SourceOffsets};
+use crate::reader::{PartitionReader, SourceOffsets};
 use crate::store::{Entry, KafkaStore};
 
 /// Settings of one link's engine.
@@ -324,10 +324,12 @@ struct Checkpoint {
 struct Part {
     reader: PartitionReader,
     fetch_bytes: i32,
-    /// Stamped batches being written (retried as they are until they land).
-    in_flight: Vec<(RawBatch, ReadyBatch)>,
+    /// Stamped batches being written (retried as they are until they land), with the source
+    /// offsets of their records. Only the stamped copy is kept: the fetched batch is a slice of
+    /// its whole fetch response, which holding would keep alive.
+    in_flight: Vec<(RawBatch, SourceOffsets)>,
     /// Stamped batches fetched while `in_flight` was being written: the next to write.
-    queued: Vec<(RawBatch, ReadyBatch)>,
+    queued: Vec<(RawBatch, SourceOffsets)>,
     dest_end: i64,
     map: OffsetMap,
     saved_runs: usize,
@@ -374,12 +376,27 @@ impl Part {
         self.queued.len() < depth && queued_bytes < depth * self.fetch_bytes.max(0) as usize
     }
 
+    /// Drops the batches not written yet and rewinds the reader to the first of them, so that
+    /// the partition's position (and its checkpoint) says what is really on the destination.
+    fn drop_unwritten(&mut self) {
+        let first = self
+            .in_flight
+            .first()
+            .or(self.queued.first())
+            .map(|(_, source)| source.first());
+        if let Some(first) = first {
+            self.reader = PartitionReader::new(first);
+        }
+        self.in_flight.clear();
+        self.queued.clear();
+    }
+
     /// First source offset not yet written.
     fn resume_offset(&self) -> i64 {
         self.in_flight
             .first()
             .or(self.queued.first())
-            .map(|(_, r)| r.source.first())
+            .map(|(_, source)| source.first())
             .unwrap_or_else(|| self.reader.resume_offset())
     }
 
@@ -451,6 +468,12 @@ struct Mirror {
 
 impl Mirror {
     fn set_state(&mut self, state: MirrorState, reason: Option<String>) {
+        if matches!(state, MirrorState::Failed | MirrorState::Stopped) {
+            // Nothing more is written for it: its fetched batches would only hold memory.
+            for part in self.parts.values_mut() {
+                part.drop_unwritten();
+            }
+        }
         if self.record.state != state || self.record.reason != reason {
             info!(mirror = %self.record.spec.name, from = self.record.state.as_str(), to = state.as_str(), reason = reason.as_deref().unwrap_or(""), "mirror state");
             self.record.state = state;
@@ -505,6 +528,9 @@ struct Inner {
     wake: Notify,
     /// Wakes the produce loop when batches were queued.
     produce_wake: Notify,
+    /// Held by the produce loop from sending a call to applying its answers: whoever must know
+    /// that nothing is on its way to a mirror's topic (failover, deletion) takes it.
+    produce_gate: tokio::sync::Mutex<()>,
     /// Held from computing state-topic entries until they are written, so that writes land in
     /// the order their contents were taken (a checkpoint never lands after a deletion's
     /// tombstones).
@@ -638,6 +664,7 @@ impl Engine {
                 }),
                 wake: Notify::new(),
                 produce_wake: Notify::new(),
+                produce_gate: tokio::sync::Mutex::new(()),
                 state_writes: tokio::sync::Mutex::new(()),
                 stop: Default::default(),
                 link_paused: Default::default(),
@@ -794,7 +821,7 @@ impl Engine {
                 if to_skip == 0 {
                     // Fetched during the replay but not written yet: it is the next to write.
                     let stamped = self.lock().producer.stamp(&spec.name, p, &ready.batch);
-                    part.in_flight.push((stamped, ready));
+                    part.in_flight.push((stamped, ready.source));
                 } else if n <= to_skip {
                     record_written(&mut part.map, &ready.source, part.dest_end);
                     part.dest_end += n;
@@ -1069,6 +1096,11 @@ impl Engine {
     /// Changes what the user wants of a mirror (R9).
     pub async fn set_desired(&self, name: &str, desired: Desired) -> Result<(), MirrorError> {
         let _writes = self.inner.state_writes.lock().await;
+        // A failed-over topic is writable at once: no batch may land after this returns.
+        let _gate = match desired {
+            Desired::Failover => Some(self.inner.produce_gate.lock().await),
+            _ => None,
+        };
         let entries = {
             let mut st = self.lock();
             let mirror = st
@@ -1122,11 +1154,19 @@ impl Engine {
     /// Deletes a mirror (R11): stops mirroring it and deletes the destination topic.
     pub async fn delete_mirror(&self, name: &str) -> Result<(), MirrorError> {
         let _writes = self.inner.state_writes.lock().await;
-        let removed = self
-            .lock()
-            .mirrors
-            .remove(name)
-            .ok_or_else(|| MirrorError::NotFound(name.to_owned()))?;
+        let removed = {
+            // Nothing of this mirror is in flight once the gate is ours, and nothing will be
+            // once it is removed: no answer can reach a mirror created again under this name,
+            // and no request can land in its new topic.
+            let _gate = self.inner.produce_gate.lock().await;
+            let mut st = self.lock();
+            let removed = st
+                .mirrors
+                .remove(name)
+                .ok_or_else(|| MirrorError::NotFound(name.to_owned()))?;
+            st.producer.forget(name);
+            removed
+        };
         let link = &self.inner.settings.name;
         let mut entries = vec![(mirror_key(link, name), None)];
         for (p, part) in &removed.parts {
@@ -1440,7 +1480,7 @@ impl Engine {
                                     for ready in acc.ready {
                                         let stamped =
                                             st.producer.stamp(&name, r.partition, &ready.batch);
-                                        part.queued.push((stamped, ready));
+                                        part.queued.push((stamped, ready.source));
                                         moved = true;
                                     }
                                     part.caught_up = acc.whole_batches == 0
@@ -1509,11 +1549,15 @@ impl Engine {
         Ok(moved)
     }
 
-    /// Bytes of fetched batches held by every partition, queued or being written.
+    /// Bytes of fetched batches held by the partitions of mirrors that move data, queued or
+    /// being written.
     fn buffered_bytes(&self) -> usize {
         self.lock()
             .mirrors
             .values()
+            // A paused mirror keeps its batches for when it resumes; they must not hold back
+            // the link's other mirrors.
+            .filter(|m| m.record.state.moves_data())
             .flat_map(|m| m.parts.values())
             .flat_map(|p| p.in_flight.iter().chain(&p.queued))
             .map(|(b, _)| b.bytes().len())
@@ -1665,6 +1709,7 @@ impl Engine {
         let mut stalled: std::collections::HashSet<(String, i32)> = Default::default();
         let depth = self.inner.settings.max_in_flight.clamp(1, 5);
         while !self.stopping() {
+            let _gate = self.inner.produce_gate.lock().await;
             let mut drained = false;
             let batch: Vec<ProducePartition> = {
                 let mut st = self.lock();
@@ -1686,14 +1731,14 @@ impl Engine {
                             .iter()
                             .filter(|(i, _)| !stalled.contains(&(name.clone(), **i)))
                             .flat_map(move |(i, p)| {
-                                p.in_flight
-                                    .iter()
-                                    .take(depth)
-                                    .map(|(b, _)| ProducePartition {
-                                        topic: name.clone(),
-                                        partition: *i,
-                                        records: b.bytes().clone(),
-                                    })
+                                // A partition whose last write failed tries its first batch
+                                // alone until it lands.
+                                let n = if p.produce_error.is_some() { 1 } else { depth };
+                                p.in_flight.iter().take(n).map(|(b, _)| ProducePartition {
+                                    topic: name.clone(),
+                                    partition: *i,
+                                    records: b.bytes().clone(),
+                                })
                             })
                     })
                     .collect()
@@ -1730,8 +1775,7 @@ impl Engine {
                                 "destination {}-{} was written by another producer: the mirror expected offset {}, the broker appended at {}",
                                 r.topic, r.partition, part.dest_end, produced.base_offset
                             );
-                            part.in_flight.clear();
-                            part.queued.clear();
+                            part.drop_unwritten();
                             m.fail(msg);
                             stalled.insert((r.topic.clone(), r.partition));
                             continue;
@@ -1739,9 +1783,9 @@ impl Engine {
                         if part.in_flight.is_empty() {
                             continue;
                         }
-                        let (b, ready) = part.in_flight.remove(0);
+                        let (b, source) = part.in_flight.remove(0);
                         let n = b.header().record_count as i64;
-                        record_written(&mut part.map, &ready.source, part.dest_end);
+                        record_written(&mut part.map, &source, part.dest_end);
                         part.dest_end += n;
                         part.records += n as u64;
                         part.bytes += b.bytes().len() as u64;
@@ -1757,12 +1801,10 @@ impl Engine {
                         part.produce_error =
                             Some((since, format!("writing to the destination: {e}")));
                         if !e.is_retriable() {
-                            part.in_flight.clear();
-                            part.queued.clear();
+                            part.drop_unwritten();
                             m.fail(format!("writing to the destination: {e}"));
                         } else if since.elapsed() > retry_timeout {
-                            part.in_flight.clear();
-                            part.queued.clear();
+                            part.drop_unwritten();
                             m.fail(format!(
                                 "retries exhausted after cluster.link.retry.timeout.ms={}: writing to the destination: {e}",
                                 retry_timeout.as_millis()

@@ -706,3 +706,99 @@ async fn source_growth_that_the_destination_cannot_follow_is_reported() {
     let mirrored = rdkafka::consume(&b.bootstrap(), "grows").unwrap();
     assert_eq!(mirrored.len(), 60);
 }
+
+/// A paused mirror keeps the batches it had fetched (for when it resumes), and those do not
+/// count against the link's buffer: with a one-byte buffer, another mirror of the link still
+/// moves while the first is paused mid-copy, and the paused one resumes to a complete copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_mirror_does_not_hold_back_the_others() {
+    let (a, b) = (
+        TansuCluster::start("hold-a").unwrap(),
+        TansuCluster::start("hold-b").unwrap(),
+    );
+    let (src, dst) = (client(&a.bootstrap()).await, client(&b.bootstrap()).await);
+    create_topic(&src, "big", 1, &[]).await;
+    create_topic(&src, "other", 1, &[]).await;
+    for round in 0..20 {
+        let records = varied_records(50, 1, &format!("r{round}"));
+        produce(&a.bootstrap(), "big", &records, "none");
+    }
+    let mut s = settings("hold");
+    s.buffer_max_bytes = 1;
+    s.max_in_flight = 1;
+    let engine = Engine::start(s, src, dst).await.unwrap();
+    engine
+        .create_mirror(spec("big", "big"), Desired::Active)
+        .await
+        .unwrap();
+    // Paused as soon as it moved: it still lags, holding fetched batches.
+    let start = Instant::now();
+    loop {
+        let s = engine.status("big").unwrap();
+        if s.partitions.iter().map(|p| p.destination_end).sum::<i64>() > 0 {
+            engine.set_desired("big", Desired::Paused).await.unwrap();
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{s:#?}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    produce(&a.bootstrap(), "other", &varied_records(10, 1, "o"), "none");
+    engine
+        .create_mirror(spec("other", "other"), Desired::Active)
+        .await
+        .unwrap();
+    wait_for(&engine, "other", "10 records mirrored", caught_up(10)).await;
+    engine.set_desired("big", Desired::Active).await.unwrap();
+    wait_for(&engine, "big", "1000 records mirrored", caught_up(1000)).await;
+}
+
+/// FAILOVER in the middle of a copy, with batches queued and in flight: once it returns,
+/// nothing more lands on the destination, and the mirror's position is what the destination
+/// holds (aligned: the next source offset is the destination's end), not what was fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_mid_copy_lands_nothing_after_it_returns() {
+    let (a, b) = (
+        TansuCluster::start("fom-a").unwrap(),
+        TansuCluster::start("fom-b").unwrap(),
+    );
+    let (src, dst) = (client(&a.bootstrap()).await, client(&b.bootstrap()).await);
+    create_topic(&src, "busy", 2, &[]).await;
+    // Many small batches: a long queue per partition.
+    let spec_many = ProduceSpec {
+        topic: "busy".into(),
+        config: [("batch.num.messages".to_string(), json!(5))].into(),
+        records: Some(varied_records(1800, 2, "busy")),
+        transactions: None,
+    };
+    assert_eq!(rdkafka::produce(&a.bootstrap(), &spec_many).unwrap(), 1800);
+    let engine = Engine::start(settings("fom"), src, dst).await.unwrap();
+    engine
+        .create_mirror(spec("busy", "busy"), Desired::Active)
+        .await
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let s = engine.status("busy").unwrap();
+        if s.partitions.iter().map(|p| p.destination_end).sum::<i64>() > 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{s:#?}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    engine.set_desired("busy", Desired::Failover).await.unwrap();
+    let s = engine.status("busy").unwrap();
+    assert_eq!(s.state, MirrorState::Stopped);
+    let at_failover = rdkafka::consume(&b.bootstrap(), "busy").unwrap().len() as i64;
+    let ends: i64 = s.partitions.iter().map(|p| p.destination_end).sum();
+    assert_eq!(at_failover, ends, "{s:#?}");
+    for p in &s.partitions {
+        assert_eq!(p.next_source_offset, p.destination_end, "{p:#?}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        rdkafka::consume(&b.bootstrap(), "busy").unwrap().len() as i64,
+        at_failover,
+        "nothing lands after failover"
+    );
+    engine.shutdown().await;
+}
