@@ -424,12 +424,15 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
         .filter_map(|(k, v)| Some((k.strip_prefix("local.")?.to_owned(), v.clone())))
         .collect();
     let local_sasl = clusterlink_kafka::sasl::protocol_uses_sasl(&local);
+    // Without local.security.protocol the server's own connection settings are used.
+    let local_protocol = local.contains_key("security.protocol");
     configs
         .iter()
         .filter(|(name, value)| {
             let Some(d) = lookup(name) else { return false };
             if let Some(n) = name.strip_prefix("local.") {
                 let applied = pushes
+                    && local_protocol
                     && (n == "security.protocol"
                         || n.starts_with("ssl.")
                         || (SASL_APPLIED.contains(&n) && local_sasl));

@@ -266,7 +266,8 @@ pub struct LinkInfo {
     pub state: &'static str,
     /// Why the link is not ACTIVE.
     pub error_message: Option<String>,
-    /// Whether it is not ACTIVE because the remote cluster refused its credentials.
+    /// Whether it is not ACTIVE because a cluster (the remote one, or the local one for the
+    /// `local.*` credentials of a link that pushes) refused its credentials.
     pub authentication_failed: bool,
     /// Configs that are set but not applied by this server yet.
     pub not_applied: Vec<String>,
@@ -414,9 +415,13 @@ fn remote_security(record: &LinkRecord) -> Result<Security, LinkError> {
 
 /// The link's own security settings toward the local cluster (`local.security.protocol`,
 /// `local.ssl.*`, `local.sasl.*`): the identity a link that pushes reads the local cluster
-/// with, as Confluent's source-initiated links use them. `None` when the link names none (the
-/// server's own connections are used).
+/// with, as Confluent's source-initiated links use them. `None` for a link that does not push,
+/// and without `local.security.protocol` (the server's own connections are used, with their
+/// `--command-config` security).
 fn local_security(record: &LinkRecord) -> Result<Option<Security>, LinkError> {
+    if !record.pushes() || !record.configs.contains_key("local.security.protocol") {
+        return Ok(None);
+    }
     let local: BTreeMap<String, String> = record
         .configs
         .iter()
@@ -1357,7 +1362,10 @@ impl LinkManager {
                 LinkConfig {
                     is_default: set.is_none(),
                     read_only: def.is_some_and(|d| d.immutable),
-                    applied: !not_applied.contains(&n) && def.is_some_and(|d| d.applied),
+                    // `local.*` settings apply to some links only: their record says.
+                    applied: !not_applied.contains(&n)
+                        && (def.is_some_and(|d| d.applied)
+                            || (n.starts_with("local.") && set.is_some())),
                     sensitive,
                     value,
                     name: n,
@@ -1433,16 +1441,17 @@ impl LinkManager {
             "metadata.max.age.ms",
             "retry.backoff.ms",
         ];
-        // New credentials or TLS settings reconnect too.
-        let security_changed = old
-            .configs
-            .iter()
-            .chain(record.configs.iter())
-            .any(|(k, _)| is_security_config(k) && old.configs.get(k) != record.configs.get(k));
-        let restart = security_changed
-            || restart_keys
-                .iter()
-                .any(|k| old.configs.get(*k) != record.configs.get(*k));
+        // New credentials or TLS settings reconnect too: toward the remote cluster, everything
+        // of the link; toward the local one (`local.*`), its pusher only.
+        let changed = |k: &str| old.configs.get(k) != record.configs.get(k);
+        let security_changed = |local: bool| {
+            old.configs
+                .keys()
+                .chain(record.configs.keys())
+                .any(|k| k.starts_with("local.") == local && is_security_config(k) && changed(k))
+        };
+        let restart = security_changed(false) || restart_keys.iter().any(|k| changed(k));
+        let local_changed = security_changed(true);
         let mut source = None;
         if old.configs.get("bootstrap.servers") != record.configs.get("bootstrap.servers") {
             // The new address must reach the same source cluster.
@@ -1472,7 +1481,7 @@ impl LinkManager {
         if let Some(engine) = entry.engine() {
             engine.set_link_paused(link_paused(&record));
         }
-        if restart && record.pushes() {
+        if (restart || local_changed) && record.pushes() {
             self.restart_pusher(&entry, &record).await;
         }
         if restart && record.pulls() {

@@ -389,6 +389,28 @@ async fn a_pushing_link_reads_its_local_cluster_with_the_local_settings() {
     assert!(rdkafka::consume(&dst.bootstrap(), "orders")
         .map(|m| m.is_empty())
         .unwrap_or(true));
+    let (_, c) = s
+        .get("/v3/clusters/sl-src/links/sl/configs/local.security.protocol")
+        .await;
+    assert_eq!(c["implemented"], true, "{c:#}");
+    // A link that does not push reads nothing on its local cluster: its local.* settings are
+    // stored, not checked, and reported as having no effect.
+    let (st, v) = d
+        .post(
+            "/v3/clusters/sl-dst/links?link_name=pulls",
+            json!({"source_cluster_id": "sl-src", "configs": configs(&[
+                ("bootstrap.servers", &src.bootstrap()),
+                ("local.security.protocol", "SASL_SSL"),
+                ("local.sasl.mechanism", "OAUTHBEARER")])}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let (_, v) = d.get("/v3/clusters/sl-dst/links/pulls").await;
+    assert_eq!(
+        v["not_implemented_configs"],
+        json!(["local.sasl.mechanism", "local.security.protocol"]),
+        "{v:#}"
+    );
 
     let right = jaas("right-pw");
     let (st, v) = s
