@@ -376,27 +376,86 @@ async fn operator(
     .context("operator")
 }
 
-/// Reads a Java-style `.properties` file of `name=value` lines (`#` and `!` comments, blank
-/// lines, `:` as a separator too, whitespace around names and values dropped).
+/// Reads a Java `.properties` file, as Kafka's tools do (see [`parse_properties`]).
 fn read_properties(path: &std::path::Path) -> Result<std::collections::BTreeMap<String, String>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading client properties from {}", path.display()))?;
     parse_properties(&text).with_context(|| format!("client properties in {}", path.display()))
 }
 
+/// Java's `.properties` syntax: `#` and `!` comment lines; a line ending in an odd number of
+/// backslashes continues on the next (whose leading blanks are dropped), as JAAS configs are
+/// often written; the name ends at the first unescaped `=`, `:` or blank; `\t`, `\n`, `\r`,
+/// `\f`, `\uXXXX` and `\` before any other character are escapes.
 fn parse_properties(text: &str) -> Result<std::collections::BTreeMap<String, String>> {
     let mut out = std::collections::BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+    let mut lines = text.lines().enumerate();
+    while let Some((n, first)) = lines.next() {
+        let first = first.trim_start();
+        if first.is_empty() || first.starts_with('#') || first.starts_with('!') {
             continue;
         }
-        let Some(at) = line.find(['=', ':']) else {
-            anyhow::bail!("line {}: no '=' after the name", n + 1);
-        };
-        let (name, value) = (line[..at].trim(), line[at + 1..].trim());
+        let mut logical = first.to_owned();
+        while logical.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1 {
+            logical.pop();
+            match lines.next() {
+                Some((_, next)) => logical.push_str(next.trim_start()),
+                None => break,
+            }
+        }
+        let (name, value) = split_property(&logical);
+        let name = unescape(&name).with_context(|| format!("line {}", n + 1))?;
+        let value = unescape(&value).with_context(|| format!("line {}", n + 1))?;
         anyhow::ensure!(!name.is_empty(), "line {}: no name before '='", n + 1);
-        out.insert(name.to_owned(), value.to_owned());
+        out.insert(name, value);
+    }
+    Ok(out)
+}
+
+/// A logical line's name and value, both still escaped.
+fn split_property(line: &str) -> (String, String) {
+    let mut chars = line.char_indices().peekable();
+    let mut end = line.len();
+    while let Some((i, c)) = chars.next() {
+        if c == '\\' {
+            chars.next();
+        } else if c == '=' || c == ':' || c.is_whitespace() {
+            end = i;
+            break;
+        }
+    }
+    let name = &line[..end];
+    let rest = line[end..].trim_start();
+    let rest = rest.strip_prefix(['=', ':']).map_or(rest, str::trim_start);
+    (name.to_owned(), rest.to_owned())
+}
+
+fn unescape(s: &str) -> Result<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let code = u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 4)
+                    .and_then(char::from_u32)
+                    // Not echoed: the value may be a secret.
+                    .context("a \\u escape without four hex digits")?;
+                out.push(code);
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
     }
     Ok(out)
 }
@@ -618,15 +677,24 @@ mod tests {
     #[test]
     fn properties_files_read_as_kafka_tools_write_them() {
         let p = parse_properties(
-            "# comment\n! also a comment\n\n security.protocol = SASL_SSL \nsasl.mechanism:PLAIN\n\
-             sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"a=b\";\n",
+            "# comment\n! also a comment\n\n security.protocol = SASL_SSL\nsasl.mechanism:PLAIN\n\
+             sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required \\\n    \
+             username=\"u\" \\\n    password=\"a=b\\\\c\";\n\
+             ssl.truststore.location /etc/ca.pem\nkey\\=with\\:escapes=caf\\u00e9\n",
         )
         .unwrap();
         assert_eq!(p["security.protocol"], "SASL_SSL");
         assert_eq!(p["sasl.mechanism"], "PLAIN");
-        assert!(p["sasl.jaas.config"].ends_with("password=\"a=b\";"));
-        assert_eq!(p.len(), 3);
-        let e = parse_properties("ok=1\njust-a-name\n").unwrap_err();
+        assert_eq!(
+            p["sasl.jaas.config"],
+            "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"a=b\\c\";"
+        );
+        assert_eq!(p["ssl.truststore.location"], "/etc/ca.pem");
+        assert_eq!(p["key=with:escapes"], "caf\u{e9}");
+        assert_eq!(p.len(), 5);
+        let e = parse_properties("ok=1\n=no-name\n").unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
+        let e = parse_properties("bad=\\uZZ\n").unwrap_err();
+        assert!(format!("{e:#}").contains("line 1"), "{e:#}");
     }
 }
