@@ -263,7 +263,13 @@ impl Pusher {
             abort.abort();
             let engine = lock(&self.engine).take();
             if let Some(engine) = engine {
-                engine.shutdown().await;
+                // Waits for its loops, so that no batch of this engine lands while a successor
+                // replays from the checkpoints (bounded: its calls time out).
+                match tokio::time::timeout(Duration::from_secs(60), engine.stop()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => warn!(error = %e, "final checkpoint of a pushing engine failed"),
+                    Err(_) => warn!("a pushing engine did not stop within 60 s"),
+                }
             }
         }
     }
