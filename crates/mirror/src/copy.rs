@@ -92,12 +92,6 @@ impl DestinationProducer {
         })
     }
 
-    /// Forgets the sequences of `topic`'s partitions: a topic created again under that name
-    /// starts from sequence 0, as a new partition expects.
-    pub fn forget(&mut self, topic: &str) {
-        self.next_sequence.retain(|(t, _), _| t != topic);
-    }
-
     /// The batch as this producer writes it to `topic[partition]`: its id, epoch and the
     /// partition's next sequence.
     pub fn stamp(&mut self, topic: &str, partition: i32, batch: &RawBatch) -> RawBatch {
