@@ -26,6 +26,8 @@ import sys
 
 from scramp import ScramException, ScramMechanism
 
+from splice import pipe
+
 API_VERSIONS, SASL_HANDSHAKE, SASL_AUTHENTICATE = 18, 17, 36
 SCRAM = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 
@@ -204,23 +206,6 @@ def sasl_authenticate_response(version, correlation_id, auth_bytes, failed_mecha
     if version >= 1:
         body += struct.pack(">q", 0)
     return body
-
-
-async def pipe(reader, writer):
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        try:
-            writer.close()
-        except Exception:
-            pass
 
 
 async def main():

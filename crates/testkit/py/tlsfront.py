@@ -6,22 +6,7 @@ import asyncio
 import ssl
 import sys
 
-
-async def pipe(reader, writer):
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
-        pass
-    finally:
-        try:
-            writer.close()
-        except Exception:
-            pass
+from splice import pipe
 
 
 async def main():
