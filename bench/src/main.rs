@@ -161,13 +161,11 @@ async fn produce(bootstrap: &str, topic: &str, partitions: i32, records: usize, 
     Ok(())
 }
 
-async fn fetch_only(bootstrap: &str, topic: &str) -> Result<()> {
-    let client = Client::connect(ClientConfig::new(bootstrap)).await?;
-    let parts: Vec<i32> = client.topic_metadata(topic).await?.partitions.keys().copied().collect();
+/// Reads every partition of `topic` from 0 to its high watermark with our client, handing each
+/// batch to `each` with the partition's index in `parts`.
+async fn read_topic(client: &Client, topic: &str, parts: &[i32], mut each: impl FnMut(usize, RawBatch)) -> Result<()> {
     let mut offsets = vec![0i64; parts.len()];
     let mut ends = vec![i64::MAX; parts.len()];
-    let (mut records, mut bytes) = (0u64, 0u64);
-    let start = Instant::now();
     while offsets.iter().zip(&ends).any(|(o, e)| o < e) {
         let req = FetchRequest {
             partitions: parts
@@ -189,12 +187,24 @@ async fn fetch_only(bootstrap: &str, topic: &str) -> Result<()> {
                 ends[i] = f.high_watermark;
             }
             for b in split_batches(f.records)? {
-                records += b.header().record_count as u64;
-                bytes += b.bytes().len() as u64;
                 offsets[i] = b.header().next_offset();
+                each(i, b);
             }
         }
     }
+    Ok(())
+}
+
+async fn fetch_only(bootstrap: &str, topic: &str) -> Result<()> {
+    let client = Client::connect(ClientConfig::new(bootstrap)).await?;
+    let parts: Vec<i32> = client.topic_metadata(topic).await?.partitions.keys().copied().collect();
+    let (mut records, mut bytes) = (0u64, 0u64);
+    let start = Instant::now();
+    read_topic(&client, topic, &parts, |_, b| {
+        records += b.header().record_count as u64;
+        bytes += b.bytes().len() as u64;
+    })
+    .await?;
     let secs = start.elapsed().as_secs_f64();
     println!(r#"{{"records":{records},"batch_bytes":{bytes},"seconds":{secs:.3}}}"#);
     Ok(())
@@ -204,34 +214,7 @@ async fn produce_only(source: &str, destination: &str, topic: &str, lanes: usize
     let src = Client::connect(ClientConfig::new(source)).await?;
     let parts: Vec<i32> = src.topic_metadata(topic).await?.partitions.keys().copied().collect();
     let mut batches: Vec<std::collections::VecDeque<RawBatch>> = vec![Default::default(); parts.len()];
-    let mut offsets = vec![0i64; parts.len()];
-    let mut ends = vec![i64::MAX; parts.len()];
-    while offsets.iter().zip(&ends).any(|(o, e)| o < e) {
-        let req = FetchRequest {
-            partitions: parts
-                .iter()
-                .zip(&offsets)
-                .zip(&ends)
-                .filter(|((_, o), e)| o < e)
-                .map(|((p, o), _)| FetchPartition { topic: topic.into(), partition: *p, offset: *o, max_bytes: 1 << 20 })
-                .collect(),
-            max_wait: Duration::from_millis(100),
-            min_bytes: 1,
-            max_bytes: 32 << 20,
-            isolation: Isolation::ReadCommitted,
-        };
-        for r in src.fetch(&req).await {
-            let f = r.result.with_context(|| format!("partition {}", r.partition))?;
-            let i = parts.iter().position(|p| *p == r.partition).context("partition")?;
-            if f.high_watermark >= 0 {
-                ends[i] = f.high_watermark;
-            }
-            for b in split_batches(f.records)? {
-                offsets[i] = b.header().next_offset();
-                batches[i].push_back(b);
-            }
-        }
-    }
+    read_topic(&src, topic, &parts, |i, b| batches[i].push_back(b)).await?;
     create_topic(destination, topic, parts.len() as i32).await?;
     let mut config = ClientConfig::new(destination);
     config.produce_connections = lanes;
