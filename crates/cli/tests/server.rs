@@ -20,6 +20,25 @@ fn get(addr: &str, path: &str) -> Option<(u16, String)> {
     Some((head.split(' ').nth(1)?.parse().ok()?, body.to_owned()))
 }
 
+/// Waits until the server on `addr` lists its cluster, and returns that answer's body; panics
+/// if the server exits first or takes more than 20 s.
+fn wait_until_serving(addr: &str, child: &mut std::process::Child) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some((200, body)) = get(addr, "/kafka/v3/clusters") {
+            return body;
+        }
+        if let Some(exit) = child.try_wait().unwrap() {
+            panic!("server exited: {exit:?}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "server did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn server_serves_the_cluster_and_stops_on_sigterm() {
     let b = TansuCluster::start("cli-server").unwrap();
@@ -35,17 +54,7 @@ fn server_serves_the_cluster_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    let body = loop {
-        if let Some((200, body)) = get(&addr, "/kafka/v3/clusters") {
-            break body;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let body = wait_until_serving(&addr, &mut child);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["data"][0]["cluster_id"], "cli-server");
     assert_eq!(get(&addr, "/v3/clusters/cli-server/links").unwrap().0, 200);
@@ -112,20 +121,7 @@ fn server_authenticates_to_its_local_cluster_with_command_config() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    let body = loop {
-        if let Some((200, body)) = get(&addr, "/kafka/v3/clusters") {
-            break body;
-        }
-        if let Some(exit) = child.try_wait().unwrap() {
-            panic!("server exited: {exit:?}");
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "server did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let body = wait_until_serving(&addr, &mut child);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["data"][0]["cluster_id"], "cli-sasl");
     let _ = child.kill();
