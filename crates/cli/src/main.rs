@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use clusterlink_kafka::client::NewTopic;
 use clusterlink_kafka::{Client, ClientConfig};
 mod apply;
@@ -37,6 +37,35 @@ struct Cli {
     retry_timeout_ms: u64,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How the mirroring engines move data: the same knobs for `mirror` and `server`.
+#[derive(Debug, Args)]
+struct Tuning {
+    /// Most bytes fetched per partition per fetch.
+    #[arg(long, default_value_t = 1 << 20)]
+    partition_max_bytes: i32,
+    /// Connections per destination broker that writes are spread over (a partition always
+    /// uses the same one).
+    #[arg(long, default_value_t = 2)]
+    produce_connections: usize,
+    /// Produce requests in flight per destination partition (1 to 5).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=5))]
+    max_in_flight: u8,
+    /// Bytes of fetched data a link's engine holds at most (queued or being written), above
+    /// which it stops fetching until writes catch up.
+    #[arg(long, default_value_t = 64 << 20)]
+    buffer_max_bytes: usize,
+}
+
+impl Tuning {
+    /// Applies the knobs to an engine's settings and to the client that writes.
+    fn apply(&self, settings: &mut LinkSettings, writer: &mut ClientConfig) {
+        settings.partition_max_bytes = self.partition_max_bytes;
+        settings.max_in_flight = self.max_in_flight as usize;
+        settings.buffer_max_bytes = self.buffer_max_bytes;
+        writer.produce_connections = self.produce_connections;
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,13 +96,8 @@ enum Command {
         /// Print status every this many milliseconds (0: never).
         #[arg(long, default_value_t = 1000)]
         status_interval_ms: u64,
-        /// Most bytes fetched per partition per round.
-        #[arg(long, default_value_t = 1 << 20)]
-        partition_max_bytes: i32,
-        /// Connections per destination broker that writes are spread over (a partition always
-        /// uses the same one).
-        #[arg(long, default_value_t = 2)]
-        produce_connections: usize,
+        #[command(flatten)]
+        tuning: Tuning,
     },
     /// Run the link server: host the cluster links of the local cluster (their state lives in
     /// its state topic), mirror their topics, and serve Confluent's Admin REST API v3 under
@@ -97,6 +121,8 @@ enum Command {
         /// `sasl.jaas.config` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). Plaintext without it.
         #[arg(long, env = "CLUSTERLINK_COMMAND_CONFIG")]
         command_config: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        tuning: Tuning,
     },
     /// Run the Kubernetes operator: reconcile ClusterLink and KafkaTopic resources (following the
     /// KafkaRestClasses and Secrets they use) through their link servers' REST APIs. Uses the
@@ -206,14 +232,14 @@ async fn main() -> ExitCode {
             destination_bootstrap_server,
             topics,
             status_interval_ms,
-            partition_max_bytes,
-            produce_connections,
+            tuning,
         } => {
+            let mut settings = LinkSettings::new(&link);
+            let mut config = ClientConfig::new(&destination_bootstrap_server);
+            config.retry.timeout = retry;
+            tuning.apply(&mut settings, &mut config);
             let src = connect(&source_bootstrap_server, "source ", retry);
             let dst = async {
-                let mut config = ClientConfig::new(&destination_bootstrap_server);
-                config.retry.timeout = retry;
-                config.produce_connections = produce_connections;
                 Client::connect(config).await.with_context(|| {
                     format!(
                         "connecting to the destination cluster at {destination_bootstrap_server}"
@@ -221,11 +247,7 @@ async fn main() -> ExitCode {
                 })
             };
             match tokio::try_join!(src, dst) {
-                Ok((src, dst)) => {
-                    let mut settings = LinkSettings::new(&link);
-                    settings.partition_max_bytes = partition_max_bytes;
-                    mirror(settings, src, dst, &topics, status_interval_ms).await
-                }
+                Ok((src, dst)) => mirror(settings, src, dst, &topics, status_interval_ms).await,
                 Err(e) => Err(e),
             }
         }
@@ -235,6 +257,7 @@ async fn main() -> ExitCode {
             state_topic,
             password_encoder_secret_file,
             command_config,
+            tuning,
         } => {
             server(
                 &bootstrap_server,
@@ -242,6 +265,7 @@ async fn main() -> ExitCode {
                 &state_topic,
                 password_encoder_secret_file.as_deref(),
                 command_config.as_deref(),
+                &tuning,
                 retry,
             )
             .await
@@ -474,10 +498,13 @@ async fn server(
     state_topic: &str,
     encoder_secret_file: Option<&std::path::Path>,
     command_config: Option<&std::path::Path>,
+    tuning: &Tuning,
     retry: Duration,
 ) -> Result<()> {
+    let mut options = clusterlink_rest::ManagerOptions::default();
     let mut config = ClientConfig::new(bootstrap);
     config.retry.timeout = retry;
+    tuning.apply(&mut options.engine, &mut config);
     if let Some(path) = command_config {
         let properties = read_properties(path)?;
         let at = || format!("the client properties in {}", path.display());
@@ -489,7 +516,6 @@ async fn server(
     let local = Client::connect(config)
         .await
         .with_context(|| format!("connecting to the local cluster at {bootstrap}"))?;
-    let mut options = clusterlink_rest::ManagerOptions::default();
     options.engine.state_topic = state_topic.to_owned();
     if let Some(path) = encoder_secret_file {
         let secret = std::fs::read_to_string(path).with_context(|| {

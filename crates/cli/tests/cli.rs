@@ -48,3 +48,31 @@ fn unreachable_cluster_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&addr) && err.contains("connection"), "{err}");
 }
+
+/// The engine's knobs are checked before anything starts: a produce depth outside Kafka's
+/// idempotence window (1 to 5) is refused, naming the flag, for `server` and `mirror` alike.
+#[test]
+fn engine_knobs_out_of_range_are_refused() {
+    for cmd in [
+        &["server", "--bootstrap-server", "127.0.0.1:1"][..],
+        &[
+            "mirror",
+            "--link",
+            "l",
+            "--source-bootstrap-server",
+            "127.0.0.1:1",
+            "--destination-bootstrap-server",
+            "127.0.0.1:1",
+        ][..],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--max-in-flight", "6"]);
+        let out = clusterlink(&args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--max-in-flight") && err.contains("1..=5"),
+            "{err}"
+        );
+    }
+}

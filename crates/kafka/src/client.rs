@@ -39,8 +39,9 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Metadata older than this is refreshed before use.
     pub metadata_max_age: Duration,
-    /// Connections per broker that produce requests are spread over. A partition always uses
-    /// the same one, so its writes stay in order; several let a broker append in parallel.
+    /// Connections per broker that produce requests are spread over (2 by default). A partition
+    /// always uses the same one, so its writes stay in order; several let a broker append in
+    /// parallel (Kafka handles one request per connection at a time).
     pub produce_connections: usize,
 }
 
@@ -57,7 +58,7 @@ impl ClientConfig {
             connection: ConnectionConfig::default(),
             retry: RetryPolicy::default(),
             metadata_max_age: Duration::from_secs(300),
-            produce_connections: 1,
+            produce_connections: 2,
         }
     }
 }
