@@ -271,6 +271,9 @@ pub struct PartitionStatus {
     pub bytes_mirrored: u64,
     /// The last error, while it persists.
     pub last_error: Option<String>,
+    /// Bytes of fetched batches held for it, queued or being written.
+    #[serde(default)]
+    pub buffered_bytes: u64,
 }
 
 /// A mirror topic's status.
@@ -451,7 +454,17 @@ impl Part {
             records_mirrored: self.records,
             bytes_mirrored: self.bytes,
             last_error: self.last_error(),
+            buffered_bytes: self.buffered_bytes() as u64,
         }
+    }
+
+    /// Bytes of its fetched batches held, queued or being written.
+    fn buffered_bytes(&self) -> usize {
+        self.in_flight
+            .iter()
+            .chain(&self.queued)
+            .map(|(b, _)| b.bytes().len())
+            .sum()
     }
 }
 
@@ -1560,8 +1573,7 @@ impl Engine {
             // the link's other mirrors.
             .filter(|m| m.record.state.moves_data())
             .flat_map(|m| m.parts.values())
-            .flat_map(|p| p.in_flight.iter().chain(&p.queued))
-            .map(|(b, _)| b.bytes().len())
+            .map(Part::buffered_bytes)
             .sum()
     }
 

@@ -1182,6 +1182,7 @@ pub fn metrics_text(manager: &LinkManager) -> String {
     let mut records = Vec::new();
     let mut bytes = Vec::new();
     let mut part_errors = Vec::new();
+    let mut buffered = Vec::new();
     for (link, m) in &mirrors {
         let ml = format!("link=\"{}\",mirror=\"{}\"", esc(link), esc(&m.name));
         states.push((format!("{ml},state=\"{}\"", m.state.as_str()), "1".into()));
@@ -1191,7 +1192,8 @@ pub fn metrics_text(manager: &LinkManager) -> String {
             lag_seconds.push((pl.clone(), format!("{}", p.lag_seconds)));
             records.push((pl.clone(), p.records_mirrored.to_string()));
             bytes.push((pl.clone(), p.bytes_mirrored.to_string()));
-            part_errors.push((pl, u8::from(p.last_error.is_some()).to_string()));
+            part_errors.push((pl.clone(), u8::from(p.last_error.is_some()).to_string()));
+            buffered.push((pl, p.buffered_bytes.to_string()));
         }
     }
     family(
@@ -1229,6 +1231,12 @@ pub fn metrics_text(manager: &LinkManager) -> String {
         "gauge",
         "1 while the mirror partition's last fetch or write failed.",
         part_errors,
+    );
+    family(
+        "clusterlink_mirror_buffered_bytes",
+        "gauge",
+        "Bytes of fetched batches held for the mirror partition, queued or being written (a link holds at most --buffer-max-bytes for its mirrors that move data, plus one fetch).",
+        buffered,
     );
     family(
         "clusterlink_errors_total",

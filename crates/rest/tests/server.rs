@@ -757,6 +757,8 @@ async fn mirrors_end_to_end() {
         "clusterlink_mirror_lag_seconds{link=\"east\",mirror=\"orders\",partition=\"2\"}",
         "clusterlink_mirror_records_total{link=\"east\",mirror=\"orders\",partition=\"0\"}",
         "clusterlink_mirror_bytes_total{link=\"east\",mirror=\"events-copy\",partition=\"1\"}",
+        // A stopped mirror holds no fetched data.
+        "clusterlink_mirror_buffered_bytes{link=\"east\",mirror=\"orders\",partition=\"0\"} 0",
         "clusterlink_errors_total{category=\"invalid\"}",
         "clusterlink_errors_total{category=\"not_found\"}",
     ] {
