@@ -92,6 +92,13 @@ impl DestinationProducer {
         })
     }
 
+    /// Sets `topic[partition]`'s next sequence back to `sequence`: the batches stamped from
+    /// there on were dropped unwritten and will be stamped again.
+    pub fn rewind(&mut self, topic: &str, partition: i32, sequence: i32) {
+        self.next_sequence
+            .insert((topic.to_owned(), partition), sequence);
+    }
+
     /// The batch as this producer writes it to `topic[partition]`: its id, epoch and the
     /// partition's next sequence.
     pub fn stamp(&mut self, topic: &str, partition: i32, batch: &RawBatch) -> RawBatch {

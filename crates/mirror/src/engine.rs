@@ -481,12 +481,6 @@ struct Mirror {
 
 impl Mirror {
     fn set_state(&mut self, state: MirrorState, reason: Option<String>) {
-        if matches!(state, MirrorState::Failed | MirrorState::Stopped) {
-            // Nothing more is written for it: its fetched batches would only hold memory.
-            for part in self.parts.values_mut() {
-                part.drop_unwritten();
-            }
-        }
         if self.record.state != state || self.record.reason != reason {
             info!(mirror = %self.record.spec.name, from = self.record.state.as_str(), to = state.as_str(), reason = reason.as_deref().unwrap_or(""), "mirror state");
             self.record.state = state;
@@ -498,8 +492,27 @@ impl Mirror {
     }
 
     fn fail(&mut self, reason: String) {
+        if self.record.state == MirrorState::Failed {
+            // The first reason is the one that explains it.
+            warn!(mirror = %self.record.spec.name, %reason, "failed mirror: another error");
+            return;
+        }
         warn!(mirror = %self.record.spec.name, %reason, "mirror failed");
         self.set_state(MirrorState::Failed, Some(reason));
+    }
+
+    /// Gives back the batches not written yet: drops them, rewinds the reader to the first,
+    /// and the producer's sequence to that batch's (so that, if the mirror moves again, the
+    /// same records go out with the same sequences, which the broker recognises should one of
+    /// them have landed after all). Only while nothing of it is in flight: under the produce
+    /// gate, outside a produce call.
+    fn give_back(&mut self, producer: &mut DestinationProducer) {
+        for (p, part) in &mut self.parts {
+            if let Some((b, _)) = part.in_flight.first().or(part.queued.first()) {
+                producer.rewind(&self.record.spec.name, *p, b.header().base_sequence);
+            }
+            part.drop_unwritten();
+        }
     }
 
     /// The state that `desired` means while nothing is wrong.
@@ -1115,7 +1128,8 @@ impl Engine {
             _ => None,
         };
         let entries = {
-            let mut st = self.lock();
+            let mut guard = self.lock();
+            let st = &mut *guard;
             let mirror = st
                 .mirrors
                 .get_mut(name)
@@ -1149,6 +1163,11 @@ impl Engine {
                 _ => mirror.healthy_state(),
             };
             mirror.set_state(next, None);
+            if next == MirrorState::Stopped {
+                // Under the produce gate: nothing is in flight, so what is queued is unwritten
+                // and the stored position must not count it.
+                mirror.give_back(&mut st.producer);
+            }
             store_entries(
                 &self.inner.settings.name,
                 mirror,
@@ -1176,10 +1195,14 @@ impl Engine {
             // across a topic's deletion and refuses a re-created topic's batches that start
             // again at 0 (found by the operator test that deletes and re-adds a mirror); Kafka
             // (2.5 and later) accepts any first sequence on a partition new to the producer.
-            self.lock()
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            let mut removed = st
                 .mirrors
                 .remove(name)
-                .ok_or_else(|| MirrorError::NotFound(name.to_owned()))?
+                .ok_or_else(|| MirrorError::NotFound(name.to_owned()))?;
+            removed.give_back(&mut st.producer);
+            removed
         };
         let link = &self.inner.settings.name;
         let mut entries = vec![(mirror_key(link, name), None)];
@@ -1725,7 +1748,15 @@ impl Engine {
             let _gate = self.inner.produce_gate.lock().await;
             let mut drained = false;
             let batch: Vec<ProducePartition> = {
-                let mut st = self.lock();
+                let mut guard = self.lock();
+                let st = &mut *guard;
+                // Mirrors that stopped moving (paused, failed, failed over) hold nothing: no
+                // call is in flight now, and their answers were all taken.
+                for m in st.mirrors.values_mut() {
+                    if !m.record.state.moves_data() {
+                        m.give_back(&mut st.producer);
+                    }
+                }
                 for m in st.mirrors.values_mut() {
                     for part in m.parts.values_mut() {
                         // Queued batches follow the in-flight ones (their sequences too).
@@ -1788,7 +1819,6 @@ impl Engine {
                                 "destination {}-{} was written by another producer: the mirror expected offset {}, the broker appended at {}",
                                 r.topic, r.partition, part.dest_end, produced.base_offset
                             );
-                            part.drop_unwritten();
                             m.fail(msg);
                             stalled.insert((r.topic.clone(), r.partition));
                             continue;
@@ -1814,10 +1844,8 @@ impl Engine {
                         part.produce_error =
                             Some((since, format!("writing to the destination: {e}")));
                         if !e.is_retriable() {
-                            part.drop_unwritten();
                             m.fail(format!("writing to the destination: {e}"));
                         } else if since.elapsed() > retry_timeout {
-                            part.drop_unwritten();
                             m.fail(format!(
                                 "retries exhausted after cluster.link.retry.timeout.ms={}: writing to the destination: {e}",
                                 retry_timeout.as_millis()
