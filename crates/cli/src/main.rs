@@ -43,19 +43,19 @@ struct Cli {
 #[derive(Debug, Args)]
 struct Tuning {
     /// Most bytes fetched per partition per fetch.
-    #[arg(long, default_value_t = 1 << 20)]
+    #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(i32).range(1..))]
     partition_max_bytes: i32,
     /// Connections per destination broker that writes are spread over (a partition always
     /// uses the same one).
-    #[arg(long, default_value_t = 2)]
-    produce_connections: usize,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    produce_connections: u16,
     /// Produce requests in flight per destination partition (1 to 5).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=5))]
     max_in_flight: u8,
     /// Bytes of fetched data a link's engine holds at most (queued or being written), above
     /// which it stops fetching until writes catch up.
-    #[arg(long, default_value_t = 64 << 20)]
-    buffer_max_bytes: usize,
+    #[arg(long, default_value_t = 64 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    buffer_max_bytes: u64,
 }
 
 impl Tuning {
@@ -63,8 +63,8 @@ impl Tuning {
     fn apply(&self, settings: &mut LinkSettings, writer: &mut ClientConfig) {
         settings.partition_max_bytes = self.partition_max_bytes;
         settings.max_in_flight = self.max_in_flight as usize;
-        settings.buffer_max_bytes = self.buffer_max_bytes;
-        writer.produce_connections = self.produce_connections;
+        settings.buffer_max_bytes = usize::try_from(self.buffer_max_bytes).unwrap_or(usize::MAX);
+        writer.produce_connections = self.produce_connections.into();
     }
 }
 

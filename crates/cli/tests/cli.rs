@@ -50,7 +50,8 @@ fn unreachable_cluster_is_a_clear_error() {
 }
 
 /// The engine's knobs are checked before anything starts: a produce depth outside Kafka's
-/// idempotence window (1 to 5) is refused, naming the flag, for `server` and `mirror` alike.
+/// idempotence window (1 to 5), and zero bytes or connections (which would never fetch or
+/// write), are refused, naming the flag, for `server` and `mirror` alike.
 #[test]
 fn engine_knobs_out_of_range_are_refused() {
     for cmd in [
@@ -65,14 +66,18 @@ fn engine_knobs_out_of_range_are_refused() {
             "127.0.0.1:1",
         ][..],
     ] {
-        let mut args = cmd.to_vec();
-        args.extend(["--max-in-flight", "6"]);
-        let out = clusterlink(&args);
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("--max-in-flight") && err.contains("1..=5"),
-            "{err}"
-        );
+        for (flag, value) in [
+            ("--max-in-flight", "6"),
+            ("--partition-max-bytes", "0"),
+            ("--buffer-max-bytes", "0"),
+            ("--produce-connections", "0"),
+        ] {
+            let mut args = cmd.to_vec();
+            args.extend([flag, value]);
+            let out = clusterlink(&args);
+            assert!(!out.status.success(), "{flag} {value}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(flag) && err.contains("not in "), "{err}");
+        }
     }
 }

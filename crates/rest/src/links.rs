@@ -945,6 +945,8 @@ impl LinkManager {
         );
         remote.retry.timeout = self.inner.options.connect_timeout;
         remote.connection.connect_timeout = self.inner.options.connect_timeout;
+        // The pushing engine writes there: as many connections as the server writes locally with.
+        remote.produce_connections = self.inner.local.config().produce_connections;
         remote_security(record)?.apply(&mut remote);
         let mut settings = self.inner.options.engine.clone();
         if let Some(ms) = record
@@ -1225,6 +1227,17 @@ impl LinkManager {
             if let Some(p) = push {
                 error = p.error;
                 authentication_failed = p.authentication;
+            }
+        } else if record.pushes() {
+            // A bidirectional link pulls and pushes. Its pusher's "waiting for the INBOUND
+            // link" is no error of the link (an outbound-outbound pair never has one), but
+            // credentials refused on the pushing side are.
+            if let Some(p) = lock(&entry.pusher).as_ref().map(|p| p.state()) {
+                if p.authentication {
+                    up = false;
+                    error = p.error;
+                    authentication_failed = true;
+                }
             }
         }
         LinkInfo {
