@@ -459,6 +459,9 @@ async fn get_topic(
     Ok(ok(topic_data(&api, &headers, &topic, &t)))
 }
 
+/// The most partitions a topic created through the API may ask for.
+const MAX_PARTITIONS: i32 = 100_000;
+
 #[derive(Debug, Deserialize, Default)]
 struct CreateTopic {
     topic_name: String,
@@ -481,6 +484,27 @@ async fn create_topic(
     let req: CreateTopic = body(&bytes, true)?;
     if req.topic_name.is_empty() {
         return Err(ApiError::bad_request("topic_name is required"));
+    }
+    if !crate::links::is_topic_name(&req.topic_name) {
+        return Err(ApiError::bad_request(
+            "topic_name is illegal: use 1 to 249 of [a-zA-Z0-9._-], not '.' or '..'",
+        ));
+    }
+    // Kafka itself sets no bound, but a broker asked for millions of partitions stalls
+    // (tansu stopped answering anyone): far above any real topic, refused up front.
+    if let Some(n) = req.partitions_count {
+        if n != -1 && !(1..=MAX_PARTITIONS).contains(&n) {
+            return Err(ApiError::bad_request(format!(
+                "partitions_count {n} is out of range: 1 to {MAX_PARTITIONS}, or -1 for the broker default"
+            )));
+        }
+    }
+    if let Some(r) = req.replication_factor {
+        if r != -1 && r < 1 {
+            return Err(ApiError::bad_request(format!(
+                "replication_factor {r} is out of range: 1 or more, or -1 for the broker default"
+            )));
+        }
     }
     let validate_only = flag(&q, "validate_only", false)?;
     let mut configs = Vec::new();

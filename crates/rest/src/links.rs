@@ -575,17 +575,21 @@ pub(crate) fn live_mirror_from(
         })
 }
 
-/// A link name: Kafka's topic-name characters, 1 to 249 of them, and not `-` (the "all links"
-/// path segment).
-fn check_link_name(name: &str) -> Result<(), LinkError> {
-    let ok = !name.is_empty()
+/// Kafka's rule for topic names (links follow it too): 1 to 249 of `[a-zA-Z0-9._-]`, and not
+/// `.` or `..`. Brokers that do not check it (tansu) must not get other names from us.
+pub fn is_topic_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 249
-        && name != "-"
         && name != "."
         && name != ".."
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A link name: a topic name, and not `-` (the "all links" path segment).
+fn check_link_name(name: &str) -> Result<(), LinkError> {
+    let ok = is_topic_name(name) && name != "-";
     if ok {
         Ok(())
     } else {

@@ -92,6 +92,33 @@ async fn clusters_topics_health_and_errors() {
         "topic_name",
     );
     assert_error(&s.call("POST", &topics, None).await, 400, 400, "body");
+    // What Kafka would refuse, or what would stall a broker, is refused before it reaches one.
+    for (body, says) in [
+        (json!({"topic_name": "bad name!"}), "topic_name is illegal"),
+        (
+            json!({"topic_name": "x".repeat(250)}),
+            "topic_name is illegal",
+        ),
+        (json!({"topic_name": ".."}), "topic_name is illegal"),
+        (
+            json!({"topic_name": "huge", "partitions_count": 3_778_090}),
+            "partitions_count 3778090 is out of range",
+        ),
+        (
+            json!({"topic_name": "none", "partitions_count": 0}),
+            "partitions_count 0",
+        ),
+        (
+            json!({"topic_name": "norep", "replication_factor": 0}),
+            "replication_factor 0",
+        ),
+    ] {
+        assert_error(&s.post(&topics, body).await, 400, 40002, says);
+    }
+    for name in ["huge", "none", "norep"] {
+        let (st, _) = s.get(&format!("{topics}/{name}")).await;
+        assert_eq!(st, 404, "{name} was created");
+    }
 
     // get and list
     let (st, v) = s.get(&format!("{topics}/t1")).await;
