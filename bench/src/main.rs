@@ -161,6 +161,11 @@ async fn produce(bootstrap: &str, topic: &str, partitions: i32, records: usize, 
     Ok(())
 }
 
+/// The partition indexes of `topic`.
+async fn partitions(client: &Client, topic: &str) -> Result<Vec<i32>> {
+    Ok(client.topic_metadata(topic).await?.partitions.keys().copied().collect())
+}
+
 /// Reads every partition of `topic` from 0 to its high watermark with our client, handing each
 /// batch to `each` with the partition's index in `parts`.
 async fn read_topic(client: &Client, topic: &str, parts: &[i32], mut each: impl FnMut(usize, RawBatch)) -> Result<()> {
@@ -197,7 +202,7 @@ async fn read_topic(client: &Client, topic: &str, parts: &[i32], mut each: impl 
 
 async fn fetch_only(bootstrap: &str, topic: &str) -> Result<()> {
     let client = Client::connect(ClientConfig::new(bootstrap)).await?;
-    let parts: Vec<i32> = client.topic_metadata(topic).await?.partitions.keys().copied().collect();
+    let parts = partitions(&client, topic).await?;
     let (mut records, mut bytes) = (0u64, 0u64);
     let start = Instant::now();
     read_topic(&client, topic, &parts, |_, b| {
@@ -212,7 +217,7 @@ async fn fetch_only(bootstrap: &str, topic: &str) -> Result<()> {
 
 async fn produce_only(source: &str, destination: &str, topic: &str, lanes: usize) -> Result<()> {
     let src = Client::connect(ClientConfig::new(source)).await?;
-    let parts: Vec<i32> = src.topic_metadata(topic).await?.partitions.keys().copied().collect();
+    let parts = partitions(&src, topic).await?;
     let mut batches: Vec<std::collections::VecDeque<RawBatch>> = vec![Default::default(); parts.len()];
     read_topic(&src, topic, &parts, |i, b| batches[i].push_back(b)).await?;
     create_topic(destination, topic, parts.len() as i32).await?;
@@ -220,19 +225,18 @@ async fn produce_only(source: &str, destination: &str, topic: &str, lanes: usize
     config.produce_connections = lanes;
     let dst = Client::connect(config).await?;
     let (pid, epoch) = dst.init_producer_id().await?;
-    let mut sequences = vec![0i32; parts.len()];
+    // On the fresh topic, a partition's next offset is also its next sequence.
+    let mut next = vec![0i64; parts.len()];
     let (mut records, mut bytes) = (0u64, 0u64);
     let start = Instant::now();
-    let mut next = vec![0i64; parts.len()];
     while batches.iter().any(|b| !b.is_empty()) {
         let mut expected: Vec<std::collections::VecDeque<i64>> = vec![Default::default(); parts.len()];
         let mut call = Vec::new();
         for (i, queue) in batches.iter_mut().enumerate() {
             for b in queue.drain(..queue.len().min(5)) {
-                let stamped = b.for_producer(pid, epoch, sequences[i]);
+                let stamped = b.for_producer(pid, epoch, i32::try_from(next[i])?);
                 expected[i].push_back(next[i]);
                 next[i] += b.header().record_count as i64;
-                sequences[i] += b.header().record_count;
                 records += b.header().record_count as u64;
                 bytes += b.bytes().len() as u64;
                 call.push(ProducePartition { topic: topic.into(), partition: parts[i], records: stamped.into_bytes() });
@@ -255,7 +259,7 @@ async fn produce_only(source: &str, destination: &str, topic: &str, lanes: usize
 
 async fn pipeline(source: &str, destination: &str, topic: &str, records: usize) -> Result<()> {
     let meta_client = Client::connect(ClientConfig::new(source)).await?;
-    let parts: Vec<i32> = meta_client.topic_metadata(topic).await?.partitions.keys().copied().collect();
+    let parts = partitions(&meta_client, topic).await?;
     create_topic(destination, topic, parts.len() as i32).await?;
     let consumer: BaseConsumer = RdConfig::new()
         .set("bootstrap.servers", source)

@@ -334,12 +334,7 @@ impl Connection {
     /// partitions, the batches are appended in order while several requests are in flight.
     /// When a request cannot be sent, neither can any after it: they all get that error.
     pub async fn send_pipelined<R: Request>(&self, reqs: &[R]) -> Vec<Result<(R::Response, i16)>> {
-        let started = async {
-            let api = api_key::<R>()?;
-            let version = self.version_for(api)?;
-            Ok::<_, Error>((api, version))
-        }
-        .await;
+        let started = api_key::<R>().and_then(|api| Ok((api, self.version_for(api)?)));
         let (api, version) = match started {
             Ok(v) => v,
             Err(e) => return reqs.iter().map(|_| Err(e.clone())).collect(),

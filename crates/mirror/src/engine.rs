@@ -1409,7 +1409,10 @@ impl Engine {
         self.check_partition_counts().await;
         let settings = &self.inner.settings;
         let paused = self.is_link_paused();
-        let full = self.buffered_bytes() >= settings.buffer_max_bytes;
+        let held = self.buffered_bytes();
+        let full = held >= settings.buffer_max_bytes;
+        // Batches wait to be written (every batch has bytes).
+        let busy = held > 0;
         let fetches: Vec<FetchPartition> = if paused || full {
             Vec::new()
         } else {
@@ -1430,12 +1433,6 @@ impl Engine {
                 })
                 .collect()
         };
-        let busy = self.lock().mirrors.values().any(|m| {
-            m.record.state.moves_data()
-                && m.parts
-                    .values()
-                    .any(|p| !p.in_flight.is_empty() || !p.queued.is_empty())
-        });
         if fetches.is_empty() {
             self.finish_promotions();
             return Ok(false);
