@@ -7,8 +7,11 @@
 
 use std::time::Duration;
 
-use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::ApiKey;
+
+/// Kafka's error codes by name (`ResponseError::UnknownTopicOrPartition`), from the codec crate:
+/// callers match errors with [`Error::code`], never on numbers.
+pub use kafka_protocol::error::ResponseError;
 
 use crate::records::RecordError;
 
@@ -211,6 +214,16 @@ impl Error {
         }
     }
 
+    /// The Kafka error the broker sent, by name, if it sent one (through retries too).
+    pub fn code(&self) -> Option<ResponseError> {
+        self.kafka_code().and_then(ResponseError::try_from_code)
+    }
+
+    /// Whether the broker answered with exactly this Kafka error.
+    pub fn is(&self, code: ResponseError) -> bool {
+        self.code() == Some(code)
+    }
+
     /// A short, stable label for metrics and events.
     pub fn category(&self) -> &'static str {
         match self {
@@ -267,6 +280,17 @@ mod tests {
         assert!(e.is_retriable());
         assert_eq!(e.category(), "broker");
         assert_eq!(e.kafka_code(), Some(3));
+        assert!(e.is(ResponseError::UnknownTopicOrPartition));
+        assert_eq!(
+            Error::RetriesExhausted {
+                attempts: 2,
+                elapsed: Duration::ZERO,
+                last: Box::new(e),
+            }
+            .code(),
+            Some(ResponseError::UnknownTopicOrPartition)
+        );
+        assert_eq!(Error::Invalid("x".into()).code(), None);
     }
 
     #[test]

@@ -18,6 +18,6 @@ pub mod sasl;
 pub mod tls;
 
 pub use client::{Client, ClientConfig, Isolation, RetryPolicy};
-pub use error::{Error, KafkaCode, Result};
+pub use error::{Error, KafkaCode, ResponseError, Result};
 /// The codec crate's message types, for callers of the raw routed `send_*` methods.
 pub use kafka_protocol::messages;

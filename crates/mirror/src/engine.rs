@@ -26,7 +26,7 @@ use clusterlink_kafka::client::{
     ProducePartition,
 };
 use clusterlink_kafka::records::RawBatch;
-use clusterlink_kafka::{Client, Error as KafkaError, Isolation};
+use clusterlink_kafka::{Client, Error as KafkaError, Isolation, ResponseError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tracing::{debug, info, info_span, warn, Instrument};
@@ -891,14 +891,14 @@ impl Engine {
         }
         let source_meta = match self.inner.source.topic_metadata(&spec.source_topic).await {
             Ok(t) => t,
-            Err(e) if e.kafka_code() == Some(3) => {
+            Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {
                 return Err(MirrorError::SourceTopicMissing(spec.source_topic))
             }
             Err(e) => return Err(src_err(e)),
         };
         match self.inner.destination.topic_metadata(&spec.name).await {
             Ok(_) => return Err(MirrorError::DestinationExists(spec.name)),
-            Err(e) if e.kafka_code() == Some(3) => {}
+            Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {}
             Err(e) => return Err(dst_err(e)),
         }
         let partitions: Vec<i32> = source_meta.partitions.keys().copied().collect();
@@ -922,7 +922,7 @@ impl Engine {
             .map_err(dst_err)?
         {
             match r {
-                Err(e) if e.kafka_code() == Some(36) => {
+                Err(e) if e.is(ResponseError::TopicAlreadyExists) => {
                     return Err(MirrorError::DestinationExists(spec.name))
                 }
                 Err(e) => return Err(dst_err(e)),
@@ -1221,7 +1221,7 @@ impl Engine {
             .map_err(dst_err)?
         {
             match r {
-                Err(e) if e.kafka_code() != Some(3) => return Err(dst_err(e)),
+                Err(e) if !e.is(ResponseError::UnknownTopicOrPartition) => return Err(dst_err(e)),
                 _ => {}
             }
         }
@@ -1544,10 +1544,10 @@ impl Engine {
                                 KafkaError::Connection { .. } | KafkaError::Timeout { .. } => {
                                     source_down.push(name.clone())
                                 }
-                                e if e.kafka_code() == Some(3) => {
+                                e if e.is(ResponseError::UnknownTopicOrPartition) => {
                                     missing_topics.push((name.clone(), r.topic.clone()))
                                 }
-                                e if e.kafka_code() == Some(1) => {
+                                e if e.is(ResponseError::OffsetOutOfRange) => {
                                     let msg = format!("source {}-{} no longer has offset {} (its log start moved past it): {e}", r.topic, r.partition, part.reader.fetch_offset());
                                     m.fail(msg);
                                 }
@@ -1606,7 +1606,7 @@ impl Engine {
             return;
         };
         match meta {
-            Err(e) if e.kafka_code() == Some(3) => {
+            Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {
                 m.fail(format!("source topic {topic} was deleted"))
             }
             Ok(t) if t.partitions.len() < m.parts.len() => m.fail(format!(

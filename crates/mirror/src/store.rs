@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use clusterlink_kafka::client::{NewTopic, OffsetSpec};
 use clusterlink_kafka::records::{encode_batch, split_batches, BatchSpec, Compression, Record};
-use clusterlink_kafka::{Client, Error, Isolation};
+use clusterlink_kafka::{Client, Error, Isolation, ResponseError};
 
 /// One key and its new value (`None` deletes the key).
 pub type Entry = (String, Option<Vec<u8>>);
@@ -44,7 +44,7 @@ impl KafkaStore {
             {
                 match r {
                     Ok(()) => {}
-                    Err(e) if e.kafka_code() == Some(36) => {} // created meanwhile
+                    Err(e) if e.is(ResponseError::TopicAlreadyExists) => {} // created meanwhile
                     Err(e) => return Err(e),
                 }
             }
@@ -122,7 +122,17 @@ pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String,
         Ok(_) => {}
         // UNKNOWN_TOPIC_OR_PARTITION: no clusterlink state there; TOPIC_AUTHORIZATION_FAILED:
         // none this client may see.
-        Err(e) if matches!(e.kafka_code(), Some(3 | 29)) => return Ok(out),
+        Err(e)
+            if matches!(
+                e.code(),
+                Some(
+                    ResponseError::UnknownTopicOrPartition
+                        | ResponseError::TopicAuthorizationFailed
+                )
+            ) =>
+        {
+            return Ok(out)
+        }
         Err(e) => return Err(e),
     }
     let earliest = client

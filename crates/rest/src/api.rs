@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use clusterlink_kafka::client::{AlterConfigOp, ConfigResource, NewTopic};
-use clusterlink_kafka::Error as KafkaError;
+use clusterlink_kafka::{Error as KafkaError, ResponseError};
 use clusterlink_mirror::offset_map::OffsetMode;
 use clusterlink_mirror::{MirrorError, MirrorStatus};
 use serde::de::DeserializeOwned;
@@ -68,10 +68,24 @@ impl ApiError {
 
     fn kafka(e: &KafkaError) -> Self {
         // The broker's verdict on what the caller asked for is the caller's error, not ours.
-        let client_side = match e.kafka_code() {
-            Some(3) => Some((StatusCode::NOT_FOUND, 40403)),
-            Some(29..=31) => Some((StatusCode::FORBIDDEN, 40301)),
-            Some(17 | 36 | 37 | 38 | 39 | 40 | 42 | 44) => Some((StatusCode::BAD_REQUEST, 40002)),
+        use ResponseError as E;
+        let client_side = match e.code() {
+            Some(E::UnknownTopicOrPartition) => Some((StatusCode::NOT_FOUND, 40403)),
+            Some(
+                E::TopicAuthorizationFailed
+                | E::GroupAuthorizationFailed
+                | E::ClusterAuthorizationFailed,
+            ) => Some((StatusCode::FORBIDDEN, 40301)),
+            Some(
+                E::InvalidTopicException
+                | E::TopicAlreadyExists
+                | E::InvalidPartitions
+                | E::InvalidReplicationFactor
+                | E::InvalidReplicaAssignment
+                | E::InvalidConfig
+                | E::InvalidRequest
+                | E::PolicyViolation,
+            ) => Some((StatusCode::BAD_REQUEST, 40002)),
             _ => None,
         };
         if let Some((status, code)) = client_side {
@@ -444,7 +458,7 @@ async fn topic_meta(api: &Api, topic: &str) -> ApiResult<clusterlink_kafka::clie
     local.invalidate_metadata();
     match local.topic_metadata(topic).await {
         Ok(t) => Ok(t),
-        Err(e) if e.kafka_code() == Some(3) => Err(topic_not_found(topic)),
+        Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => Err(topic_not_found(topic)),
         Err(e) => Err(ApiError::kafka(&e)),
     }
 }
@@ -536,13 +550,13 @@ async fn create_topic(
         for (_, r) in results {
             match r {
                 Ok(()) => {}
-                Err(e) if e.kafka_code() == Some(36) => {
+                Err(e) if e.is(ResponseError::TopicAlreadyExists) => {
                     return Err(ApiError::bad_request(format!(
                         "Topic '{}' already exists.",
                         req.topic_name
                     )))
                 }
-                Err(e) if e.kafka_code().is_some() && !e.is_retriable() => {
+                Err(e) if e.code().is_some() && !e.is_retriable() => {
                     return Err(ApiError::bad_request(e.to_string()))
                 }
                 Err(e) => return Err(ApiError::kafka(&e)),
@@ -584,7 +598,9 @@ async fn delete_topic(
     for (_, r) in results {
         match r {
             Ok(()) => {}
-            Err(e) if e.kafka_code() == Some(3) => return Err(topic_not_found(&topic)),
+            Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {
+                return Err(topic_not_found(&topic))
+            }
             Err(e) => return Err(ApiError::kafka(&e)),
         }
     }
@@ -615,8 +631,8 @@ async fn topic_configs(
         .local()
         .describe_configs(ConfigResource::Topic, &topic, None)
         .await
-        .map_err(|e| match e.kafka_code() {
-            Some(3) => topic_not_found(&topic),
+        .map_err(|e| match e.code() {
+            Some(ResponseError::UnknownTopicOrPartition) => topic_not_found(&topic),
             _ => ApiError::kafka(&e),
         })?;
     let b = format!(
@@ -670,8 +686,8 @@ async fn alter_topic_configs(
         .local()
         .incremental_alter_configs(ConfigResource::Topic, &topic, &ops, validate_only)
         .await
-        .map_err(|e| match e.kafka_code() {
-            Some(3) => topic_not_found(&topic),
+        .map_err(|e| match e.code() {
+            Some(ResponseError::UnknownTopicOrPartition) => topic_not_found(&topic),
             Some(_) if !e.is_retriable() => ApiError::bad_request(e.to_string()),
             _ => ApiError::kafka(&e),
         })?;

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clusterlink_kafka::{Client, ClientConfig, Error as KafkaError};
+use clusterlink_kafka::{Client, ClientConfig, Error as KafkaError, ResponseError};
 use clusterlink_mirror::engine::state_key_prefixes;
 use clusterlink_mirror::filters::NameFilters;
 use clusterlink_mirror::offset_sync;
@@ -1584,7 +1584,7 @@ impl LinkManager {
                 Ok(_) => {
                     return Err(MirrorError::DestinationExists(spec.name.clone()).into());
                 }
-                Err(e) if e.kafka_code() == Some(3) => {}
+                Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {}
                 Err(e) => return Err(LinkError::Local(e)),
             }
             let name = spec.name.clone();
