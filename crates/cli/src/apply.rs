@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
-use clusterlink_api::compat::ParseError;
-use clusterlink_api::names::promoted_topic_resource_name;
-use clusterlink_api::{parse_documents, parse_resource, ClusterLink, KafkaTopic, Resource};
+use clusterlink_model::compat::ParseError;
+use clusterlink_model::names::promoted_topic_resource_name;
+use clusterlink_model::{parse_documents, parse_resource, ClusterLink, KafkaTopic, Resource};
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkReconciler, Next, Note, Objects, TopicReconciler};
 use serde_json::{json, Value};
@@ -164,8 +164,8 @@ fn print_notes(what: &str, notes: &[Note]) {
 /// In-memory state of `apply` across passes: statuses and when each resource is due.
 #[derive(Default)]
 struct State {
-    link_status: HashMap<String, clusterlink_api::ClusterLinkStatus>,
-    topic_status: HashMap<String, clusterlink_api::KafkaTopicStatus>,
+    link_status: HashMap<String, clusterlink_model::ClusterLinkStatus>,
+    topic_status: HashMap<String, clusterlink_model::KafkaTopicStatus>,
     due: HashMap<String, Instant>,
     failures: HashMap<String, u32>,
     announced: HashMap<String, String>,
@@ -479,7 +479,7 @@ spec:
         let m = load(&[dir], "default").unwrap();
         assert_eq!(m.links.len(), 1);
         for l in &m.links {
-            clusterlink_api::validate_cluster_link(l).unwrap();
+            clusterlink_model::validate_cluster_link(l).unwrap();
         }
         assert!(m
             .objects

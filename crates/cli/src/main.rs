@@ -222,7 +222,7 @@ async fn main() -> ExitCode {
     let retry = Duration::from_millis(cli.retry_timeout_ms);
     let result = match cli.command {
         Command::Crd => {
-            print!("{}", clusterlink_api::crds_yaml());
+            print!("{}", clusterlink_model::crds_yaml());
             Ok(())
         }
         Command::Describe { bootstrap_server } => describe(&bootstrap_server, retry).await,
@@ -531,7 +531,7 @@ async fn server(
     tuning: &Tuning,
     retry: Duration,
 ) -> Result<()> {
-    let mut options = clusterlink_rest::ManagerOptions::default();
+    let mut options = clusterlink_server::ManagerOptions::default();
     let mut config = ClientConfig::new(bootstrap);
     config.retry.timeout = retry;
     tuning.apply(&mut options.engine, &mut config);
@@ -560,9 +560,9 @@ async fn server(
             "the password encoder secret in {} is empty",
             path.display()
         );
-        options.password_encoder = Some(clusterlink_rest::secrets::PasswordEncoder::new(secret));
+        options.password_encoder = Some(clusterlink_server::secrets::PasswordEncoder::new(secret));
     }
-    let manager = clusterlink_rest::LinkManager::open(local, options)
+    let manager = clusterlink_server::LinkManager::open(local, options)
         .await
         .context("restoring the links of the local cluster")?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -582,7 +582,7 @@ async fn server(
             _ = term.recv() => {}
         }
     };
-    clusterlink_rest::serve(listener, manager.clone(), shutdown).await?;
+    clusterlink_server::serve(listener, manager.clone(), shutdown).await?;
     manager.shutdown().await;
     Ok(())
 }

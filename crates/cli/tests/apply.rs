@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
+use clusterlink_reconcile::rest_client::{RestClient, RestEndpoint};
 use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka;
 use clusterlink_testkit::sasl::SaslCluster;

@@ -34,6 +34,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use crate::copy::DestinationProducer;
 use crate::offset_map::{OffsetMap, OffsetMode, Run};
 use crate::reader::{PartitionReader, SourceOffsets};
+use crate::state_keys;
 use crate::store::{Entry, KafkaStore};
 
 /// Settings of one link's engine.
@@ -607,10 +608,10 @@ pub struct StoredMirror {
 /// another shape are skipped.
 pub fn stored_mirrors(state: &BTreeMap<String, Vec<u8>>) -> Vec<StoredMirror> {
     state
-        .range("mirror/".to_string().."mirror0".to_string())
+        .range(state_keys::MIRROR_PREFIX.to_string()..)
+        .take_while(|(k, _)| k.starts_with(state_keys::MIRROR_PREFIX))
         .filter_map(|(k, v)| {
-            let rest = k.strip_prefix("mirror/")?;
-            let (engine, name) = rest.split_once('/')?;
+            let (engine, name) = state_keys::mirror_of(k)?;
             let r: MirrorRecord = serde_json::from_slice(v).ok()?;
             Some(StoredMirror {
                 engine: engine.to_string(),
@@ -620,28 +621,6 @@ pub fn stored_mirrors(state: &BTreeMap<String, Vec<u8>>) -> Vec<StoredMirror> {
             })
         })
         .collect()
-}
-
-/// Prefixes of every state-topic key an engine named `link` writes (mirror records, checkpoints,
-/// offset-map runs): what to delete to forget a link entirely.
-pub fn state_key_prefixes(link: &str) -> [String; 3] {
-    [
-        format!("mirror/{link}/"),
-        format!("ckpt/{link}/"),
-        format!("run/{link}/"),
-    ]
-}
-
-fn mirror_key(link: &str, name: &str) -> String {
-    format!("mirror/{link}/{name}")
-}
-
-fn checkpoint_key(link: &str, name: &str, p: i32) -> String {
-    format!("ckpt/{link}/{name}/{p}")
-}
-
-fn run_key(link: &str, name: &str, p: i32, source: i64) -> String {
-    format!("run/{link}/{name}/{p}/{source:020}")
 }
 
 /// Topic configs a mirror takes from its source, with Kafka's defaults. A value is copied when
@@ -724,7 +703,7 @@ impl Engine {
 
     /// Stops the mirroring task and waits until it has returned, then writes final checkpoints.
     /// Unlike [`Engine::shutdown`], nothing of this engine writes to the state topic afterwards,
-    /// so its state can be removed ([`state_key_prefixes`]) or taken over by a new engine.
+    /// so its state can be removed ([`state_keys::engine_prefixes`]) or taken over by a new engine.
     pub async fn stop(&self) -> Result<(), MirrorError> {
         self.inner
             .stop
@@ -739,13 +718,10 @@ impl Engine {
     async fn restore(&self) -> Result<(), MirrorError> {
         let link = &self.inner.settings.name;
         let all = self.inner.store.load().await.map_err(dst_err)?;
-        let prefix = format!("mirror/{link}/");
-        for (key, value) in all.range(prefix.clone()..) {
-            if !key.starts_with(&prefix) {
-                break;
-            }
+        let prefix = state_keys::mirror_prefix(link);
+        for (key, value) in state_keys::scan(&all, &prefix) {
             let record: MirrorRecord = serde_json::from_slice(value)
-                .map_err(|e| MirrorError::State(format!("{key}: {e}")))?;
+                .map_err(|e| MirrorError::State(format!("{prefix}{key}: {e}")))?;
             let name = record.spec.name.clone();
             let mut mirror = Mirror {
                 record,
@@ -754,24 +730,18 @@ impl Engine {
                 dirty_record: false,
                 record_version: 0,
             };
-            let ckpt_prefix = format!("ckpt/{link}/{name}/");
-            for (ckey, cvalue) in all.range(ckpt_prefix.clone()..) {
-                if !ckey.starts_with(&ckpt_prefix) {
-                    break;
-                }
-                let p: i32 = ckey[ckpt_prefix.len()..]
+            let ckpt_prefix = state_keys::checkpoint_prefix(link, &name);
+            for (ckey, cvalue) in state_keys::scan(&all, &ckpt_prefix) {
+                let p: i32 = ckey
                     .parse()
-                    .map_err(|_| MirrorError::State(format!("bad key {ckey}")))?;
+                    .map_err(|_| MirrorError::State(format!("bad key {ckpt_prefix}{ckey}")))?;
                 let ckpt: Checkpoint = serde_json::from_slice(cvalue)
-                    .map_err(|e| MirrorError::State(format!("{ckey}: {e}")))?;
-                let run_prefix = format!("run/{link}/{name}/{p}/");
+                    .map_err(|e| MirrorError::State(format!("{ckpt_prefix}{ckey}: {e}")))?;
+                let run_prefix = state_keys::run_prefix(link, &name, p);
                 let mut map = OffsetMap::new();
-                for (rkey, rvalue) in all.range(run_prefix.clone()..) {
-                    if !rkey.starts_with(&run_prefix) {
-                        break;
-                    }
+                for (rkey, rvalue) in state_keys::scan(&all, &run_prefix) {
                     let r: Run = serde_json::from_slice(rvalue)
-                        .map_err(|e| MirrorError::State(format!("{rkey}: {e}")))?;
+                        .map_err(|e| MirrorError::State(format!("{run_prefix}{rkey}: {e}")))?;
                     map.record(r.source, r.destination, r.len);
                 }
                 let mut part = Part::new(ckpt, map, self.inner.settings.partition_max_bytes);
@@ -1205,11 +1175,11 @@ impl Engine {
             removed
         };
         let link = &self.inner.settings.name;
-        let mut entries = vec![(mirror_key(link, name), None)];
+        let mut entries = vec![(state_keys::mirror(link, name), None)];
         for (p, part) in &removed.parts {
-            entries.push((checkpoint_key(link, name, *p), None));
+            entries.push((state_keys::checkpoint(link, name, *p), None));
             for r in part.map.runs() {
-                entries.push((run_key(link, name, *p, r.source), None));
+                entries.push((state_keys::run(link, name, *p, r.source), None));
             }
         }
         self.inner.store.put(&entries).await.map_err(dst_err)?;
@@ -1949,7 +1919,7 @@ fn store_entries(link: &str, mirror: &Mirror, all: bool) -> (Vec<Entry>, Saved) 
     };
     if mirror.dirty_record || all {
         out.push((
-            mirror_key(link, &name),
+            state_keys::mirror(link, &name),
             serde_json::to_vec(&mirror.record).ok(),
         ));
         saved.record_version = Some(mirror.record_version);
@@ -1969,12 +1939,12 @@ fn store_entries(link: &str, mirror: &Mirror, all: bool) -> (Vec<Entry>, Saved) 
         let runs = part.map.runs();
         for r in &runs[part.saved_runs.saturating_sub(1).min(runs.len())..] {
             out.push((
-                run_key(link, &name, *p, r.source),
+                state_keys::run(link, &name, *p, r.source),
                 serde_json::to_vec(r).ok(),
             ));
         }
         out.push((
-            checkpoint_key(link, &name, *p),
+            state_keys::checkpoint(link, &name, *p),
             serde_json::to_vec(&ckpt).ok(),
         ));
         saved.parts.push((*p, ckpt, runs.len()));

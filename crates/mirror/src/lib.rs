@@ -6,7 +6,8 @@
 //! - [`engine`]: the long-running engine of one link: mirror topics, states (pause, promote,
 //!   failover), multiplexed fetch and produce, lag, and crash recovery;
 //! - [`offset_map`]: the exact source-to-destination offset map, aligned or translated;
-//! - [`store`]: durable state in a compacted topic of the destination cluster.
+//! - [`store`]: durable state in a compacted topic of the destination cluster;
+//! - [`state_keys`]: the key schema of that topic, for every record clusterlink keeps there.
 
 pub mod copy;
 pub mod engine;
@@ -14,6 +15,7 @@ pub mod filters;
 pub mod offset_map;
 pub mod offset_sync;
 pub mod reader;
+pub mod state_keys;
 pub mod store;
 
 pub use copy::{

@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clusterlink_api::names::promoted_topic_resource_name;
-use clusterlink_api::topology::topology;
-use clusterlink_api::{ClusterLink, KafkaRestClass, KafkaTopic, SecretValue};
+use clusterlink_model::names::promoted_topic_resource_name;
+use clusterlink_model::topology::topology;
+use clusterlink_model::{ClusterLink, KafkaRestClass, KafkaTopic, SecretValue};
 use clusterlink_reconcile::status::READY;
 use clusterlink_reconcile::{LinkReconciler, Next, Note, Objects, TopicReconciler};
 use futures::{Stream, StreamExt};
@@ -253,7 +253,7 @@ async fn malformed(
         return Ok(Action::await_change());
     }
     let now = clusterlink_reconcile::status::now_rfc3339();
-    let mut conds: Vec<clusterlink_api::common::Condition> = obj
+    let mut conds: Vec<clusterlink_model::common::Condition> = obj
         .data
         .pointer("/status/conditions")
         .and_then(|c| serde_json::from_value(c.clone()).ok())

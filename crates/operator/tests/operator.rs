@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use clusterlink_api::{ClusterLink, KafkaTopic};
-use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
+use clusterlink_model::{ClusterLink, KafkaTopic};
+use clusterlink_reconcile::rest_client::{RestClient, RestEndpoint};
 use clusterlink_testkit::kube_api::FakeApiServer;
 use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka;
@@ -678,7 +678,7 @@ async fn two_cluster_example(name: &str, reverse: bool) {
             .replace("127.0.0.1:29092", &d.bootstrap())
             .replace("http://127.0.0.1:18091", &ss.url())
             .replace("http://127.0.0.1:18090", &ds.url());
-        for doc in clusterlink_api::parse_documents(&text).unwrap() {
+        for doc in clusterlink_model::parse_documents(&text).unwrap() {
             let ns = doc["metadata"]["namespace"].as_str().unwrap().to_string();
             let plural = match doc["kind"].as_str().unwrap() {
                 "ClusterLink" => {

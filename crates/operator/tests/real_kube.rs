@@ -21,8 +21,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clusterlink_api::{ClusterLink, KafkaRestClass, KafkaTopic};
-use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
+use clusterlink_model::{ClusterLink, KafkaRestClass, KafkaTopic};
+use clusterlink_reconcile::rest_client::{RestClient, RestEndpoint};
 use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka;
 use clusterlink_testkit::TansuCluster;
@@ -67,7 +67,7 @@ const WAIT: Duration = Duration::from_secs(60);
 /// this at once: a conflict is retried.
 async fn install_crds(client: &Client) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in clusterlink_api::crds() {
+    for crd in clusterlink_model::crds() {
         let name = crd.metadata.name.clone().unwrap();
         eventually(&format!("CRD {name} installed"), WAIT, async || {
             let result = match api.get_opt(&name).await.unwrap() {
@@ -275,7 +275,7 @@ async fn a_cluster_link_lives_its_life_on_a_real_api_server() {
         }
         // The stored status is exactly what the typed status says (nothing unknown was kept,
         // nothing known was lost in the round trip).
-        let typed: clusterlink_api::ClusterLinkStatus =
+        let typed: clusterlink_model::ClusterLinkStatus =
             serde_json::from_value(status.clone()).unwrap();
         assert_eq!(&serde_json::to_value(&typed).unwrap(), status);
         // The status was written by server-side apply, under the operator's field manager.
@@ -375,7 +375,7 @@ async fn a_cluster_link_lives_its_life_on_a_real_api_server() {
         let raw_topics = dynamic::<KafkaTopic>(&client, &ns);
         let raw_kt = raw_topics.get(&kt_name).await.unwrap();
         let kt_status = &raw_kt.data["status"];
-        let typed: clusterlink_api::KafkaTopicStatus =
+        let typed: clusterlink_model::KafkaTopicStatus =
             serde_json::from_value(kt_status.clone()).unwrap();
         assert_eq!(&serde_json::to_value(&typed).unwrap(), kt_status);
         eventually("the KafkaTopic at rest", WAIT, async || {

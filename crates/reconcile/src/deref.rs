@@ -10,16 +10,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use clusterlink_api::cluster_link::KafkaClusterSpec;
-use clusterlink_api::common::{KafkaRestApi, KafkaRestClassRef, RestAuthType};
-use clusterlink_api::configs::ConfigError;
-use clusterlink_api::topology::{topology, ClusterSide, Topology};
-use clusterlink_api::{
+use clusterlink_model::cluster_link::KafkaClusterSpec;
+use clusterlink_model::common::{KafkaRestApi, KafkaRestClassRef, RestAuthType};
+use clusterlink_model::configs::ConfigError;
+use clusterlink_model::topology::{topology, ClusterSide, Topology};
+use clusterlink_model::{
     link_configs, ClusterLink, LinkConfigs, ResolvedSecrets, SecretSource, SecretValue,
 };
 
 use crate::objects::Objects;
-use crate::rest::{RestAuth, RestClient, RestEndpoint, RestError, RestTlsMaterial};
+use crate::rest_client::{RestAuth, RestClient, RestEndpoint, RestError, RestTlsMaterial};
 
 /// Why a resource could not be dereferenced.
 #[derive(Debug, thiserror::Error)]
@@ -338,7 +338,7 @@ fn rest_class_of<'a>(
     path: &str,
     namespace: &str,
     objects: &'a Objects,
-) -> Result<Option<(String, &'a clusterlink_api::KafkaRestClass)>, DerefError> {
+) -> Result<Option<(String, &'a clusterlink_model::KafkaRestClass)>, DerefError> {
     if let Some(KafkaRestClassRef {
         name,
         namespace: ns,

@@ -6,20 +6,20 @@
 //! from and where status goes:
 //! - [`objects`]: the KafkaRestClasses and Secrets the resources refer to, as a snapshot;
 //! - [`deref`]: references → REST clients, cluster ids and link configs with their secrets;
-//! - `clusterlink_api::plan` (pure, in the API crate): desired vs observed → actions;
-//! - [`link`] and [`topic`]: execute the plan through [`rest`], observe again;
+//! - `clusterlink_model::plan` (pure, in the API crate): desired vs observed → actions;
+//! - [`link`] and [`topic`]: execute the plan through [`rest_client`], observe again;
 //! - [`status`]: conditions and CFK's status fields, computed without I/O.
 
 pub mod deref;
 pub mod link;
 pub mod objects;
-pub mod rest;
+pub mod rest_client;
 pub mod status;
 pub mod topic;
 
 pub use link::{LinkOutcome, LinkReconciler, StoppedTopic};
 pub use objects::Objects;
-pub use rest::{RestClient, RestEndpoint, RestError};
+pub use rest_client::{RestClient, RestEndpoint, RestError};
 pub use topic::{TopicOutcome, TopicReconciler};
 
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Reconciling one ClusterLink: validate (pure) → dereference → observe through REST → plan
-//! (pure, `clusterlink_api::plan`) → execute → observe again → status (pure).
+//! (pure, `clusterlink_model::plan`) → execute → observe again → status (pure).
 //!
 //! Both drivers call [`LinkReconciler::reconcile`]: the operator writes the returned status and
 //! publishes the notes as Events; `clusterlink apply` prints them. Nothing here knows Kubernetes.
@@ -11,17 +11,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use clusterlink_api::cluster_link::{BidirectionalState, MirrorDirection};
-use clusterlink_api::plan::{Action, Observed, ObservedLink, ObservedMirror, Side};
-use clusterlink_api::topology::{BrokerLinkMode, ClusterSide};
-use clusterlink_api::{
+use clusterlink_model::cluster_link::{BidirectionalState, MirrorDirection};
+use clusterlink_model::plan::{Action, Observed, ObservedLink, ObservedMirror, Side};
+use clusterlink_model::topology::{BrokerLinkMode, ClusterSide};
+use clusterlink_model::{
     plan, validate_cluster_link, ClusterLink, ClusterLinkStatus, LinkConfigs, MirrorStatus,
 };
 use sha2::{Digest, Sha256};
 use tracing::{info, instrument, warn};
 
 use crate::deref::{dereference, DerefError, Dereferenced};
-use crate::rest::{CreateLinkIds, LinkInfo, MirrorAction, MirrorInfo, RestClient, RestError};
+use crate::rest_client::{
+    CreateLinkIds, LinkInfo, MirrorAction, MirrorInfo, RestClient, RestError,
+};
 use crate::status::{
     app_state, mirror_statuses, now_rfc3339, readiness, set_condition, READY, RECONCILED,
 };
@@ -709,13 +711,13 @@ impl LinkReconciler {
         // so the INBOUND side must exist first. Where CFK fails, this waits (and says so).
         let outbound = d.topology.is_outbound();
         let peer_inbound = objects.bidirectional_peer(link).is_some_and(|p| {
-            clusterlink_api::topology::topology(&p.spec).connection_mode
-                == clusterlink_api::topology::BrokerConnectionMode::Inbound
+            clusterlink_model::topology::topology(&p.spec).connection_mode
+                == clusterlink_model::topology::BrokerConnectionMode::Inbound
         });
         // An explicit `connectionMode: Outbound` is how CFK's source-initiated bidirectional
         // pair marks its Outbound side (destination-initiated pairs leave it out).
         let explicit_outbound = link.spec.source_initiated_link.as_ref().is_some_and(|s| {
-            s.connection_mode == Some(clusterlink_api::cluster_link::ConnectionMode::Outbound)
+            s.connection_mode == Some(clusterlink_model::cluster_link::ConnectionMode::Outbound)
         });
         let needs_inbound =
             outbound && (source_mode || (bidirectional && (peer_inbound || explicit_outbound)));
@@ -869,7 +871,7 @@ impl LinkReconciler {
 
     async fn read_link(
         &self,
-        rest: &crate::rest::RestClient,
+        rest: &crate::rest_client::RestClient,
         cluster: &str,
         link: &str,
     ) -> Result<(Option<LinkInfo>, Vec<MirrorInfo>), RestError> {

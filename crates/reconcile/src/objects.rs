@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use clusterlink_api::cluster_link::{LinkMode, MirrorDirection};
-use clusterlink_api::{ClusterLink, KafkaRestClass, SecretValue};
+use clusterlink_model::cluster_link::{LinkMode, MirrorDirection};
+use clusterlink_model::{ClusterLink, KafkaRestClass, SecretValue};
 use serde_json::Value;
 
 /// KafkaRestClasses and Secrets by namespace and name.

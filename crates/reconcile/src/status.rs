@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clusterlink_api::cluster_link::{MirrorDirection, MirrorTopicState, MirrorTopicStatus};
-use clusterlink_api::common::{AppState, Condition};
-use clusterlink_api::ClusterLink;
+use clusterlink_model::cluster_link::{MirrorDirection, MirrorTopicState, MirrorTopicStatus};
+use clusterlink_model::common::{AppState, Condition};
+use clusterlink_model::ClusterLink;
 
-use crate::rest::{LinkInfo, MirrorInfo};
+use crate::rest_client::{LinkInfo, MirrorInfo};
 
 /// Condition type: the link and its mirror topics are healthy and in their declared states.
 pub const READY: &str = "Ready";

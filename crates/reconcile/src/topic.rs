@@ -6,13 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use clusterlink_api::common::AppState;
-use clusterlink_api::{validate_kafka_topic, KafkaTopic, KafkaTopicStatus};
+use clusterlink_model::common::AppState;
+use clusterlink_model::{validate_kafka_topic, KafkaTopic, KafkaTopicStatus};
 use tracing::{info, instrument, warn};
 
 use crate::deref::{rest_target, DerefError, RestTarget};
 use crate::link::REFRESH;
-use crate::rest::RestError;
+use crate::rest_client::RestError;
 use crate::status::{now_rfc3339, set_condition, READY};
 use crate::{Next, Note, Objects};
 

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use clusterlink_api::{ClusterLink, KafkaRestClass, SecretValue};
 use clusterlink_kafka::client::NewTopic;
-use clusterlink_reconcile::rest::{RestClient, RestEndpoint};
+use clusterlink_model::{ClusterLink, KafkaRestClass, SecretValue};
+use clusterlink_reconcile::rest_client::{RestClient, RestEndpoint};
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
 use clusterlink_testkit::link_server::{client, LinkServer};

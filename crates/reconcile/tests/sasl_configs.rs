@@ -1,14 +1,14 @@
-//! What CFK's `authentication` block becomes (`clusterlink_api::link_configs`) is what the wire
+//! What CFK's `authentication` block becomes (`clusterlink_model::link_configs`) is what the wire
 //! client's SASL settings read (`clusterlink_kafka::sasl::from_configs`): same mechanism, same
 //! user, same password, whatever characters the secret holds.
 
 use std::collections::BTreeMap;
 
-use clusterlink_api::{
+use clusterlink_kafka::sasl::{self, Mechanism, Sasl};
+use clusterlink_model::{
     link_configs, parse_documents, parse_resource, ResolvedSecrets, Resource, SecretSource,
     SecretValue,
 };
-use clusterlink_kafka::sasl::{self, Mechanism, Sasl};
 
 fn configs_of(auth: &str, password: &str) -> BTreeMap<String, String> {
     let yaml = format!(

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use clusterlink_api::{ClusterLink, KafkaRestClass};
+use clusterlink_model::{ClusterLink, KafkaRestClass};
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
 use clusterlink_testkit::link_server::LinkServer;

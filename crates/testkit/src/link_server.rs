@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clusterlink_kafka::{Client, ClientConfig};
 use clusterlink_mirror::LinkSettings;
-use clusterlink_rest::secrets::PasswordEncoder;
-use clusterlink_rest::{LinkManager, ManagerOptions};
+use clusterlink_server::secrets::PasswordEncoder;
+use clusterlink_server::{LinkManager, ManagerOptions};
 
 /// The password encoder secret test link servers use.
 pub const ENCODER_SECRET: &str = "test-password-encoder-secret";
@@ -61,7 +61,7 @@ impl LinkServer {
         let addr = listener.local_addr().expect("address").to_string();
         let m = manager.clone();
         let task = tokio::spawn(async move {
-            let _ = clusterlink_rest::serve(listener, m, std::future::pending()).await;
+            let _ = clusterlink_server::serve(listener, m, std::future::pending()).await;
         });
         LinkServer {
             manager,

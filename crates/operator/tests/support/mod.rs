@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use clusterlink_api::ClusterLink;
+use clusterlink_model::ClusterLink;
 use clusterlink_operator::{ControllerConfig, LeaseConfig, Metrics, OperatorConfig};
 use clusterlink_testkit::rdkafka;
 use kube::Client;

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use clusterlink_kafka::client::NewTopic;
 use clusterlink_kafka::{Client, ClientConfig};
 use clusterlink_mirror::LinkSettings;
-use clusterlink_rest::secrets::PasswordEncoder;
-use clusterlink_rest::{LinkManager, ManagerOptions};
+use clusterlink_server::secrets::PasswordEncoder;
+use clusterlink_server::{LinkManager, ManagerOptions};
 
 /// The password encoder secret test servers use.
 pub const ENCODER_SECRET: &str = "test-password-encoder-secret";
@@ -57,7 +57,7 @@ impl Server {
         let addr = listener.local_addr().unwrap().to_string();
         let m = manager.clone();
         let task = tokio::spawn(async move {
-            clusterlink_rest::serve(listener, m, std::future::pending())
+            clusterlink_server::serve(listener, m, std::future::pending())
                 .await
                 .unwrap()
         });

@@ -238,16 +238,7 @@ const FAMILIES: &[&str] = &["sasl.", "ssl.", "local."];
 /// mechanisms of [`clusterlink_kafka::sasl::SUPPORTED_MECHANISMS`]).
 pub const SASL_APPLIED: &[&str] = &["sasl.mechanism", "sasl.jaas.config"];
 
-/// Whether a config holds a secret (passwords, JAAS configs, keys): write-only.
-pub fn is_sensitive(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("password")
-        || n.contains("jaas")
-        || n.contains("secret")
-        || n.ends_with(".key")
-        || n.ends_with("keystore.key")
-        || n.ends_with("credentials")
-}
+pub use clusterlink_rest_v3::link_config::is_sensitive;
 
 /// The definition of a known config, or a synthetic one for a security family member.
 pub fn lookup(name: &str) -> Option<ConfigDef> {

@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clusterlink_kafka::{Client, ClientConfig, Error as KafkaError, ResponseError};
-use clusterlink_mirror::engine::state_key_prefixes;
 use clusterlink_mirror::filters::NameFilters;
 use clusterlink_mirror::offset_sync;
+use clusterlink_mirror::state_keys;
 use clusterlink_mirror::store::KafkaStore;
 
 use crate::secrets::PasswordEncoder;
@@ -569,7 +569,7 @@ pub(crate) fn live_mirror_from(
         .find_map(|m| {
             let (link_name, id) = m.engine.split_once('@')?;
             let record: LinkRecord =
-                serde_json::from_slice(state.get(&format!("link/{link_name}"))?).ok()?;
+                serde_json::from_slice(state.get(&state_keys::link(link_name))?).ok()?;
             (record.id == id && record.source_cluster_id.as_deref() == Some(from))
                 .then(|| (link_name.to_string(), m.source_topic))
         })
@@ -621,8 +621,8 @@ impl LinkManager {
                 errors: Mutex::new(BTreeMap::new()),
             }),
         };
-        for (key, value) in all.range("link/".to_owned()..) {
-            if !key.starts_with("link/") {
+        for (key, value) in all.range(state_keys::LINK_PREFIX.to_owned()..) {
+            if state_keys::link_of(key).is_none() {
                 break;
             }
             let mut record: LinkRecord = serde_json::from_slice(value)
@@ -989,8 +989,8 @@ impl LinkManager {
         match self.inner.store.load().await {
             Ok(all) => {
                 let mut beats = lock(&self.inner.heartbeats);
-                for (k, v) in all.range("peer/".to_string()..) {
-                    let Some(engine) = k.strip_prefix("peer/") else {
+                for (k, v) in all.range(state_keys::HEARTBEAT_PREFIX.to_string()..) {
+                    let Some(engine) = state_keys::heartbeat_of(k) else {
                         break;
                     };
                     let changed = beats.get(engine).is_none_or(|(old, _)| old != v);
@@ -1171,7 +1171,7 @@ impl LinkManager {
             .iter()
             .map(|(topic, c)| {
                 (
-                    source_initiated::control_key(&engine, topic),
+                    state_keys::control(&engine, topic),
                     serde_json::to_vec(c).ok(),
                 )
             })
@@ -1195,7 +1195,7 @@ impl LinkManager {
         let value = serde_json::to_vec(&stored).map_err(|e| LinkError::State(e.to_string()))?;
         self.inner
             .store
-            .put(&[(format!("link/{}", record.name), Some(value))])
+            .put(&[(state_keys::link(&record.name), Some(value))])
             .await
             .map_err(LinkError::Local)
     }
@@ -1333,9 +1333,9 @@ impl LinkManager {
             p.stop().await;
         }
         let record = entry.record();
-        let mut prefixes = state_key_prefixes(&record.engine_name()).to_vec();
+        let mut prefixes = state_keys::engine_prefixes(&record.engine_name()).to_vec();
         if record.is_inbound() {
-            prefixes.extend(source_initiated::key_prefixes(&record.engine_name()));
+            prefixes.extend(state_keys::exchange_prefixes(&record.engine_name()));
         }
         let all = self.inner.store.load().await.map_err(LinkError::Local)?;
         let mut tombstones: Vec<(String, Option<Vec<u8>>)> = all
@@ -1343,7 +1343,7 @@ impl LinkManager {
             .filter(|k| prefixes.iter().any(|p| k.starts_with(p.as_str())))
             .map(|k| (k.clone(), None))
             .collect();
-        tombstones.push((format!("link/{name}"), None));
+        tombstones.push((state_keys::link(name), None));
         self.inner
             .store
             .put(&tombstones)

@@ -1,7 +1,7 @@
 //! `link_configs`: the REST link configs a ClusterLink means.
 
-use clusterlink_api::configs::ConfigError;
-use clusterlink_api::{
+use clusterlink_model::configs::ConfigError;
+use clusterlink_model::{
     link_configs, parse_documents, parse_resource, ClusterLinkSpec, LinkConfigs, ResolvedSecrets,
     Resource, SecretSource, SecretValue,
 };

@@ -66,21 +66,21 @@ fn page_examples_are_found() {
 fn page_examples_are_accepted_and_round_trip() {
     let schema = our_schema("ClusterLink");
     for text in page_manifests() {
-        let docs = clusterlink_api::parse_documents(&text).unwrap();
+        let docs = clusterlink_model::parse_documents(&text).unwrap();
         assert_eq!(docs.len(), 1, "{text}");
         let doc: Value = docs.into_iter().next().unwrap();
         let errors = validate(&schema, &doc);
         assert!(errors.is_empty(), "our schema refuses {errors:?}\n{text}");
-        let parsed = clusterlink_api::parse_resource(doc.clone()).unwrap();
+        let parsed = clusterlink_model::parse_resource(doc.clone()).unwrap();
         assert!(
             parsed.dropped_fields.is_empty(),
             "lost {:?}\n{text}",
             parsed.dropped_fields
         );
-        let clusterlink_api::Resource::ClusterLink(link) = &parsed.resource else {
+        let clusterlink_model::Resource::ClusterLink(link) = &parsed.resource else {
             panic!()
         };
-        if let Err(e) = clusterlink_api::validate_cluster_link(link) {
+        if let Err(e) = clusterlink_model::validate_cluster_link(link) {
             panic!("{e}\n{text}");
         }
         let back = parsed.resource.to_value();

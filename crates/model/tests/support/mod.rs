@@ -29,7 +29,7 @@ pub fn cfk_schema(resource: &str) -> Value {
 
 /// Our generated schema of a resource, by kind.
 pub fn our_schema(kind: &str) -> Value {
-    let crd = clusterlink_api::crds()
+    let crd = clusterlink_model::crds()
         .into_iter()
         .find(|c| c.spec.names.kind == kind)
         .unwrap_or_else(|| panic!("no CRD of kind {kind}"));

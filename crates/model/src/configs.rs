@@ -230,7 +230,7 @@ pub fn link_configs(
         );
     }
     for (k, v) in spec.configs.iter().flatten() {
-        let value = if is_sensitive_config(k) {
+        let value = if clusterlink_rest_v3::link_config::is_sensitive(k) {
             ConfigValue::Sensitive(SecretValue::new(v.clone()))
         } else {
             ConfigValue::Plain(v.clone())
@@ -238,15 +238,6 @@ pub fn link_configs(
         out.insert(k.clone(), value);
     }
     Ok(out)
-}
-
-/// Whether a link config name carries a credential (the REST API hides such values).
-pub fn is_sensitive_config(name: &str) -> bool {
-    let name = name.strip_prefix("local.").unwrap_or(name);
-    name == "sasl.jaas.config"
-        || name.ends_with(".password")
-        || name == "ssl.keystore.key"
-        || name.ends_with("client.secret")
 }
 
 fn filter_json(f: &FilterSpec) -> serde_json::Value {

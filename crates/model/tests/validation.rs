@@ -1,6 +1,6 @@
 //! `validate_cluster_link` and friends: every rule, all problems at once, each with its path.
 
-use clusterlink_api::{
+use clusterlink_model::{
     parse_documents, parse_resource, validate_cluster_link, validate_kafka_rest_class,
     validate_kafka_topic, ClusterLink, Resource, ValidationErrors,
 };

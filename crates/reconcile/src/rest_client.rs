@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use clusterlink_api::{LinkConfigs, SecretValue};
+use clusterlink_model::{LinkConfigs, SecretValue};
 use http::{header, HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
@@ -616,7 +616,7 @@ impl RestClient {
             };
             // Read-only configs are the broker's, except the ones fixed at creation
             // (`link.mode`, ...), which the plan compares with the resource.
-            let fixed_at_creation = clusterlink_api::plan::IMMUTABLE_CONFIGS.contains(&name);
+            let fixed_at_creation = clusterlink_model::plan::IMMUTABLE_CONFIGS.contains(&name);
             if flag("is_default", "default")
                 || (flag("is_read_only", "read_only") && !fixed_at_creation)
             {

@@ -4,19 +4,19 @@
 //! - [`configs`]: the link configs we know, their types, ranges, defaults and secrets;
 //! - [`links`]: [`LinkManager`], the links of the local cluster, kept in its state topic, each
 //!   running one mirroring engine;
-//! - [`api`]: the HTTP routes, Confluent's JSON shapes and error bodies, health and metrics.
+//! - [`http`]: the HTTP routes, Confluent's JSON shapes and error bodies, health and metrics.
 //!
 //! Confluent's API is the contract: tooling written for Confluent Server (CFK, scripts using
 //! curl) must work against this server unchanged, so shapes, status codes and error codes follow
 //! `confluent-rest-v3-clusterlinking.yaml`; `openapi.yaml` in this crate documents what we serve.
 
-pub mod api;
 pub mod configs;
+pub mod http;
 pub mod links;
 pub mod secrets;
 pub mod source_initiated;
 
-pub use api::{metrics_text, router};
+pub use http::{metrics_text, router};
 pub use links::{LinkError, LinkManager, ManagerOptions};
 
 /// Serves the API on `listener` until `shutdown` completes.

@@ -147,7 +147,7 @@ fn documents_generated_from_cfk_schemas_are_accepted_by_ours_and_round_trip() {
                 errors.is_empty(),
                 "{kind} seed {seed}: our schema refuses {errors:?}\n{pretty}"
             );
-            let parsed = clusterlink_api::parse_resource(doc.clone())
+            let parsed = clusterlink_model::parse_resource(doc.clone())
                 .unwrap_or_else(|e| panic!("{kind} seed {seed}: {e}\n{pretty}"));
             assert!(
                 parsed.dropped_fields.is_empty(),
@@ -155,7 +155,7 @@ fn documents_generated_from_cfk_schemas_are_accepted_by_ours_and_round_trip() {
                 parsed.dropped_fields
             );
             // Writing back and reading again gives the same resource.
-            let again = clusterlink_api::parse_resource(parsed.resource.to_value()).unwrap();
+            let again = clusterlink_model::parse_resource(parsed.resource.to_value()).unwrap();
             assert_eq!(again.resource, parsed.resource, "{kind} seed {seed}");
         }
     }
@@ -197,7 +197,7 @@ fn fixtures() -> Vec<(String, Value)> {
     for path in entries {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        for (i, doc) in clusterlink_api::parse_documents(&text)
+        for (i, doc) in clusterlink_model::parse_documents(&text)
             .unwrap()
             .into_iter()
             .enumerate()
@@ -222,7 +222,7 @@ fn fixture_corpus_is_cfk_valid_accepted_and_round_trips() {
         );
         let errors = validate(&our_schema(&kind), &doc);
         assert!(errors.is_empty(), "{name}: our schema refuses: {errors:?}");
-        let parsed = clusterlink_api::parse_resource(doc.clone()).unwrap();
+        let parsed = clusterlink_model::parse_resource(doc.clone()).unwrap();
         assert!(
             parsed.dropped_fields.is_empty(),
             "{name}: lost {:?}",

@@ -26,6 +26,7 @@ use std::time::Duration;
 use clusterlink_kafka::{Client, ClientConfig};
 use clusterlink_mirror::offset_map::OffsetMode;
 use clusterlink_mirror::offset_sync;
+use clusterlink_mirror::state_keys;
 use clusterlink_mirror::store::{read_state, KafkaStore};
 use clusterlink_mirror::{Desired, Engine, LinkSettings, MirrorSpec, MirrorState, MirrorStatus};
 use serde::{Deserialize, Serialize};
@@ -33,30 +34,6 @@ use tracing::{info, warn};
 
 /// How old a heartbeat may be for the INBOUND side to call its link connected.
 pub const HEARTBEAT_FRESH: Duration = Duration::from_secs(15);
-
-/// Key of a control record.
-pub fn control_key(engine: &str, topic: &str) -> String {
-    format!("ctl/{engine}/{topic}")
-}
-
-/// Key of a mirror status record.
-pub fn status_key(engine: &str, topic: &str) -> String {
-    format!("mstatus/{engine}/{topic}")
-}
-
-/// Key of the OUTBOUND side's heartbeat.
-pub fn heartbeat_key(engine: &str) -> String {
-    format!("peer/{engine}")
-}
-
-/// Prefixes of every key this module writes for an engine (what deleting the link removes).
-pub fn key_prefixes(engine: &str) -> [String; 3] {
-    [
-        format!("ctl/{engine}/"),
-        format!("mstatus/{engine}/"),
-        heartbeat_key(engine),
-    ]
-}
 
 /// What the INBOUND side asks of a mirror topic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,30 +76,20 @@ pub struct InboundView {
     pub heartbeat: Option<Heartbeat>,
 }
 
-fn under<'a>(
-    state: &'a BTreeMap<String, Vec<u8>>,
-    prefix: &'a str,
-) -> impl Iterator<Item = (&'a str, &'a Vec<u8>)> + 'a {
-    state
-        .range(prefix.to_string()..)
-        .take_while(move |(k, _)| k.starts_with(prefix))
-        .map(move |(k, v)| (&k[prefix.len()..], v))
-}
-
 impl InboundView {
     /// Reads the records of `engine` from a state topic's contents.
     pub fn read(state: &BTreeMap<String, Vec<u8>>, engine: &str) -> Self {
-        let ctl = format!("ctl/{engine}/");
-        let st = format!("mstatus/{engine}/");
+        let ctl = state_keys::control_prefix(engine);
+        let st = state_keys::mirror_status_prefix(engine);
         InboundView {
-            controls: under(state, &ctl)
+            controls: state_keys::scan(state, &ctl)
                 .filter_map(|(t, v)| Some((t.to_string(), serde_json::from_slice(v).ok()?)))
                 .collect(),
-            statuses: under(state, &st)
+            statuses: state_keys::scan(state, &st)
                 .filter_map(|(t, v)| Some((t.to_string(), serde_json::from_slice(v).ok()?)))
                 .collect(),
             heartbeat: state
-                .get(&heartbeat_key(engine))
+                .get(&state_keys::heartbeat(engine))
                 .and_then(|v| serde_json::from_slice(v).ok()),
         }
     }
@@ -383,7 +350,7 @@ async fn step(
         .await
         .map_err(|e| format!("reading the destination's clusterlink state: {e}"))?;
     let inbound = remote_state
-        .get(&format!("link/{}", config.link))
+        .get(&state_keys::link(&config.link))
         .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok())
         .filter(|l| {
             l.pointer("/configs/connection.mode")
@@ -472,8 +439,8 @@ async fn step(
                 r.applied.remove(name);
                 r.failed.remove(name);
                 r.written.remove(name);
-                writes.push((control_key(&engine_name, name), None));
-                writes.push((status_key(&engine_name, name), None));
+                writes.push((state_keys::control(&engine_name, name), None));
+                writes.push((state_keys::mirror_status(&engine_name, name), None));
             }
             Control::Mirror { spec, desired } => {
                 let retry_due = r.failed.get(name).is_some_and(|(_, at, retry)| {
@@ -552,7 +519,7 @@ async fn step(
                 };
                 if stale {
                     pending.push((name.clone(), bytes.clone(), now));
-                    writes.push((status_key(&engine_name, name), Some(bytes)));
+                    writes.push((state_keys::mirror_status(&engine_name, name), Some(bytes)));
                 }
             }
         }
@@ -573,7 +540,7 @@ async fn step(
         at_ms: now_ms(),
     };
     writes.push((
-        heartbeat_key(&engine_name),
+        state_keys::heartbeat(&engine_name),
         Some(serde_json::to_vec(&beat).unwrap_or_default()),
     ));
     r.store

@@ -5,8 +5,8 @@ mod support;
 
 use clusterlink_kafka::{Client, ClientConfig};
 use clusterlink_mirror::store::KafkaStore;
-use clusterlink_rest::secrets::PasswordEncoder;
-use clusterlink_rest::LinkManager;
+use clusterlink_server::secrets::PasswordEncoder;
+use clusterlink_server::LinkManager;
 use clusterlink_testkit::TansuCluster;
 use serde_json::json;
 use support::*;

@@ -1,4 +1,4 @@
 //! Prints the CRDs (what `clusterlink crd` prints).
 fn main() {
-    print!("{}", clusterlink_api::crds_yaml());
+    print!("{}", clusterlink_model::crds_yaml());
 }

@@ -1,0 +1,100 @@
+//! The names of cluster link configs (Confluent's, cfk-reference §6), and which hold secrets.
+//!
+//! The server's config table (types, ranges, defaults) and the resource model's translation of
+//! a `ClusterLink` into configs both name configs through these constants.
+
+/// `bootstrap.servers`: the remote cluster's endpoint.
+pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
+/// `link.mode`: `DESTINATION`, `SOURCE` or `BIDIRECTIONAL`.
+pub const LINK_MODE: &str = "link.mode";
+/// `connection.mode`: `OUTBOUND` or `INBOUND`.
+pub const CONNECTION_MODE: &str = "connection.mode";
+/// `cluster.link.id`: the id of a link pair.
+pub const CLUSTER_LINK_ID: &str = "cluster.link.id";
+/// `cluster.link.prefix`: prefix of mirror topic (and, optionally, group) names.
+pub const CLUSTER_LINK_PREFIX: &str = "cluster.link.prefix";
+/// `cluster.link.paused`: the whole link is paused.
+pub const CLUSTER_LINK_PAUSED: &str = "cluster.link.paused";
+/// `cluster.link.retry.timeout.ms`: how long a failing operation is retried.
+pub const CLUSTER_LINK_RETRY_TIMEOUT_MS: &str = "cluster.link.retry.timeout.ms";
+/// `security.protocol` toward the remote cluster.
+pub const SECURITY_PROTOCOL: &str = "security.protocol";
+/// `sasl.mechanism` toward the remote cluster.
+pub const SASL_MECHANISM: &str = "sasl.mechanism";
+/// `sasl.jaas.config` toward the remote cluster (a secret).
+pub const SASL_JAAS_CONFIG: &str = "sasl.jaas.config";
+/// `consumer.offset.sync.enable`.
+pub const CONSUMER_OFFSET_SYNC_ENABLE: &str = "consumer.offset.sync.enable";
+/// `consumer.offset.sync.ms`.
+pub const CONSUMER_OFFSET_SYNC_MS: &str = "consumer.offset.sync.ms";
+/// `consumer.offset.group.filters` (JSON).
+pub const CONSUMER_OFFSET_GROUP_FILTERS: &str = "consumer.offset.group.filters";
+/// `consumer.group.prefix.enable`.
+pub const CONSUMER_GROUP_PREFIX_ENABLE: &str = "consumer.group.prefix.enable";
+/// `acl.sync.enable`.
+pub const ACL_SYNC_ENABLE: &str = "acl.sync.enable";
+/// `acl.sync.ms`.
+pub const ACL_SYNC_MS: &str = "acl.sync.ms";
+/// `acl.filters` (JSON).
+pub const ACL_FILTERS: &str = "acl.filters";
+/// `auto.create.mirror.topics.enable`.
+pub const AUTO_CREATE_MIRROR_TOPICS_ENABLE: &str = "auto.create.mirror.topics.enable";
+/// `auto.create.mirror.topics.filters` (JSON).
+pub const AUTO_CREATE_MIRROR_TOPICS_FILTERS: &str = "auto.create.mirror.topics.filters";
+/// `topic.config.sync.ms`.
+pub const TOPIC_CONFIG_SYNC_MS: &str = "topic.config.sync.ms";
+/// `topic.config.sync.include`.
+pub const TOPIC_CONFIG_SYNC_INCLUDE: &str = "topic.config.sync.include";
+/// `mirror.start.offset.spec`: `earliest`, `latest` or an ISO-8601 time.
+pub const MIRROR_START_OFFSET_SPEC: &str = "mirror.start.offset.spec";
+/// `local.listener`: the local listener a pushing link reads from.
+pub const LOCAL_LISTENER: &str = "local.listener";
+/// `local.security.protocol`: the security a pushing link reads its local cluster with.
+pub const LOCAL_SECURITY_PROTOCOL: &str = "local.security.protocol";
+/// `local.sasl.jaas.config` (a secret).
+pub const LOCAL_SASL_JAAS_CONFIG: &str = "local.sasl.jaas.config";
+/// `local.sasl.mechanism`.
+pub const LOCAL_SASL_MECHANISM: &str = "local.sasl.mechanism";
+
+/// The prefix of the local-side twins of the client settings (`local.security.protocol`).
+pub const LOCAL_PREFIX: &str = "local.";
+
+/// Whether a config holds a secret (passwords, JAAS configs, keys, credentials): write-only,
+/// never shown by the API, encrypted at rest.
+pub fn is_sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("password")
+        || n.contains("jaas")
+        || n.contains("secret")
+        || n.ends_with(".key")
+        || n.ends_with("credentials")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_recognised_on_both_sides() {
+        for n in [
+            SASL_JAAS_CONFIG,
+            LOCAL_SASL_JAAS_CONFIG,
+            "ssl.keystore.key",
+            "local.ssl.keystore.key",
+            "ssl.truststore.password",
+            "ssl.key.password",
+            "sasl.oauthbearer.client.secret",
+        ] {
+            assert!(is_sensitive(n), "{n}");
+        }
+        for n in [
+            BOOTSTRAP_SERVERS,
+            SASL_MECHANISM,
+            SECURITY_PROTOCOL,
+            "ssl.truststore.certificates",
+            "ssl.keystore.certificate.chain",
+        ] {
+            assert!(!is_sensitive(n), "{n}");
+        }
+    }
+}
