@@ -1,9 +1,11 @@
-//! Copy one partition, source to destination, as raw record batches.
+//! The one-shot copy tool (the CLI's `copy`): one partition, source to destination, as raw
+//! record batches, up to the source's end, then it returns.
 //!
-//! The loop is: fetch read_committed from the source leader; split the bytes into whole
-//! batches; drop control batches and aborted transactions; cut a first batch that starts before
-//! the wanted offset and renumber batches with offset gaps (the only two cases that decode and
-//! re-encode); give every kept batch the destination producer's id, epoch and next sequence;
+//! The loop is the engine's data path for a single partition, without queues or state: fetch
+//! read_committed from the source leader; [`PartitionReader`] turns the bytes into batches to
+//! write (control batches and aborted transactions dropped, a first batch that starts before the
+//! wanted offset cut, batches with offset gaps renumbered: the only two cases that decode and
+//! re-encode); the [`DestinationProducer`] stamps each with its id, epoch and next sequence;
 //! produce them with acks=all; advance past everything fetched. Because batches carry our
 //! idempotent producer id, a produce retried after a lost answer is deduplicated by the broker.
 
@@ -14,6 +16,7 @@ use clusterlink_kafka::records::RawBatch;
 use clusterlink_kafka::{Client, Isolation};
 use tracing::{debug, instrument};
 
+use crate::producer::DestinationProducer;
 use crate::reader::PartitionReader;
 
 /// Why a copy stopped.
@@ -60,56 +63,6 @@ impl CopyError {
             CopyError::Records { .. } => "records",
             CopyError::BatchTooLarge { .. } => "records",
         }
-    }
-}
-
-/// The idempotent producer identity batches are written under on the destination.
-#[derive(Debug, Clone)]
-pub struct DestinationProducer {
-    /// Producer id from InitProducerId on the destination.
-    pub producer_id: i64,
-    /// Its epoch.
-    pub producer_epoch: i16,
-    /// Next sequence per destination topic and partition.
-    next_sequence: std::collections::HashMap<(String, i32), i32>,
-}
-
-impl DestinationProducer {
-    /// Gets a producer id from the destination.
-    pub async fn init(destination: &Client) -> Result<Self, CopyError> {
-        let (producer_id, producer_epoch) =
-            destination
-                .init_producer_id()
-                .await
-                .map_err(|source| CopyError::Kafka {
-                    side: "destination",
-                    source,
-                })?;
-        Ok(DestinationProducer {
-            producer_id,
-            producer_epoch,
-            next_sequence: Default::default(),
-        })
-    }
-
-    /// Sets `topic[partition]`'s next sequence back to `sequence`: the batches stamped from
-    /// there on were dropped unwritten and will be stamped again.
-    pub fn rewind(&mut self, topic: &str, partition: i32, sequence: i32) {
-        self.next_sequence
-            .insert((topic.to_owned(), partition), sequence);
-    }
-
-    /// The batch as this producer writes it to `topic[partition]`: its id, epoch and the
-    /// partition's next sequence.
-    pub fn stamp(&mut self, topic: &str, partition: i32, batch: &RawBatch) -> RawBatch {
-        let seq = self
-            .next_sequence
-            .entry((topic.to_owned(), partition))
-            .or_insert(0);
-        let out = batch.for_producer(self.producer_id, self.producer_epoch, *seq);
-        // Sequences wrap to 0 after i32::MAX, as Kafka's do.
-        *seq = ((*seq as i64 + batch.header().record_count as i64) % (i32::MAX as i64 + 1)) as i32;
-        out
     }
 }
 

@@ -1,27 +1,37 @@
 //! The mirroring engine: keeps destination mirror topics exact copies of source topics.
 //!
-//! - [`reader`]: the deterministic step from fetched bytes to batches ready for the destination
-//!   (transactions resolved, gaps closed), shared by everything below;
-//! - [`copy`]: a one-shot, catch-up copy of one partition (the CLI's `copy`);
-//! - [`engine`]: the long-running engine of one link: mirror topics, states (pause, promote,
-//!   failover), multiplexed fetch and produce, lag, and crash recovery;
-//! - [`offset_map`]: the exact source-to-destination offset map, aligned or translated;
-//! - [`store`]: durable state in a compacted topic of the destination cluster;
-//! - [`state_keys`]: the key schema of that topic, for every record clusterlink keeps there.
+//! The modules, in the order the data goes through them:
+//!
+//! - [`reader`]: fetched source bytes → batches ready for the destination (transactions
+//!   resolved, gaps closed); deterministic, which crash recovery relies on;
+//! - [`producer`]: the destination producer that stamps each batch with its id, epoch and
+//!   sequence, so that a retried write is deduplicated by the broker;
+//! - [`engine`]: the long-running engine of one link, whose modules are the steps of the data
+//!   path (fetch → accept → produce → checkpoint → recovery) and around it mirror topics,
+//!   their states (pause, promote, failover), topic sync and status;
+//! - [`offset_map`]: the exact source-to-destination offset map, aligned or translated, that
+//!   every written batch extends;
+//! - [`store`]: durable state in a compacted topic of the destination cluster, where
+//!   checkpoints and offset-map runs go;
+//! - [`state_keys`]: the key schema of that topic, for every record clusterlink keeps there;
+//! - [`copy`]: the one-shot copy of one partition (the CLI's `copy`), the same path without
+//!   queues or state: reader, producer, produce;
+//! - [`offset_sync`]: consumer offsets translated through the offset maps
+//!   (`consumer.offset.sync.*`), with [`filters`] for its group filters.
 
 pub mod copy;
 pub mod engine;
 pub mod filters;
 pub mod offset_map;
 pub mod offset_sync;
+pub mod producer;
 pub mod reader;
 pub mod state_keys;
 pub mod store;
 
-pub use copy::{
-    copy_partition, CopyError, CopyOptions, CopyStats, DestinationProducer, PartitionRoute,
-};
+pub use copy::{copy_partition, CopyError, CopyOptions, CopyStats, PartitionRoute};
 pub use engine::{
     stored_mirrors, Desired, Engine, LinkSettings, MirrorError, MirrorSpec, MirrorState,
-    MirrorStatus, StartSpec, StoredMirror,
+    MirrorStatus, PartitionStatus, StartSpec, StoredMirror,
 };
+pub use producer::DestinationProducer;

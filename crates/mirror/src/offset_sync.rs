@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use clusterlink_kafka::{Client, Error as KafkaError};
+use clusterlink_rest_v3::link_config;
 
 use crate::engine::{Engine, MirrorState};
 use crate::filters::NameFilters;
@@ -171,11 +172,11 @@ impl Scheduled {
         destination: &Client,
         setting: impl Fn(&str) -> Option<&'a str>,
     ) -> Result<Option<SyncRound>, SyncError> {
-        if setting("consumer.offset.sync.enable") != Some("true") {
+        if setting(link_config::CONSUMER_OFFSET_SYNC_ENABLE) != Some("true") {
             return Ok(None);
         }
         let every = Duration::from_millis(
-            setting("consumer.offset.sync.ms")
+            setting(link_config::CONSUMER_OFFSET_SYNC_MS)
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(30_000),
         );
@@ -184,12 +185,12 @@ impl Scheduled {
         }
         self.at = Some(Instant::now());
         let filters = NameFilters::parse(
-            setting("consumer.offset.group.filters").unwrap_or(""),
+            setting(link_config::CONSUMER_OFFSET_GROUP_FILTERS).unwrap_or(""),
             "groupFilters",
         )
         .map_err(SyncError::Filters)?;
-        let prefix = if setting("consumer.group.prefix.enable") == Some("true") {
-            setting("cluster.link.prefix").unwrap_or("")
+        let prefix = if setting(link_config::CONSUMER_GROUP_PREFIX_ENABLE) == Some("true") {
+            setting(link_config::CLUSTER_LINK_PREFIX).unwrap_or("")
         } else {
             ""
         };

@@ -1,0 +1,225 @@
+//! The mirroring engine of one link: its mirror topics, their states, and the task that moves
+//! their data.
+//!
+//! One task per link does all the moving, as two loops joined by per-partition queues. The
+//! modules are the steps of the data, in order:
+//!
+//! 1. [`fetch`]: the fetch loop sends one Fetch per source leader covering every mirrored
+//!    partition whose queue has room, a long poll when nothing waits to be written;
+//! 2. [`accept`]: each partition's fetched bytes go through its deterministic reader
+//!    ([`crate::reader`]: transactions resolved, gaps closed) and are stamped by the
+//!    destination producer ([`crate::producer`]: id, epoch, sequence) into its queue; fetch
+//!    errors are sorted out (source unavailable, topic gone, retries exhausted);
+//! 3. [`produce`]: the produce loop writes the queues with pipelined Produce requests per
+//!    destination leader, up to `max_in_flight` batches per partition; a partition whose write
+//!    failed retries its stamped batches as they are (same producer id and sequences, so the
+//!    broker deduplicates) before anything after them, which keeps every partition in order;
+//! 4. [`checkpoint`]: positions (source offset, destination offset) and offset-map runs go to
+//!    the state topic, together;
+//! 5. [`recovery`]: after a crash, each partition replays the source from its last checkpoint
+//!    through the same reader, counting records until it reaches the destination's end: that
+//!    is exactly where it stopped, with nothing lost and nothing written twice.
+//!
+//! Beside the data path: [`lifecycle`] (create, pause and resume, promote, fail over, delete),
+//! [`topic_sync`] (topic configs, partitions added, source topics gone) and [`status`] (what
+//! the engine reports). What the steps share: [`spec`] (what the engine is asked), [`state`]
+//! (what the mirror states mean to it), [`partition`] (one partition: reader, queues,
+//! position, lag), [`mirror`] (one mirror topic), [`link`] (the link's clients, mirrors and
+//! locks) and [`error`].
+//!
+//! No thread or connection per partition; memory is bounded by configuration: per partition by
+//! the queue limits, in all by `buffer_max_bytes` plus one fetch (`fetch_max_bytes`).
+
+mod accept;
+mod checkpoint;
+mod error;
+mod fetch;
+mod lifecycle;
+mod link;
+mod mirror;
+mod partition;
+mod produce;
+mod recovery;
+mod spec;
+mod state;
+mod status;
+mod topic_sync;
+
+use std::sync::Arc;
+
+use clusterlink_kafka::Client;
+use tracing::{debug, info, info_span, Instrument};
+
+pub use clusterlink_rest_v3::MirrorState;
+pub use error::MirrorError;
+pub use spec::{Desired, LinkSettings, MirrorSpec, StartSpec};
+pub use status::{stored_mirrors, MirrorStatus, PartitionStatus, StoredMirror};
+
+use crate::offset_map::OffsetMap;
+use crate::producer::DestinationProducer;
+use crate::store::KafkaStore;
+use error::dst_err;
+use link::Link;
+
+/// The engine of one link. Cheap to clone; the mirroring task stops when [`Engine::shutdown`]
+/// or [`Engine::stop`] is called.
+#[derive(Clone)]
+pub struct Engine {
+    link: Arc<Link>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("link", &self.link.settings.name)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Starts the engine: opens the state topic, restores every mirror of this link (replaying
+    /// each partition from its checkpoint), and starts the mirroring task.
+    pub async fn start(
+        settings: LinkSettings,
+        source: Client,
+        destination: Client,
+    ) -> Result<Self, MirrorError> {
+        let store = KafkaStore::open(destination.clone(), &settings.state_topic)
+            .await
+            .map_err(dst_err)?;
+        let producer = DestinationProducer::init(&destination)
+            .await
+            .map_err(|e| MirrorError::State(format!("destination cluster: {e}")))?;
+        let link = Arc::new(Link::new(settings, source, destination, store, producer));
+        recovery::restore(&link).await?;
+        let span = info_span!("link", link = %link.settings.name);
+        tokio::spawn(run(link.clone()).instrument(span));
+        Ok(Engine { link })
+    }
+
+    /// The link's settings.
+    pub fn settings(&self) -> &LinkSettings {
+        &self.link.settings
+    }
+
+    /// Stops the mirroring task after its current round, writing final checkpoints.
+    pub async fn shutdown(&self) {
+        self.link.request_stop();
+        let _ = checkpoint::write(&self.link, true).await;
+    }
+
+    /// Stops the mirroring task and waits until it has returned, then writes final checkpoints.
+    /// Unlike [`Engine::shutdown`], nothing of this engine writes to the state topic afterwards,
+    /// so its state can be removed ([`crate::state_keys::engine_prefixes`]) or taken over by a
+    /// new engine.
+    pub async fn stop(&self) -> Result<(), MirrorError> {
+        self.link.request_stop();
+        let mut finished = self.link.finished.subscribe();
+        // The sender lives in `link`, which we hold: this only returns once the task is done.
+        let _ = finished.wait_for(|done| *done).await;
+        checkpoint::write(&self.link, true).await
+    }
+
+    /// Creates a mirror topic (R8): checks, creates the destination topic like the source one,
+    /// stores the mirror, and starts mirroring it.
+    pub async fn create_mirror(
+        &self,
+        spec: MirrorSpec,
+        desired: Desired,
+    ) -> Result<(), MirrorError> {
+        lifecycle::create_mirror(&self.link, spec, desired).await
+    }
+
+    /// Changes what the user wants of a mirror (R9).
+    pub async fn set_desired(&self, name: &str, desired: Desired) -> Result<(), MirrorError> {
+        lifecycle::set_desired(&self.link, name, desired).await
+    }
+
+    /// Deletes a mirror (R11): stops mirroring it and deletes the destination topic.
+    pub async fn delete_mirror(&self, name: &str) -> Result<(), MirrorError> {
+        lifecycle::delete_mirror(&self.link, name).await
+    }
+
+    /// Topic config sync (`topic.config.sync.ms`): every mirror that still mirrors gets its
+    /// source topic's synced configs again, with its own overrides on top; a synced config
+    /// reset on the source is reset on the mirror. Returns how many mirrors changed.
+    pub async fn sync_topic_configs(&self) -> Result<usize, MirrorError> {
+        topic_sync::sync_topic_configs(&self.link).await
+    }
+
+    /// Pauses (or resumes) the whole link: no fetch while paused; writes already in flight
+    /// finish. Mirrors report LINK_PAUSED meanwhile.
+    pub fn set_link_paused(&self, paused: bool) {
+        if self.link.swap_paused(paused) != paused {
+            info!(link = %self.link.settings.name, paused, "link pause changed");
+            self.link.wake.notify_one();
+        }
+    }
+
+    /// Whether the whole link is paused.
+    pub fn is_link_paused(&self) -> bool {
+        self.link.is_paused()
+    }
+
+    /// Status of one mirror.
+    pub fn status(&self, name: &str) -> Option<MirrorStatus> {
+        let paused = self.is_link_paused();
+        let st = self.link.lock();
+        st.mirrors
+            .get(name)
+            .map(|m| status::mirror_status(m, paused))
+    }
+
+    /// Status of every mirror, by name.
+    pub fn list(&self) -> Vec<MirrorStatus> {
+        let paused = self.is_link_paused();
+        let st = self.link.lock();
+        st.mirrors
+            .values()
+            .map(|m| status::mirror_status(m, paused))
+            .collect()
+    }
+
+    /// The destination offset a consumer at source offset `offset` resumes at.
+    pub fn translate(&self, name: &str, partition: i32, offset: i64) -> Option<i64> {
+        self.with_offset_map(name, partition, |map| map.translate(offset))
+    }
+
+    /// Where a consumer at source offset `offset` of a mirror's partition stands on the
+    /// destination (see [`crate::offset_map::OffsetMap::position`]).
+    pub fn translate_position(&self, name: &str, partition: i32, offset: i64) -> Option<i64> {
+        self.with_offset_map(name, partition, |map| map.position(offset))
+    }
+
+    fn with_offset_map(
+        &self,
+        name: &str,
+        partition: i32,
+        f: impl FnOnce(&OffsetMap) -> Option<i64>,
+    ) -> Option<i64> {
+        let st = self.link.lock();
+        f(&st.mirrors.get(name)?.parts.get(&partition)?.map)
+    }
+
+    /// The client of the source cluster (for reading that cluster's clusterlink state).
+    pub fn source(&self) -> &Client {
+        &self.link.source
+    }
+
+    /// The name of the state topic (on the destination, and on any cluster another link
+    /// server runs on).
+    pub fn state_topic(&self) -> &str {
+        &self.link.settings.state_topic
+    }
+}
+
+/// The mirroring task: the fetch loop and the produce loop, side by side. The fetch loop keeps
+/// each partition's queue of stamped batches topped up (bounded, see
+/// [`partition::Part::wants_data`]); the produce loop drains the queues into pipelined produce
+/// calls. Neither waits for the other except through the queues, so the source serves the next
+/// batches while the destination appends the last ones.
+async fn run(link: Arc<Link>) {
+    tokio::join!(fetch::fetch_loop(&link), produce::produce_loop(&link));
+    debug!("mirroring task stopped");
+    link.finished.send_replace(true);
+}
