@@ -259,7 +259,7 @@ pub(crate) async fn delete_mirror(link: &Link, name: &str) -> Result<(), MirrorE
         removed
     };
     let entries = checkpoint::tombstones(&link.settings.name, &removed);
-    link.store.put(&entries).await.map_err(dst_err)?;
+    checkpoint::put(link, &entries, Vec::new()).await?;
     for (_, r) in link
         .destination
         .delete_topics(&[name.to_owned()], Duration::from_secs(30))

@@ -4,28 +4,28 @@
 //! One task per link does all the moving, as two loops joined by per-partition queues. The
 //! modules are the steps of the data, in order:
 //!
-//! 1. [`fetch`]: the fetch loop sends one Fetch per source leader covering every mirrored
+//! 1. `fetch`: the fetch loop sends one Fetch per source leader covering every mirrored
 //!    partition whose queue has room, a long poll when nothing waits to be written;
-//! 2. [`accept`]: each partition's fetched bytes go through its deterministic reader
+//! 2. `accept`: each partition's fetched bytes go through its deterministic reader
 //!    ([`crate::reader`]: transactions resolved, gaps closed) and are stamped by the
 //!    destination producer ([`crate::producer`]: id, epoch, sequence) into its queue; fetch
 //!    errors are sorted out (source unavailable, topic gone, retries exhausted);
-//! 3. [`produce`]: the produce loop writes the queues with pipelined Produce requests per
+//! 3. `produce`: the produce loop writes the queues with pipelined Produce requests per
 //!    destination leader, up to `max_in_flight` batches per partition; a partition whose write
 //!    failed retries its stamped batches as they are (same producer id and sequences, so the
 //!    broker deduplicates) before anything after them, which keeps every partition in order;
-//! 4. [`checkpoint`]: positions (source offset, destination offset) and offset-map runs go to
+//! 4. `checkpoint`: positions (source offset, destination offset) and offset-map runs go to
 //!    the state topic, together;
-//! 5. [`recovery`]: after a crash, each partition replays the source from its last checkpoint
+//! 5. `recovery`: after a crash, each partition replays the source from its last checkpoint
 //!    through the same reader, counting records until it reaches the destination's end: that
 //!    is exactly where it stopped, with nothing lost and nothing written twice.
 //!
-//! Beside the data path: [`lifecycle`] (create, pause and resume, promote, fail over, delete),
-//! [`topic_sync`] (topic configs, partitions added, source topics gone) and [`status`] (what
-//! the engine reports). What the steps share: [`spec`] (what the engine is asked), [`state`]
-//! (what the mirror states mean to it), [`partition`] (one partition: reader, queues,
-//! position, lag), [`mirror`] (one mirror topic), [`link`] (the link's clients, mirrors and
-//! locks) and [`error`].
+//! Beside the data path: `lifecycle` (create, pause and resume, promote, fail over, delete),
+//! `topic_sync` (topic configs, partitions added, source topics gone) and `status` (what
+//! the engine reports). What the steps share: `spec` (what the engine is asked), `state`
+//! (what the mirror states mean to it), `partition` (one partition: reader, queues,
+//! position, lag), `mirror` (one mirror topic), `link` (the link's clients, mirrors and
+//! locks) and `error`.
 //!
 //! No thread or connection per partition; memory is bounded by configuration: per partition by
 //! the queue limits, in all by `buffer_max_bytes` plus one fetch (`fetch_max_bytes`).
@@ -215,7 +215,7 @@ impl Engine {
 
 /// The mirroring task: the fetch loop and the produce loop, side by side. The fetch loop keeps
 /// each partition's queue of stamped batches topped up (bounded, see
-/// [`partition::Part::wants_data`]); the produce loop drains the queues into pipelined produce
+/// `Part::wants_data` in `partition`); the produce loop drains the queues into pipelined produce
 /// calls. Neither waits for the other except through the queues, so the source serves the next
 /// batches while the destination appends the last ones.
 async fn run(link: Arc<Link>) {
