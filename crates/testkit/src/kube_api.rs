@@ -66,11 +66,13 @@ use serde_json::Value;
 
 mod http;
 mod patch;
+mod resource;
 mod select;
 mod store;
 mod watch;
 
-use store::{ResKey, Store};
+use resource::ResKey;
+use store::Store;
 
 /// How long a watch waits between bookmarks by default (when the client allows bookmarks).
 pub const DEFAULT_BOOKMARK_INTERVAL: Duration = Duration::from_secs(10);

@@ -11,8 +11,9 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::patch;
+use super::resource::{ApiError, Applied, ResKey, Sub};
 use super::select::Filter;
-use super::store::{rv_of, ApiError, Applied, Ownership, ResKey, Store, Sub};
+use super::store::{rv_of, Ownership, Store};
 use super::watch::{self, Start, WatchRequest};
 use super::{lock, Inner, RecordedRequest};
 

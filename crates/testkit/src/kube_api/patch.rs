@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::store::{ApiError, Applied, ResKey, Sub};
+use super::resource::{ApiError, Applied, ResKey, Sub};
 
 /// Drops `null` map values everywhere (kube-apiserver prunes them from non-nullable fields) and
 /// empty metadata collections (Go's `omitempty`), so that objects look as a real server returns

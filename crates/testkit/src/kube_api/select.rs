@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::store::ApiError;
+use super::resource::ApiError;
 
 /// One requirement of a label selector.
 #[derive(Debug, Clone, PartialEq)]

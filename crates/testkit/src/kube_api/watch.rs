@@ -9,8 +9,9 @@ use futures::Stream;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+use super::resource::ResKey;
 use super::select::Filter;
-use super::store::{EventType, HistEvent, ResKey, Store};
+use super::store::{EventType, HistEvent, Store};
 use super::{lock, Inner};
 
 /// Where a watch starts.
