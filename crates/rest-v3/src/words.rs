@@ -26,8 +26,11 @@ macro_rules! words {
             /// Every word of the set, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant,)+];
 
+            /// How the API spells every word of the set, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text,)+];
+
             /// The word as the API spells it.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $( $name::$variant => $text, )+
                 }
