@@ -149,7 +149,12 @@ impl StateCategory {
             MirrorState::Paused | MirrorState::LinkPaused => StateCategory::Paused,
             MirrorState::Failed | MirrorState::SourceUnavailable => StateCategory::InError,
             MirrorState::PendingStopped => StateCategory::Pending,
-            _ => StateCategory::NotApplicable,
+            MirrorState::Stopped
+            | MirrorState::PendingMirror
+            | MirrorState::LinkFailed
+            | MirrorState::PendingSynchronize
+            | MirrorState::PendingSetupForRestore
+            | MirrorState::PendingRestore => StateCategory::NotApplicable,
         }
     }
 }

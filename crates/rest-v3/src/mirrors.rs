@@ -141,7 +141,63 @@ impl AlterMirrorsData {
             MirrorAction::Promote => "KafkaPromoteMirror",
             MirrorAction::Failover => "KafkaFailoverMirror",
             MirrorAction::Pause => "KafkaPauseMirror",
-            _ => "KafkaResumeMirror",
+            MirrorAction::Resume => "KafkaResumeMirror",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mirror_reads_back_as_written() {
+        let m = KafkaMirrorData {
+            kind: KafkaMirrorData::KIND.into(),
+            metadata: ResourceMetadata::new("http://h/v3/x", Some("crn:///kafka=c".into())),
+            link_name: "l".into(),
+            mirror_topic_name: "t".into(),
+            source_topic_name: "t".into(),
+            num_partitions: 1,
+            mirror_lags: vec![MirrorLag {
+                partition: 0,
+                lag: 2,
+                last_source_fetch_offset: 5,
+            }],
+            mirror_status: MirrorState::Failed.into(),
+            state_time_ms: 1,
+            mirror_topic_error: MirrorTopicError::Unknown.into(),
+            mirror_state_transition_errors: vec![MirrorStateTransitionError {
+                error_code: MirrorState::Failed.into(),
+                error_message: "source topic deleted".into(),
+            }],
+            offset_mode: Some(OffsetMode::Aligned.into()),
+        };
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["mirror_status"], "FAILED");
+        assert_eq!(v["metadata"]["self"], "http://h/v3/x");
+        assert_eq!(v["offset_mode"], "ALIGNED");
+        assert_eq!(serde_json::from_value::<KafkaMirrorData>(v).unwrap(), m);
+    }
+
+    #[test]
+    fn each_action_names_its_result_list() {
+        assert_eq!(
+            AlterMirrorsData::list_kind(MirrorAction::Promote),
+            "KafkaPromoteMirror"
+        );
+        assert_eq!(
+            AlterMirrorsData::list_kind(MirrorAction::Resume),
+            "KafkaResumeMirror"
+        );
+        let accepted = AlterMirrorsData {
+            mirror_topic_name: "t".into(),
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&accepted).unwrap();
+        assert!(
+            v["error_code"].is_null() && v["error_message"].is_null(),
+            "{v}"
+        );
     }
 }
