@@ -3,7 +3,7 @@
 //!
 //! - [`links`]: [`LinkManager`], the links of the local cluster, kept in its state topic, each
 //!   run by a mirroring engine or a pusher;
-//! - [`record`]: the stored link record, which the manager and the pusher both read;
+//! - `record`: the stored link record, which the manager and the pusher both read;
 //! - [`source_initiated`]: links whose destination opens no connection: the records the two
 //!   sides exchange, and the source side's pusher;
 //! - [`configs`]: the link configs we know, their types, ranges, defaults and secrets
@@ -11,19 +11,19 @@
 //! - [`secrets`]: sensitive configs encrypted at rest;
 //! - [`http`]: the HTTP routes, in Confluent's JSON shapes (`clusterlink_rest_v3`) and error
 //!   bodies, health and metrics ([`metrics`]: the Prometheus exposition);
-//! - [`common`]: small helpers all of them use.
+//! - `common`: small helpers all of them use.
 //!
 //! Confluent's API is the contract: tooling written for Confluent Server (CFK, scripts using
 //! curl) must work against this server unchanged, so shapes, status codes and error codes follow
 //! `confluent-rest-v3-clusterlinking.yaml`; `openapi.yaml` in this crate documents what we serve.
 
-pub mod common;
+mod common;
 pub mod configs;
 pub mod http;
 pub mod iso8601;
 pub mod links;
 pub mod metrics;
-pub mod record;
+mod record;
 pub mod secrets;
 pub mod source_initiated;
 

@@ -8,8 +8,8 @@
 //! timeout; errors say which request failed and whether retrying can help
 //! ([`RestError::is_retriable`]).
 //!
-//! - [`transport`]: endpoints, credentials, TLS, the HTTP exchange and its errors;
-//! - [`views`]: what the reconciler reads from the responses.
+//! - `transport`: endpoints, credentials, TLS, the HTTP exchange and its errors;
+//! - `views`: what the reconciler reads from the responses.
 
 mod transport;
 mod views;

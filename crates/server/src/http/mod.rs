@@ -4,10 +4,10 @@
 //!
 //! Handlers turn requests into [`LinkManager`] calls and its answers into the JSON shapes of
 //! `clusterlink_rest_v3` (the contract the reconciler's client reads too):
-//! - [`context`]: what every handler shares (state, URLs, query flags, bodies);
-//! - [`error`]: error responses and how link and Kafka errors map onto them;
-//! - [`clusters`], [`topics`], [`links`] (and their configs), [`mirrors`]: the resources;
-//! - [`health`]: liveness, readiness and metrics.
+//! - `context`: what every handler shares (state, URLs, query flags, bodies);
+//! - `error`: error responses and how link and Kafka errors map onto them;
+//! - `clusters`, `topics`, `links` (and their configs), `mirrors`: the resources;
+//! - `health`: liveness, readiness and metrics.
 
 mod clusters;
 mod context;

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::engines::stop_running;
 use super::error::LinkError;
 use super::names::{check_link_name, is_link_id, new_id};
-use super::registry::{Entry, LinkManager};
+use super::registry::LinkManager;
 use super::security;
 use crate::common::{lock, now_ms};
 use crate::configs;
@@ -73,9 +73,7 @@ impl LinkManager {
             return Ok(());
         }
         self.put_record(&record).await?;
-        let entry = Entry::new(record.clone());
-        lock(&self.inner.links).insert(record.name.clone(), entry.clone());
-        self.start(&entry, &record, source).await;
+        self.add(record.clone(), source).await;
         self.refresh_inbound().await;
         info!(link = %record.name, id = %record.id, source = record.source_cluster_id.as_deref().unwrap_or("?"), "link created");
         Ok(())

@@ -21,14 +21,16 @@ use crate::record::LinkRecord;
 use crate::source_initiated::{PushConfig, Pusher};
 
 impl LinkManager {
+    /// Registers a link (created, or restored from the state topic) and starts what runs it.
+    pub(super) async fn add(&self, record: LinkRecord, source: Option<Client>) {
+        let entry = Entry::new(record.clone());
+        lock(&self.inner.links).insert(record.name.clone(), entry.clone());
+        self.start(&entry, &record, source).await;
+    }
+
     /// Starts what a link runs: its engine when it pulls (retried in the background while the
     /// remote cannot be reached), its pusher when it pushes; nothing for an INBOUND link.
-    pub(super) async fn start(
-        &self,
-        entry: &Arc<Entry>,
-        record: &LinkRecord,
-        source: Option<Client>,
-    ) {
+    async fn start(&self, entry: &Arc<Entry>, record: &LinkRecord, source: Option<Client>) {
         if record.pulls() {
             let generation = entry.generation.load(Ordering::SeqCst);
             self.run_engine(entry, record, source, generation).await;

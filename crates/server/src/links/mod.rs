@@ -2,7 +2,7 @@
 //! cluster's state topic, and what runs each (a mirroring engine, a pusher, or, for an INBOUND
 //! link, the other cluster's link server).
 //!
-//! The server is stateless: a link is a `link/<name>` record ([`crate::record`]) in the same
+//! The server is stateless: a link is a `link/<name>` record (`crate::record`) in the same
 //! compacted topic the engines keep their mirrors and checkpoints in, so a new [`LinkManager`]
 //! on the same cluster (after a restart, or on another machine) finds every link, starts its
 //! engine, and the engine restores its own mirrors.
@@ -12,16 +12,16 @@
 //! carries their value.
 //!
 //! [`LinkManager`]'s operations, by concern:
-//! - [`registry`]: the options, the links by name, lookups;
-//! - [`crud`]: creating and deleting links ([`names`]: what they may be called, their ids);
-//! - [`configs`]: describing and altering a link's configs;
-//! - [`mirrors`]: listing, creating, changing and deleting mirror topics;
-//! - [`status`]: what a link reports;
-//! - [`engines`]: starting, restarting and stopping what runs a link, with its
-//!   [`remote`] cluster's address and [`security`] settings;
-//! - [`inbound`]: INBOUND links' view of the state topic;
-//! - [`storage`]: records in the state topic, secrets encrypted at rest;
-//! - [`housekeeping`]: offset sync, topic config sync, auto-created mirrors.
+//! - `registry`: the options, the links by name, lookups;
+//! - `crud`: creating and deleting links (`names`: what they may be called, their ids);
+//! - `configs`: describing and altering a link's configs;
+//! - `mirrors`: listing, creating, changing and deleting mirror topics;
+//! - `status`: what a link reports;
+//! - `engines`: starting, restarting and stopping what runs a link, with its
+//!   `remote` cluster's address and `security` settings;
+//! - `inbound`: INBOUND links' view of the state topic;
+//! - `storage`: records in the state topic, secrets encrypted at rest;
+//! - `housekeeping`: offset sync, topic config sync, auto-created mirrors.
 
 mod configs;
 mod crud;
@@ -37,10 +37,11 @@ mod security;
 mod status;
 mod storage;
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 use clusterlink_kafka::Client;
 use clusterlink_mirror::store::KafkaStore;
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use tracing::info;
 
 pub use crate::common::cluster_id_of;
@@ -53,7 +54,7 @@ pub use registry::{LinkManager, ManagerOptions};
 pub(crate) use status::api_state;
 pub use status::LinkStatus;
 
-use registry::{Entry, Inner};
+use registry::Inner;
 
 impl LinkManager {
     /// Opens the manager on the local cluster: reads every stored link and starts its engine
@@ -66,7 +67,7 @@ impl LinkManager {
         let all = store.load().await.map_err(LinkError::Local)?;
         let records = storage::stored_records(&all, options.password_encoder.as_ref())?;
         let manager = LinkManager {
-            inner: std::sync::Arc::new(Inner {
+            inner: Arc::new(Inner {
                 local,
                 cluster_id,
                 store,
@@ -79,10 +80,9 @@ impl LinkManager {
             }),
         };
         for record in records {
-            let entry = Entry::new(record.clone());
-            crate::common::lock(&manager.inner.links).insert(record.name.clone(), entry.clone());
-            manager.start(&entry, &record, None).await;
-            info!(link = %record.name, "link restored");
+            let name = record.name.clone();
+            manager.add(record, None).await;
+            info!(link = %name, "link restored");
         }
         manager.spawn_inbound_refresher();
         manager.spawn_housekeeping();
