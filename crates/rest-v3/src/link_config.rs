@@ -1,7 +1,10 @@
 //! The names of cluster link configs (Confluent's, cfk-reference §6), and which hold secrets.
 //!
 //! The server's config table (types, ranges, defaults) and the resource model's translation of
-//! a `ClusterLink` into configs both name configs through these constants.
+//! a `ClusterLink` into configs both name configs through these constants; [`LinkMode`] and
+//! [`ConnectionMode`] are the values of the two configs that decide what a link does.
+
+use crate::words::words;
 
 /// `bootstrap.servers`: the remote cluster's endpoint.
 pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
@@ -55,9 +58,64 @@ pub const LOCAL_SECURITY_PROTOCOL: &str = "local.security.protocol";
 pub const LOCAL_SASL_JAAS_CONFIG: &str = "local.sasl.jaas.config";
 /// `local.sasl.mechanism`.
 pub const LOCAL_SASL_MECHANISM: &str = "local.sasl.mechanism";
+/// `availability.check.ms`.
+pub const AVAILABILITY_CHECK_MS: &str = "availability.check.ms";
+/// `num.cluster.link.fetchers`.
+pub const NUM_CLUSTER_LINK_FETCHERS: &str = "num.cluster.link.fetchers";
+/// `metadata.max.age.ms` of the link's client.
+pub const METADATA_MAX_AGE_MS: &str = "metadata.max.age.ms";
+/// `retry.backoff.ms` of the link's client.
+pub const RETRY_BACKOFF_MS: &str = "retry.backoff.ms";
+/// `client.dns.lookup` of the link's client.
+pub const CLIENT_DNS_LOOKUP: &str = "client.dns.lookup";
+/// `connections.max.idle.ms` of the link's client.
+pub const CONNECTIONS_MAX_IDLE_MS: &str = "connections.max.idle.ms";
 
 /// The prefix of the local-side twins of the client settings (`local.security.protocol`).
 pub const LOCAL_PREFIX: &str = "local.";
+/// The prefix of the TLS settings (`ssl.truststore.certificates`, ...).
+pub const SSL_PREFIX: &str = "ssl.";
+/// The prefix of the SASL settings (`sasl.mechanism`, ...).
+pub const SASL_PREFIX: &str = "sasl.";
+
+words! {
+    /// What a link does (`link.mode`).
+    pub enum LinkMode {
+        /// Mirrors from the remote cluster into the local one (the default).
+        Destination = "DESTINATION",
+        /// The source half of a source-initiated link: pushes the local cluster's topics into
+        /// the remote cluster's INBOUND link.
+        Source = "SOURCE",
+        /// Both directions between two clusters, one half on each.
+        Bidirectional = "BIDIRECTIONAL",
+    }
+}
+
+impl LinkMode {
+    /// The mode a link's configs set: [`LinkMode::Destination`] when unset (or unknown).
+    pub fn of(value: Option<&str>) -> Self {
+        value.and_then(Self::parse).unwrap_or(LinkMode::Destination)
+    }
+}
+
+words! {
+    /// Which side opens a link's connection (`connection.mode`).
+    pub enum ConnectionMode {
+        /// This side connects to the remote cluster (the default).
+        Outbound = "OUTBOUND",
+        /// The remote side connects here: this side opens no connection.
+        Inbound = "INBOUND",
+    }
+}
+
+impl ConnectionMode {
+    /// The mode a link's configs set: [`ConnectionMode::Outbound`] when unset (or unknown).
+    pub fn of(value: Option<&str>) -> Self {
+        value
+            .and_then(Self::parse)
+            .unwrap_or(ConnectionMode::Outbound)
+    }
+}
 
 /// Whether a config holds a secret (passwords, JAAS configs, keys, credentials): write-only,
 /// never shown by the API, encrypted at rest.

@@ -7,6 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use clusterlink_rest_v3::link_config::{self, ConnectionMode, LinkMode};
+
+use crate::iso8601::parse_iso8601_ms;
+
 /// The type and range of a config's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -66,47 +70,47 @@ const fn def(
 
 /// Every link config with a fixed name.
 pub const DEFS: &[ConfigDef] = &[
-    def("bootstrap.servers", Kind::HostPorts, None, true),
+    def(link_config::BOOTSTRAP_SERVERS, Kind::HostPorts, None, true),
     ConfigDef {
         immutable: true,
         ..def(
-            "link.mode",
-            Kind::Enum(&["DESTINATION", "SOURCE", "BIDIRECTIONAL"]),
-            Some("DESTINATION"),
+            link_config::LINK_MODE,
+            Kind::Enum(LinkMode::NAMES),
+            Some(LinkMode::Destination.as_str()),
             true,
         )
     },
     ConfigDef {
         immutable: true,
         ..def(
-            "connection.mode",
-            Kind::Enum(&["OUTBOUND", "INBOUND"]),
-            Some("OUTBOUND"),
+            link_config::CONNECTION_MODE,
+            Kind::Enum(ConnectionMode::NAMES),
+            Some(ConnectionMode::Outbound.as_str()),
             true,
         )
     },
     ConfigDef {
         immutable: true,
-        ..def("cluster.link.id", Kind::Str, None, false)
+        ..def(link_config::CLUSTER_LINK_ID, Kind::Str, None, false)
     },
     ConfigDef {
         immutable: true,
-        ..def("cluster.link.prefix", Kind::Str, Some(""), true)
+        ..def(link_config::CLUSTER_LINK_PREFIX, Kind::Str, Some(""), true)
     },
     def(
-        "security.protocol",
+        link_config::SECURITY_PROTOCOL,
         Kind::Enum(&["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
         Some("PLAINTEXT"),
         true,
     ),
     def(
-        "consumer.offset.sync.enable",
+        link_config::CONSUMER_OFFSET_SYNC_ENABLE,
         Kind::Bool,
         Some("false"),
         true,
     ),
     def(
-        "consumer.offset.sync.ms",
+        link_config::CONSUMER_OFFSET_SYNC_MS,
         Kind::Int {
             min: 1,
             max: MAX_INT,
@@ -114,16 +118,26 @@ pub const DEFS: &[ConfigDef] = &[
         Some("30000"),
         true,
     ),
-    def("consumer.offset.group.filters", Kind::Json, Some(""), true),
     def(
-        "consumer.group.prefix.enable",
+        link_config::CONSUMER_OFFSET_GROUP_FILTERS,
+        Kind::Json,
+        Some(""),
+        true,
+    ),
+    def(
+        link_config::CONSUMER_GROUP_PREFIX_ENABLE,
         Kind::Bool,
         Some("false"),
         true,
     ),
-    def("acl.sync.enable", Kind::Bool, Some("false"), false),
     def(
-        "acl.sync.ms",
+        link_config::ACL_SYNC_ENABLE,
+        Kind::Bool,
+        Some("false"),
+        false,
+    ),
+    def(
+        link_config::ACL_SYNC_MS,
         Kind::Int {
             min: 1000,
             max: MAX_INT,
@@ -131,21 +145,21 @@ pub const DEFS: &[ConfigDef] = &[
         Some("5000"),
         false,
     ),
-    def("acl.filters", Kind::Json, Some(""), false),
+    def(link_config::ACL_FILTERS, Kind::Json, Some(""), false),
     def(
-        "auto.create.mirror.topics.enable",
+        link_config::AUTO_CREATE_MIRROR_TOPICS_ENABLE,
         Kind::Bool,
         Some("false"),
         true,
     ),
     def(
-        "auto.create.mirror.topics.filters",
+        link_config::AUTO_CREATE_MIRROR_TOPICS_FILTERS,
         Kind::Json,
         Some(""),
         true,
     ),
     def(
-        "topic.config.sync.ms",
+        link_config::TOPIC_CONFIG_SYNC_MS,
         Kind::Int {
             min: 1,
             max: MAX_INT,
@@ -153,15 +167,20 @@ pub const DEFS: &[ConfigDef] = &[
         Some("5000"),
         true,
     ),
-    def("topic.config.sync.include", Kind::Str, Some(""), false),
     def(
-        "mirror.start.offset.spec",
+        link_config::TOPIC_CONFIG_SYNC_INCLUDE,
+        Kind::Str,
+        Some(""),
+        false,
+    ),
+    def(
+        link_config::MIRROR_START_OFFSET_SPEC,
         Kind::StartSpec,
         Some("earliest"),
         true,
     ),
     def(
-        "cluster.link.retry.timeout.ms",
+        link_config::CLUSTER_LINK_RETRY_TIMEOUT_MS,
         Kind::Int {
             min: 0,
             max: MAX_INT,
@@ -169,9 +188,14 @@ pub const DEFS: &[ConfigDef] = &[
         Some("300000"),
         true,
     ),
-    def("cluster.link.paused", Kind::Bool, Some("false"), true),
     def(
-        "availability.check.ms",
+        link_config::CLUSTER_LINK_PAUSED,
+        Kind::Bool,
+        Some("false"),
+        true,
+    ),
+    def(
+        link_config::AVAILABILITY_CHECK_MS,
         Kind::Int {
             min: 0,
             max: MAX_INT,
@@ -180,7 +204,7 @@ pub const DEFS: &[ConfigDef] = &[
         false,
     ),
     def(
-        "num.cluster.link.fetchers",
+        link_config::NUM_CLUSTER_LINK_FETCHERS,
         Kind::Int {
             min: 1,
             max: MAX_INT,
@@ -189,7 +213,7 @@ pub const DEFS: &[ConfigDef] = &[
         false,
     ),
     def(
-        "metadata.max.age.ms",
+        link_config::METADATA_MAX_AGE_MS,
         Kind::Int {
             min: 0,
             max: i64::MAX,
@@ -198,7 +222,7 @@ pub const DEFS: &[ConfigDef] = &[
         true,
     ),
     def(
-        "retry.backoff.ms",
+        link_config::RETRY_BACKOFF_MS,
         Kind::Int {
             min: 0,
             max: i64::MAX,
@@ -207,7 +231,7 @@ pub const DEFS: &[ConfigDef] = &[
         true,
     ),
     def(
-        "client.dns.lookup",
+        link_config::CLIENT_DNS_LOOKUP,
         Kind::Enum(&[
             "use_all_dns_ips",
             "resolve_canonical_bootstrap_servers_only",
@@ -216,7 +240,7 @@ pub const DEFS: &[ConfigDef] = &[
         false,
     ),
     def(
-        "connections.max.idle.ms",
+        link_config::CONNECTIONS_MAX_IDLE_MS,
         Kind::Int {
             min: -1,
             max: i64::MAX,
@@ -232,11 +256,15 @@ pub const DEFS: &[ConfigDef] = &[
 /// yet. `local.security.protocol`, `local.ssl.*` and the `local.` SASL settings are applied by
 /// links that push (see [`not_applied`]); `local.listener` is not (the server's bootstrap is
 /// used).
-const FAMILIES: &[&str] = &["sasl.", "ssl.", "local."];
+const FAMILIES: &[&str] = &[
+    link_config::SASL_PREFIX,
+    link_config::SSL_PREFIX,
+    link_config::LOCAL_PREFIX,
+];
 
 /// The `sasl.*` configs the link server applies (SASL toward the remote cluster, with the
 /// mechanisms of [`clusterlink_kafka::sasl::SUPPORTED_MECHANISMS`]).
-pub const SASL_APPLIED: &[&str] = &["sasl.mechanism", "sasl.jaas.config"];
+pub const SASL_APPLIED: &[&str] = &[link_config::SASL_MECHANISM, link_config::SASL_JAAS_CONFIG];
 
 pub use clusterlink_rest_v3::link_config::is_sensitive;
 
@@ -253,7 +281,7 @@ pub fn lookup(name: &str) -> Option<ConfigDef> {
             name: "",
             kind: Kind::Str,
             default: None,
-            applied: name.starts_with("ssl.") || SASL_APPLIED.contains(&name),
+            applied: name.starts_with(link_config::SSL_PREFIX) || SASL_APPLIED.contains(&name),
             immutable: false,
         });
     }
@@ -306,7 +334,7 @@ pub fn validate(name: &str, value: &str) -> Result<String, ConfigError> {
         }
     };
     let v = value.trim();
-    if name == "sasl.mechanism" {
+    if name == link_config::SASL_MECHANISM {
         // Kafka's default (GSSAPI) and the other mechanisms are refused here, so that a link
         // never stores a mechanism it cannot use.
         return clusterlink_kafka::sasl::Mechanism::from_name(v)
@@ -383,16 +411,18 @@ pub fn validate(name: &str, value: &str) -> Result<String, ConfigError> {
 /// Checks a whole set of configs together (cross-config rules).
 pub fn validate_set(configs: &BTreeMap<String, String>) -> Result<(), ConfigError> {
     let get = |n: &str| configs.get(n).map(String::as_str);
-    if get("acl.sync.enable") == Some("true") && get("acl.filters").unwrap_or("").is_empty() {
+    if get(link_config::ACL_SYNC_ENABLE) == Some("true")
+        && get(link_config::ACL_FILTERS).unwrap_or("").is_empty()
+    {
         return Err(ConfigError::Invalid {
-            name: "acl.sync.enable".into(),
+            name: link_config::ACL_SYNC_ENABLE.into(),
             why: "ACL migration is enabled but acl.filters is not set. Please set acl.filters to proceed with ACL migration.".into(),
         });
     }
-    if let Some(p) = get("cluster.link.prefix") {
+    if let Some(p) = get(link_config::CLUSTER_LINK_PREFIX) {
         if p.len() > 12 {
             return Err(ConfigError::Invalid {
-                name: "cluster.link.prefix".into(),
+                name: link_config::CLUSTER_LINK_PREFIX.into(),
                 why: format!("'{p}' is longer than 12 characters"),
             });
         }
@@ -406,26 +436,33 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
     let sasl = clusterlink_kafka::sasl::protocol_uses_sasl(configs);
     // `local.*` security settings are the identity a pushing link (SOURCE, or BIDIRECTIONAL
     // OUTBOUND) reads the local cluster with; other links read nothing there.
+    let get = |n: &str| configs.get(n).map(String::as_str);
     let pushes = matches!(
-        configs.get("link.mode").map(String::as_str),
-        Some("SOURCE" | "BIDIRECTIONAL")
-    ) && configs.get("connection.mode").map(String::as_str) != Some("INBOUND");
+        LinkMode::of(get(link_config::LINK_MODE)),
+        LinkMode::Source | LinkMode::Bidirectional
+    ) && ConnectionMode::of(get(link_config::CONNECTION_MODE))
+        != ConnectionMode::Inbound;
     let local: BTreeMap<String, String> = configs
         .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("local.")?.to_owned(), v.clone())))
+        .filter_map(|(k, v)| {
+            Some((
+                k.strip_prefix(link_config::LOCAL_PREFIX)?.to_owned(),
+                v.clone(),
+            ))
+        })
         .collect();
     let local_sasl = clusterlink_kafka::sasl::protocol_uses_sasl(&local);
     // Without local.security.protocol the server's own connection settings are used.
-    let local_protocol = local.contains_key("security.protocol");
+    let local_protocol = local.contains_key(link_config::SECURITY_PROTOCOL);
     configs
         .iter()
         .filter(|(name, value)| {
             let Some(d) = lookup(name) else { return false };
-            if let Some(n) = name.strip_prefix("local.") {
+            if let Some(n) = name.strip_prefix(link_config::LOCAL_PREFIX) {
                 let applied = pushes
                     && local_protocol
-                    && (n == "security.protocol"
-                        || n.starts_with("ssl.")
+                    && (n == link_config::SECURITY_PROTOCOL
+                        || n.starts_with(link_config::SSL_PREFIX)
                         || (SASL_APPLIED.contains(&n) && local_sasl));
                 return !applied;
             }
@@ -434,65 +471,13 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
                 return !sasl;
             }
             // Every link and connection mode is served (source-initiated links included).
-            if matches!(name.as_str(), "link.mode" | "connection.mode") {
+            if [link_config::LINK_MODE, link_config::CONNECTION_MODE].contains(&name.as_str()) {
                 return false;
             }
             !d.applied && d.default != Some(value.as_str())
         })
         .map(|(n, _)| n.clone())
         .collect()
-}
-
-/// Milliseconds since the epoch of an ISO-8601 UTC timestamp such as `2024-01-31T12:00:00Z` or
-/// `2024-01-31T12:00:00.250Z` (offsets `+hh:mm` accepted).
-pub fn parse_iso8601_ms(s: &str) -> Option<i64> {
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-');
-    let (y, mo, da): (i64, i64, i64) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
-    if d.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
-        return None;
-    }
-    let (clock, offset_min) = if let Some(t) = time.strip_suffix('Z') {
-        (t, 0)
-    } else if let Some(i) = time.rfind(['+', '-']) {
-        let (t, off) = time.split_at(i);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (oh, om) = off[1..].split_once(':')?;
-        (
-            t,
-            sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?),
-        )
-    } else {
-        (time, 0)
-    };
-    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
-    let mut t = hms.split(':');
-    let (h, mi, se): (i64, i64, i64) = (
-        t.next()?.parse().ok()?,
-        t.next()?.parse().ok()?,
-        t.next().unwrap_or("0").parse().ok()?,
-    );
-    if h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let ms: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{:0<3}", &frac[..frac.len().min(3)]).parse().ok()?
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + da - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms - offset_min * 60_000)
 }
 
 #[cfg(test)]
@@ -612,19 +597,5 @@ mod tests {
         assert!(not_applied(&c).contains(&"local.sasl.mechanism".to_string()));
         c.insert("cluster.link.prefix".into(), "0123456789abc".into());
         assert!(validate_set(&c).is_err());
-    }
-
-    #[test]
-    fn iso8601() {
-        assert_eq!(parse_iso8601_ms("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_iso8601_ms("2024-01-31T12:00:00.250Z"),
-            Some(1_706_702_400_250)
-        );
-        assert_eq!(
-            parse_iso8601_ms("2024-01-31T13:00:00+01:00"),
-            Some(1_706_702_400_000)
-        );
-        assert_eq!(parse_iso8601_ms("2024-13-01T00:00:00Z"), None);
     }
 }

@@ -1,23 +1,35 @@
 //! The link server: Confluent's Admin REST API v3 (the cluster-linking, cluster and topic paths)
 //! over the cluster links of one local Kafka cluster.
 //!
-//! - [`configs`]: the link configs we know, their types, ranges, defaults and secrets;
 //! - [`links`]: [`LinkManager`], the links of the local cluster, kept in its state topic, each
-//!   running one mirroring engine;
-//! - [`http`]: the HTTP routes, Confluent's JSON shapes and error bodies, health and metrics.
+//!   run by a mirroring engine or a pusher;
+//! - `record`: the stored link record, which the manager and the pusher both read;
+//! - [`source_initiated`]: links whose destination opens no connection: the records the two
+//!   sides exchange, and the source side's pusher;
+//! - [`configs`]: the link configs we know, their types, ranges, defaults and secrets
+//!   ([`iso8601`]: the timestamps `mirror.start.offset.spec` may name);
+//! - [`secrets`]: sensitive configs encrypted at rest;
+//! - [`http`]: the HTTP routes, in Confluent's JSON shapes (`clusterlink_rest_v3`) and error
+//!   bodies, health and metrics ([`metrics`]: the Prometheus exposition);
+//! - `common`: small helpers all of them use.
 //!
 //! Confluent's API is the contract: tooling written for Confluent Server (CFK, scripts using
 //! curl) must work against this server unchanged, so shapes, status codes and error codes follow
 //! `confluent-rest-v3-clusterlinking.yaml`; `openapi.yaml` in this crate documents what we serve.
 
+mod common;
 pub mod configs;
 pub mod http;
+pub mod iso8601;
 pub mod links;
+pub mod metrics;
+mod record;
 pub mod secrets;
 pub mod source_initiated;
 
-pub use http::{metrics_text, router};
+pub use http::router;
 pub use links::{LinkError, LinkManager, ManagerOptions};
+pub use metrics::metrics_text;
 
 /// Serves the API on `listener` until `shutdown` completes.
 pub async fn serve(

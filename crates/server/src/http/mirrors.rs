@@ -1,0 +1,204 @@
+//! Mirror topics (`/clusters/{id}/links/{link}/mirrors...`, and `links/-/mirrors` for every
+//! link): listed (optionally by state), created, described, and changed by `mirrors:<action>`.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use clusterlink_mirror::offset_map::OffsetMode as EngineOffsetMode;
+use clusterlink_mirror::MirrorStatus;
+use clusterlink_rest_v3::mirrors::{
+    AlterMirrorsData, AlterMirrorsRequest, CreateMirrorRequest, KafkaMirrorData, MirrorLag,
+    MirrorStateTransitionError, MirrorTopicError, OffsetMode,
+};
+use clusterlink_rest_v3::{List, MirrorAction, MirrorState, ResourceMetadata};
+
+use super::context::{body, config_values, flag, no_content, ok, replication_factor, Api, Params};
+use super::error::{ApiError, ApiResult};
+use crate::links::{api_state, NewMirror};
+
+fn lags(m: &MirrorStatus) -> Vec<MirrorLag> {
+    m.partitions
+        .iter()
+        .map(|p| MirrorLag {
+            partition: p.partition,
+            lag: p.lag_records,
+            last_source_fetch_offset: p.next_source_offset,
+        })
+        .collect()
+}
+
+fn mirror_data(api: &Api, headers: &HeaderMap, link: &str, m: &MirrorStatus) -> KafkaMirrorData {
+    let id = api.manager.cluster_id();
+    let state = api_state(m.state);
+    KafkaMirrorData {
+        kind: KafkaMirrorData::KIND.into(),
+        metadata: ResourceMetadata::new(
+            format!(
+                "{}/links/{link}/mirrors/{}",
+                api.cluster_url(headers, id),
+                m.name
+            ),
+            Some(format!("crn:///kafka={id}/link={link}/topic={}", m.name)),
+        ),
+        link_name: link.to_owned(),
+        mirror_topic_name: m.name.clone(),
+        source_topic_name: m.source_topic.clone(),
+        num_partitions: m.partitions.len() as i32,
+        mirror_lags: lags(m),
+        mirror_status: state.into(),
+        state_time_ms: m.state_time_ms,
+        mirror_topic_error: if m.reason.is_some() {
+            MirrorTopicError::Unknown
+        } else {
+            MirrorTopicError::NoError
+        }
+        .into(),
+        mirror_state_transition_errors: m
+            .reason
+            .iter()
+            .map(|r| MirrorStateTransitionError {
+                error_code: state.into(),
+                error_message: r.clone(),
+            })
+            .collect(),
+        offset_mode: Some(
+            match m.offset_mode {
+                EngineOffsetMode::Aligned => OffsetMode::Aligned,
+                _ => OffsetMode::Translated,
+            }
+            .into(),
+        ),
+    }
+}
+
+fn mirror_list(
+    api: &Api,
+    headers: &HeaderMap,
+    link: Option<&str>,
+    q: &HashMap<String, String>,
+    url: String,
+) -> ApiResult {
+    let filter = match q.get("mirror_status") {
+        None => None,
+        Some(s) => Some(MirrorState::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = MirrorState::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::bad_request(format!(
+                "Unknown mirror_status '{s}': one of {}",
+                names.join(", ")
+            ))
+        })?),
+    };
+    let data = api
+        .manager
+        .mirrors(link)?
+        .iter()
+        .filter(|(_, m)| filter.is_none_or(|f| api_state(m.state) == f))
+        .map(|(l, m)| mirror_data(api, headers, l, m))
+        .collect();
+    Ok(ok(List::new(KafkaMirrorData::LIST_KIND, url, data)))
+}
+
+pub(super) async fn list_mirrors(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path((cluster_id, link)): Path<(String, String)>,
+    Query(q): Params,
+) -> ApiResult {
+    api.check_cluster(&cluster_id)?;
+    let url = format!(
+        "{}/links/{link}/mirrors",
+        api.cluster_url(&headers, &cluster_id)
+    );
+    mirror_list(&api, &headers, Some(&link), &q, url)
+}
+
+pub(super) async fn list_all_mirrors(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path(cluster_id): Path<String>,
+    Query(q): Params,
+) -> ApiResult {
+    api.check_cluster(&cluster_id)?;
+    let url = format!("{}/links/-/mirrors", api.cluster_url(&headers, &cluster_id));
+    mirror_list(&api, &headers, None, &q, url)
+}
+
+pub(super) async fn create_mirror(
+    State(api): State<Api>,
+    Path((cluster_id, link)): Path<(String, String)>,
+    bytes: Bytes,
+) -> ApiResult {
+    api.check_cluster(&cluster_id)?;
+    let req: CreateMirrorRequest = body(&bytes, true)?;
+    let mirror = NewMirror {
+        replication_factor: replication_factor(req.replication_factor)?,
+        configs: config_values(req.configs)?,
+        source_topic: req.source_topic_name,
+        mirror_topic: req.mirror_topic_name,
+    };
+    api.manager.create_mirror(&link, mirror).await?;
+    Ok(no_content())
+}
+
+pub(super) async fn get_mirror(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path((cluster_id, link, mirror)): Path<(String, String, String)>,
+) -> ApiResult {
+    api.check_cluster(&cluster_id)?;
+    api.manager.link(&link)?;
+    let m = api.manager.mirror(&link, &mirror)?;
+    Ok(ok(mirror_data(&api, &headers, &link, &m)))
+}
+
+pub(super) async fn alter_mirrors(
+    State(api): State<Api>,
+    headers: HeaderMap,
+    Path((cluster_id, link)): Path<(String, String)>,
+    Query(q): Params,
+    bytes: Bytes,
+    action: MirrorAction,
+) -> ApiResult {
+    api.check_cluster(&cluster_id)?;
+    let validate_only = flag(&q, "validate_only", false)?;
+    let req: AlterMirrorsRequest = body(&bytes, true)?;
+    let names = req
+        .mirror_topic_names
+        .ok_or_else(|| ApiError::bad_request("mirror_topic_names is required"))?;
+    let results = api
+        .manager
+        .alter_mirrors(&link, &names, action, validate_only)
+        .await?;
+    let b = format!(
+        "{}/links/{link}/mirrors",
+        api.cluster_url(&headers, &cluster_id)
+    );
+    let data = results
+        .iter()
+        .map(|(name, r)| {
+            let (error_code, error_message, mirror_lags) = match r {
+                Ok(m) => (None, None, lags(m)),
+                // A change the mirror refused is a bad request, whatever the reason.
+                Err(e) => (
+                    Some(400),
+                    Some(e.to_string()),
+                    api.manager
+                        .mirror(&link, name)
+                        .map(|m| lags(&m))
+                        .unwrap_or_default(),
+                ),
+            };
+            AlterMirrorsData {
+                kind: AlterMirrorsData::KIND.into(),
+                metadata: ResourceMetadata::new(format!("{b}/{name}"), None),
+                mirror_topic_name: name.clone(),
+                error_code,
+                error_message,
+                mirror_lags,
+            }
+        })
+        .collect();
+    Ok(ok(List::new(AlterMirrorsData::list_kind(action), b, data)))
+}

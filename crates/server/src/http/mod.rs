@@ -1,0 +1,111 @@
+//! The HTTP layer: Confluent's Admin REST v3 paths for clusters, topics, links, link configs
+//! and mirrors, served under both `/kafka/v3` (Confluent Server) and `/v3` (REST Proxy), plus
+//! `/healthz`, `/readyz` and `/metrics`.
+//!
+//! Handlers turn requests into [`LinkManager`] calls and its answers into the JSON shapes of
+//! `clusterlink_rest_v3` (the contract the reconciler's client reads too):
+//! - `context`: what every handler shares (state, URLs, query flags, bodies);
+//! - `error`: error responses and how link and Kafka errors map onto them;
+//! - `clusters`, `topics`, `links` (and their configs), `mirrors`: the resources;
+//! - `health`: liveness, readiness and metrics.
+
+mod clusters;
+mod context;
+mod error;
+mod health;
+mod links;
+mod mirrors;
+mod topics;
+
+use axum::response::Response;
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use clusterlink_rest_v3::MirrorAction;
+
+pub use error::ApiError;
+
+use crate::links::LinkManager;
+use context::Api;
+use error::ErrorCategory;
+
+/// The whole HTTP service.
+pub fn router(manager: LinkManager) -> Router {
+    let counting = manager.clone();
+    Router::new()
+        .nest("/kafka/v3", api_routes(manager.clone(), "/kafka/v3"))
+        .nest("/v3", api_routes(manager.clone(), "/v3"))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .with_state(manager)
+        .layer(axum::middleware::map_response(move |r: Response| {
+            let counting = counting.clone();
+            async move {
+                if let Some(ErrorCategory(c)) = r.extensions().get::<ErrorCategory>() {
+                    counting.count_error(c);
+                }
+                r
+            }
+        }))
+        .fallback(|| async { ApiError::not_found(404, "HTTP 404 Not Found") })
+}
+
+/// The routes of one prefix.
+fn api_routes(manager: LinkManager, prefix: &'static str) -> Router<LinkManager> {
+    let cluster = "/clusters/{cluster_id}";
+    let link = "/clusters/{cluster_id}/links/{link}";
+    let mut r: Router<Api> = Router::new()
+        .route("/clusters", get(clusters::list_clusters))
+        .route(cluster, get(clusters::get_cluster))
+        .route(
+            &format!("{cluster}/topics"),
+            get(topics::list_topics).post(topics::create_topic),
+        )
+        .route(
+            &format!("{cluster}/topics/{{topic}}"),
+            get(topics::get_topic).delete(topics::delete_topic),
+        )
+        .route(
+            &format!("{cluster}/topics/{{topic}}/configs"),
+            get(topics::topic_configs),
+        )
+        .route(
+            &format!("{cluster}/topics/{{topic}}/configs:alter"),
+            post(topics::alter_topic_configs),
+        )
+        .route(
+            &format!("{cluster}/links"),
+            get(links::list_links).post(links::create_link),
+        )
+        .route(
+            &format!("{cluster}/links/-/mirrors"),
+            get(mirrors::list_all_mirrors),
+        )
+        .route(link, get(links::get_link).delete(links::delete_link))
+        .route(&format!("{link}/configs"), get(links::link_configs))
+        .route(
+            &format!("{link}/configs:alter"),
+            put(links::alter_link_configs).post(links::alter_link_configs),
+        )
+        .route(
+            &format!("{link}/configs/{{name}}"),
+            get(links::link_config)
+                .put(links::put_link_config)
+                .merge(delete(links::delete_link_config)),
+        )
+        .route(
+            &format!("{link}/mirrors"),
+            get(mirrors::list_mirrors).post(mirrors::create_mirror),
+        )
+        .route(
+            &format!("{link}/mirrors/{{mirror}}"),
+            get(mirrors::get_mirror),
+        );
+    for action in MirrorAction::ALL {
+        r = r.route(
+            &format!("{link}/mirrors:{action}"),
+            post(move |s, h, p, q, b| mirrors::alter_mirrors(s, h, p, q, b, action)),
+        );
+    }
+    r.with_state(Api { manager, prefix })
+}

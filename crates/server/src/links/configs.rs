@@ -1,0 +1,183 @@
+//! A link's configs: described (set or defaulted, secrets without their value) and altered, all
+//! or nothing, restarting what runs the link when its connection changes. The table of known
+//! configs (types, ranges, defaults) is [`crate::configs`].
+
+use std::collections::BTreeSet;
+
+use clusterlink_rest_v3::link_config::{self, is_sensitive};
+use tracing::info;
+
+use super::error::LinkError;
+use super::registry::LinkManager;
+use super::security::{self, is_security_config};
+use crate::common::lock;
+use crate::configs::{self, ConfigError};
+
+/// One link config as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkConfig {
+    /// Name.
+    pub name: String,
+    /// Value; `None` for secrets and unset configs.
+    pub value: Option<String>,
+    /// Whether the value is the default (not set on the link).
+    pub is_default: bool,
+    /// Whether it cannot change.
+    pub read_only: bool,
+    /// Whether it is a secret.
+    pub sensitive: bool,
+    /// Whether the server applies it today.
+    pub applied: bool,
+}
+
+/// A change of a link config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigOp {
+    /// Set a value.
+    Set(String, String),
+    /// Back to the default.
+    Delete(String),
+}
+
+/// The configs whose change restarts a link's engine: the connection to its source, and how
+/// long it retries.
+const RESTART_KEYS: [&str; 4] = [
+    link_config::BOOTSTRAP_SERVERS,
+    link_config::CLUSTER_LINK_RETRY_TIMEOUT_MS,
+    link_config::METADATA_MAX_AGE_MS,
+    link_config::RETRY_BACKOFF_MS,
+];
+
+impl LinkManager {
+    /// Every known link config of a link, set or default (secrets without their value).
+    pub fn configs(&self, name: &str) -> Result<Vec<LinkConfig>, LinkError> {
+        let record = self.entry(name)?.record();
+        let mut names: BTreeSet<String> = configs::DEFS
+            .iter()
+            .filter(|d| d.default.is_some() || record.configs.contains_key(d.name))
+            .map(|d| d.name.to_owned())
+            .collect();
+        names.extend(record.configs.keys().cloned());
+        let not_applied = configs::not_applied(&record.configs);
+        Ok(names
+            .into_iter()
+            .map(|n| {
+                let def = configs::lookup(&n);
+                let set = record.configs.get(&n);
+                let sensitive = is_sensitive(&n);
+                let value = if sensitive {
+                    None
+                } else {
+                    set.cloned()
+                        .or_else(|| def.and_then(|d| d.default).map(str::to_owned))
+                };
+                LinkConfig {
+                    is_default: set.is_none(),
+                    read_only: def.is_some_and(|d| d.immutable),
+                    // `local.*` settings apply to some links only: their record says.
+                    applied: !not_applied.contains(&n)
+                        && (def.is_some_and(|d| d.applied)
+                            || (n.starts_with(link_config::LOCAL_PREFIX) && set.is_some())),
+                    sensitive,
+                    value,
+                    name: n,
+                }
+            })
+            .collect())
+    }
+
+    /// One link config.
+    pub fn config(&self, link: &str, name: &str) -> Result<LinkConfig, LinkError> {
+        if let Some(c) = self.configs(link)?.into_iter().find(|c| c.name == name) {
+            return Ok(c);
+        }
+        // Known but neither set nor defaulted.
+        let def = configs::lookup(name).ok_or_else(|| ConfigError::Unknown(name.to_owned()))?;
+        Ok(LinkConfig {
+            name: name.to_owned(),
+            value: None,
+            is_default: true,
+            read_only: def.immutable,
+            sensitive: is_sensitive(name),
+            applied: def.applied,
+        })
+    }
+
+    /// Changes link configs, all or nothing. A change of the source connection (its address,
+    /// TLS or SASL settings) or the retry timeout restarts the link's engine (its mirrors resume
+    /// from their checkpoints).
+    pub async fn alter_configs(
+        &self,
+        link: &str,
+        ops: &[ConfigOp],
+        validate_only: bool,
+    ) -> Result<(), LinkError> {
+        let _guard = self.inner.changes.lock().await;
+        let entry = self.entry(link)?;
+        let old = entry.record();
+        let mut record = old.clone();
+        for op in ops {
+            let name = match op {
+                ConfigOp::Set(n, _) | ConfigOp::Delete(n) => n,
+            };
+            let def = configs::lookup(name).ok_or_else(|| ConfigError::Unknown(name.clone()))?;
+            match op {
+                ConfigOp::Set(n, v) => {
+                    let v = configs::validate(n, v)?;
+                    if def.immutable && record.configs.get(n) != Some(&v) {
+                        return Err(ConfigError::Immutable(n.clone()).into());
+                    }
+                    record.configs.insert(n.clone(), v);
+                }
+                ConfigOp::Delete(n) => {
+                    if n == link_config::BOOTSTRAP_SERVERS {
+                        return Err(LinkError::Invalid(
+                            "bootstrap.servers cannot be reset: the link needs it".into(),
+                        ));
+                    }
+                    if def.immutable && record.configs.contains_key(n) {
+                        return Err(ConfigError::Immutable(n.clone()).into());
+                    }
+                    record.configs.remove(n);
+                }
+            }
+        }
+        configs::validate_set(&record.configs)?;
+        security::check(&record)?;
+        // New credentials or TLS settings reconnect too: toward the remote cluster, everything
+        // of the link; toward the local one (`local.*`), its pusher only.
+        let changed = |k: &str| old.configs.get(k) != record.configs.get(k);
+        let security_changed = |local: bool| {
+            old.configs.keys().chain(record.configs.keys()).any(|k| {
+                k.starts_with(link_config::LOCAL_PREFIX) == local
+                    && is_security_config(k)
+                    && changed(k)
+            })
+        };
+        let restart = security_changed(false) || RESTART_KEYS.iter().any(|k| changed(k));
+        let local_changed = security_changed(true);
+        let mut source = None;
+        if changed(link_config::BOOTSTRAP_SERVERS) {
+            // The new address must reach the same source cluster.
+            let (client, _) = self.reach_source(&record, false).await?;
+            source = Some(client);
+        }
+        if validate_only {
+            return Ok(());
+        }
+        self.put_record(&record).await?;
+        *lock(&entry.record) = record.clone();
+        if let Some(engine) = entry.engine() {
+            engine.set_link_paused(record.paused());
+        }
+        if (restart || local_changed) && record.pushes() {
+            self.restart_pusher(&entry, &record).await;
+        }
+        if restart && record.pulls() {
+            self.restart_engine(&entry, &record, source).await;
+            info!(link = %link, "link configs changed; engine restarted");
+        }
+        Ok(())
+    }
+}
