@@ -23,14 +23,41 @@ pub struct Run {
     pub len: i64,
 }
 
-/// Whether destination offsets equal source offsets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum OffsetMode {
-    /// Every mirrored record has its source offset.
-    Aligned,
-    /// Offsets differ; the map translates them.
-    Translated,
+/// Whether destination offsets equal source offsets: the API's word (`ALIGNED`, `TRANSLATED`).
+pub use clusterlink_rest_v3::mirrors::OffsetMode;
+
+/// `#[serde(with = "…::stored_offset_mode")]` for an offset mode kept in the state topic: written
+/// as the engine always wrote it (`Aligned`), read in that form or the API's.
+pub mod stored_offset_mode {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::OffsetMode;
+
+    fn stored_name(mode: OffsetMode) -> &'static str {
+        match mode {
+            OffsetMode::Aligned => "Aligned",
+            _ => "Translated",
+        }
+    }
+
+    /// Writes the stored form.
+    pub fn serialize<S: Serializer>(mode: &OffsetMode, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(stored_name(*mode))
+    }
+
+    /// Reads the stored form or the API's.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetMode, D::Error> {
+        let s = String::deserialize(d)?;
+        OffsetMode::parse(&s)
+            .or_else(|| {
+                OffsetMode::ALL
+                    .iter()
+                    .copied()
+                    .find(|m| stored_name(*m) == s)
+            })
+            .ok_or_else(|| D::Error::custom(format!("unknown offset mode '{s}'")))
+    }
 }
 
 /// The offset map of one partition.

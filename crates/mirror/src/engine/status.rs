@@ -57,6 +57,7 @@ pub struct MirrorStatus {
     /// Why it is FAILED, or a problem that does not stop mirroring.
     pub reason: Option<String>,
     /// Aligned or translated offsets.
+    #[serde(with = "crate::offset_map::stored_offset_mode")]
     pub offset_mode: OffsetMode,
     /// When the state last changed (ms since the epoch).
     pub state_time_ms: i64,

@@ -6,17 +6,16 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use clusterlink_mirror::offset_map::OffsetMode as EngineOffsetMode;
 use clusterlink_mirror::MirrorStatus;
 use clusterlink_rest_v3::mirrors::{
     AlterMirrorsData, AlterMirrorsRequest, CreateMirrorRequest, KafkaMirrorData, MirrorLag,
-    MirrorStateTransitionError, MirrorTopicError, OffsetMode,
+    MirrorStateTransitionError, MirrorTopicError,
 };
 use clusterlink_rest_v3::{List, MirrorAction, MirrorState, ResourceMetadata};
 
 use super::context::{body, config_values, flag, no_content, ok, replication_factor, Api, Params};
 use super::error::{ApiError, ApiResult};
-use crate::links::{api_state, NewMirror};
+use crate::links::NewMirror;
 
 fn lags(m: &MirrorStatus) -> Vec<MirrorLag> {
     m.partitions
@@ -31,7 +30,7 @@ fn lags(m: &MirrorStatus) -> Vec<MirrorLag> {
 
 fn mirror_data(api: &Api, headers: &HeaderMap, link: &str, m: &MirrorStatus) -> KafkaMirrorData {
     let id = api.manager.cluster_id();
-    let state = api_state(m.state);
+    let state = m.state;
     KafkaMirrorData {
         kind: KafkaMirrorData::KIND.into(),
         metadata: ResourceMetadata::new(
@@ -63,13 +62,7 @@ fn mirror_data(api: &Api, headers: &HeaderMap, link: &str, m: &MirrorStatus) -> 
                 error_message: r.clone(),
             })
             .collect(),
-        offset_mode: Some(
-            match m.offset_mode {
-                EngineOffsetMode::Aligned => OffsetMode::Aligned,
-                _ => OffsetMode::Translated,
-            }
-            .into(),
-        ),
+        offset_mode: Some(m.offset_mode.into()),
     }
 }
 
@@ -94,7 +87,7 @@ fn mirror_list(
         .manager
         .mirrors(link)?
         .iter()
-        .filter(|(_, m)| filter.is_none_or(|f| api_state(m.state) == f))
+        .filter(|(_, m)| filter.is_none_or(|f| m.state == f))
         .map(|(l, m)| mirror_data(api, headers, l, m))
         .collect();
     Ok(ok(List::new(KafkaMirrorData::LIST_KIND, url, data)))

@@ -51,7 +51,6 @@ pub use error::LinkError;
 pub use mirrors::{MirrorResults, NewMirror};
 pub use names::is_topic_name;
 pub use registry::{LinkManager, ManagerOptions};
-pub(crate) use status::api_state;
 pub use status::LinkStatus;
 
 use registry::Inner;

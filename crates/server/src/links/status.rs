@@ -40,11 +40,6 @@ pub struct LinkStatus {
     pub mirror_states: BTreeMap<MirrorState, usize>,
 }
 
-/// A mirror's state in the API's words. The engine names its states with the same words.
-pub(crate) fn api_state(state: clusterlink_mirror::MirrorState) -> MirrorState {
-    MirrorState::parse(state.as_str()).unwrap_or(MirrorState::Failed)
-}
-
 impl LinkManager {
     /// Every link.
     pub fn links(&self) -> Vec<LinkStatus> {
@@ -62,7 +57,7 @@ impl LinkManager {
         let mirrors = self.entry_mirrors(entry);
         let mut mirror_states = BTreeMap::new();
         for m in &mirrors {
-            *mirror_states.entry(api_state(m.state)).or_insert(0) += 1;
+            *mirror_states.entry(m.state).or_insert(0) += 1;
         }
         let failure = lock(&entry.error).clone();
         let mut authentication_failed = failure.as_ref().is_some_and(|f| f.authentication);
