@@ -43,7 +43,8 @@ if [ ! -d "$libs" ] || [ "$(jar_set_sha256 "$libs")" != "$KAFKA_JARS_SHA256" ]; 
   rm -rf "$libs" "$libs.tmp" "$home/kafka.jsa"
   mvn -B -q -Dstyle.color=never -f "$here/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$libs.tmp" >&2
+    -DincludeScope=runtime -DoutputDirectory="$libs.tmp" >"$home/mvn.log" 2>&1 \
+    || { cat "$home/mvn.log" >&2; exit 1; }
   got=$(jar_set_sha256 "$libs.tmp")
   if [ "$got" != "$KAFKA_JARS_SHA256" ]; then
     echo "install-kafka: the jar set's sha256 is $got, expected $KAFKA_JARS_SHA256" >&2
