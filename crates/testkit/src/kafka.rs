@@ -21,8 +21,9 @@
 //!   none of them is ours.
 //!
 //! Why these JVM settings (measured in docs/test-brokers.md): start-up is the cost that matters,
-//! so every JVM maps the class-data-sharing archive made by the install script, compiles with
-//! C1 only (`-XX:TieredStopAtLevel=1`) and uses the serial collector with a small heap.
+//! so every JVM maps the class-data-sharing archive made by the install script and compiles with
+//! C1 only (`-XX:TieredStopAtLevel=1`: C2's compiler threads fight three brokers for two cores);
+//! brokers use G1 with a 256 to 512 MiB heap, tools the serial collector with 256 MiB.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -133,6 +134,7 @@ pub struct KafkaBuilder {
     super_users: Option<Vec<String>>,
     props: BTreeMap<String, String>,
     heap_max_mib: u32,
+    jvm_args: Vec<String>,
 }
 
 impl Default for KafkaBuilder {
@@ -144,6 +146,7 @@ impl Default for KafkaBuilder {
             super_users: None,
             props: BTreeMap::new(),
             heap_max_mib: 512,
+            jvm_args: Vec::new(),
         }
     }
 }
@@ -187,6 +190,13 @@ impl KafkaBuilder {
     /// The maximum heap of each node, in MiB (512 by default).
     pub fn heap_max_mib(mut self, mib: u32) -> Self {
         self.heap_max_mib = mib;
+        self
+    }
+
+    /// Adds a JVM flag for the nodes, after the harness's own (so it wins): `-XX:TieredStopAtLevel=4`
+    /// for C2 in a benchmark, `-XX:-UseSerialGC -XX:+UseG1GC`...
+    pub fn jvm_arg(mut self, arg: &str) -> Self {
+        self.jvm_args.push(arg.to_owned());
         self
     }
 

@@ -6,7 +6,7 @@
 //! the Rust harness is the one place that knows how to start Kafka.
 //!
 //! ```text
-//! kafka-cluster [--nodes 1|3] [--env NAME] [--prop KEY=VALUE]...
+//! kafka-cluster [--nodes 1|3] [--env NAME] [--prop KEY=VALUE]... [--jvm-arg FLAG]...
 //! ```
 //!
 //! Once every broker serves it prints `NAME=CLUSTER_ID@HOST:PORT[,HOST:PORT...]` (NAME defaults
@@ -32,8 +32,9 @@ fn main() -> Result<()> {
                 let (k, v) = v.split_once('=').context("--prop KEY=VALUE")?;
                 builder = builder.prop(k, v);
             }
+            "--jvm-arg" => builder = builder.jvm_arg(&value()?),
             "-h" | "--help" => {
-                println!("kafka-cluster [--nodes 1|3] [--env NAME] [--prop KEY=VALUE]...");
+                println!("kafka-cluster [--nodes 1|3] [--env NAME] [--prop KEY=VALUE]... [--jvm-arg FLAG]...");
                 return Ok(());
             }
             other => bail!("unknown argument {other:?} (see --help)"),
