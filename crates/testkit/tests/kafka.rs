@@ -1,8 +1,9 @@
 //! The Apache Kafka harness itself (`clusterlink_testkit::kafka`), checked only with clients none
 //! of us wrote: librdkafka (`rdkafka`, through confluent-kafka) and Kafka's own Java tools. One
-//! node and three nodes (a killed leader, then the node back in the ISR on its data), SASL with
-//! every mechanism over plaintext and TLS, TLS alone, the StandardAuthorizer with ACLs made by
-//! kafka-acls, and a single node killed and started again.
+//! node and three nodes (shared: replicated to every node; private: a killed leader, then the
+//! node back in the ISR on its data), SASL with every mechanism over plaintext and TLS, TLS
+//! alone, the StandardAuthorizer with ACLs made by kafka-acls, and a single node killed and
+//! started again.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -445,8 +446,14 @@ fn a_killed_single_node_starts_again_with_its_data() {
     assert_eq!(tools::describe_topic(&c, &topic).unwrap().topic_id, id);
 
     // A controlled shutdown (SIGTERM) and a start keep it too.
+    let t = Instant::now();
     c.stop_node(1).unwrap();
+    let stopped = t.elapsed();
     c.start_node(1).unwrap();
+    eprintln!(
+        "stopped (SIGTERM) in {stopped:?}, started again in {:?}",
+        t.elapsed() - stopped
+    );
     assert_eq!(rdkafka::consume(&c.bootstrap(), &topic).unwrap(), before);
     assert!(c.log(1).contains("Kafka Server started"));
 
