@@ -476,3 +476,43 @@ fn unique_names_differ() {
         "{a}"
     );
 }
+
+#[test]
+fn the_kafka_cluster_binary_serves_until_its_stdin_closes() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    // As scripts/test.sh runs it for the shared clusters.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kafka-cluster"))
+        .args(["--env", "SOME_NAME", "--prop", "num.partitions=2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let spec = line
+        .trim()
+        .strip_prefix("SOME_NAME=")
+        .expect(&line)
+        .to_owned();
+    let c = KafkaCluster::attach(&spec).unwrap();
+    assert!(c.is_shared());
+    let topic = unique_name("binary");
+    // Auto-created with the --prop default of 2 partitions.
+    rdkafka::produce_all(&c.bootstrap(), &topic, &varied_records(4, 2, "bin"));
+    assert_eq!(
+        tools::end_offsets(&c, &topic).unwrap(),
+        [(0, 2), (1, 2)].into()
+    );
+
+    drop(child.stdin.take());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        std::net::TcpStream::connect(c.bootstrap()).is_err(),
+        "the broker is gone with the binary"
+    );
+}
