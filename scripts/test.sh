@@ -18,7 +18,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== shared Apache Kafka clusters"
 # A JVM broker takes seconds to start and nextest runs every test in its own process, so the
-# tests share one single-node and one three-node cluster (KafkaCluster::shared / shared_three)
+# tests share two single-node clusters (the two sides of a link: KafkaCluster::shared and
+# shared_second) and one three-node cluster (shared_three)
 # for tests that need no private one. The harness's own binary starts them; each runs until its
 # stdin, a pipe only this script holds, closes: when the script exits, however it exits.
 cargo build --locked -q -p clusterlink-testkit --bin kafka-cluster
@@ -29,7 +30,7 @@ declare -A kafka_pid
 close_kafka_fds() { for fd in "${kafka_fds[@]}"; do exec {fd}>&-; done; }
 stop_kafka() { close_kafka_fds; wait "${kafka_pid[@]}" 2>/dev/null || true; rm -rf "$kafka_out"; }
 trap stop_kafka EXIT
-for spec in CLUSTERLINK_KAFKA_SHARED:1 CLUSTERLINK_KAFKA3_SHARED:3; do
+for spec in CLUSTERLINK_KAFKA_SHARED:1 CLUSTERLINK_KAFKA_SHARED_B:1 CLUSTERLINK_KAFKA3_SHARED:3; do
   name=${spec%:*}
   exec {fd}> >(close_kafka_fds; exec "$kafka_cluster" --nodes "${spec#*:}" --env "$name" \
     >"$kafka_out/$name" 2>"$kafka_out/$name.err")

@@ -43,7 +43,7 @@ async fn sensitive_configs_are_encrypted_in_the_state_topic() {
         Client::connect(ClientConfig::new(&b.bootstrap()))
             .await
             .unwrap(),
-        "_clusterlink_state",
+        clusterlink_testkit::link_server::state_topic(),
     )
     .await
     .unwrap();

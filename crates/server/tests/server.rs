@@ -3,7 +3,7 @@
 mod support;
 
 use clusterlink_testkit::rdkafka::{self, by_partition, varied_records};
-use clusterlink_testkit::TansuCluster;
+use clusterlink_testkit::{link_server, TansuCluster};
 use serde_json::{json, Value};
 use support::*;
 
@@ -56,14 +56,15 @@ async fn clusters_topics_health_and_errors() {
     // The link server's own state topic cannot be deleted or altered through the API (found
     // by schemathesis, whose stateful run deleted it).
     assert_error(
-        &s.delete(&format!("{topics}/_clusterlink_state")).await,
+        &s.delete(&format!("{topics}/{}", link_server::state_topic()))
+            .await,
         400,
         40002,
         "cannot be deleted",
     );
     assert_error(
         &s.post(
-            &format!("{topics}/_clusterlink_state/configs:alter"),
+            &format!("{topics}/{}/configs:alter", link_server::state_topic()),
             json!({"data": [{"name": "retention.ms", "value": "1"}]}),
         )
         .await,

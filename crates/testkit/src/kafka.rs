@@ -236,6 +236,9 @@ pub struct KafkaCluster {
 
 /// The environment variable that names the shared single-node cluster.
 pub const SHARED_ENV: &str = "CLUSTERLINK_KAFKA_SHARED";
+/// The environment variable that names the second shared single-node cluster (the other side of
+/// a link: tests mirror from one shared cluster to the other).
+pub const SHARED_SECOND_ENV: &str = "CLUSTERLINK_KAFKA_SHARED_B";
 /// The environment variable that names the shared three-node cluster.
 pub const SHARED_THREE_ENV: &str = "CLUSTERLINK_KAFKA3_SHARED";
 
@@ -259,6 +262,12 @@ impl KafkaCluster {
     /// one when there is none. Use [`unique_name`]s on it.
     pub fn shared() -> Result<Self> {
         Self::shared_or(SHARED_ENV, 1)
+    }
+
+    /// The second shared single-node cluster of this test run (`CLUSTERLINK_KAFKA_SHARED_B`), or
+    /// a private one: the other side of a link whose first side is [`KafkaCluster::shared`].
+    pub fn shared_second() -> Result<Self> {
+        Self::shared_or(SHARED_SECOND_ENV, 1)
     }
 
     /// The shared three-node cluster (`CLUSTERLINK_KAFKA3_SHARED`), or a private one.

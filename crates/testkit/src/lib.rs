@@ -26,6 +26,7 @@ use anyhow::{anyhow, bail, Context, Result};
 pub mod kafka;
 pub mod kube_api;
 pub mod link_server;
+pub mod peer;
 pub mod proxy;
 pub mod rdkafka;
 pub mod sasl;

@@ -1,6 +1,7 @@
 //! A link server (the REST API over one local cluster) in the test process, on an ephemeral
 //! port, with short timeouts so that tests see state changes quickly.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use clusterlink_kafka::{Client, ClientConfig};
@@ -21,9 +22,19 @@ pub async fn client(bootstrap: &str) -> Client {
         .expect("connect to the test broker")
 }
 
-/// Link server options tuned for tests: fast checkpoints, metadata refresh and restarts.
+/// The state topic of this test process's link servers: its own, so that tests sharing a
+/// cluster (see [`crate::peer`]) never see each other's links; the same for every link server
+/// of the process, so that a restarted one finds its state again.
+pub fn state_topic() -> &'static str {
+    static TOPIC: OnceLock<String> = OnceLock::new();
+    TOPIC.get_or_init(|| crate::kafka::unique_name("_clusterlink_state"))
+}
+
+/// Link server options tuned for tests: fast checkpoints, metadata refresh and restarts, and
+/// this process's own [`state_topic`].
 pub fn options() -> ManagerOptions {
     let mut engine = LinkSettings::new("");
+    engine.state_topic = state_topic().to_owned();
     engine.retry_timeout = Duration::from_secs(30);
     engine.checkpoint_interval = Duration::from_millis(100);
     engine.metadata_interval = Duration::from_millis(300);

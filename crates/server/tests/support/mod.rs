@@ -1,47 +1,28 @@
 //! Shared by the link-server tests: a server on real brokers, a minimal HTTP/1.1 client, and
 //! polling helpers.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::time::{Duration, Instant};
 
 use clusterlink_kafka::client::NewTopic;
-use clusterlink_kafka::{Client, ClientConfig};
-use clusterlink_mirror::LinkSettings;
-use clusterlink_server::secrets::PasswordEncoder;
-use clusterlink_server::{LinkManager, ManagerOptions};
-
-/// The password encoder secret test servers use.
-pub const ENCODER_SECRET: &str = "test-password-encoder-secret";
+use clusterlink_kafka::Client;
+use clusterlink_server::ManagerOptions;
+pub use clusterlink_testkit::link_server::{client, options, ENCODER_SECRET};
+use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::rdkafka::{self, Msg, ProduceSpec};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub async fn client(bootstrap: &str) -> Client {
-    let mut c = ClientConfig::new(bootstrap);
-    c.retry.timeout = Duration::from_secs(5);
-    c.connection.request_timeout = Duration::from_secs(5);
-    Client::connect(c).await.unwrap()
-}
+/// A link server on an ephemeral port, over the cluster at `bootstrap` (the test kit's, with a
+/// minimal HTTP/1.1 client for the API).
+pub struct Server(LinkServer);
 
-pub fn options() -> ManagerOptions {
-    let mut engine = LinkSettings::new("");
-    engine.retry_timeout = Duration::from_secs(30);
-    engine.checkpoint_interval = Duration::from_millis(100);
-    engine.metadata_interval = Duration::from_millis(300);
-    engine.max_wait = Duration::from_millis(50);
-    ManagerOptions {
-        engine,
-        connect_timeout: Duration::from_secs(3),
-        restart_backoff: Duration::from_millis(300),
-        password_encoder: Some(PasswordEncoder::new(ENCODER_SECRET)),
+impl std::ops::Deref for Server {
+    type Target = LinkServer;
+
+    fn deref(&self) -> &LinkServer {
+        &self.0
     }
-}
-
-/// A link server on an ephemeral port, over the cluster at `bootstrap`.
-pub struct Server {
-    pub manager: LinkManager,
-    pub addr: String,
-    task: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -50,28 +31,12 @@ impl Server {
     }
 
     pub async fn start_with(bootstrap: &str, options: ManagerOptions) -> Server {
-        let manager = LinkManager::open(client(bootstrap).await, options)
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let m = manager.clone();
-        let task = tokio::spawn(async move {
-            clusterlink_server::serve(listener, m, std::future::pending())
-                .await
-                .unwrap()
-        });
-        Server {
-            manager,
-            addr,
-            task,
-        }
+        Server(LinkServer::start_with(bootstrap, options, "127.0.0.1:0").await)
     }
 
     /// Stops serving and stops every engine (as a process exit would, with final checkpoints).
     pub async fn stop(self) {
-        self.task.abort();
-        self.manager.shutdown().await;
+        self.0.stop().await
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
