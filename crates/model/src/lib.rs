@@ -15,6 +15,7 @@ pub mod kafka_topic;
 pub mod names;
 pub mod plan;
 pub mod topology;
+pub mod validated;
 pub mod validation;
 
 pub use cluster_link::{ClusterLink, ClusterLinkSpec, ClusterLinkStatus};
@@ -27,6 +28,9 @@ pub use kafka_rest_class::{KafkaRestClass, KafkaRestClassSpec, KafkaRestClassSta
 pub use kafka_topic::{KafkaTopic, KafkaTopicSpec, KafkaTopicStatus};
 pub use plan::{
     plan, Action, MirrorStatus, Observed, ObservedLink, ObservedMirror, Plan, Problem, Side,
+};
+pub use validated::{
+    DesiredMirror, LinkEnd, MirrorOptions, ResourceId, ValidatedClusterLink, ValidatedKafkaTopic,
 };
 pub use validation::{
     validate_cluster_link, validate_kafka_rest_class, validate_kafka_topic, ValidationError,
