@@ -27,7 +27,8 @@ pub use crd::{crds, crds_yaml};
 pub use kafka_rest_class::{KafkaRestClass, KafkaRestClassSpec, KafkaRestClassStatus};
 pub use kafka_topic::{KafkaTopic, KafkaTopicSpec, KafkaTopicStatus};
 pub use plan::{
-    plan, Action, MirrorStatus, Observed, ObservedLink, ObservedMirror, Plan, Problem, Side,
+    plan, Action, LinkIds, Observed, ObservedLink, ObservedMirror, ObservedPeer, Plan, Problem,
+    RemoteLink, ReportedState, Side, WaitingForInbound,
 };
 pub use validated::{
     DesiredMirror, LinkEnd, MirrorOptions, ResourceId, ValidatedClusterLink, ValidatedKafkaTopic,

@@ -35,7 +35,8 @@ pub struct ResourceId {
 }
 
 impl ResourceId {
-    fn of(metadata: &ObjectMeta) -> Self {
+    /// The identity `metadata` gives.
+    pub fn of(metadata: &ObjectMeta) -> Self {
         ResourceId {
             namespace: metadata
                 .namespace

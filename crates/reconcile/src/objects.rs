@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use clusterlink_model::cluster_link::{LinkMode, MirrorDirection};
-use clusterlink_model::{ClusterLink, KafkaRestClass, SecretValue};
+use clusterlink_model::{ClusterLink, KafkaRestClass, SecretValue, ValidatedClusterLink};
 use serde_json::Value;
 
 /// KafkaRestClasses and Secrets by namespace and name.
@@ -49,18 +49,19 @@ impl Objects {
 
     /// The other ClusterLink of a bidirectional pair: same `spec.name`, both
     /// `linkMode: Bidirectional`, in any namespace (R4).
-    pub fn bidirectional_peer(&self, link: &ClusterLink) -> Option<&ClusterLink> {
-        let bidi = |l: &ClusterLink| l.spec.link_mode() == Some(LinkMode::Bidirectional);
-        if !bidi(link) {
+    pub fn bidirectional_peer(&self, link: &ValidatedClusterLink) -> Option<&ClusterLink> {
+        if !link.is_bidirectional() {
             return None;
         }
         let me = (
-            link.metadata.namespace.as_deref().unwrap_or("default"),
-            link.metadata.name.as_deref().unwrap_or_default(),
+            link.resource.namespace.as_str(),
+            link.resource.name.as_str(),
         );
         self.cluster_links.iter().find_map(|((ns, name), l)| {
-            ((ns.as_str(), name.as_str()) != me && bidi(l) && l.link_name() == link.link_name())
-                .then_some(l)
+            ((ns.as_str(), name.as_str()) != me
+                && l.spec.link_mode() == Some(LinkMode::Bidirectional)
+                && l.link_name() == Some(link.name.as_str()))
+            .then_some(l)
         })
     }
 
