@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use tracing::{info, warn};
 
+/// The reason of a note that lists an action a look-only pass ([`crate::LinkReconciler::observe`])
+/// would take.
+pub const PENDING: &str = "Pending";
+
 /// Something that happened during a pass: an Event for the operator, a line for the CLI.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {

@@ -16,6 +16,7 @@ use crate::objects::Objects;
 use crate::outcome::{Next, Note};
 use crate::rest_client::RestError;
 use crate::status::conditions::{reason, Conditions};
+use crate::status::STATE_CREATED;
 
 /// The result of one KafkaTopic pass.
 #[derive(Clone, Debug)]
@@ -194,7 +195,7 @@ impl TopicReconciler {
                 ));
             }
         }
-        status.state = Some("CREATED".into());
+        status.state = Some(STATE_CREATED.into());
         status.app_state = Some(AppState::Created);
         status.partition_count = info.partitions_count;
         status.replicas = info.replication_factor;

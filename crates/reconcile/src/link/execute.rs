@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use clusterlink_model::plan::{Action, LinkIds, Plan, Side};
 
 use crate::deref::{ClusterIds, Dereferenced};
-use crate::outcome::Note;
+use crate::outcome::{Note, PENDING};
 use crate::rest_client::{CreateLinkIds, MirrorAction, RestClient, RestError};
 
 use super::credentials::{Digest, SentCredentials};
@@ -114,7 +114,7 @@ impl<'a> Executor<'a> {
         for action in &plan.actions {
             self.notes.push(Note {
                 warning: false,
-                reason: "Pending".into(),
+                reason: PENDING.into(),
                 message: describe(action),
             });
         }

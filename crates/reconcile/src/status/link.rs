@@ -16,6 +16,7 @@ use crate::outcome::Note;
 use crate::rest_client::{LinkInfo, MirrorInfo};
 
 use super::conditions::{camel, reason, Conditions};
+use super::STATE_CREATED;
 
 /// `link_state` of an active link (Confluent's `ACTIVE`); a link whose server reports no state
 /// counts as active where only its existence is known.
@@ -169,7 +170,7 @@ fn problems(r: &PassReport<'_>) -> Vec<(&'static str, String)> {
 fn link_fields(status: &mut ClusterLinkStatus, r: &PassReport<'_>) {
     status.cluster_link_id = r.info.and_then(|i| i.link_id.clone());
     status.state = r.info.map(|i| match i.link_state.as_deref() {
-        Some(LINK_ACTIVE) | None => "CREATED".to_string(),
+        Some(LINK_ACTIVE) | None => STATE_CREATED.to_string(),
         Some(other) => other.to_string(),
     });
     let remote_id = r.remote_cluster_id.map(str::to_string).or_else(|| {

@@ -6,6 +6,9 @@
 //!   mirroring health;
 //! - [`time`]: RFC 3339 timestamps.
 
+/// CFK's `status.state` of a resource that exists on its cluster (a healthy link, a topic).
+pub const STATE_CREATED: &str = "CREATED";
+
 pub mod conditions;
 pub mod link;
 pub mod time;
