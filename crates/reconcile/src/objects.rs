@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use clusterlink_model::cluster_link::{LinkMode, MirrorDirection};
-use clusterlink_model::{ClusterLink, KafkaRestClass, SecretValue, ValidatedClusterLink};
+use clusterlink_model::{
+    ClusterLink, KafkaRestClass, ResourceId, SecretValue, ValidatedClusterLink,
+};
 use serde_json::Value;
 
 /// KafkaRestClasses and Secrets by namespace and name.
@@ -38,13 +40,8 @@ impl Objects {
     /// Adds (or replaces) a ClusterLink, so that the other half of a bidirectional pair can be
     /// found ([`Objects::bidirectional_peer`]).
     pub fn add_cluster_link(&mut self, link: ClusterLink) {
-        let ns = link
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let name = link.metadata.name.clone().unwrap_or_default();
-        self.cluster_links.insert((ns, name), link);
+        let id = ResourceId::of(&link.metadata);
+        self.cluster_links.insert((id.namespace, id.name), link);
     }
 
     /// The other ClusterLink of a bidirectional pair: same `spec.name`, both
@@ -77,13 +74,8 @@ impl Objects {
 
     /// Adds (or replaces) a KafkaRestClass; without a namespace it lives in `default`.
     pub fn add_rest_class(&mut self, rc: KafkaRestClass) {
-        let ns = rc
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let name = rc.metadata.name.clone().unwrap_or_default();
-        self.rest_classes.insert((ns, name), rc);
+        let id = ResourceId::of(&rc.metadata);
+        self.rest_classes.insert((id.namespace, id.name), rc);
     }
 
     /// Adds (or replaces) a Secret's files. Values must be text (PEM, properties files):

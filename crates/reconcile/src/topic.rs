@@ -74,12 +74,7 @@ impl TopicReconciler {
         let valid = match validate_kafka_topic(t) {
             Ok(v) => v,
             Err(errors) => {
-                let message = errors
-                    .errors()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let message = errors.one_line();
                 status.app_state = Some(AppState::Failed);
                 let notes = vec![Note::warning(reason::INVALID_SPEC, &message)];
                 conditions.ready(false, reason::INVALID_SPEC, &message);

@@ -118,6 +118,21 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The half of the link the action applies to (link actions: the local one).
+    pub fn side(&self) -> Side {
+        match self {
+            Action::CreateMirror { side, .. }
+            | Action::DeleteMirror { side, .. }
+            | Action::Pause { side, .. }
+            | Action::Resume { side, .. }
+            | Action::Promote { side, .. }
+            | Action::Failover { side, .. } => *side,
+            Action::CreateLink { .. } | Action::AlterConfigs { .. } => Side::Local,
+        }
+    }
+}
+
 /// Something the plan cannot fix, for the status.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -114,6 +114,15 @@ impl ValidationErrors {
     pub fn at<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a ValidationError> + 'a {
         self.0.iter().filter(move |e| e.path == path)
     }
+
+    /// Every problem on one line, `; `-separated (a condition's message, an Event's).
+    pub fn one_line(&self) -> String {
+        self.0
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 impl fmt::Display for ValidationErrors {

@@ -138,15 +138,7 @@ impl<'a> Executor<'a> {
     /// the link itself was refused).
     async fn execute(&mut self, action: &Action) -> Result<(), RestError> {
         let name = self.link.to_string();
-        let side = match action {
-            Action::CreateMirror { side, .. }
-            | Action::DeleteMirror { side, .. }
-            | Action::Pause { side, .. }
-            | Action::Resume { side, .. }
-            | Action::Promote { side, .. }
-            | Action::Failover { side, .. } => *side,
-            _ => Side::Local,
-        };
+        let side = action.side();
         let Some(Target {
             client: rest,
             cluster: cid,
@@ -246,38 +238,20 @@ impl<'a> Executor<'a> {
                 }
             }
             Action::Pause { names, .. } => {
-                self.alter(&rest, &cid, MirrorAction::Pause, names, "MirrorTopicPaused")
-                    .await?
+                let change = (MirrorAction::Pause, "MirrorTopicPaused");
+                self.alter(&rest, &cid, change, names).await?
             }
             Action::Resume { names, .. } => {
-                self.alter(
-                    &rest,
-                    &cid,
-                    MirrorAction::Resume,
-                    names,
-                    "MirrorTopicResumed",
-                )
-                .await?
+                let change = (MirrorAction::Resume, "MirrorTopicResumed");
+                self.alter(&rest, &cid, change, names).await?
             }
             Action::Promote { names, .. } => {
-                self.alter(
-                    &rest,
-                    &cid,
-                    MirrorAction::Promote,
-                    names,
-                    "MirrorTopicPromoting",
-                )
-                .await?
+                let change = (MirrorAction::Promote, "MirrorTopicPromoting");
+                self.alter(&rest, &cid, change, names).await?
             }
             Action::Failover { names, .. } => {
-                self.alter(
-                    &rest,
-                    &cid,
-                    MirrorAction::Failover,
-                    names,
-                    "MirrorTopicFailingOver",
-                )
-                .await?
+                let change = (MirrorAction::Failover, "MirrorTopicFailingOver");
+                self.alter(&rest, &cid, change, names).await?
             }
             other => self.note(
                 true,
@@ -288,13 +262,14 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
+    /// Changes the state of mirrors `names`: `change` is the action and the reason of the note
+    /// that says it was requested.
     async fn alter(
         &mut self,
         rest: &RestClient,
         cluster: &str,
-        action: MirrorAction,
+        (action, reason): (MirrorAction, &str),
         names: &[String],
-        reason: &str,
     ) -> Result<(), RestError> {
         self.writes += 1;
         let results = rest

@@ -169,12 +169,7 @@ impl LinkReconciler {
         let valid = match validate_cluster_link(link) {
             Ok(v) => v,
             Err(errors) => {
-                let message = errors
-                    .errors()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let message = errors.one_line();
                 warn!(%message, "invalid resource");
                 status.app_state = Some(app_state(status.state.is_some(), true));
                 let notes = vec![Note::warning(reason::INVALID_SPEC, &message)];
