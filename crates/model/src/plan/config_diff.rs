@@ -7,8 +7,8 @@ use clusterlink_rest_v3::link_config as name;
 use crate::configs::LinkConfigs;
 use crate::topology::{BrokerConnectionMode, BrokerLinkMode};
 
+use super::actions::{Action, Plan, Problem};
 use super::observed::ObservedLink;
-use super::{Action, Plan, Problem};
 
 /// Configs that cannot be changed on an existing link.
 pub const IMMUTABLE_CONFIGS: [&str; 3] = [

@@ -10,8 +10,8 @@ use clusterlink_rest_v3::{MirrorAction, MirrorState};
 use crate::cluster_link::MirrorTopicState;
 use crate::validated::DesiredMirror;
 
+use super::actions::{Action, Plan, Problem, Side};
 use super::observed::ObservedMirror;
-use super::{Action, Plan, Problem, Side};
 
 /// The mirror actions found so far, to be put in execution order.
 #[derive(Default)]

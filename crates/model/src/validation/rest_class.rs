@@ -1,7 +1,7 @@
 //! The rules of a KafkaRestClass, and of the `kafkaRest` block it shares with KafkaTopic.
 
 use crate::common::{KafkaRestApi, RestAuthType, SecretOrDirectory};
-use crate::KafkaRestClass;
+use crate::kafka_rest_class::KafkaRestClass;
 
 use super::errors::ValidationErrors;
 use super::rules::Errors;

@@ -1,7 +1,7 @@
 //! The rules of a KafkaTopic.
 
+use crate::kafka_topic::KafkaTopic;
 use crate::validated::ValidatedKafkaTopic;
-use crate::KafkaTopic;
 
 use super::errors::{Rule, ValidationErrors};
 use super::rest_class::rest_api;

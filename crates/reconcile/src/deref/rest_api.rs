@@ -9,9 +9,31 @@ use clusterlink_model::common::{KafkaRestApi, RestAuthType};
 use clusterlink_model::SecretValue;
 
 use crate::objects::Objects;
-use crate::rest_client::{RestAuth, RestClient, RestEndpoint, RestTlsMaterial};
+use crate::rest_client::{RestAuth, RestClient, RestEndpoint, RestError, RestTlsMaterial};
 
-use super::{secrets, DerefError, RestTarget};
+use super::error::DerefError;
+use super::secrets;
+
+/// A cluster's REST API, ready to call.
+#[derive(Clone, Debug)]
+pub struct RestTarget {
+    /// The KafkaRestClass it comes from (`namespace/name`), or the field of an inline API.
+    pub source: String,
+    /// The client.
+    pub client: RestClient,
+    /// The cluster id, when known without asking the API (`clusterID`, `kafkaClusterID`).
+    pub cluster_id: Option<String>,
+}
+
+impl RestTarget {
+    /// The cluster id: the one given, or the one the REST API reports.
+    pub async fn resolve_cluster_id(&self) -> Result<String, RestError> {
+        match &self.cluster_id {
+            Some(id) => Ok(id.clone()),
+            None => self.client.cluster_id().await,
+        }
+    }
+}
 
 /// The REST client of a KafkaRestClass's `kafkaRest` (or a KafkaTopic's inline one), reading
 /// its credentials from Secrets in `namespace`.

@@ -9,8 +9,8 @@ use clusterlink_model::{KafkaRestClass, KafkaTopic, LinkEnd};
 
 use crate::objects::Objects;
 
-use super::rest_api::rest_target;
-use super::{DerefError, RestTarget};
+use super::error::DerefError;
+use super::rest_api::{rest_target, RestTarget};
 
 /// A KafkaRestClass found for a resource.
 struct Found<'a> {

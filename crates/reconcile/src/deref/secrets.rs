@@ -11,7 +11,7 @@ use clusterlink_model::{
 
 use crate::objects::Objects;
 
-use super::DerefError;
+use super::error::DerefError;
 
 /// A Secret's (or a directory's) files by name.
 pub(super) type Files = BTreeMap<String, SecretValue>;

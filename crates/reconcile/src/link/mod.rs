@@ -30,12 +30,12 @@ use clusterlink_rest_v3::{link_config, MirrorState};
 use tracing::{instrument, warn};
 
 use crate::deref::{dereference, local_target, ClusterIds, DerefError, Dereferenced};
+use crate::objects::Objects;
 use crate::outcome::{Next, Note};
 use crate::rest_client::RestError;
 use crate::status::conditions::{reason, Conditions};
 use crate::status::link::{app_state, reported_state, PassReport};
 use crate::status::{self};
-use crate::Objects;
 
 use credentials::SentCredentials;
 use execute::{api_message, Executor};

@@ -16,8 +16,9 @@ use crate::outcome::Note;
 use crate::rest_client::{LinkInfo, MirrorInfo};
 
 use super::conditions::{camel, reason, Conditions};
-use super::STATE_CREATED;
 
+/// CFK's `status.state` of a resource that exists on its cluster (a healthy link, a topic).
+pub const STATE_CREATED: &str = "CREATED";
 /// `link_state` of an active link (Confluent's `ACTIVE`); a link whose server reports no state
 /// counts as active where only its existence is known.
 const LINK_ACTIVE: &str = "ACTIVE";

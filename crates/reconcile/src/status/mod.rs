@@ -6,13 +6,10 @@
 //!   mirroring health;
 //! - [`time`]: RFC 3339 timestamps.
 
-/// CFK's `status.state` of a resource that exists on its cluster (a healthy link, a topic).
-pub const STATE_CREATED: &str = "CREATED";
-
 pub mod conditions;
 pub mod link;
 pub mod time;
 
 pub use conditions::{condition, set_condition, Conditions, READY, RECONCILED};
-pub use link::{app_state, mirror_statuses, readiness};
+pub use link::{app_state, mirror_statuses, readiness, STATE_CREATED};
 pub use time::{now_rfc3339, parse_time, rfc3339};
