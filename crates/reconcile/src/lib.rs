@@ -5,7 +5,7 @@
 //! A pass is the same pipeline for both drivers, and only the drivers know where resources come
 //! from and where status goes:
 //! - validate (pure, `clusterlink_model::validation`): resource → validated model;
-//! - [`deref`]: the validated model and the [`objects`] it names → REST clients, cluster ids,
+//! - [`deref`](mod@deref): the validated model and the [`objects`] it names → REST clients, cluster ids,
 //!   link configs with their secrets;
 //! - [`link::observe`]: the link as the REST API ([`rest_client`]) reports it;
 //! - plan (pure, `clusterlink_model::plan`): desired vs observed → actions;
