@@ -272,11 +272,6 @@ impl MirrorTopic {
     pub fn effective_direction(&self) -> MirrorDirection {
         self.direction.unwrap_or(MirrorDirection::ToDestination)
     }
-
-    /// The topic name on the source cluster: `sourceTopicName`, or `name` when absent.
-    pub fn source_topic(&self) -> &str {
-        self.source_topic_name.as_deref().unwrap_or(&self.name)
-    }
 }
 
 /// Desired state of a mirror topic.
@@ -490,14 +485,5 @@ impl ClusterLinkSpec {
             .as_ref()
             .and_then(|o| o.delete_removed_mirror_topics)
             .unwrap_or(true)
-    }
-
-    /// Whether `mirrorTopicOptions.autoCreateTopics.enabled` is true.
-    pub fn auto_create_enabled(&self) -> bool {
-        self.mirror_topic_options
-            .as_ref()
-            .and_then(|o| o.auto_create_topics.as_ref())
-            .and_then(|a| a.enabled)
-            .unwrap_or(false)
     }
 }

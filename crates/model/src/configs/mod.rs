@@ -37,8 +37,9 @@ pub fn link_configs(
     ValidatedClusterLink::from_unchecked(&ClusterLink::new("", spec.clone())).link_configs(secrets)
 }
 
-fn plain(s: &str) -> ConfigValue {
-    ConfigValue::Plain(s.to_string())
+/// A plain (not sensitive) config value.
+pub fn plain(value: &str) -> ConfigValue {
+    ConfigValue::Plain(value.to_string())
 }
 
 impl ValidatedClusterLink {

@@ -35,7 +35,7 @@ pub mod pairing;
 
 use std::collections::BTreeMap;
 
-use crate::configs::{ConfigValue, LinkConfigs};
+use crate::configs::LinkConfigs;
 use crate::validated::ValidatedClusterLink;
 
 pub use actions::{Action, Plan, Problem, Side};
@@ -118,11 +118,6 @@ pub fn plan(
     p.link_ids = pairing::link_ids(link, observed);
     p.waiting_for_inbound = pairing::waiting_for_inbound(link, observed);
     p
-}
-
-/// Convenience: a plain config value.
-pub fn plain(value: &str) -> ConfigValue {
-    ConfigValue::Plain(value.to_string())
 }
 
 #[cfg(test)]

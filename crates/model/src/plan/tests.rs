@@ -5,7 +5,7 @@ use crate::cluster_link::{
     AutoCreateTopics, ClusterLink, ClusterLinkSpec, MirrorDirection, MirrorTopic,
     MirrorTopicOptions, MirrorTopicState,
 };
-use crate::configs::SecretValue;
+use crate::configs::{plain, ConfigValue, SecretValue};
 
 /// The plan of a bare spec (the pure step does not need it validated).
 fn plan(s: &ClusterLinkSpec, configs: &LinkConfigs, observed: &Observed) -> Plan {
