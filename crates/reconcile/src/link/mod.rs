@@ -110,6 +110,17 @@ struct Stopped {
     writes: usize,
 }
 
+impl Stopped {
+    /// `error` ended the pass after `executed` did what it did.
+    fn after(error: RestError, executed: &mut Executor<'_>) -> Self {
+        Stopped {
+            error,
+            notes: std::mem::take(&mut executed.notes),
+            writes: executed.writes,
+        }
+    }
+}
+
 impl From<RestError> for Stopped {
     fn from(error: RestError) -> Self {
         Stopped {
@@ -229,24 +240,13 @@ impl LinkReconciler {
         let mut executed = Executor::new(&valid.name, d, &ids, &seen, &plan);
         if mode == Mode::Apply && plan.waiting_for_inbound.is_none() {
             let run = executed.run(&plan, &self.credentials, &key, &digest).await;
-            if let Err(error) = run {
-                return Err(Stopped {
-                    error,
-                    notes: executed.notes,
-                    writes: executed.writes,
-                });
-            }
+            run.map_err(|e| Stopped::after(e, &mut executed))?;
         } else {
             executed.list_pending(&plan);
         }
         if executed.writes > 0 {
-            if let Err(error) = seen.refresh(valid, d, &ids).await {
-                return Err(Stopped {
-                    error,
-                    notes: executed.notes,
-                    writes: executed.writes,
-                });
-            }
+            let again = seen.refresh(valid, d, &ids).await;
+            again.map_err(|e| Stopped::after(e, &mut executed))?;
         }
         Ok(Applied {
             ids,
