@@ -11,7 +11,7 @@
 //! - [`validation`]: every problem at once, or the [`validated`] model the later steps read
 //!   (with [`topology`]: which end of a link is local);
 //! - [`configs`]: the link configs a validated ClusterLink means;
-//! - [`plan`]: desired vs observed → actions, problems and how a link's halves pair.
+//! - [`plan`](mod@plan): desired vs observed → actions, problems and how a link's halves pair.
 
 pub mod cluster_link;
 pub mod common;
