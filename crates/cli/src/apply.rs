@@ -393,7 +393,11 @@ pub async fn status(
     for l in &m.links {
         let out = links.observe(l, &m.objects).await;
         let k = key(l.metadata.namespace.as_deref(), l.metadata.name.as_deref());
-        for n in out.notes.iter().filter(|n| n.reason == "Pending") {
+        for n in out
+            .notes
+            .iter()
+            .filter(|n| n.reason == clusterlink_reconcile::outcome::PENDING)
+        {
             eprintln!("ClusterLink {k}: not applied yet: {}", n.message);
         }
         docs.push(json!({

@@ -10,7 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{ClusterLink, KafkaRestClass, KafkaTopic};
+use crate::cluster_link::ClusterLink;
+use crate::kafka_rest_class::KafkaRestClass;
+use crate::kafka_topic::KafkaTopic;
 
 /// The API group and version of all three resources.
 pub const API_VERSION: &str = "platform.confluent.io/v1beta1";

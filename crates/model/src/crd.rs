@@ -12,7 +12,9 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::{ClusterLink, KafkaRestClass, KafkaTopic};
+use crate::cluster_link::ClusterLink;
+use crate::kafka_rest_class::KafkaRestClass;
+use crate::kafka_topic::KafkaTopic;
 
 /// The three CRDs, ClusterLink first.
 pub fn crds() -> Vec<CustomResourceDefinition> {

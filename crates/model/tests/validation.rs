@@ -29,7 +29,7 @@ fn with_spec(spec_yaml: &str) -> ClusterLink {
 /// `(path, category)` of every error, sorted.
 fn problems(l: &ClusterLink) -> Vec<(String, &'static str)> {
     match validate_cluster_link(l) {
-        Ok(()) => vec![],
+        Ok(_) => vec![],
         Err(ValidationErrors(errors)) => {
             let mut v: Vec<_> = errors
                 .iter()

@@ -258,14 +258,7 @@ async fn malformed(
         .pointer("/status/conditions")
         .and_then(|c| serde_json::from_value(c.clone()).ok())
         .unwrap_or_default();
-    clusterlink_reconcile::status::set_condition(
-        &mut conds,
-        READY,
-        false,
-        "InvalidSpec",
-        &message,
-        &now,
-    );
+    clusterlink_reconcile::status::conditions::mark_malformed(&mut conds, &message, &now);
     let mut status = obj.data.get("status").cloned().unwrap_or_else(|| json!({}));
     status["conditions"] = serde_json::to_value(&conds)?;
     status["observedGeneration"] = json!(obj.metadata.generation);
@@ -275,7 +268,7 @@ async fn malformed(
         ar,
         &[Note {
             warning: true,
-            reason: "InvalidSpec".into(),
+            reason: clusterlink_reconcile::status::conditions::reason::INVALID_SPEC.into(),
             message,
         }],
     )

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use clusterlink_model::cluster_link::{LinkMode, MirrorDirection};
-use clusterlink_model::{ClusterLink, KafkaRestClass, SecretValue};
+use clusterlink_model::{
+    ClusterLink, KafkaRestClass, ResourceId, SecretValue, ValidatedClusterLink,
+};
 use serde_json::Value;
 
 /// KafkaRestClasses and Secrets by namespace and name.
@@ -38,29 +40,25 @@ impl Objects {
     /// Adds (or replaces) a ClusterLink, so that the other half of a bidirectional pair can be
     /// found ([`Objects::bidirectional_peer`]).
     pub fn add_cluster_link(&mut self, link: ClusterLink) {
-        let ns = link
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let name = link.metadata.name.clone().unwrap_or_default();
-        self.cluster_links.insert((ns, name), link);
+        let id = ResourceId::of(&link.metadata);
+        self.cluster_links.insert((id.namespace, id.name), link);
     }
 
     /// The other ClusterLink of a bidirectional pair: same `spec.name`, both
     /// `linkMode: Bidirectional`, in any namespace (R4).
-    pub fn bidirectional_peer(&self, link: &ClusterLink) -> Option<&ClusterLink> {
-        let bidi = |l: &ClusterLink| l.spec.link_mode() == Some(LinkMode::Bidirectional);
-        if !bidi(link) {
+    pub fn bidirectional_peer(&self, link: &ValidatedClusterLink) -> Option<&ClusterLink> {
+        if !link.is_bidirectional() {
             return None;
         }
         let me = (
-            link.metadata.namespace.as_deref().unwrap_or("default"),
-            link.metadata.name.as_deref().unwrap_or_default(),
+            link.resource.namespace.as_str(),
+            link.resource.name.as_str(),
         );
         self.cluster_links.iter().find_map(|((ns, name), l)| {
-            ((ns.as_str(), name.as_str()) != me && bidi(l) && l.link_name() == link.link_name())
-                .then_some(l)
+            ((ns.as_str(), name.as_str()) != me
+                && l.spec.link_mode() == Some(LinkMode::Bidirectional)
+                && l.link_name() == Some(link.name.as_str()))
+            .then_some(l)
         })
     }
 
@@ -76,13 +74,8 @@ impl Objects {
 
     /// Adds (or replaces) a KafkaRestClass; without a namespace it lives in `default`.
     pub fn add_rest_class(&mut self, rc: KafkaRestClass) {
-        let ns = rc
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        let name = rc.metadata.name.clone().unwrap_or_default();
-        self.rest_classes.insert((ns, name), rc);
+        let id = ResourceId::of(&rc.metadata);
+        self.rest_classes.insert((id.namespace, id.name), rc);
     }
 
     /// Adds (or replaces) a Secret's files. Values must be text (PEM, properties files):

@@ -7,14 +7,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clusterlink_model::common::AppState;
-use clusterlink_model::{validate_kafka_topic, KafkaTopic, KafkaTopicStatus};
+use clusterlink_model::{validate_kafka_topic, KafkaTopic, KafkaTopicStatus, ValidatedKafkaTopic};
 use tracing::{info, instrument, warn};
 
-use crate::deref::{rest_target, DerefError, RestTarget};
+use crate::deref::{topic_target, RestTarget};
 use crate::link::REFRESH;
+use crate::objects::Objects;
+use crate::outcome::{Next, Note};
 use crate::rest_client::RestError;
-use crate::status::{now_rfc3339, set_condition, READY};
-use crate::{Next, Note, Objects};
+use crate::status::conditions::{reason, Conditions};
+use crate::status::STATE_CREATED;
 
 /// The result of one KafkaTopic pass.
 #[derive(Clone, Debug)]
@@ -41,67 +43,20 @@ impl Default for TopicReconciler {
     }
 }
 
-/// The REST API of a KafkaTopic: its `kafkaRestClassRef`, its inline `kafkaRest`, or the
-/// KafkaRestClass of its `kafkaClusterRef`.
-pub fn topic_rest(
-    t: &KafkaTopic,
-    objects: &Objects,
-    timeout: Duration,
-) -> Result<RestTarget, DerefError> {
-    let ns = t.metadata.namespace.as_deref().unwrap_or("default");
-    if let Some(r) = &t.spec.kafka_rest_class_ref {
-        let rns = r.namespace.as_deref().unwrap_or(ns);
-        let rc = objects
-            .rest_class(rns, &r.name)
-            .ok_or_else(|| DerefError::RestClassNotFound {
-                path: "spec.kafkaRestClassRef".into(),
-                namespace: rns.to_string(),
-                name: r.name.clone(),
-            })?;
-        let source = format!("KafkaRestClass {rns}/{}", r.name);
-        return rest_target(rc.spec.kafka_rest.as_ref(), &source, rns, objects, timeout);
+fn finish(
+    mut status: KafkaTopicStatus,
+    conditions: Conditions,
+    next: Next,
+    notes: Vec<Note>,
+    writes: usize,
+) -> TopicOutcome {
+    status.conditions = Some(conditions.into_vec());
+    TopicOutcome {
+        status,
+        notes,
+        next,
+        writes,
     }
-    if t.spec.kafka_rest.is_some() {
-        return rest_target(
-            t.spec.kafka_rest.as_ref(),
-            "spec.kafkaRest",
-            ns,
-            objects,
-            timeout,
-        );
-    }
-    if let Some(k) = &t.spec.kafka_cluster_ref {
-        let kns = k.namespace.as_deref().unwrap_or(ns);
-        let rc = match objects.rest_classes_for_kafka(kns, &k.name).as_slice() {
-            [rc] => *rc,
-            [] => {
-                return Err(DerefError::NoRestClassForCluster {
-                    path: "spec.kafkaClusterRef".into(),
-                    namespace: kns.to_string(),
-                    name: k.name.clone(),
-                })
-            }
-            many => {
-                return Err(DerefError::AmbiguousRestClass {
-                    path: "spec.kafkaClusterRef".into(),
-                    names: many
-                        .iter()
-                        .map(|rc| rc.metadata.name.clone().unwrap_or_default())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })
-            }
-        };
-        let rcns = rc.metadata.namespace.as_deref().unwrap_or(kns);
-        let source = format!(
-            "KafkaRestClass {rcns}/{}",
-            rc.metadata.name.as_deref().unwrap_or_default()
-        );
-        return rest_target(rc.spec.kafka_rest.as_ref(), &source, rcns, objects, timeout);
-    }
-    Err(DerefError::NoRestApi {
-        path: "spec".into(),
-    })
 }
 
 impl TopicReconciler {
@@ -110,158 +65,88 @@ impl TopicReconciler {
         TopicReconciler { timeout }
     }
 
-    /// One pass over `t`.
+    /// One pass over `t`: validate → dereference → create, adopt or alter → status.
     #[instrument(skip_all, fields(topic = %t.topic_name().unwrap_or_default(), namespace = t.metadata.namespace.as_deref().unwrap_or("default")))]
     pub async fn reconcile(&self, t: &KafkaTopic, objects: &Objects) -> TopicOutcome {
-        let now = now_rfc3339();
         let mut status = t.status.clone().unwrap_or_default();
         status.observed_generation = t.metadata.generation;
-        let conditions = status.conditions.take().unwrap_or_default();
-        let finish = |mut status: KafkaTopicStatus,
-                      mut conditions: Vec<_>,
-                      ok: bool,
-                      reason: &str,
-                      message: String,
-                      next: Next,
-                      notes: Vec<Note>,
-                      writes: usize| {
-            set_condition(&mut conditions, READY, ok, reason, &message, &now);
-            status.conditions = Some(conditions);
-            TopicOutcome {
-                status,
-                notes,
-                next,
-                writes,
+        let mut conditions = Conditions::from_previous(status.conditions.take());
+        let valid = match validate_kafka_topic(t) {
+            Ok(v) => v,
+            Err(errors) => {
+                let message = errors.one_line();
+                status.app_state = Some(AppState::Failed);
+                let notes = vec![Note::warning(reason::INVALID_SPEC, &message)];
+                conditions.ready(false, reason::INVALID_SPEC, &message);
+                return finish(status, conditions, Next::WaitForChange, notes, 0);
             }
         };
-        if let Err(errors) = validate_kafka_topic(t) {
-            let message = errors
-                .errors()
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            status.app_state = Some(AppState::Failed);
-            let notes = vec![Note {
-                warning: true,
-                reason: "InvalidSpec".into(),
-                message: message.clone(),
-            }];
-            return finish(
-                status,
-                conditions,
-                false,
-                "InvalidSpec",
-                message,
-                Next::WaitForChange,
-                notes,
-                0,
-            );
-        }
-        let target = match topic_rest(t, objects, self.timeout) {
+        let target = match topic_target(t, objects, self.timeout) {
             Ok(r) => r,
             Err(e) => {
                 let message = e.to_string();
-                let notes = vec![Note {
-                    warning: true,
-                    reason: e.reason().into(),
-                    message: message.clone(),
-                }];
-                return finish(
-                    status,
-                    conditions,
-                    false,
-                    e.reason(),
-                    message,
-                    Next::After(REFRESH),
-                    notes,
-                    0,
-                );
+                let notes = vec![Note::warning(e.reason(), &message)];
+                conditions.ready(false, e.reason(), &message);
+                return finish(status, conditions, Next::After(REFRESH), notes, 0);
             }
         };
-        let name = t.topic_name().unwrap_or_default().to_string();
+        let name = &valid.topic;
         let mut notes = Vec::new();
         let mut writes = 0;
         let result = self
-            .apply(t, &target, &name, &mut status, &mut notes, &mut writes)
+            .apply(&valid, &target, &mut status, &mut notes, &mut writes)
             .await;
-        match result {
-            Ok(problems) if problems.is_empty() => finish(
-                status,
-                conditions,
-                true,
-                "TopicReady",
-                format!("topic {name} exists with the declared configs"),
-                Next::After(REFRESH),
-                notes,
-                writes,
-            ),
-            Ok(problems) => finish(
-                status,
-                conditions,
-                false,
-                "TopicDiffers",
-                problems.join("; "),
-                Next::After(REFRESH),
-                notes,
-                writes,
-            ),
+        let next = match result {
+            Ok(problems) if problems.is_empty() => {
+                let message = format!("topic {name} exists with the declared configs");
+                conditions.ready(true, reason::TOPIC_READY, &message);
+                Next::After(REFRESH)
+            }
+            Ok(problems) => {
+                conditions.ready(false, reason::TOPIC_DIFFERS, &problems.join("; "));
+                Next::After(REFRESH)
+            }
             Err(e) => {
                 let message = e.to_string();
                 warn!(%message, category = e.category(), "REST call failed");
-                let reason = if e.is_retriable() {
-                    "LinkServerUnavailable"
+                let why = if e.is_retriable() {
+                    reason::LINK_SERVER_UNAVAILABLE
                 } else {
-                    "TopicRejected"
+                    reason::TOPIC_REJECTED
                 };
-                notes.push(Note {
-                    warning: true,
-                    reason: reason.into(),
-                    message: message.clone(),
-                });
-                let next = if e.is_retriable() {
+                notes.push(Note::warning(why, &message));
+                status.app_state.get_or_insert(AppState::Failed);
+                conditions.ready(false, why, &message);
+                if e.is_retriable() {
                     Next::Retry(e.category())
                 } else {
                     Next::After(REFRESH)
-                };
-                status.app_state.get_or_insert(AppState::Failed);
-                finish(
-                    status, conditions, false, reason, message, next, notes, writes,
-                )
+                }
             }
-        }
+        };
+        finish(status, conditions, next, notes, writes)
     }
 
     async fn apply(
         &self,
-        t: &KafkaTopic,
+        t: &ValidatedKafkaTopic,
         target: &RestTarget,
-        name: &str,
         status: &mut KafkaTopicStatus,
         notes: &mut Vec<Note>,
         writes: &mut usize,
     ) -> Result<Vec<String>, RestError> {
-        let rest = &target.client;
-        let cluster = match &target.cluster_id {
-            Some(id) => id.clone(),
-            None => rest.cluster_id().await?,
-        };
+        let (rest, name) = (&target.client, t.topic.as_str());
+        let cluster = target.resolve_cluster_id().await?;
         status.kafka_cluster_id = Some(cluster.clone());
         status.kafka_rest_endpoint = Some(rest.base().to_string());
-        let declared = t.spec.configs.clone().unwrap_or_default();
+        let declared = &t.configs;
         let mut problems = Vec::new();
         let info = match rest.topic(&cluster, name).await? {
             Some(info) => info,
             None => {
                 *writes += 1;
-                rest.create_topic(
-                    &cluster,
-                    name,
-                    t.spec.partition_count,
-                    t.spec.replicas,
-                    &declared,
-                )
-                .await?;
+                rest.create_topic(&cluster, name, t.partitions, t.replicas, declared)
+                    .await?;
                 info!(topic = name, "topic created");
                 notes.push(Note {
                     warning: false,
@@ -298,14 +183,14 @@ impl TopicReconciler {
                 });
             }
         }
-        if let (Some(want), Some(have)) = (t.spec.partition_count, info.partitions_count) {
+        if let (Some(want), Some(have)) = (t.partitions, info.partitions_count) {
             if want != have {
                 problems.push(format!(
                     "spec.partitionCount is {want} but topic {name} has {have} partitions; partition counts are not changed through the REST API"
                 ));
             }
         }
-        status.state = Some("CREATED".into());
+        status.state = Some(STATE_CREATED.into());
         status.app_state = Some(AppState::Created);
         status.partition_count = info.partitions_count;
         status.replicas = info.replication_factor;
@@ -315,7 +200,7 @@ impl TopicReconciler {
     /// Deletes the topic of a KafkaTopic that is being deleted.
     pub async fn cleanup(&self, t: &KafkaTopic, objects: &Objects) -> Result<Vec<Note>, RestError> {
         let name = t.topic_name().unwrap_or_default().to_string();
-        let target = match topic_rest(t, objects, self.timeout) {
+        let target = match topic_target(t, objects, self.timeout) {
             Ok(r) => r,
             Err(e) => {
                 return Ok(vec![Note {
@@ -325,10 +210,7 @@ impl TopicReconciler {
                 }])
             }
         };
-        let cluster = match &target.cluster_id {
-            Some(id) => id.clone(),
-            None => target.client.cluster_id().await?,
-        };
+        let cluster = target.resolve_cluster_id().await?;
         match target.client.delete_topic(&cluster, &name).await {
             Ok(()) => Ok(vec![Note {
                 warning: false,

@@ -71,6 +71,43 @@ pub const CLIENT_DNS_LOOKUP: &str = "client.dns.lookup";
 /// `connections.max.idle.ms` of the link's client.
 pub const CONNECTIONS_MAX_IDLE_MS: &str = "connections.max.idle.ms";
 
+/// `dest.cluster.id`: set by the broker on a link (read-only).
+pub const DEST_CLUSTER_ID: &str = "dest.cluster.id";
+
+/// `ssl.truststore.type` (`PEM`).
+pub const SSL_TRUSTSTORE_TYPE: &str = "ssl.truststore.type";
+/// `ssl.truststore.certificates`: the trusted CA certificates, PEM.
+pub const SSL_TRUSTSTORE_CERTIFICATES: &str = "ssl.truststore.certificates";
+/// `ssl.keystore.type` (`PEM`).
+pub const SSL_KEYSTORE_TYPE: &str = "ssl.keystore.type";
+/// `ssl.keystore.certificate.chain`: the client certificate chain, PEM.
+pub const SSL_KEYSTORE_CERTIFICATE_CHAIN: &str = "ssl.keystore.certificate.chain";
+/// `ssl.keystore.key`: the client private key, PEM (a secret).
+pub const SSL_KEYSTORE_KEY: &str = "ssl.keystore.key";
+/// `ssl.key.password`: the password of an encrypted private key (a secret).
+pub const SSL_KEY_PASSWORD: &str = "ssl.key.password";
+
+/// `sasl.login.callback.handler.class` (OAuth clients).
+pub const SASL_LOGIN_CALLBACK_HANDLER_CLASS: &str = "sasl.login.callback.handler.class";
+/// `sasl.login.connect.timeout.ms`.
+pub const SASL_LOGIN_CONNECT_TIMEOUT_MS: &str = "sasl.login.connect.timeout.ms";
+/// `sasl.login.read.timeout.ms`.
+pub const SASL_LOGIN_READ_TIMEOUT_MS: &str = "sasl.login.read.timeout.ms";
+/// `sasl.login.retry.backoff.ms`.
+pub const SASL_LOGIN_RETRY_BACKOFF_MS: &str = "sasl.login.retry.backoff.ms";
+/// `sasl.login.retry.backoff.max.ms`.
+pub const SASL_LOGIN_RETRY_BACKOFF_MAX_MS: &str = "sasl.login.retry.backoff.max.ms";
+/// `sasl.oauthbearer.token.endpoint.url`.
+pub const SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: &str = "sasl.oauthbearer.token.endpoint.url";
+/// `sasl.oauthbearer.jwks.endpoint.url`.
+pub const SASL_OAUTHBEARER_JWKS_ENDPOINT_URL: &str = "sasl.oauthbearer.jwks.endpoint.url";
+/// `sasl.oauthbearer.expected.issuer`.
+pub const SASL_OAUTHBEARER_EXPECTED_ISSUER: &str = "sasl.oauthbearer.expected.issuer";
+/// `sasl.oauthbearer.expected.audience`.
+pub const SASL_OAUTHBEARER_EXPECTED_AUDIENCE: &str = "sasl.oauthbearer.expected.audience";
+/// `sasl.oauthbearer.sub.claim.name`.
+pub const SASL_OAUTHBEARER_SUB_CLAIM_NAME: &str = "sasl.oauthbearer.sub.claim.name";
+
 /// The prefix of the local-side twins of the client settings (`local.security.protocol`).
 pub const LOCAL_PREFIX: &str = "local.";
 /// The prefix of the TLS settings (`ssl.truststore.certificates`, ...).

@@ -85,6 +85,11 @@ impl MirrorState {
     pub fn is_stopped(self) -> bool {
         self == MirrorState::Stopped
     }
+
+    /// Whether the state is a transition (`PENDING_…`): it moves on by itself, soon.
+    pub fn is_pending(self) -> bool {
+        self.as_str().starts_with("PENDING_")
+    }
 }
 
 impl fmt::Display for MirrorState {
@@ -132,5 +137,11 @@ mod tests {
         }
         assert_eq!(MirrorState::PendingStopped.to_string(), "PENDING_STOPPED");
         assert!("NOT_A_STATE".parse::<MirrorState>().is_err());
+        let pending: Vec<_> = MirrorState::ALL
+            .into_iter()
+            .filter(|s| s.is_pending())
+            .collect();
+        assert_eq!(pending.len(), 5);
+        assert!(!MirrorState::Active.is_pending());
     }
 }

@@ -10,13 +10,17 @@
 // kube's `#[kube(...)]` repeats keys such as `shortname` and `printcolumn(type_ = ...)` by design.
 #![allow(clippy::duplicated_attributes)]
 
+mod status;
+
 use std::collections::BTreeMap;
 
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::common::{AppState, Condition, KafkaRestClassRef, OAuthSettings, RequiredSecretRef};
+use crate::common::{KafkaRestClassRef, OAuthSettings, RequiredSecretRef};
+
+pub use status::{BidirectionalState, ClusterLinkStatus, MirrorTopicStatus};
 
 /// The desired state of a cluster link.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -268,11 +272,6 @@ impl MirrorTopic {
     pub fn effective_direction(&self) -> MirrorDirection {
         self.direction.unwrap_or(MirrorDirection::ToDestination)
     }
-
-    /// The topic name on the source cluster: `sourceTopicName`, or `name` when absent.
-    pub fn source_topic(&self) -> &str {
-        self.source_topic_name.as_deref().unwrap_or(&self.name)
-    }
 }
 
 /// Desired state of a mirror topic.
@@ -455,112 +454,6 @@ pub enum AclResourceType {
     DelegationToken,
 }
 
-/// The observed state of a cluster link, as CFK reports it.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ClusterLinkStatus {
-    /// Lifecycle summary.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("default" = "Unknown"))]
-    pub app_state: Option<AppState>,
-    /// State of both directions of a bidirectional link.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bidirectional_state: Option<BidirectionalState>,
-    /// The link's id.
-    #[serde(
-        rename = "clusterLinkID",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub cluster_link_id: Option<String>,
-    /// The link's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster_link_name: Option<String>,
-    /// Latest observations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conditions: Option<Vec<Condition>>,
-    /// Id of the destination cluster.
-    #[serde(
-        rename = "destinationKafkaClusterID",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub destination_kafka_cluster_id: Option<String>,
-    /// `<namespace>/<name>` of the Kafka cluster the link belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kafka_cluster: Option<String>,
-    /// Status of each mirror topic, by topic name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("x-kubernetes-map-type" = "granular"))]
-    pub mirror_topics: Option<BTreeMap<String, MirrorTopicStatus>>,
-    /// Number of mirror topics.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub num_mirror_topics: Option<i64>,
-    /// Number of reverse (`toSource`) mirror topics.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub num_reverse_mirror_topics: Option<i64>,
-    /// The most recent generation observed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// Status of each reverse (`toSource`) mirror topic, by topic name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("x-kubernetes-map-type" = "granular"))]
-    pub reverse_mirror_topics: Option<BTreeMap<String, MirrorTopicStatus>>,
-    /// Id of the source cluster.
-    #[serde(
-        rename = "sourceKafkaClusterID",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub source_kafka_cluster_id: Option<String>,
-    /// State of the link, `CREATED` when healthy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-}
-
-/// State of both directions of a bidirectional link.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BidirectionalState {
-    /// Whether consumer offset sync is enabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consumer_offset_sync_enabled: Option<bool>,
-    /// Whether the destination-to-source direction is active.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub destination_to_source_active: Option<bool>,
-    /// Whether the source-to-destination direction is active.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_to_destination_active: Option<bool>,
-}
-
-/// Status of one mirror topic.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MirrorTopicStatus {
-    /// clusterlink extension: the largest lag of its partitions, in records.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_lag: Option<i64>,
-    /// clusterlink extension: why the topic is in its status (e.g. the reason it FAILED).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// The generation of the resource this status was written for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    /// clusterlink extension: whether destination offsets equal the source's (`Identical`) or
-    /// go through an offset map (`Mapped`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offset_mode: Option<String>,
-    /// Replication factor on the destination.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replication_factor: Option<i32>,
-    /// Name of the source topic.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_topic_name: Option<String>,
-    /// Mirror status: `ACTIVE`, `PAUSED`, `PENDING_STOPPED`, `STOPPED`, `FAILED`, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-}
-
 impl ClusterLink {
     /// The cluster link's name: `spec.name`, or the resource's name when absent.
     pub fn link_name(&self) -> Option<&str> {
@@ -592,14 +485,5 @@ impl ClusterLinkSpec {
             .as_ref()
             .and_then(|o| o.delete_removed_mirror_topics)
             .unwrap_or(true)
-    }
-
-    /// Whether `mirrorTopicOptions.autoCreateTopics.enabled` is true.
-    pub fn auto_create_enabled(&self) -> bool {
-        self.mirror_topic_options
-            .as_ref()
-            .and_then(|o| o.auto_create_topics.as_ref())
-            .and_then(|a| a.enabled)
-            .unwrap_or(false)
     }
 }

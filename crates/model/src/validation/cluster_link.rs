@@ -1,285 +1,24 @@
-//! Validation of the three resources: one pure function per kind that returns every problem at
-//! once, each naming the field path and the rule broken.
-//!
-//! The operator reports these in the resource's status, the CLI prints them before touching a
-//! cluster; both need all problems at once, not the first only, so that a user fixes a manifest
-//! in one pass. The checks repeat what the CRD schema says (the CLI has no API server to apply
-//! it) and add the rules a schema cannot state: those that relate fields to each other (link
-//! modes, the prefix rule, authentication types and their secrets) — see cfk-reference.md §2–§3.
+//! The rules of a ClusterLink: its clusters and their authentication, the link and connection
+//! modes (which cluster needs a REST API, an id, a bootstrap endpoint), its mirror topics (the
+//! prefix rule, directions, duplicates) and its filters.
 
 use std::collections::BTreeMap;
-use std::fmt;
+
+use clusterlink_rest_v3::link_config;
 
 use crate::cluster_link::{
     AuthenticationType, ClientAuthentication, ClientTls, ClusterLink, ClusterLinkSpec,
     KafkaClusterSpec, LinkMode, MirrorDirection,
 };
-use crate::common::{KafkaRestApi, SecretOrDirectory};
-use crate::names::{
-    is_dns1123_label, is_dns1123_subdomain, topic_name_problem, MAX_TOPIC_NAME_LEN,
-};
+use crate::names::topic_name_problem;
 use crate::topology::{topology, BrokerConnectionMode, BrokerLinkMode, ClusterSide};
-use crate::{KafkaRestClass, KafkaTopic};
+use crate::validated::ValidatedClusterLink;
 
-/// The rule a field breaks.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Rule {
-    /// A field that must be set is missing.
-    #[error("is required: {why}")]
-    Required {
-        /// Why it is needed.
-        why: &'static str,
-    },
-    /// A value of the wrong form.
-    #[error("{value:?} is not valid: {why}")]
-    Format {
-        /// The value.
-        value: String,
-        /// The form it must have.
-        why: &'static str,
-    },
-    /// A value longer than allowed.
-    #[error("is {len} characters long, at most {max} allowed")]
-    TooLong {
-        /// Its length.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// A number out of range.
-    #[error("{value} is out of range: {why}")]
-    Range {
-        /// The value.
-        value: i64,
-        /// The allowed range.
-        why: &'static str,
-    },
-    /// The same name twice.
-    #[error("{name:?} is already used by {first}")]
-    Duplicate {
-        /// The name.
-        name: String,
-        /// Path of the first use.
-        first: String,
-    },
-    /// With `mirrorTopicOptions.prefix`, a mirror topic's name must be `<prefix><sourceTopicName>`.
-    #[error("must be {expected:?}: with mirrorTopicOptions.prefix the name is <prefix><sourceTopicName>")]
-    Prefix {
-        /// The name it must have, or the prefix it must start with.
-        expected: String,
-    },
-    /// A field set where it is not allowed.
-    #[error("is not allowed: {why}")]
-    NotAllowed {
-        /// Why.
-        why: &'static str,
-    },
-    /// Two fields that contradict each other.
-    #[error("conflicts with {other}: {why}")]
-    Conflict {
-        /// Path of the other field.
-        other: String,
-        /// Why.
-        why: &'static str,
-    },
-}
+use super::errors::{Rule, ValidationErrors};
+use super::rules::Errors;
 
-impl Rule {
-    /// A short, stable label for metrics, events and status reasons.
-    pub fn category(&self) -> &'static str {
-        match self {
-            Rule::Required { .. } => "required",
-            Rule::Format { .. } => "format",
-            Rule::TooLong { .. } => "length",
-            Rule::Range { .. } => "range",
-            Rule::Duplicate { .. } => "duplicate",
-            Rule::Prefix { .. } => "prefix",
-            Rule::NotAllowed { .. } => "not-allowed",
-            Rule::Conflict { .. } => "conflict",
-        }
-    }
-}
-
-/// One problem: the field's path (`spec.mirrorTopics[2].name`) and the rule it breaks.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {rule}")]
-pub struct ValidationError {
-    /// Path of the field, in the manifest's own field names.
-    pub path: String,
-    /// The rule broken.
-    pub rule: Rule,
-}
-
-impl ValidationError {
-    /// The rule's category.
-    pub fn category(&self) -> &'static str {
-        self.rule.category()
-    }
-}
-
-/// All the problems of a resource (never empty).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidationErrors(pub Vec<ValidationError>);
-
-impl ValidationErrors {
-    /// The problems.
-    pub fn errors(&self) -> &[ValidationError] {
-        &self.0
-    }
-
-    /// The problems at `path`.
-    pub fn at<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a ValidationError> + 'a {
-        self.0.iter().filter(move |e| e.path == path)
-    }
-}
-
-impl fmt::Display for ValidationErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        write!(f, "{n} problem{}", if n == 1 { "" } else { "s" })?;
-        for e in &self.0 {
-            write!(f, "\n  {e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ValidationErrors {}
-
-#[derive(Default)]
-struct Errors(Vec<ValidationError>);
-
-impl Errors {
-    fn push(&mut self, path: impl Into<String>, rule: Rule) {
-        self.0.push(ValidationError {
-            path: path.into(),
-            rule,
-        });
-    }
-
-    fn required(&mut self, path: impl Into<String>, why: &'static str) {
-        self.push(path, Rule::Required { why });
-    }
-
-    fn not_allowed(&mut self, path: impl Into<String>, why: &'static str) {
-        self.push(path, Rule::NotAllowed { why });
-    }
-
-    fn conflict(&mut self, path: impl Into<String>, other: impl Into<String>, why: &'static str) {
-        self.push(
-            path,
-            Rule::Conflict {
-                other: other.into(),
-                why,
-            },
-        );
-    }
-
-    fn format(&mut self, path: impl Into<String>, value: &str, why: &'static str) {
-        self.push(
-            path,
-            Rule::Format {
-                value: value.into(),
-                why,
-            },
-        );
-    }
-
-    fn finish(self) -> Result<(), ValidationErrors> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ValidationErrors(self.0))
-        }
-    }
-
-    fn secret_ref(&mut self, path: String, name: &str, max: usize) {
-        if name.len() > max {
-            self.push(
-                path.clone(),
-                Rule::TooLong {
-                    len: name.len(),
-                    max,
-                },
-            );
-        }
-        if !is_dns1123_label(name) {
-            self.format(path, name, "a secret name: lowercase letters, digits and '-', starting and ending alphanumeric");
-        }
-    }
-
-    fn non_empty(&mut self, path: String, value: &str) {
-        if value.is_empty() {
-            self.required(path, "must not be empty");
-        }
-    }
-
-    fn topic_name(&mut self, path: String, name: &str) {
-        if let Some(why) = topic_name_problem(name) {
-            self.format(path.clone(), name, why);
-        }
-        if name.len() > MAX_TOPIC_NAME_LEN {
-            self.push(
-                path,
-                Rule::TooLong {
-                    len: name.len(),
-                    max: MAX_TOPIC_NAME_LEN,
-                },
-            );
-        }
-    }
-
-    fn metadata(&mut self, name: Option<&str>, namespace: Option<&str>) {
-        match name {
-            None => self.required("metadata.name", "every resource has a name"),
-            Some(n) if !is_dns1123_subdomain(n) => self.format(
-                "metadata.name",
-                n,
-                "a Kubernetes name: lowercase letters, digits, '-' and '.', at most 253 characters",
-            ),
-            Some(_) => {}
-        }
-        if let Some(ns) = namespace {
-            if !is_dns1123_label(ns) {
-                self.format("metadata.namespace", ns, "a namespace: a DNS-1123 label");
-            }
-        }
-    }
-
-    fn object_ref(&mut self, path: &str, name: &str, namespace: Option<&str>) {
-        if !is_dns1123_subdomain(name) {
-            self.format(format!("{path}.name"), name, "a Kubernetes name");
-        }
-        if let Some(ns) = namespace {
-            if !is_dns1123_label(ns) {
-                self.format(
-                    format!("{path}.namespace"),
-                    ns,
-                    "a namespace: a DNS-1123 label",
-                );
-            }
-        }
-    }
-
-    fn secret_or_directory(&mut self, path: &str, s: &SecretOrDirectory, what: &'static str) {
-        match (&s.secret_ref, &s.directory_path_in_container) {
-            (None, None) => self.required(format!("{path}.secretRef"), what),
-            (Some(_), Some(_)) => self.conflict(
-                format!("{path}.secretRef"),
-                format!("{path}.directoryPathInContainer"),
-                "give the credentials either as a secret or as a directory",
-            ),
-            _ => {}
-        }
-        if let Some(name) = &s.secret_ref {
-            self.secret_ref(format!("{path}.secretRef"), name, 30);
-        }
-    }
-}
-
-/// Checks a ClusterLink; `Err` holds every problem found.
-pub fn validate_cluster_link(link: &ClusterLink) -> Result<(), ValidationErrors> {
+/// Checks a ClusterLink: the validated model, or every problem found.
+pub fn validate_cluster_link(link: &ClusterLink) -> Result<ValidatedClusterLink, ValidationErrors> {
     let mut e = Errors::default();
     e.metadata(
         link.metadata.name.as_deref(),
@@ -307,11 +46,11 @@ pub fn validate_cluster_link(link: &ClusterLink) -> Result<(), ValidationErrors>
                 e.required("spec.configs", "config names must not be empty");
             }
             let derived = match key.as_str() {
-                "link.mode" => Some((
+                link_config::LINK_MODE => Some((
                     topo.link_mode.as_config(),
                     "spec.sourceInitiatedLink.linkMode",
                 )),
-                "connection.mode" => Some((
+                link_config::CONNECTION_MODE => Some((
                     topo.connection_mode.as_config(),
                     "spec.sourceInitiatedLink.connectionMode",
                 )),
@@ -328,7 +67,7 @@ pub fn validate_cluster_link(link: &ClusterLink) -> Result<(), ValidationErrors>
             }
         }
     }
-    e.finish()
+    e.finish(|| ValidatedClusterLink::from_unchecked(link))
 }
 
 fn link_name(e: &mut Errors, path: &str, name: &str) {
@@ -721,155 +460,6 @@ fn filters(e: &mut Errors, spec: &ClusterLinkSpec) {
                     "a principal such as User:alice, or *",
                 );
             }
-        }
-    }
-}
-
-/// Checks a KafkaRestClass; `Err` holds every problem found.
-pub fn validate_kafka_rest_class(rc: &KafkaRestClass) -> Result<(), ValidationErrors> {
-    let mut e = Errors::default();
-    e.metadata(
-        rc.metadata.name.as_deref(),
-        rc.metadata.namespace.as_deref(),
-    );
-    let s = &rc.spec;
-    if s.kafka_cluster_ref.is_none()
-        && s.kafka_rest
-            .as_ref()
-            .and_then(|r| r.endpoint.as_ref())
-            .is_none()
-    {
-        e.required(
-            "spec.kafkaRest.endpoint",
-            "the REST API is found through kafkaClusterRef or given as kafkaRest.endpoint",
-        );
-    }
-    if let Some(r) = &s.kafka_cluster_ref {
-        e.object_ref("spec.kafkaClusterRef", &r.name, r.namespace.as_deref());
-    }
-    if let Some(r) = &s.secondary_kafka_cluster_ref {
-        e.object_ref(
-            "spec.secondaryKafkaClusterRef",
-            &r.name,
-            r.namespace.as_deref(),
-        );
-    }
-    if let Some(api) = &s.kafka_rest {
-        rest_api(&mut e, "spec.kafkaRest", api);
-    }
-    if let Some(api) = &s.secondary_kafka_rest {
-        rest_api(&mut e, "spec.secondaryKafkaRest", api);
-    }
-    e.finish()
-}
-
-/// Checks a KafkaTopic; `Err` holds every problem found.
-pub fn validate_kafka_topic(t: &KafkaTopic) -> Result<(), ValidationErrors> {
-    let mut e = Errors::default();
-    e.metadata(t.metadata.name.as_deref(), t.metadata.namespace.as_deref());
-    let s = &t.spec;
-    match &s.name {
-        Some(n) => e.topic_name("spec.name".into(), n),
-        None => {
-            if let Some(n) = &t.metadata.name {
-                e.topic_name("metadata.name".into(), n);
-            }
-        }
-    }
-    if s.kafka_rest_class_ref.is_none() && s.kafka_cluster_ref.is_none() && s.kafka_rest.is_none() {
-        e.required(
-            "spec.kafkaRestClassRef",
-            "the topic is managed through a KafkaRestClass, a kafkaClusterRef or kafkaRest",
-        );
-    }
-    for (path, v) in [
-        ("spec.partitionCount", s.partition_count),
-        ("spec.replicas", s.replicas),
-    ] {
-        if let Some(v) = v {
-            if v < 1 && v != -1 {
-                e.push(
-                    path,
-                    Rule::Range {
-                        value: v.into(),
-                        why: "at least 1 (or -1 for the default)",
-                    },
-                );
-            }
-        }
-    }
-    if let Some(r) = &s.kafka_rest_class_ref {
-        e.object_ref("spec.kafkaRestClassRef", &r.name, r.namespace.as_deref());
-    }
-    if let Some(api) = &s.kafka_rest {
-        rest_api(&mut e, "spec.kafkaRest", api);
-    }
-    e.finish()
-}
-
-fn rest_api(e: &mut Errors, path: &str, api: &KafkaRestApi) {
-    use crate::common::RestAuthType;
-    if let Some(url) = &api.endpoint {
-        let rest = url
-            .strip_prefix("http://")
-            .or_else(|| url.strip_prefix("https://"));
-        if rest.is_none_or(str::is_empty) {
-            e.format(
-                format!("{path}.endpoint"),
-                url,
-                "an http:// or https:// URL",
-            );
-        }
-    }
-    if let Some(a) = &api.authentication {
-        let ap = format!("{path}.authentication");
-        match a.type_ {
-            RestAuthType::Basic => match &a.basic {
-                None => e.required(
-                    format!("{ap}.basic"),
-                    "type basic needs the basic credentials",
-                ),
-                Some(b) => e.secret_or_directory(
-                    &format!("{ap}.basic"),
-                    &SecretOrDirectory {
-                        secret_ref: b.secret_ref.clone(),
-                        directory_path_in_container: b.directory_path_in_container.clone(),
-                    },
-                    "basic needs a secret or a directory holding basic.txt",
-                ),
-            },
-            RestAuthType::Bearer => match &a.bearer {
-                None => e.required(
-                    format!("{ap}.bearer"),
-                    "type bearer needs the bearer credentials",
-                ),
-                Some(b) => e.secret_or_directory(
-                    &format!("{ap}.bearer"),
-                    b,
-                    "bearer needs a secret or a directory",
-                ),
-            },
-            RestAuthType::Oauth => {
-                if a.oauth.is_none() {
-                    e.required(format!("{ap}.oauth"), "type oauth needs the oauth settings");
-                }
-            }
-            RestAuthType::Mtls => {
-                let tls = api.tls.as_ref();
-                if tls.is_none_or(|t| {
-                    t.secret_ref.is_none() && t.directory_path_in_container.is_none()
-                }) {
-                    e.required(
-                        format!("{path}.tls.secretRef"),
-                        "type mtls needs a client certificate",
-                    );
-                }
-            }
-        }
-    }
-    if let Some(t) = &api.tls {
-        if let Some(name) = &t.secret_ref {
-            e.secret_ref(format!("{path}.tls.secretRef"), name, 63);
         }
     }
 }
