@@ -260,7 +260,7 @@ async fn answers_find_their_callers_in_any_order() {
     let req = MetadataRequest::default();
     let callers = async { tokio::join!(conn.send(&req), conn.send(&req), conn.send(&req)) };
     let broker = async {
-        let mut got = vec![peer.recv().await, peer.recv().await, peer.recv().await];
+        let mut got = [peer.recv().await, peer.recv().await, peer.recv().await];
         got.sort_by_key(|r| r.correlation_id);
         // Answer the last first; tag each answer with the id it answers.
         for r in got.iter().rev() {
