@@ -8,7 +8,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::handle::Client;
 use super::types::{AlterConfigOp, ClusterInfo, ConfigEntry, ConfigResource, NewTopic};
-use super::wire::{opt_string, per_topic, topic_name};
+use super::wire::{broker_address, opt_string, per_topic, topic_name};
 use crate::error::{Error, Result};
 
 impl Client {
@@ -27,7 +27,7 @@ impl Client {
                 brokers: resp
                     .brokers
                     .iter()
-                    .map(|b| (b.broker_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+                    .map(|b| (b.broker_id.0, broker_address(&b.host, b.port)))
                     .collect(),
             })
         })

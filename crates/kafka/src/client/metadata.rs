@@ -11,7 +11,7 @@ use tracing::instrument;
 use super::config::ClientConfig;
 use super::handle::Client;
 use super::types::{ClusterMetadata, PartitionMetadata, TopicMetadata};
-use super::wire::{opt_string, topic_name};
+use super::wire::{broker_address, opt_string, topic_name};
 use crate::error::{Error, KafkaCode, Result};
 
 impl Client {
@@ -50,7 +50,7 @@ impl Client {
             brokers: resp
                 .brokers
                 .iter()
-                .map(|b| (b.node_id.0, format!("{}:{}", b.host.as_str(), b.port)))
+                .map(|b| (b.node_id.0, broker_address(&b.host, b.port)))
                 .collect(),
             topics: BTreeMap::new(),
         };

@@ -9,9 +9,9 @@ use kafka_protocol::messages::{self as m, BrokerId};
 
 use super::handle::Client;
 use super::types::{Isolation, ListedOffset, OffsetSpec};
-use super::wire::topic_name;
+use super::wire::{per_partition, topic_name};
 use crate::connection::Connection;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 impl Client {
     /// ListOffsets for partitions of one topic.
@@ -46,20 +46,18 @@ impl Client {
                             .collect(),
                     )]);
             let (resp, _) = conn.send(&req).await?;
-            resp.topics
-                .iter()
-                .flat_map(|t| t.partitions.iter())
-                .map(|p| {
-                    Error::check(p.error_code, None, || {
-                        format!("ListOffsets {topic}-{}", p.partition_index)
-                    })?;
+            let answers = resp.topics.iter().flat_map(|t| t.partitions.iter());
+            per_partition(
+                "ListOffsets",
+                topic,
+                answers.map(|p| {
                     let listed = ListedOffset {
                         offset: p.offset,
                         timestamp: p.timestamp,
                     };
-                    Ok((p.partition_index, listed))
-                })
-                .collect()
+                    (p.partition_index, p.error_code, listed)
+                }),
+            )
         };
         self.retry("ListOffsets", || {
             self.ask_leaders(topic, items.clone(), ask)
@@ -92,16 +90,12 @@ impl Client {
                         ),
                 ]);
             let (resp, _) = conn.send(&req).await?;
-            resp.topics
-                .iter()
-                .flat_map(|t| t.partitions.iter())
-                .map(|p| {
-                    Error::check(p.error_code, None, || {
-                        format!("DeleteRecords {topic}-{}", p.partition_index)
-                    })?;
-                    Ok((p.partition_index, p.low_watermark))
-                })
-                .collect()
+            let answers = resp.topics.iter().flat_map(|t| t.partitions.iter());
+            per_partition(
+                "DeleteRecords",
+                topic,
+                answers.map(|p| (p.partition_index, p.error_code, p.low_watermark)),
+            )
         };
         self.retry("DeleteRecords", || {
             self.ask_leaders(topic, offsets.to_vec(), ask)

@@ -10,6 +10,7 @@ use kafka_protocol::protocol::{Request, StrBytes};
 
 use super::handle::Client;
 use super::types::PartitionResult;
+use super::wire::broker_address;
 use crate::connection::{max_supported_version, Connection};
 use crate::error::{Error, Result};
 
@@ -172,7 +173,7 @@ impl Client {
             self.write_metadata()
                 .0
                 .brokers
-                .insert(node, format!("{}:{}", host.as_str(), port));
+                .insert(node, broker_address(&host, port));
             Ok(node)
         })
         .await

@@ -45,6 +45,26 @@ pub(super) fn per_topic<'a>(
         .collect()
 }
 
+/// Per-partition answers of a call about one topic, `(partition, error code, value)`: the
+/// values, or the first error.
+pub(super) fn per_partition<T>(
+    api: &str,
+    topic: &str,
+    answers: impl Iterator<Item = (i32, i16, T)>,
+) -> Result<Vec<(i32, T)>> {
+    answers
+        .map(|(partition, code, value)| {
+            Error::check(code, None, || format!("{api} {topic}-{partition}"))?;
+            Ok((partition, value))
+        })
+        .collect()
+}
+
+/// A broker's address as the client keys it: `host:port`.
+pub(super) fn broker_address(host: &StrBytes, port: i32) -> String {
+    format!("{}:{}", host.as_str(), port)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

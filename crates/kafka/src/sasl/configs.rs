@@ -97,7 +97,6 @@ mod tests {
             .collect()
     }
 
-    /// RFC 7677 §3's example exchange, byte for byte.
     #[test]
     fn configs_to_sasl() {
         assert_eq!(from_configs(&c(&[])).unwrap(), None);

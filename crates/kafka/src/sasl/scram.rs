@@ -191,6 +191,7 @@ pub(crate) fn printable(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// RFC 7677 §3's example exchange, byte for byte.
     #[test]
     fn scram_sha256_matches_rfc7677() {
         let mut s = Scram::new(
