@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::connection::ConnectionConfig;
 
-/// Settings of a [`Client`].
+/// Settings of a [`Client`](super::Client).
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// `host:port` addresses to bootstrap from.
