@@ -167,6 +167,7 @@ impl Client {
     }
 }
 
+/// The distinct strings, sorted.
 fn dedup(it: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = it.collect();
     v.sort();

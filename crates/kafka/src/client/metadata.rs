@@ -12,7 +12,10 @@ use super::config::ClientConfig;
 use super::handle::Client;
 use super::types::{ClusterMetadata, PartitionMetadata, TopicMetadata};
 use super::wire::{broker_address, opt_string, topic_name};
-use crate::error::{Error, KafkaCode, Result};
+use crate::error::{Error, KafkaCode, ResponseError, Result};
+
+/// What a missing topic or partition is answered with.
+const UNKNOWN_TOPIC: i16 = ResponseError::UnknownTopicOrPartition.code();
 
 impl Client {
     /// Connects to the cluster: contacts a bootstrap server and loads broker metadata.
@@ -109,16 +112,15 @@ impl Client {
                     .is_some_and(|at| at.elapsed() < self.inner.config.metadata_max_age);
             guard.0.topics.get(topic).filter(|_| fresh).cloned()
         };
-        let t =
-            match cached {
-                Some(t) if t.error.is_none() => t,
-                _ => {
-                    let fresh = self.refresh_metadata(Some(&[topic.to_owned()])).await?;
-                    fresh.topics.get(topic).cloned().ok_or_else(|| {
-                        Error::kafka(3, None, format!("Metadata for topic {topic}"))
-                    })?
-                }
-            };
+        let t = match cached {
+            Some(t) if t.error.is_none() => t,
+            _ => {
+                let fresh = self.refresh_metadata(Some(&[topic.to_owned()])).await?;
+                fresh.topics.get(topic).cloned().ok_or_else(|| {
+                    Error::kafka(UNKNOWN_TOPIC, None, format!("Metadata for topic {topic}"))
+                })?
+            }
+        };
         if let Some(e) = &t.error {
             return Err(Error::Kafka {
                 code: e.clone(),
@@ -132,7 +134,7 @@ impl Client {
         let t = self.topic_metadata(topic).await?;
         let p = t.partitions.get(&partition).ok_or_else(|| {
             Error::kafka(
-                3,
+                UNKNOWN_TOPIC,
                 None,
                 format!("partition {topic}-{partition} does not exist"),
             )
@@ -140,7 +142,7 @@ impl Client {
         if p.leader < 0 {
             self.invalidate_metadata();
             return Err(Error::kafka(
-                5,
+                ResponseError::LeaderNotAvailable.code(),
                 None,
                 format!("{topic}-{partition} has no leader"),
             ));

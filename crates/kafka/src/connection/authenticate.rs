@@ -8,7 +8,7 @@ use kafka_protocol::messages::{ApiKey, SaslAuthenticateRequest, SaslHandshakeReq
 use kafka_protocol::protocol::StrBytes;
 
 use super::messenger::Connection;
-use crate::error::{Error, KafkaCode, Result};
+use crate::error::{Error, KafkaCode, ResponseError, Result};
 use crate::sasl::{printable, Exchange, Sasl};
 
 /// Authenticates `conn` (whose ApiVersions exchange is done): SaslHandshake v1, then the
@@ -38,14 +38,16 @@ pub(super) async fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
             code: resp.error_code,
             message: None,
         };
-        return Err(fail(if resp.error_code == 33 {
-            format!(
-                "the broker does not enable this mechanism (it enables: {})",
-                printable(&enabled.join(", "))
-            )
-        } else {
-            format!("SaslHandshake: {} ({})", code.name(), code.code)
-        }));
+        return Err(fail(
+            if resp.error_code == ResponseError::UnsupportedSaslMechanism.code() {
+                format!(
+                    "the broker does not enable this mechanism (it enables: {})",
+                    printable(&enabled.join(", "))
+                )
+            } else {
+                format!("SaslHandshake: {} ({})", code.name(), code.code)
+            },
+        ));
     }
     let mut exchange = Exchange::new(sasl);
     let mut token = exchange.first(sasl);

@@ -12,7 +12,7 @@ use super::config::ConnectionConfig;
 use super::messenger::Connection;
 use super::transport;
 use super::versions::{max_supported_version, BrokerVersions};
-use crate::error::{Error, Result};
+use crate::error::{Error, ResponseError, Result};
 
 impl Connection {
     /// Connects to `broker` (`host:port`), over TLS when `config.tls` says so, negotiates API
@@ -72,7 +72,7 @@ async fn negotiate(conn: &Connection) -> Result<BrokerVersions> {
     } else {
         -1
     };
-    let resp = if code == 35 {
+    let resp = if code == ResponseError::UnsupportedVersion.code() {
         let retry = conn.round_trip(ApiKey::ApiVersions, &req, 0).await?;
         conn.decode::<ApiVersionsResponse>(retry, 0)?
     } else {
