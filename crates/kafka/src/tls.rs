@@ -20,7 +20,16 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 
-use crate::connection::Tls;
+/// TLS settings of a connection: rustls' client configuration (trust anchors, client
+/// certificate, hostname verification).
+#[derive(Clone)]
+pub struct Tls(pub Arc<rustls::ClientConfig>);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls")
+    }
+}
 
 /// Why the TLS settings cannot be used (never contains key material).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,4 +1,5 @@
 use super::*;
+use bytes::{BufMut, Bytes, BytesMut};
 use proptest::prelude::*;
 
 /// Timestamp offset, key, value, headers of a generated record.
