@@ -10,6 +10,7 @@ use clusterlink_model::{
     ClusterLink, ClusterLinkStatus, Plan, Problem, ReportedState, ValidatedClusterLink,
     WaitingForInbound,
 };
+use clusterlink_rest_v3::links::LinkState;
 use clusterlink_rest_v3::MirrorState;
 
 use crate::outcome::Note;
@@ -21,9 +22,9 @@ use super::conditions::{camel, reason, Conditions};
 pub const STATE_CREATED: &str = "CREATED";
 /// `link_state` of an active link (Confluent's `ACTIVE`); a link whose server reports no state
 /// counts as active where only its existence is known.
-const LINK_ACTIVE: &str = "ACTIVE";
+const LINK_ACTIVE: &str = LinkState::Active.as_str();
 /// `link_state` of a paused link (`cluster.link.paused`).
-const LINK_PAUSED: &str = "PAUSED";
+const LINK_PAUSED: &str = LinkState::Paused.as_str();
 /// The category of a remote half that could not be read (a problem of the pass, not the plan).
 const REMOTE_UNREACHABLE: &str = "remote-unreachable";
 
