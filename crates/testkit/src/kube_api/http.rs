@@ -220,6 +220,17 @@ fn dispatch(
 
 type Outcome = Result<(StatusCode, Value), ApiError>;
 
+/// A list answer: the items with the list's kind and the store's resource version.
+fn list_body(store: &Store, res: &ResKey, metadata_only: bool, items: Vec<Value>) -> Value {
+    let (api_version, kind) = list_kind(store, res, metadata_only);
+    json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": { "resourceVersion": store.rv.to_string() },
+        "items": items,
+    })
+}
+
 fn list_kind(store: &Store, res: &ResKey, metadata_only: bool) -> (String, String) {
     if metadata_only {
         ("meta.k8s.io/v1".into(), "PartialObjectMetadataList".into())
@@ -246,15 +257,9 @@ fn list(store: &Store, route: &Route, query: &Query, metadata_only: bool) -> Out
             }
         })
         .collect();
-    let (api_version, kind) = list_kind(store, &route.res, metadata_only);
     Ok((
         StatusCode::OK,
-        json!({
-            "apiVersion": api_version,
-            "kind": kind,
-            "metadata": { "resourceVersion": store.rv.to_string() },
-            "items": items,
-        }),
+        list_body(store, &route.res, metadata_only, items),
     ))
 }
 
@@ -556,16 +561,7 @@ fn delete_collection(store: &mut Store, route: &Route, query: &Query) -> Outcome
     for (ns, name) in targets {
         items.push(store.delete(&route.res, &ns, &name, None, query.dry_run())?);
     }
-    let (api_version, kind) = list_kind(store, &route.res, false);
-    Ok((
-        StatusCode::OK,
-        json!({
-            "apiVersion": api_version,
-            "kind": kind,
-            "metadata": { "resourceVersion": store.rv.to_string() },
-            "items": items,
-        }),
-    ))
+    Ok((StatusCode::OK, list_body(store, &route.res, false, items)))
 }
 
 fn version_info() -> Value {
