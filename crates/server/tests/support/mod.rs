@@ -247,3 +247,23 @@ pub fn offsets(msgs: &[Msg]) -> Vec<(i32, i64)> {
     o.sort();
     o
 }
+
+/// The mirror holds the source's records at the source's offsets (an aligned mirror of a topic
+/// that is not written to meanwhile): librdkafka reads the same content at the same offsets,
+/// and on Kafka, Kafka's GetOffsetShell reports the same end offsets.
+#[track_caller]
+pub fn assert_aligned(src: &Broker, topic: &str, dst: &Broker, mirror: &str) {
+    let source = rdkafka::consume(&src.bootstrap(), topic).unwrap();
+    let mirrored = rdkafka::consume(&dst.bootstrap(), mirror).unwrap();
+    assert_eq!(
+        rdkafka::by_partition(&mirrored),
+        rdkafka::by_partition(&source)
+    );
+    assert_eq!(offsets(&mirrored), offsets(&source));
+    if src.peer() == Peer::Kafka {
+        assert_eq!(
+            kafka::tools::end_offsets(&dst.bootstrap(), mirror).unwrap(),
+            kafka::tools::end_offsets(&src.bootstrap(), topic).unwrap()
+        );
+    }
+}
