@@ -42,6 +42,14 @@ impl Server {
         Server(LinkServer::start_with(bootstrap, options, "127.0.0.1:0").await)
     }
 
+    /// A link server whose own connections to its cluster use these Java client settings
+    /// (`bootstrap.servers`, `security.protocol`, `sasl.*`, `ssl.*`), as `clusterlink server
+    /// --command-config` does for a secured local cluster.
+    pub async fn start_secured(settings: &[(String, String)]) -> Server {
+        let local = clusterlink_testkit::link_server::client_with(settings).await;
+        Server(LinkServer::start_on(local, options(), "127.0.0.1:0").await)
+    }
+
     /// Stops serving and stops every engine (as a process exit would, with final checkpoints).
     pub async fn stop(self) {
         self.0.stop().await
