@@ -1,6 +1,7 @@
 //! Consumer offset sync on a link (`consumer.offset.sync.enable`): a group's committed offsets on
 //! the source appear, translated, on the destination (read back with librdkafka), filtered by
-//! `consumer.offset.group.filters`, and stop following once the mirror is promoted.
+//! `consumer.offset.group.filters`, and stop following once the mirror is promoted. On Apache
+//! Kafka and tansu; on Kafka also read back with Kafka's own `kafka-consumer-groups`.
 
 mod support;
 
@@ -8,20 +9,17 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use clusterlink_testkit::rdkafka::{self, varied_records};
-use clusterlink_testkit::TansuCluster;
 use serde_json::json;
 use support::*;
 
-async fn wait_committed(bootstrap: &str, group: &str, want: &BTreeMap<i32, i64>) {
-    wait_committed_on(bootstrap, group, "orders", want).await
-}
-
-async fn wait_committed_on(bootstrap: &str, group: &str, topic: &str, want: &BTreeMap<i32, i64>) {
+/// Waits until librdkafka reads `want` as `group`'s committed offsets of `topic` on `dst`; on
+/// Kafka, `kafka-consumer-groups` must then report the same.
+async fn wait_committed(dst: &Broker, group: &str, topic: &str, want: &BTreeMap<i32, i64>) {
     let start = Instant::now();
     loop {
-        let got = rdkafka::committed(bootstrap, group, topic).unwrap();
+        let got = rdkafka::committed(&dst.bootstrap(), group, topic).unwrap();
         if &got == want {
-            return;
+            break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(30),
@@ -29,15 +27,30 @@ async fn wait_committed_on(bootstrap: &str, group: &str, topic: &str, want: &BTr
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    if dst.peer() == Peer::Kafka {
+        assert_eq!(kafka_committed(dst, group, topic), *want);
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn consumer_group_offsets_follow_the_source_until_promotion() {
-    let src = TansuCluster::start("os-src").unwrap();
-    let dst = TansuCluster::start("os-dst").unwrap();
-    rdkafka::create_topic(&src.bootstrap(), "orders", 2).unwrap();
+/// `group`'s committed offsets of `topic`, by Kafka's `kafka-consumer-groups`.
+fn kafka_committed(dst: &Broker, group: &str, topic: &str) -> BTreeMap<i32, i64> {
+    kafka::tools::group_offsets(&dst.bootstrap(), group)
+        .unwrap()
+        .into_iter()
+        .filter(|((t, _), _)| t == topic)
+        .filter_map(|((_, p), o)| Some((p, o?)))
+        .collect()
+}
+
+async fn consumer_group_offsets_follow_the_source_until_promotion(peer: Peer) {
+    let (src, dst) = peer.pair().unwrap();
+    let orders = unique_name("orders");
+    // The groups of this test share a prefix that the filters select (the source may be shared).
+    let run = unique_name("os");
+    let (billing, scratch) = (format!("{run}-billing"), format!("{run}-tmp-scratch"));
+    rdkafka::create_topic(&src.bootstrap(), &orders, 2).unwrap();
     let records = varied_records(200, 2, "o");
-    produce(&src.bootstrap(), "orders", &records);
+    produce(&src.bootstrap(), &orders, &records);
     let end0 = records.iter().filter(|r| r.partition == 0).count() as i64;
     let end1 = records.iter().filter(|r| r.partition == 1).count() as i64;
     assert!(end0 > 30 && end1 > 50);
@@ -45,67 +58,55 @@ async fn consumer_group_offsets_follow_the_source_until_promotion() {
     let source = client(&src.bootstrap()).await;
     source
         .offset_commit(
-            "billing",
-            &[("orders".into(), 0, 30), ("orders".into(), 1, 50)],
+            &billing,
+            &[(orders.clone(), 0, 30), (orders.clone(), 1, 50)],
         )
         .await
         .unwrap();
     source
-        .offset_commit("tmp-scratch", &[("orders".into(), 0, 7)])
+        .offset_commit(&scratch, &[(orders.clone(), 0, 7)])
         .await
         .unwrap();
     let s = Server::start(&dst.bootstrap()).await;
     let filters = json!({"groupFilters": [
-        {"name": "*", "patternType": "LITERAL", "filterType": "INCLUDE"},
-        {"name": "tmp-", "patternType": "PREFIXED", "filterType": "EXCLUDE"}]})
+        {"name": format!("{run}-"), "patternType": "PREFIXED", "filterType": "INCLUDE"},
+        {"name": format!("{run}-tmp-"), "patternType": "PREFIXED", "filterType": "EXCLUDE"}]})
     .to_string();
     let (st, v) = s
-        .post(
-            "/v3/clusters/os-dst/links?link_name=l",
-            json!({"source_cluster_id": "os-src", "configs": [
-                {"name": "bootstrap.servers", "value": src.bootstrap()},
-                {"name": "consumer.offset.sync.enable", "value": "true"},
-                {"name": "consumer.offset.sync.ms", "value": "200"},
-                {"name": "consumer.offset.group.filters", "value": filters}]}),
+        .create_link(
+            "l",
+            &src,
+            &[
+                ("consumer.offset.sync.enable", "true"),
+                ("consumer.offset.sync.ms", "200"),
+                ("consumer.offset.group.filters", &filters),
+            ],
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
-    let (st, _) = s
-        .post(
-            "/v3/clusters/os-dst/links/l/mirrors",
-            json!({"source_topic_name": "orders"}),
-        )
-        .await;
-    assert_eq!(st, 204);
-    s.wait_for(
-        "/v3/clusters/os-dst/links/l/mirrors/orders",
-        "caught up",
-        caught_up(200),
-    )
-    .await;
+    let (st, v) = s.create_mirror("l", &orders).await;
+    assert_eq!(st, 204, "{v:#}");
+    let mirror = format!("{}/l/mirrors/{orders}", s.links());
+    s.wait_for(&mirror, "caught up", caught_up(200)).await;
     // Aligned offsets: the same positions on the destination.
-    wait_committed(
-        &dst.bootstrap(),
-        "billing",
-        &BTreeMap::from([(0, 30), (1, 50)]),
-    )
-    .await;
+    wait_committed(&dst, &billing, &orders, &BTreeMap::from([(0, 30), (1, 50)])).await;
     // An excluded group is never synced.
-    let scratch = rdkafka::committed(&dst.bootstrap(), "tmp-scratch", "orders").unwrap();
-    assert!(scratch.values().all(|o| *o < 0), "{scratch:?}");
+    let got = rdkafka::committed(&dst.bootstrap(), &scratch, &orders).unwrap();
+    assert!(got.values().all(|o| *o < 0), "{got:?}");
     // The source group moves on, to the end of partition 0: the destination follows.
     source
-        .offset_commit("billing", &[("orders".into(), 0, end0)])
+        .offset_commit(&billing, &[(orders.clone(), 0, end0)])
         .await
         .unwrap();
     wait_committed(
-        &dst.bootstrap(),
-        "billing",
+        &dst,
+        &billing,
+        &orders,
         &BTreeMap::from([(0, end0), (1, 50)]),
     )
     .await;
     // The link's configs show the sync as applied, not as stored-only.
-    let (_, v) = s.get("/v3/clusters/os-dst/links/l").await;
+    let (_, v) = s.get(&format!("{}/l", s.links())).await;
     assert!(
         v["tasks"]
             .as_array()
@@ -117,82 +118,76 @@ async fn consumer_group_offsets_follow_the_source_until_promotion() {
     // Promoted: the topic belongs to its consumers on the destination now.
     let (st, _) = s
         .post(
-            "/v3/clusters/os-dst/links/l/mirrors:promote",
-            json!({"mirror_topic_names": ["orders"]}),
+            &format!("{}/l/mirrors:promote", s.links()),
+            json!({"mirror_topic_names": [orders]}),
         )
         .await;
     assert_eq!(st, 200);
-    s.wait_for(
-        "/v3/clusters/os-dst/links/l/mirrors/orders",
-        "promoted",
-        |v| v["mirror_status"] == "STOPPED",
-    )
-    .await;
+    s.wait_for(&mirror, "promoted", |v| v["mirror_status"] == "STOPPED")
+        .await;
     source
-        .offset_commit("billing", &[("orders".into(), 1, end1 - 1)])
+        .offset_commit(&billing, &[(orders.clone(), 1, end1 - 1)])
         .await
         .unwrap();
     // Several sync intervals (200 ms) later, nothing moved.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let after = rdkafka::committed(&dst.bootstrap(), "billing", "orders").unwrap();
+    let after = rdkafka::committed(&dst.bootstrap(), &billing, &orders).unwrap();
     assert_eq!(after, BTreeMap::from([(0, end0), (1, 50)]));
+    if peer == Peer::Kafka {
+        assert_eq!(kafka_committed(&dst, &billing, &orders), after);
+    }
     s.stop().await;
 }
 
 /// A mirror that started at the source's end (`mirror.start.offset.spec=latest`) has translated
 /// offsets: a group's source position maps to where the same record sits on the destination.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn translated_offsets_point_at_the_same_records() {
-    let src = TansuCluster::start("ot-src").unwrap();
-    let dst = TansuCluster::start("ot-dst").unwrap();
-    rdkafka::create_topic(&src.bootstrap(), "orders", 1).unwrap();
-    produce(
-        &src.bootstrap(),
-        "orders",
-        &varied_records(100, 1, "before"),
-    );
+/// The filter is `*`: every group of the source, which may be shared with other tests (only
+/// groups with offsets on this test's mirrored topic are committed on the destination).
+async fn translated_offsets_point_at_the_same_records(peer: Peer) {
+    let (src, dst) = peer.pair().unwrap();
+    let orders = unique_name("orders");
+    let reader = unique_name("reader");
+    rdkafka::create_topic(&src.bootstrap(), &orders, 1).unwrap();
+    produce(&src.bootstrap(), &orders, &varied_records(100, 1, "before"));
     let s = Server::start(&dst.bootstrap()).await;
     let filters =
         json!({"groupFilters": [{"name": "*", "patternType": "LITERAL", "filterType": "INCLUDE"}]})
             .to_string();
     let (st, v) = s
-        .post(
-            "/v3/clusters/ot-dst/links?link_name=l",
-            json!({"source_cluster_id": "ot-src", "configs": [
-                {"name": "bootstrap.servers", "value": src.bootstrap()},
-                {"name": "mirror.start.offset.spec", "value": "latest"},
-                {"name": "consumer.offset.sync.enable", "value": "true"},
-                {"name": "consumer.offset.sync.ms", "value": "200"},
-                {"name": "consumer.offset.group.filters", "value": filters}]}),
+        .create_link(
+            "l",
+            &src,
+            &[
+                ("mirror.start.offset.spec", "latest"),
+                ("consumer.offset.sync.enable", "true"),
+                ("consumer.offset.sync.ms", "200"),
+                ("consumer.offset.group.filters", &filters),
+            ],
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
-    let (st, _) = s
-        .post(
-            "/v3/clusters/ot-dst/links/l/mirrors",
-            json!({"source_topic_name": "orders"}),
-        )
-        .await;
-    assert_eq!(st, 204);
+    let (st, v) = s.create_mirror("l", &orders).await;
+    assert_eq!(st, 204, "{v:#}");
     let after = varied_records(50, 1, "after");
-    produce(&src.bootstrap(), "orders", &after);
+    produce(&src.bootstrap(), &orders, &after);
     let start = Instant::now();
-    while rdkafka::consume(&dst.bootstrap(), "orders").unwrap().len() < 50 {
+    while rdkafka::consume(&dst.bootstrap(), &orders).unwrap().len() < 50 {
         assert!(start.elapsed() < Duration::from_secs(30), "not mirrored");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The mirror holds the 50 later records, from destination offset 0.
-    let mirrored = rdkafka::consume(&dst.bootstrap(), "orders").unwrap();
+    let mirrored = rdkafka::consume(&dst.bootstrap(), &orders).unwrap();
     assert_eq!(mirrored.len(), 50);
+    assert_eq!(mirrored.iter().map(|m| m.offset).min(), Some(0));
     // A consumer that has read 20 of them (source position 120) resumes on the destination at
     // the 21st: offset 20, the record with the same key.
     client(&src.bootstrap())
         .await
-        .offset_commit("reader", &[("orders".into(), 0, 120)])
+        .offset_commit(&reader, &[(orders.clone(), 0, 120)])
         .await
         .unwrap();
-    wait_committed(&dst.bootstrap(), "reader", &BTreeMap::from([(0, 20)])).await;
-    let source_all = rdkafka::consume(&src.bootstrap(), "orders").unwrap();
+    wait_committed(&dst, &reader, &orders, &BTreeMap::from([(0, 20)])).await;
+    let source_all = rdkafka::consume(&src.bootstrap(), &orders).unwrap();
     let at_source = source_all.iter().find(|m| m.offset == 120).unwrap();
     let at_dest = mirrored.iter().find(|m| m.offset == 20).unwrap();
     assert_eq!(at_source.key, at_dest.key);
@@ -203,62 +198,64 @@ async fn translated_offsets_point_at_the_same_records() {
 /// `consumer.group.prefix.enable=true` with `cluster.link.prefix=west.`: the source's group
 /// `billing` is committed on the destination as `west.billing`, on the prefixed mirror topic
 /// `west.orders`, and nothing is committed under the unprefixed name.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn group_names_take_the_link_prefix_when_asked() {
-    let src = TansuCluster::start("gp-src").unwrap();
-    let dst = TansuCluster::start("gp-dst").unwrap();
-    rdkafka::create_topic(&src.bootstrap(), "orders", 2).unwrap();
+async fn group_names_take_the_link_prefix_when_asked(peer: Peer) {
+    let (src, dst) = peer.pair().unwrap();
+    let orders = unique_name("orders");
+    let billing = unique_name("billing");
+    rdkafka::create_topic(&src.bootstrap(), &orders, 2).unwrap();
     let records = varied_records(100, 2, "g");
-    produce(&src.bootstrap(), "orders", &records);
+    produce(&src.bootstrap(), &orders, &records);
     let source = client(&src.bootstrap()).await;
     source
         .offset_commit(
-            "billing",
-            &[("orders".into(), 0, 12), ("orders".into(), 1, 21)],
+            &billing,
+            &[(orders.clone(), 0, 12), (orders.clone(), 1, 21)],
         )
         .await
         .unwrap();
     let s = Server::start(&dst.bootstrap()).await;
     let filters = json!({"groupFilters": [
-        {"name": "*", "patternType": "LITERAL", "filterType": "INCLUDE"}]})
+        {"name": billing, "patternType": "LITERAL", "filterType": "INCLUDE"}]})
     .to_string();
     let (st, v) = s
-        .post(
-            "/v3/clusters/gp-dst/links?link_name=l",
-            json!({"source_cluster_id": "gp-src", "configs": [
-                {"name": "bootstrap.servers", "value": src.bootstrap()},
-                {"name": "cluster.link.prefix", "value": "west."},
-                {"name": "consumer.group.prefix.enable", "value": "true"},
-                {"name": "consumer.offset.sync.enable", "value": "true"},
-                {"name": "consumer.offset.sync.ms", "value": "200"},
-                {"name": "consumer.offset.group.filters", "value": filters}]}),
+        .create_link(
+            "l",
+            &src,
+            &[
+                ("cluster.link.prefix", "west."),
+                ("consumer.group.prefix.enable", "true"),
+                ("consumer.offset.sync.enable", "true"),
+                ("consumer.offset.sync.ms", "200"),
+                ("consumer.offset.group.filters", &filters),
+            ],
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
+    let west_orders = format!("west.{orders}");
     let (st, v) = s
         .post(
-            "/v3/clusters/gp-dst/links/l/mirrors",
-            json!({"source_topic_name": "orders", "mirror_topic_name": "west.orders"}),
+            &format!("{}/l/mirrors", s.links()),
+            json!({"source_topic_name": orders, "mirror_topic_name": west_orders}),
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
     s.wait_for(
-        "/v3/clusters/gp-dst/links/l/mirrors/west.orders",
+        &format!("{}/l/mirrors/{west_orders}", s.links()),
         "caught up",
         caught_up(100),
     )
     .await;
-    wait_committed_on(
-        &dst.bootstrap(),
-        "west.billing",
-        "west.orders",
+    wait_committed(
+        &dst,
+        &format!("west.{billing}"),
+        &west_orders,
         &BTreeMap::from([(0, 12), (1, 21)]),
     )
     .await;
-    let plain = rdkafka::committed(&dst.bootstrap(), "billing", "west.orders").unwrap();
+    let plain = rdkafka::committed(&dst.bootstrap(), &billing, &west_orders).unwrap();
     assert!(plain.values().all(|o| *o < 0), "{plain:?}");
     // Applied, so not reported as stored-only.
-    let (_, v) = s.get("/v3/clusters/gp-dst/links/l").await;
+    let (_, v) = s.get(&format!("{}/l", s.links())).await;
     assert!(
         !v["not_implemented_configs"]
             .as_array()
@@ -266,4 +263,10 @@ async fn group_names_take_the_link_prefix_when_asked() {
         "{v:#}"
     );
     s.stop().await;
+}
+
+peer_tests! {
+    consumer_group_offsets_follow_the_source_until_promotion: [kafka, tansu];
+    translated_offsets_point_at_the_same_records: [kafka, tansu];
+    group_names_take_the_link_prefix_when_asked: [kafka, tansu];
 }

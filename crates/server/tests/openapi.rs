@@ -1,12 +1,11 @@
 //! Our OpenAPI document against Confluent's spec, and our live responses against Confluent's
-//! response schemas, for every path we share.
+//! response schemas, for every path we share (live: on Apache Kafka and tansu).
 
 mod support;
 
 use std::collections::BTreeSet;
 
 use clusterlink_testkit::rdkafka::varied_records;
-use clusterlink_testkit::TansuCluster;
 use serde_json::{json, Value};
 use support::*;
 
@@ -180,47 +179,23 @@ fn check(root: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<Str
 
 /// Live responses of every GET and mirror action we share with Confluent validate against
 /// Confluent's response schema of that path (and against ours).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn live_responses_match_confluent_schemas() {
-    let (a, b) = (
-        TansuCluster::start("shape-src").unwrap(),
-        TansuCluster::start("shape-dst").unwrap(),
-    );
+async fn live_responses_match_confluent_schemas(peer: Peer) {
+    let (a, b) = peer.pair().unwrap();
+    let (t, u, plain) = (unique_name("t"), unique_name("u"), unique_name("plain"));
     let src = client(&a.bootstrap()).await;
-    create_topic(&src, "t", 2).await;
-    create_topic(&src, "u", 1).await;
-    produce(&a.bootstrap(), "t", &varied_records(20, 2, "x"));
+    create_topic(&src, &t, 2).await;
+    create_topic(&src, &u, 1).await;
+    produce(&a.bootstrap(), &t, &varied_records(20, 2, "x"));
     let s = Server::start(&b.bootstrap()).await;
-    let c = "/kafka/v3/clusters/shape-dst";
-    let (st, v) = s
-        .post(
-            &format!("{c}/links?link_name=l"),
-            json!({"source_cluster_id": "shape-src", "configs": [{"name": "bootstrap.servers", "value": a.bootstrap()}]}),
-        )
-        .await;
+    let c = format!("/kafka{}", s.cluster());
+    let (st, v) = s.create_link("l", &a, &[]).await;
     assert_eq!(st, 204, "{v:#}");
-    assert_eq!(
-        s.post(
-            &format!("{c}/links/l/mirrors"),
-            json!({"source_topic_name": "t"})
-        )
-        .await
-        .0,
-        204
-    );
-    assert_eq!(
-        s.post(
-            &format!("{c}/links/l/mirrors"),
-            json!({"source_topic_name": "u"})
-        )
-        .await
-        .0,
-        204
-    );
+    assert_eq!(s.create_mirror("l", &t).await.0, 204);
+    assert_eq!(s.create_mirror("l", &u).await.0, 204);
     let (st, v) = s
         .post(
             &format!("{c}/topics"),
-            json!({"topic_name": "plain", "partitions_count": 1}),
+            json!({"topic_name": plain, "partitions_count": 1}),
         )
         .await;
     assert_eq!(st, 201, "{v:#}");
@@ -234,7 +209,7 @@ async fn live_responses_match_confluent_schemas() {
             "/kafka/v3/clusters".to_string(),
             Value::Null,
         ),
-        ("get", "/clusters/{cluster_id}", c.to_string(), Value::Null),
+        ("get", "/clusters/{cluster_id}", c.clone(), Value::Null),
         (
             "get",
             "/clusters/{cluster_id}/topics",
@@ -244,13 +219,13 @@ async fn live_responses_match_confluent_schemas() {
         (
             "get",
             "/clusters/{cluster_id}/topics/{topic_name}",
-            format!("{c}/topics/t"),
+            format!("{c}/topics/{t}"),
             Value::Null,
         ),
         (
             "get",
             "/clusters/{cluster_id}/topics/{topic_name}/configs",
-            format!("{c}/topics/t/configs"),
+            format!("{c}/topics/{t}/configs"),
             Value::Null,
         ),
         (
@@ -292,32 +267,32 @@ async fn live_responses_match_confluent_schemas() {
         (
             "get",
             "/clusters/{cluster_id}/links/{link_name}/mirrors/{mirror_topic_name}",
-            format!("{c}/links/l/mirrors/t"),
+            format!("{c}/links/l/mirrors/{t}"),
             Value::Null,
         ),
         (
             "post",
             "/clusters/{cluster_id}/links/{link_name}/mirrors:pause",
             format!("{c}/links/l/mirrors:pause"),
-            json!({"mirror_topic_names": ["t"]}),
+            json!({"mirror_topic_names": [t]}),
         ),
         (
             "post",
             "/clusters/{cluster_id}/links/{link_name}/mirrors:resume",
             format!("{c}/links/l/mirrors:resume"),
-            json!({"mirror_topic_names": ["t"]}),
+            json!({"mirror_topic_names": [t]}),
         ),
         (
             "post",
             "/clusters/{cluster_id}/links/{link_name}/mirrors:promote",
             format!("{c}/links/l/mirrors:promote"),
-            json!({"mirror_topic_names": ["t"]}),
+            json!({"mirror_topic_names": [t]}),
         ),
         (
             "post",
             "/clusters/{cluster_id}/links/{link_name}/mirrors:failover",
             format!("{c}/links/l/mirrors:failover"),
-            json!({"mirror_topic_names": ["u"]}),
+            json!({"mirror_topic_names": [u]}),
         ),
     ];
     let mut errors = Vec::new();
@@ -380,4 +355,8 @@ async fn live_responses_match_confluent_schemas() {
     );
     assert_eq!(caught.len(), 2, "{caught:#?}");
     s.stop().await;
+}
+
+peer_tests! {
+    live_responses_match_confluent_schemas: [kafka, tansu];
 }

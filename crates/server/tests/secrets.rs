@@ -1,62 +1,57 @@
 //! Sensitive link configs at rest: encrypted in the state topic with the password encoder
-//! secret, readable again only with the same secret, refused without one.
+//! secret, readable again only with the same secret, refused without one. On Apache Kafka and
+//! tansu; the state topic is read back with librdkafka.
 
 mod support;
 
 use clusterlink_kafka::{Client, ClientConfig};
-use clusterlink_mirror::store::KafkaStore;
 use clusterlink_server::secrets::PasswordEncoder;
 use clusterlink_server::LinkManager;
-use clusterlink_testkit::TansuCluster;
-use serde_json::json;
+use clusterlink_testkit::{link_server, rdkafka};
 use support::*;
 
 const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required username='u' password='AT-REST-7731';";
 
-async fn create_link(s: &Server, cluster: &str, source: &TansuCluster) -> (u16, serde_json::Value) {
-    let body = json!({
-        "source_cluster_id": source.cluster_id(),
-        "configs": [
-            {"name": "bootstrap.servers", "value": source.bootstrap()},
-            {"name": "sasl.jaas.config", "value": JAAS},
-        ]
-    });
-    s.call(
-        "POST",
-        &format!("/v3/clusters/{cluster}/links?link_name=vault"),
-        Some(&body.to_string()),
-    )
-    .await
+async fn create_link(s: &Server, source: &Broker) -> (u16, serde_json::Value) {
+    s.create_link("vault", source, &[("sasl.jaas.config", JAAS)])
+        .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sensitive_configs_are_encrypted_in_the_state_topic() {
-    let a = TansuCluster::start("sec-a").unwrap();
-    let b = TansuCluster::start("sec-b").unwrap();
+fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+async fn sensitive_configs_are_encrypted_in_the_state_topic(peer: Peer) {
+    let (a, b) = peer.pair().unwrap();
     let s = Server::start(&b.bootstrap()).await;
-    let (status, body) = create_link(&s, "sec-b", &a).await;
+    let (status, body) = create_link(&s, &a).await;
     assert!(status < 300, "{status} {body}");
     s.stop().await;
 
-    // the raw state topic, read with a plain client: the secret is not there, an encrypted value is
-    let store = KafkaStore::open(
-        Client::connect(ClientConfig::new(&b.bootstrap()))
-            .await
-            .unwrap(),
-        clusterlink_testkit::link_server::state_topic(),
-    )
-    .await
-    .unwrap();
-    let raw = store.load().await.unwrap();
-    let record = String::from_utf8(raw["link/vault"].clone()).unwrap();
+    // The raw state topic, read with librdkafka: the secret is not there, an encrypted value is.
+    let raw = rdkafka::consume(&b.bootstrap(), link_server::state_topic()).unwrap();
+    let text = |h: &Option<String>| {
+        String::from_utf8_lossy(&unhex(h.as_deref().unwrap_or(""))).into_owned()
+    };
+    let records: Vec<String> = raw
+        .iter()
+        .filter(|m| text(&m.key) == "link/vault")
+        .map(|m| text(&m.value))
+        .collect();
+    let record = records
+        .last()
+        .expect("the link's record in the state topic");
     assert!(
         !record.contains("AT-REST-7731") && !record.contains("PlainLoginModule"),
         "{record}"
     );
     assert!(record.contains("enc:v1:"), "{record}");
-    assert!(raw
-        .values()
-        .all(|v| !String::from_utf8_lossy(v).contains("AT-REST-7731")));
+    assert!(raw.iter().all(
+        |m| !text(&m.value).contains("AT-REST-7731") && !text(&m.key).contains("AT-REST-7731")
+    ));
 
     // the same secret reads it back: the link is restored with its configs
     let s = Server::start(&b.bootstrap()).await;
@@ -86,14 +81,12 @@ async fn sensitive_configs_are_encrypted_in_the_state_topic() {
     assert!(!msg.contains("AT-REST-7731"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_an_encoder_secret_sensitive_configs_are_refused() {
-    let a = TansuCluster::start("nosec-a").unwrap();
-    let b = TansuCluster::start("nosec-b").unwrap();
+async fn without_an_encoder_secret_sensitive_configs_are_refused(peer: Peer) {
+    let (a, b) = peer.pair().unwrap();
     let mut opts = options();
     opts.password_encoder = None;
     let s = Server::start_with(&b.bootstrap(), opts).await;
-    let (status, body) = create_link(&s, "nosec-b", &a).await;
+    let (status, body) = create_link(&s, &a).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error_code"], 40002, "{body}");
     let msg = body["message"].as_str().unwrap_or_default();
@@ -102,7 +95,12 @@ async fn without_an_encoder_secret_sensitive_configs_are_refused() {
         "{msg}"
     );
     assert!(!msg.contains("AT-REST-7731"));
-    let (status, _) = s.get("/v3/clusters/nosec-b/links/vault").await;
+    let (status, _) = s.get(&format!("{}/vault", s.links())).await;
     assert_eq!(status, 404, "nothing was created");
     s.stop().await;
+}
+
+peer_tests! {
+    sensitive_configs_are_encrypted_in_the_state_topic: [kafka, tansu];
+    without_an_encoder_secret_sensitive_configs_are_refused: [kafka, tansu];
 }

@@ -1,19 +1,21 @@
-//! The link server over HTTP, on real tansu brokers, with data checked by librdkafka.
+//! The link server over HTTP, on Apache Kafka and tansu, with data checked by librdkafka (and on
+//! Kafka by Kafka's own tools).
 
 mod support;
 
+use clusterlink_testkit::link_server;
 use clusterlink_testkit::rdkafka::{self, by_partition, varied_records};
-use clusterlink_testkit::{link_server, TansuCluster};
 use serde_json::{json, Value};
 use support::*;
 
 /// Clusters, topics, topic configs, health, metrics and the malformed-request cases, under both
 /// path prefixes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clusters_topics_health_and_errors() {
-    let b = TansuCluster::start("rest-topics").unwrap();
+async fn clusters_topics_health_and_errors(peer: Peer) {
+    let b = peer.cluster(Side::B).unwrap();
     let s = Server::start(&b.bootstrap()).await;
-    let id = "rest-topics";
+    let id = b.cluster_id();
+    let id = id.as_str();
+    let t1 = unique_name("t1");
 
     let (st, v) = s.get("/v3/clusters").await;
     assert_eq!(st, 200);
@@ -39,19 +41,19 @@ async fn clusters_topics_health_and_errors() {
     let (st, v) = s
         .post(
             &topics,
-            json!({"topic_name": "t1", "partitions_count": 3, "configs": [{"name": "retention.ms", "value": "3600000"}]}),
+            json!({"topic_name": t1, "partitions_count": 3, "configs": [{"name": "retention.ms", "value": "3600000"}]}),
         )
         .await;
     assert_eq!(st, 201, "{v:#}");
     assert_eq!(v["kind"], "KafkaTopic");
     assert_eq!(v["partitions_count"], 3);
-    assert_eq!(rdkafka::topics(&b.bootstrap()).unwrap()["t1"], 3);
+    assert_eq!(rdkafka::topics(&b.bootstrap()).unwrap()[&t1], 3);
     assert_error(
-        &s.post(&topics, json!({"topic_name": "t1", "partitions_count": 1}))
+        &s.post(&topics, json!({"topic_name": t1, "partitions_count": 1}))
             .await,
         400,
         40002,
-        "Topic 't1' already exists.",
+        &format!("Topic '{t1}' already exists."),
     );
     // The link server's own state topic cannot be deleted or altered through the API (found
     // by schemathesis, whose stateful run deleted it).
@@ -94,6 +96,7 @@ async fn clusters_topics_health_and_errors() {
     );
     assert_error(&s.call("POST", &topics, None).await, 400, 400, "body");
     // What Kafka would refuse, or what would stall a broker, is refused before it reaches one.
+    let [huge, none, norep] = ["huge", "none", "norep"].map(unique_name);
     for (body, says) in [
         (json!({"topic_name": "bad name!"}), "topic_name is illegal"),
         (
@@ -102,29 +105,29 @@ async fn clusters_topics_health_and_errors() {
         ),
         (json!({"topic_name": ".."}), "topic_name is illegal"),
         (
-            json!({"topic_name": "huge", "partitions_count": 3_778_090}),
+            json!({"topic_name": huge, "partitions_count": 3_778_090}),
             "partitions_count 3778090 is out of range",
         ),
         (
-            json!({"topic_name": "none", "partitions_count": 0}),
+            json!({"topic_name": none, "partitions_count": 0}),
             "partitions_count 0",
         ),
         (
-            json!({"topic_name": "norep", "replication_factor": 0}),
+            json!({"topic_name": norep, "replication_factor": 0}),
             "replication_factor 0",
         ),
     ] {
         assert_error(&s.post(&topics, body).await, 400, 40002, says);
     }
-    for name in ["huge", "none", "norep"] {
+    for name in [huge, none, norep] {
         let (st, _) = s.get(&format!("{topics}/{name}")).await;
         assert_eq!(st, 404, "{name} was created");
     }
 
     // get and list
-    let (st, v) = s.get(&format!("{topics}/t1")).await;
+    let (st, v) = s.get(&format!("{topics}/{t1}")).await;
     assert_eq!(st, 200);
-    assert_eq!(v["topic_name"], "t1");
+    assert_eq!(v["topic_name"], t1);
     assert_eq!(v["cluster_id"], id);
     let (_, v) = s.get(&topics).await;
     assert_eq!(v["kind"], "KafkaTopicList");
@@ -132,18 +135,19 @@ async fn clusters_topics_health_and_errors() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|t| t["topic_name"] == "t1"));
-    assert_error(&s.get(&format!("{topics}/missing")).await, 404, 40403, "");
+        .any(|t| t["topic_name"] == t1));
+    let missing = unique_name("missing");
+    assert_error(&s.get(&format!("{topics}/{missing}")).await, 404, 40403, "");
 
     // configs
     let (st, _) = s
         .post(
-            &format!("{topics}/t1/configs:alter"),
+            &format!("{topics}/{t1}/configs:alter"),
             json!({"data": [{"name": "cleanup.policy", "value": "compact"}]}),
         )
         .await;
     assert_eq!(st, 204);
-    let (st, v) = s.get(&format!("{topics}/t1/configs")).await;
+    let (st, v) = s.get(&format!("{topics}/{t1}/configs")).await;
     assert_eq!(st, 200);
     assert_eq!(v["kind"], "KafkaTopicConfigList");
     let value_of = |v: &Value, n: &str| {
@@ -156,9 +160,38 @@ async fn clusters_topics_health_and_errors() {
     };
     assert_eq!(value_of(&v, "cleanup.policy"), Some(json!("compact")));
     assert_eq!(value_of(&v, "retention.ms"), Some(json!("3600000")));
+    if peer == Peer::Kafka {
+        // Kafka reports where each value comes from: the API passes it on, as Kafka's own tool
+        // reports it (the topic's overrides, the brokers' settings, the defaults).
+        let kafka = kafka::tools::topic_configs(&b.bootstrap(), &t1).unwrap();
+        let ours: std::collections::BTreeMap<&str, &Value> = v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c))
+            .collect();
+        for (name, c) in kafka.iter().filter(|(_, c)| !c.source.is_empty()) {
+            let o = ours[name.as_str()];
+            assert_eq!(o["source"], c.source.as_str(), "{name}: {o:#}");
+            assert_eq!(o["value"], c.value.as_str(), "{name}: {o:#}");
+            assert_eq!(
+                o["is_default"],
+                c.source == "DEFAULT_CONFIG",
+                "{name}: {o:#}"
+            );
+        }
+        for (name, source) in [
+            ("retention.ms", "DYNAMIC_TOPIC_CONFIG"),
+            ("cleanup.policy", "DYNAMIC_TOPIC_CONFIG"),
+            ("min.insync.replicas", "DYNAMIC_DEFAULT_BROKER_CONFIG"),
+            ("segment.bytes", "DEFAULT_CONFIG"),
+        ] {
+            assert_eq!(ours[name]["source"], source, "{name}");
+        }
+    }
     assert_error(
         &s.post(
-            &format!("{topics}/t1/configs:alter"),
+            &format!("{topics}/{t1}/configs:alter"),
             json!({"data": [{"name": "x", "operation": "FROB"}]}),
         )
         .await,
@@ -167,18 +200,18 @@ async fn clusters_topics_health_and_errors() {
         "FROB",
     );
     assert_error(
-        &s.get(&format!("{topics}/missing/configs")).await,
+        &s.get(&format!("{topics}/{missing}/configs")).await,
         404,
         40403,
         "",
     );
 
     // delete
-    let (st, _) = s.delete(&format!("{topics}/t1")).await;
+    let (st, _) = s.delete(&format!("{topics}/{t1}")).await;
     assert_eq!(st, 204);
-    assert_error(&s.get(&format!("{topics}/t1")).await, 404, 40403, "");
-    assert_error(&s.delete(&format!("{topics}/t1")).await, 404, 40403, "");
-    assert!(!rdkafka::topics(&b.bootstrap()).unwrap().contains_key("t1"));
+    assert_error(&s.get(&format!("{topics}/{t1}")).await, 404, 40403, "");
+    assert_error(&s.delete(&format!("{topics}/{t1}")).await, 404, 40403, "");
+    assert!(!rdkafka::topics(&b.bootstrap()).unwrap().contains_key(&t1));
 
     // health
     assert_eq!(s.raw("GET", "/healthz", None).await.0, 200);
@@ -208,14 +241,11 @@ fn config<'a>(list: &'a [Value], name: &str) -> &'a Value {
 
 /// Link creation with every validation error, get/list, link configs (secrets write-only,
 /// types checked, reset to default, batch alter, immutable ones), and delete.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn links_and_link_configs() {
-    let (a, b) = (
-        TansuCluster::start("rest-src").unwrap(),
-        TansuCluster::start("rest-dst").unwrap(),
-    );
+async fn links_and_link_configs(peer: Peer) {
+    let (a, b) = peer.pair().unwrap();
+    let (a_id, b_id) = (a.cluster_id(), b.cluster_id());
     let s = Server::start(&b.bootstrap()).await;
-    let links = "/kafka/v3/clusters/rest-dst/links";
+    let links = &format!("/kafka{}", s.links());
     let boot = json!({"name": "bootstrap.servers", "value": a.bootstrap()});
     let secret = "org.apache.kafka.common.security.plain.PlainLoginModule required username='u' password='TOPSECRET-1';";
 
@@ -253,7 +283,7 @@ async fn links_and_link_configs() {
         .await,
         400,
         40002,
-        "bootstrap.servers reaches cluster 'rest-src'",
+        &format!("bootstrap.servers reaches cluster '{a_id}'"),
     );
     assert_error(
         &s.post(
@@ -268,7 +298,7 @@ async fn links_and_link_configs() {
     assert_error(
         &s.post(
             &format!("{links}?link_name=l1"),
-            json!({"source_cluster_id": "rest-dst", "configs": [boot]}),
+            json!({"source_cluster_id": b_id, "configs": [boot]}),
         )
         .await,
         400,
@@ -296,14 +326,14 @@ async fn links_and_link_configs() {
     let (st, v) = s
         .post(
             &format!("{links}?link_name=l1&validate_only=true"),
-            json!({"source_cluster_id": "rest-src", "configs": [boot]}),
+            json!({"source_cluster_id": a_id, "configs": [boot]}),
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
     assert_error(&s.get(&format!("{links}/l1")).await, 404, 404, "l1");
 
-    // acl.sync.ms is stored but not applied: no broker here has working ACL APIs.
-    let body = json!({"source_cluster_id": "rest-src", "configs": [
+    // acl.sync.ms is stored but not applied: ACL sync is not implemented.
+    let body = json!({"source_cluster_id": a_id, "configs": [
         boot,
         {"name": "sasl.jaas.config", "value": secret},
         {"name": "acl.sync.ms", "value": "6000"},
@@ -322,7 +352,7 @@ async fn links_and_link_configs() {
     assert_eq!(st, 200);
     assert_eq!(v["kind"], "KafkaLinkData");
     assert_eq!(v["link_name"], "l1");
-    assert_eq!(v["source_cluster_id"], "rest-src");
+    assert_eq!(v["source_cluster_id"], a_id);
     assert_eq!(v["link_state"], "ACTIVE");
     assert_eq!(v["cluster_link_id"].as_str().unwrap().len(), 22);
     assert_eq!(v["link_id"], v["cluster_link_id"]);
@@ -470,7 +500,7 @@ async fn links_and_link_configs() {
         .await,
         400,
         40002,
-        "reaches cluster 'rest-dst'",
+        &format!("reaches cluster '{b_id}'"),
     );
 
     // delete
@@ -490,60 +520,59 @@ async fn links_and_link_configs() {
 /// Mirrors end to end: create (and its errors), list with filters, get with lags, an exact copy
 /// read back with librdkafka, pause/resume/promote/failover with per-topic results, a promoted
 /// topic writable, deleting a mirror topic, and deleting a link with and without force.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mirrors_end_to_end() {
-    let (a, b) = (
-        TansuCluster::start("mir-src").unwrap(),
-        TansuCluster::start("mir-dst").unwrap(),
-    );
+async fn mirrors_end_to_end(peer: Peer) {
+    let (a, b) = peer.pair().unwrap();
+    let p = unique_name("mir");
+    let [orders, events, taken, events_copy, taken_2, taken_3, ghost] = [
+        "orders",
+        "events",
+        "taken",
+        "events-copy",
+        "taken-2",
+        "taken-3",
+        "ghost",
+    ]
+    .map(|t| format!("{p}-{t}"));
     let src = client(&a.bootstrap()).await;
     let dst = client(&b.bootstrap()).await;
-    create_topic(&src, "orders", 3).await;
-    create_topic(&src, "events", 2).await;
-    create_topic(&src, "taken", 1).await;
-    create_topic(&dst, "taken", 1).await;
-    produce(&a.bootstrap(), "orders", &varied_records(300, 3, "o"));
-    produce(&a.bootstrap(), "events", &varied_records(100, 2, "e"));
+    create_topic(&src, &orders, 3).await;
+    create_topic(&src, &events, 2).await;
+    create_topic(&src, &taken, 1).await;
+    create_topic(&dst, &taken, 1).await;
+    produce(&a.bootstrap(), &orders, &varied_records(300, 3, "o"));
+    produce(&a.bootstrap(), &events, &varied_records(100, 2, "e"));
     let s = Server::start(&b.bootstrap()).await;
-    let links = "/v3/clusters/mir-dst/links";
-    let (st, v) = s
-        .post(
-            &format!("{links}?link_name=east"),
-            json!({"source_cluster_id": "mir-src", "configs": [{"name": "bootstrap.servers", "value": a.bootstrap()}]}),
-        )
-        .await;
+    let links = &s.links();
+    let (st, v) = s.create_link("east", &a, &[]).await;
     assert_eq!(st, 204, "{v:#}");
     let mirrors = format!("{links}/east/mirrors");
 
     // create and its errors
     let (st, v) = s
-        .post(&mirrors, json!({"source_topic_name": "orders", "configs": [{"name": "retention.ms", "value": "7200000"}]}))
+        .post(&mirrors, json!({"source_topic_name": orders, "configs": [{"name": "retention.ms", "value": "7200000"}]}))
         .await;
     assert_eq!(st, 204, "{v:#}");
     let (st, v) = s
         .post(
             &mirrors,
-            json!({"source_topic_name": "events", "mirror_topic_name": "events-copy"}),
+            json!({"source_topic_name": events, "mirror_topic_name": events_copy}),
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
     assert_error(
-        &s.post(&mirrors, json!({"source_topic_name": "orders"}))
-            .await,
+        &s.post(&mirrors, json!({"source_topic_name": orders})).await,
         400,
         40002,
         "already exists",
     );
     assert_error(
-        &s.post(&mirrors, json!({"source_topic_name": "ghost"}))
-            .await,
+        &s.post(&mirrors, json!({"source_topic_name": ghost})).await,
         400,
         40002,
-        "source topic ghost does not exist",
+        &format!("source topic {ghost} does not exist"),
     );
     assert_error(
-        &s.post(&mirrors, json!({"source_topic_name": "taken"}))
-            .await,
+        &s.post(&mirrors, json!({"source_topic_name": taken})).await,
         400,
         40002,
         "cannot be turned into a mirror topic",
@@ -558,7 +587,7 @@ async fn mirrors_end_to_end() {
     assert_error(
         &s.post(
             &format!("{links}/nope/mirrors"),
-            json!({"source_topic_name": "orders"}),
+            json!({"source_topic_name": orders}),
         )
         .await,
         404,
@@ -569,36 +598,28 @@ async fn mirrors_end_to_end() {
     // get: lags, partitions, state, and the data itself
     let m = s
         .wait_for(
-            &format!("{mirrors}/orders"),
+            &format!("{mirrors}/{orders}"),
             "orders caught up",
-            caught_up(end_offsets(&a.bootstrap(), "orders")),
+            caught_up(end_offsets(&a.bootstrap(), &orders)),
         )
         .await;
     assert_eq!(m["kind"], "KafkaMirrorData");
     assert_eq!(m["num_partitions"], 3);
-    assert_eq!(m["source_topic_name"], "orders");
+    assert_eq!(m["source_topic_name"], orders);
     assert_eq!(m["link_name"], "east");
     assert!(m["state_time_ms"].as_i64().unwrap() > 1_600_000_000_000);
     assert_eq!(m["offset_mode"], "ALIGNED");
-    let source = rdkafka::consume(&a.bootstrap(), "orders").unwrap();
-    let mirrored = rdkafka::consume(&b.bootstrap(), "orders").unwrap();
-    assert_eq!(by_partition(&mirrored), by_partition(&source));
-    // aligned: the same offsets (librdkafka interleaves partitions in any order: sort first)
-    let offsets = |v: &[rdkafka::Msg]| {
-        let mut o: Vec<(i32, i64)> = v.iter().map(|m| (m.partition, m.offset)).collect();
-        o.sort();
-        o
-    };
-    assert_eq!(offsets(&mirrored), offsets(&source));
+    // aligned: the same records at the same offsets
+    assert_aligned(&a, &orders, &b, &orders);
     s.wait_for(
-        &format!("{mirrors}/events-copy"),
+        &format!("{mirrors}/{events_copy}"),
         "events caught up",
-        caught_up(end_offsets(&a.bootstrap(), "events")),
+        caught_up(end_offsets(&a.bootstrap(), &events)),
     )
     .await;
     assert_eq!(
-        by_partition(&rdkafka::consume(&b.bootstrap(), "events-copy").unwrap()),
-        by_partition(&rdkafka::consume(&a.bootstrap(), "events").unwrap())
+        by_partition(&rdkafka::consume(&b.bootstrap(), &events_copy).unwrap()),
+        by_partition(&rdkafka::consume(&a.bootstrap(), &events).unwrap())
     );
     assert_error(&s.get(&format!("{mirrors}/nope")).await, 404, 404, "nope");
 
@@ -619,48 +640,48 @@ async fn mirrors_end_to_end() {
     );
     assert_eq!(
         s.get(&format!("{links}/east")).await.1["topic_names"],
-        json!(["events-copy", "orders"])
+        json!([events_copy, orders])
     );
 
     // pause and resume, with per-topic results
     let (st, v) = s
         .post(
             &format!("{mirrors}:pause"),
-            json!({"mirror_topic_names": ["orders"]}),
+            json!({"mirror_topic_names": [orders]}),
         )
         .await;
     assert_eq!(st, 200, "{v:#}");
     assert_eq!(v["kind"], "KafkaPauseMirror");
-    assert_eq!(v["data"][0]["mirror_topic_name"], "orders");
+    assert_eq!(v["data"][0]["mirror_topic_name"], orders);
     assert_eq!(v["data"][0]["error_code"], Value::Null);
     assert_eq!(v["data"][0]["mirror_lags"].as_array().unwrap().len(), 3);
     let (_, v) = s
         .get(&format!("{links}/-/mirrors?mirror_status=PAUSED"))
         .await;
     assert_eq!(v["data"].as_array().unwrap().len(), 1);
-    assert_eq!(v["data"][0]["mirror_topic_name"], "orders");
+    assert_eq!(v["data"][0]["mirror_topic_name"], orders);
     produce(
         &a.bootstrap(),
-        "orders",
+        &orders,
         &varied_records(30, 3, "while-paused"),
     );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
-        rdkafka::consume(&b.bootstrap(), "orders").unwrap().len(),
+        rdkafka::consume(&b.bootstrap(), &orders).unwrap().len(),
         300,
         "a paused mirror copies nothing"
     );
     let (st, _) = s
         .post(
             &format!("{mirrors}:resume"),
-            json!({"mirror_topic_names": ["orders"]}),
+            json!({"mirror_topic_names": [orders]}),
         )
         .await;
     assert_eq!(st, 200);
     s.wait_for(
-        &format!("{mirrors}/orders"),
+        &format!("{mirrors}/{orders}"),
         "orders resumed",
-        caught_up(end_offsets(&a.bootstrap(), "orders")),
+        caught_up(end_offsets(&a.bootstrap(), &orders)),
     )
     .await;
 
@@ -668,15 +689,15 @@ async fn mirrors_end_to_end() {
     assert_error(
         &s.post(
             &format!("{mirrors}:promote"),
-            json!({"mirror_topic_names": ["orders", "taken"]}),
+            json!({"mirror_topic_names": [orders, taken]}),
         )
         .await,
         400,
         40002,
-        "taken",
+        &taken,
     );
     assert_eq!(
-        s.get(&format!("{mirrors}/orders")).await.1["mirror_status"],
+        s.get(&format!("{mirrors}/{orders}")).await.1["mirror_status"],
         "ACTIVE"
     );
     assert_error(
@@ -697,29 +718,29 @@ async fn mirrors_end_to_end() {
     let (st, v) = s
         .post(
             &format!("{mirrors}:promote"),
-            json!({"mirror_topic_names": ["orders"]}),
+            json!({"mirror_topic_names": [orders]}),
         )
         .await;
     assert_eq!(st, 200, "{v:#}");
     assert_eq!(v["kind"], "KafkaPromoteMirror");
-    s.wait_for(&format!("{mirrors}/orders"), "orders stopped", |m| {
+    s.wait_for(&format!("{mirrors}/{orders}"), "orders stopped", |m| {
         m["mirror_status"] == "STOPPED"
     })
     .await;
     produce(
         &b.bootstrap(),
-        "orders",
+        &orders,
         &varied_records(3, 3, "local-write"),
     );
     assert_eq!(
-        rdkafka::consume(&b.bootstrap(), "orders").unwrap().len(),
+        rdkafka::consume(&b.bootstrap(), &orders).unwrap().len(),
         333
     );
     // resuming a stopped mirror: a per-topic error inside a 200
     let (st, v) = s
         .post(
             &format!("{mirrors}:resume"),
-            json!({"mirror_topic_names": ["orders"]}),
+            json!({"mirror_topic_names": [orders]}),
         )
         .await;
     assert_eq!(st, 200, "{v:#}");
@@ -733,40 +754,45 @@ async fn mirrors_end_to_end() {
     let (st, v) = s
         .post(
             &format!("{mirrors}:failover"),
-            json!({"mirror_topic_names": ["events-copy"]}),
+            json!({"mirror_topic_names": [events_copy]}),
         )
         .await;
     assert_eq!((st, v["data"][0]["error_code"].clone()), (200, Value::Null));
     assert_eq!(
-        s.get(&format!("{mirrors}/events-copy")).await.1["mirror_status"],
+        s.get(&format!("{mirrors}/{events_copy}")).await.1["mirror_status"],
         "STOPPED"
     );
 
     // a third mirror, deleted as a topic: the mirror goes with it
-    produce(&a.bootstrap(), "taken", &varied_records(5, 1, "t"));
+    produce(&a.bootstrap(), &taken, &varied_records(5, 1, "t"));
     let (st, v) = s
         .post(
             &mirrors,
-            json!({"source_topic_name": "taken", "mirror_topic_name": "taken-2"}),
+            json!({"source_topic_name": taken, "mirror_topic_name": taken_2}),
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
-    assert_eq!(s.delete("/v3/clusters/mir-dst/topics/taken-2").await.0, 204);
+    assert_eq!(
+        s.delete(&format!("{}/topics/{taken_2}", s.cluster()))
+            .await
+            .0,
+        204
+    );
     assert_error(
-        &s.get(&format!("{mirrors}/taken-2")).await,
+        &s.get(&format!("{mirrors}/{taken_2}")).await,
         404,
         404,
-        "taken-2",
+        &taken_2,
     );
     assert!(!rdkafka::topics(&b.bootstrap())
         .unwrap()
-        .contains_key("taken-2"));
+        .contains_key(&taken_2));
 
     // delete the link: refused while a mirror is not stopped, then forced
     let (st, v) = s
         .post(
             &mirrors,
-            json!({"source_topic_name": "taken", "mirror_topic_name": "taken-3"}),
+            json!({"source_topic_name": taken, "mirror_topic_name": taken_3}),
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
@@ -774,23 +800,23 @@ async fn mirrors_end_to_end() {
         &s.delete(&format!("{links}/east")).await,
         400,
         40002,
-        "taken-3",
+        &taken_3,
     );
     let (st, text) = s.raw("GET", "/metrics", None).await;
     assert_eq!(st, 200);
     for needle in [
-        "clusterlink_link_state{link=\"east\",state=\"ACTIVE\"} 1",
-        "clusterlink_mirror_state{link=\"east\",mirror=\"orders\",state=\"STOPPED\"} 1",
-        "clusterlink_mirror_lag_records{link=\"east\",mirror=\"taken-3\",partition=\"0\"}",
-        "clusterlink_mirror_lag_seconds{link=\"east\",mirror=\"orders\",partition=\"2\"}",
-        "clusterlink_mirror_records_total{link=\"east\",mirror=\"orders\",partition=\"0\"}",
-        "clusterlink_mirror_bytes_total{link=\"east\",mirror=\"events-copy\",partition=\"1\"}",
+        "clusterlink_link_state{link=\"east\",state=\"ACTIVE\"} 1".to_owned(),
+        format!("clusterlink_mirror_state{{link=\"east\",mirror=\"{orders}\",state=\"STOPPED\"}} 1"),
+        format!("clusterlink_mirror_lag_records{{link=\"east\",mirror=\"{taken_3}\",partition=\"0\"}}"),
+        format!("clusterlink_mirror_lag_seconds{{link=\"east\",mirror=\"{orders}\",partition=\"2\"}}"),
+        format!("clusterlink_mirror_records_total{{link=\"east\",mirror=\"{orders}\",partition=\"0\"}}"),
+        format!("clusterlink_mirror_bytes_total{{link=\"east\",mirror=\"{events_copy}\",partition=\"1\"}}"),
         // A stopped mirror holds no fetched data.
-        "clusterlink_mirror_buffered_bytes{link=\"east\",mirror=\"orders\",partition=\"0\"} 0",
-        "clusterlink_errors_total{category=\"invalid\"}",
-        "clusterlink_errors_total{category=\"not_found\"}",
+        format!("clusterlink_mirror_buffered_bytes{{link=\"east\",mirror=\"{orders}\",partition=\"0\"}} 0"),
+        "clusterlink_errors_total{category=\"invalid\"}".to_owned(),
+        "clusterlink_errors_total{category=\"not_found\"}".to_owned(),
     ] {
-        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        assert!(text.contains(&needle), "{needle} missing from:\n{text}");
     }
     let (st, _) = s.delete(&format!("{links}/east?force=true")).await;
     assert_eq!(st, 200);
@@ -801,7 +827,7 @@ async fn mirrors_end_to_end() {
     );
     // the mirror topics stay, with their data
     assert_eq!(
-        rdkafka::consume(&b.bootstrap(), "orders").unwrap().len(),
+        rdkafka::consume(&b.bootstrap(), &orders).unwrap().len(),
         333
     );
     s.stop().await;
@@ -809,17 +835,15 @@ async fn mirrors_end_to_end() {
 
 /// The server stops mid-mirror and a new one on the same cluster brings the link and its mirrors
 /// back; mirroring continues with nothing lost and nothing duplicated.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restart_restores_links_and_mirrors() {
-    let (a, b) = (
-        TansuCluster::start("rst-src").unwrap(),
-        TansuCluster::start("rst-dst").unwrap(),
-    );
+async fn restart_restores_links_and_mirrors(peer: Peer) {
+    let (a, b) = peer.pair().unwrap();
+    let clicks = unique_name("clicks");
+    let west_clicks = format!("west.{clicks}");
     let src = client(&a.bootstrap()).await;
-    create_topic(&src, "clicks", 2).await;
-    produce(&a.bootstrap(), "clicks", &varied_records(400, 2, "before"));
-    let links = "/kafka/v3/clusters/rst-dst/links";
+    create_topic(&src, &clicks, 2).await;
+    produce(&a.bootstrap(), &clicks, &varied_records(400, 2, "before"));
     let s = Server::start(&b.bootstrap()).await;
+    let links = &format!("/kafka{}", s.links());
     let (st, v) = s
         .post(
             &format!("{links}?link_name=west"),
@@ -834,23 +858,23 @@ async fn restart_restores_links_and_mirrors() {
     assert_error(
         &s.post(
             &format!("{links}/west/mirrors"),
-            json!({"source_topic_name": "clicks", "mirror_topic_name": "clicks"}),
+            json!({"source_topic_name": clicks, "mirror_topic_name": clicks}),
         )
         .await,
         400,
         40002,
-        "west.clicks",
+        &west_clicks,
     );
     let (st, v) = s
         .post(
             &format!("{links}/west/mirrors"),
-            json!({"source_topic_name": "clicks"}),
+            json!({"source_topic_name": clicks}),
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
     let id = s.get(&format!("{links}/west")).await.1["cluster_link_id"].clone();
     s.wait_for(
-        &format!("{links}/west/mirrors/west.clicks"),
+        &format!("{links}/west/mirrors/{west_clicks}"),
         "some records mirrored",
         |m| {
             m["mirror_lags"]
@@ -863,11 +887,11 @@ async fn restart_restores_links_and_mirrors() {
     .await;
     // more data while it runs, then stop mid-stream
     let more = varied_records(400, 2, "during");
-    produce(&a.bootstrap(), "clicks", &more);
+    produce(&a.bootstrap(), &clicks, &more);
     s.stop().await;
     produce(
         &a.bootstrap(),
-        "clicks",
+        &clicks,
         &varied_records(200, 2, "while-down"),
     );
 
@@ -875,8 +899,8 @@ async fn restart_restores_links_and_mirrors() {
     let (st, v) = s.get(&format!("{links}/west")).await;
     assert_eq!(st, 200, "{v:#}");
     assert_eq!(v["cluster_link_id"], id);
-    assert_eq!(v["source_cluster_id"], "rst-src");
-    assert_eq!(v["topic_names"], json!(["west.clicks"]));
+    assert_eq!(v["source_cluster_id"], a.cluster_id());
+    assert_eq!(v["topic_names"], json!([west_clicks]));
     let list = configs_of(&s.get(&format!("{links}/west/configs")).await.1);
     assert_eq!(config(&list, "cluster.link.prefix")["value"], "west.");
     assert_eq!(config(&list, "ssl.key.password")["value"], Value::Null);
@@ -886,26 +910,30 @@ async fn restart_restores_links_and_mirrors() {
         .1
         .contains("HUSH"));
     s.wait_for(
-        &format!("{links}/west/mirrors/west.clicks"),
+        &format!("{links}/west/mirrors/{west_clicks}"),
         "all 1000 records mirrored after the restart",
-        caught_up(end_offsets(&a.bootstrap(), "clicks")),
+        caught_up(end_offsets(&a.bootstrap(), &clicks)),
     )
     .await;
-    let source = rdkafka::consume(&a.bootstrap(), "clicks").unwrap();
-    let mirrored = rdkafka::consume(&b.bootstrap(), "west.clicks").unwrap();
+    let source = rdkafka::consume(&a.bootstrap(), &clicks).unwrap();
+    let mirrored = rdkafka::consume(&b.bootstrap(), &west_clicks).unwrap();
     assert_eq!(source.len(), 1000);
     assert_eq!(by_partition(&mirrored), by_partition(&source));
     // and it keeps going
-    produce(&a.bootstrap(), "clicks", &varied_records(50, 2, "after"));
+    produce(&a.bootstrap(), &clicks, &varied_records(50, 2, "after"));
     s.wait_for(
-        &format!("{links}/west/mirrors/west.clicks"),
+        &format!("{links}/west/mirrors/{west_clicks}"),
         "records produced after the restart",
-        caught_up(end_offsets(&a.bootstrap(), "clicks")),
+        caught_up(end_offsets(&a.bootstrap(), &clicks)),
     )
     .await;
-    assert_eq!(
-        by_partition(&rdkafka::consume(&b.bootstrap(), "west.clicks").unwrap()),
-        by_partition(&rdkafka::consume(&a.bootstrap(), "clicks").unwrap())
-    );
+    assert_aligned(&a, &clicks, &b, &west_clicks);
     s.stop().await;
+}
+
+peer_tests! {
+    clusters_topics_health_and_errors: [kafka, tansu];
+    links_and_link_configs: [kafka, tansu];
+    mirrors_end_to_end: [kafka, tansu];
+    restart_restores_links_and_mirrors: [kafka, tansu];
 }

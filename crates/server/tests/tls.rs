@@ -1,50 +1,86 @@
-//! A link to a source that speaks TLS only (`security.protocol=SSL`): the TLS front of the test
-//! broker is OpenSSL (Python's ssl module), records are produced through it by librdkafka with
-//! TLS, and the mirror is checked with librdkafka. An untrusted certificate is a clear error.
+//! A link to a source that speaks TLS only (`security.protocol=SSL`, the CA as PEM in
+//! `ssl.truststore.certificates`): Apache Kafka's own SSL listener (a PEM key store), and tansu
+//! behind the test kit's TLS front (OpenSSL, Python's ssl module). Records are produced through
+//! TLS by librdkafka, and the mirror is checked with librdkafka. An untrusted certificate is a
+//! clear error.
 
 mod support;
 
+use std::collections::BTreeMap;
+
+use clusterlink_testkit::kafka::{KafkaCluster, Listener};
 use clusterlink_testkit::rdkafka::{self, by_partition, varied_records, ProduceSpec};
 use clusterlink_testkit::tls::{cert, cert_path, TlsCluster};
-use clusterlink_testkit::TansuCluster;
-use serde_json::json;
+use serde_json::{json, Value};
 use support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_source_behind_tls_is_mirrored_and_an_untrusted_one_refused() {
-    let src = TlsCluster::start("tls-src").unwrap();
-    let dst = TansuCluster::start("tls-dst").unwrap();
-    // librdkafka over TLS, trusting the test CA: the front and its certificate work.
-    let tls_client = [
+/// A source reached over TLS only.
+enum Source {
+    /// Apache Kafka with an SSL listener.
+    Kafka(KafkaCluster),
+    /// tansu behind the TLS front.
+    Tansu(TlsCluster),
+}
+
+impl Source {
+    /// The TLS bootstrap servers.
+    fn bootstrap(&self) -> String {
+        match self {
+            Source::Kafka(k) => k.bootstrap_for(Listener::Ssl),
+            Source::Tansu(t) => t.bootstrap(),
+        }
+    }
+
+    fn cluster_id(&self) -> String {
+        match self {
+            Source::Kafka(k) => k.cluster_id().to_owned(),
+            Source::Tansu(_) => "tls-src".to_owned(),
+        }
+    }
+}
+
+async fn a_source_behind_tls_is_mirrored_and_an_untrusted_one_refused(peer: Peer) {
+    let src = match peer {
+        Peer::Kafka => Source::Kafka(
+            KafkaCluster::builder()
+                .listener(Listener::Ssl)
+                .start()
+                .unwrap(),
+        ),
+        _ => Source::Tansu(TlsCluster::start("tls-src").unwrap()),
+    };
+    let dst = peer.cluster(Side::B).unwrap();
+    let orders = unique_name("orders");
+    // librdkafka over TLS, trusting the test CA: the listener and its certificate work.
+    let tls_client: BTreeMap<String, Value> = [
         ("security.protocol".to_string(), json!("SSL")),
         (
             "ssl.ca.location".to_string(),
             json!(cert_path("ca.pem").to_str().unwrap()),
         ),
-    ];
+    ]
+    .into();
     let records = varied_records(120, 1, "tls");
     let spec = ProduceSpec {
-        topic: "orders".into(),
-        config: tls_client.iter().cloned().collect(),
+        topic: orders.clone(),
+        config: tls_client,
         records: Some(records.clone()),
         transactions: None,
     };
     assert_eq!(rdkafka::produce(&src.bootstrap(), &spec).unwrap(), 120);
     let s = Server::start(&dst.bootstrap()).await;
     let link = |ca: &str| {
-        json!({"source_cluster_id": "tls-src", "configs": [
+        json!({"source_cluster_id": src.cluster_id(), "configs": [
             {"name": "bootstrap.servers", "value": src.bootstrap()},
             {"name": "security.protocol", "value": "SSL"},
             {"name": "ssl.truststore.type", "value": "PEM"},
             {"name": "ssl.truststore.certificates", "value": ca}]})
-        .to_string()
     };
     // An unrelated CA: the handshake fails, and the error says so.
     let (st, v) = s
-        .call(
-            "POST",
-            "/v3/clusters/tls-dst/links?link_name=untrusted",
-            Some(&link(&cert("other-ca.pem"))),
+        .post(
+            &format!("{}?link_name=untrusted", s.links()),
+            link(&cert("other-ca.pem")),
         )
         .await;
     assert_eq!(st, 400, "{v:#}");
@@ -54,14 +90,13 @@ async fn a_source_behind_tls_is_mirrored_and_an_untrusted_one_refused() {
     );
     // The right CA: linked, mirrored, every record the same.
     let (st, v) = s
-        .call(
-            "POST",
-            "/v3/clusters/tls-dst/links?link_name=secure",
-            Some(&link(&cert("ca.pem"))),
+        .post(
+            &format!("{}?link_name=secure", s.links()),
+            link(&cert("ca.pem")),
         )
         .await;
     assert_eq!(st, 204, "{v:#}");
-    let (_, v) = s.get("/v3/clusters/tls-dst/links/secure").await;
+    let (_, v) = s.get(&format!("{}/secure", s.links())).await;
     assert!(
         v["tasks"]
             .as_array()
@@ -74,20 +109,27 @@ async fn a_source_behind_tls_is_mirrored_and_an_untrusted_one_refused() {
                     .contains("security.protocol")),
         "TLS settings are applied, not only stored: {v:#}"
     );
-    let (st, v) = s
-        .post(
-            "/v3/clusters/tls-dst/links/secure/mirrors",
-            json!({"source_topic_name": "orders"}),
-        )
-        .await;
+    assert_eq!(v["not_implemented_configs"], json!([]), "{v:#}");
+    let (st, v) = s.create_mirror("secure", &orders).await;
     assert_eq!(st, 204, "{v:#}");
     s.wait_for(
-        "/v3/clusters/tls-dst/links/secure/mirrors/orders",
-        "orders mirrored over TLS",
+        &format!("{}/secure/mirrors/{orders}", s.links()),
+        "mirrored over TLS",
         caught_up(120),
     )
     .await;
-    let got = rdkafka::consume(&dst.bootstrap(), "orders").unwrap();
+    let got = rdkafka::consume(&dst.bootstrap(), &orders).unwrap();
     assert_eq!(by_partition(&got), by_partition(&records));
+    if let Source::Kafka(k) = &src {
+        // Aligned, by Kafka's own tool on the source's PLAINTEXT listener.
+        assert_eq!(
+            kafka::tools::end_offsets(&dst.bootstrap(), &orders).unwrap(),
+            kafka::tools::end_offsets(&k.bootstrap(), &orders).unwrap()
+        );
+    }
     s.stop().await;
+}
+
+peer_tests! {
+    a_source_behind_tls_is_mirrored_and_an_untrusted_one_refused: [kafka, tansu];
 }

@@ -14,9 +14,23 @@ pub const ENCODER_SECRET: &str = "test-password-encoder-secret";
 
 /// A Kafka client with short retries, for tests.
 pub async fn client(bootstrap: &str) -> Client {
-    let mut c = ClientConfig::new(bootstrap);
+    client_with(&[("bootstrap.servers".to_owned(), bootstrap.to_owned())]).await
+}
+
+/// A Kafka client with short retries, from Java client settings: `bootstrap.servers`, and
+/// `security.protocol`, `sasl.*`, `ssl.*` for a secured cluster (what a link server's
+/// `--command-config` file holds; [`crate::kafka::KafkaCluster::java_client_config`] gives them).
+pub async fn client_with(settings: &[(String, String)]) -> Client {
+    let settings: std::collections::BTreeMap<String, String> = settings.iter().cloned().collect();
+    let mut c = ClientConfig::new(
+        settings
+            .get("bootstrap.servers")
+            .expect("bootstrap.servers"),
+    );
     c.retry.timeout = Duration::from_secs(5);
     c.connection.request_timeout = Duration::from_secs(5);
+    c.connection.tls = clusterlink_kafka::tls::from_configs(&settings).expect("TLS settings");
+    c.connection.sasl = clusterlink_kafka::sasl::from_configs(&settings).expect("SASL settings");
     Client::connect(c)
         .await
         .expect("connect to the test broker")
@@ -65,7 +79,13 @@ impl LinkServer {
 
     /// A link server with these options, listening on `addr` (a port of 0 picks one).
     pub async fn start_with(bootstrap: &str, options: ManagerOptions, addr: &str) -> LinkServer {
-        let manager = LinkManager::open(client(bootstrap).await, options)
+        Self::start_on(client(bootstrap).await, options, addr).await
+    }
+
+    /// A link server over the cluster `local` reaches (with its security settings: see
+    /// [`client_with`]), with these options, listening on `addr`.
+    pub async fn start_on(local: Client, options: ManagerOptions, addr: &str) -> LinkServer {
+        let manager = LinkManager::open(local, options)
             .await
             .expect("open the link manager");
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");

@@ -9,8 +9,10 @@
 //! produce loop writes from. Stamping here, in fetch order, gives every batch its sequence once:
 //! a retried write sends the same bytes.
 //!
-//! A failed partition is sorted out here too: an unreachable source makes the mirror
-//! SOURCE_UNAVAILABLE (until a fetch succeeds again); a missing topic or partition is checked
+//! A failed partition is sorted out here too: an unreachable source, or one that refuses the
+//! link's credentials (a password rotated away on the source: the link's settings will change,
+//! the mirror must not be lost meanwhile), makes the mirror SOURCE_UNAVAILABLE (until a fetch
+//! succeeds again); a refusal is also kept for the link's status. A missing topic or partition is checked
 //! (see `topic_sync`); an offset the source no longer has, an error that cannot be retried, or
 //! retries beyond `cluster.link.retry.timeout.ms` fail the mirror.
 
@@ -94,6 +96,7 @@ pub(crate) fn accept(
             };
             match &r.result {
                 Ok(f) => {
+                    st.source_refused = None;
                     match take(part, &mut st.producer, at, f, settings.fetch_max_bytes, now) {
                         Err(reason) => {
                             m.fail(reason);
@@ -107,7 +110,12 @@ pub(crate) fn accept(
                     }
                 }
                 Err(e) => match failure(part, at, e, settings.retry_timeout) {
-                    Failure::SourceDown => source_down.push(name.clone()),
+                    Failure::SourceDown => {
+                        if e.category() == "auth" {
+                            st.source_refused = Some(e.to_string());
+                        }
+                        source_down.push(name.clone())
+                    }
                     Failure::TopicMissing => {
                         out.missing_topics.push((name.clone(), r.topic.clone()))
                     }
@@ -177,6 +185,9 @@ fn failure(part: &mut Part, at: At<'_>, e: &KafkaError, retry_timeout: Duration)
     let since = keep_error(&mut part.fetch_error, e.to_string());
     match e {
         KafkaError::Connection { .. } | KafkaError::Timeout { .. } => Failure::SourceDown,
+        // Refused credentials: not retriable by the same client, but the source is down for
+        // this link only until its credentials change (the engine is restarted with them).
+        e if e.category() == "auth" => Failure::SourceDown,
         e if e.is(ResponseError::UnknownTopicOrPartition) => Failure::TopicMissing,
         e if e.is(ResponseError::OffsetOutOfRange) => Failure::Fatal(format!(
             "source {}-{} no longer has offset {} (its log start moved past it): {e}",

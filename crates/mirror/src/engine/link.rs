@@ -28,6 +28,9 @@ pub(crate) struct State {
     pub(crate) last_checkpoint: Instant,
     /// When source partition counts were last checked (see `topic_sync`).
     pub(crate) last_metadata: Instant,
+    /// The source refused the link's credentials on the last fetch that reached it (the
+    /// client's error, which never holds a credential); cleared by a fetch that succeeds.
+    pub(crate) source_refused: Option<String>,
 }
 
 /// One link's engine.
@@ -75,6 +78,7 @@ impl Link {
                 producer,
                 last_checkpoint: Instant::now(),
                 last_metadata: Instant::now(),
+                source_refused: None,
             }),
             wake: Notify::new(),
             produce_wake: Notify::new(),

@@ -201,6 +201,13 @@ impl Engine {
         f(&st.mirrors.get(name)?.parts.get(&partition)?.map)
     }
 
+    /// Whether the source refuses the link's credentials: the error of the last fetch that
+    /// reached it, if that was a refusal (its mirrors are SOURCE_UNAVAILABLE meanwhile). Never
+    /// holds a credential.
+    pub fn source_refused(&self) -> Option<String> {
+        self.link.lock().source_refused.clone()
+    }
+
     /// The client of the source cluster (for reading that cluster's clusterlink state).
     pub fn source(&self) -> &Client {
         &self.link.source

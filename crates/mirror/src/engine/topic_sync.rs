@@ -17,9 +17,10 @@ use super::partition::{Checkpoint, Part};
 use super::state::EngineState;
 use crate::offset_map::OffsetMap;
 
-/// Topic configs a mirror takes from its source, with Kafka's defaults. A value is copied when
-/// the source reports it as a topic override, or when it differs from Kafka's default (some
-/// brokers, tansu among them, report overrides as defaults).
+/// Topic configs a mirror takes from its source, with Kafka's defaults. Only the source topic's
+/// own overrides are copied (see [`is_topic_override`]): a value the topic inherits from its
+/// broker (Apache Kafka reports `retention.ms` of a broker's `log.retention.ms`, and Kafka 4's
+/// cluster-wide `min.insync.replicas`, under every topic) belongs to that cluster, not the topic.
 const SYNCED_CONFIGS: &[(&str, &str)] = &[
     ("cleanup.policy", "delete"),
     ("compression.type", "producer"),
@@ -35,8 +36,25 @@ const SYNCED_CONFIGS: &[(&str, &str)] = &[
     ("segment.ms", "604800000"),
 ];
 
-/// Kafka's ConfigSource code of a topic override.
+/// Kafka's ConfigSource code of a topic override (DYNAMIC_TOPIC_CONFIG).
 const TOPIC_OVERRIDE: i8 = 1;
+/// Kafka's ConfigSource code of a value nobody set (DEFAULT_CONFIG).
+const DEFAULT_CONFIG: i8 = 5;
+
+/// Whether a described topic config is the topic's own setting: reported as a topic override
+/// (DYNAMIC_TOPIC_CONFIG), or (tansu bug: it reports a topic's overrides as DEFAULT_CONFIG, and
+/// nothing else) reported as a default with a value that is not Kafka's default. Values from a
+/// broker's dynamic or static configs (DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG,
+/// STATIC_BROKER_CONFIG) are never the topic's.
+fn is_topic_override(name: &str, source: i8, value: &str) -> bool {
+    match source {
+        TOPIC_OVERRIDE => true,
+        DEFAULT_CONFIG => SYNCED_CONFIGS
+            .iter()
+            .any(|(k, default)| *k == name && *default != value),
+        _ => false,
+    }
+}
 
 /// The synced configs of a source topic (none when the source cannot describe configs).
 pub(crate) async fn source_configs(
@@ -56,9 +74,9 @@ pub(crate) async fn source_configs(
     Ok(entries
         .into_iter()
         .filter_map(|e| {
-            let (_, default) = SYNCED_CONFIGS.iter().find(|(k, _)| *k == e.name)?;
+            SYNCED_CONFIGS.iter().find(|(k, _)| *k == e.name)?;
             let value = e.value?;
-            (e.source == TOPIC_OVERRIDE || value != *default).then_some((e.name, value))
+            is_topic_override(&e.name, e.source, &value).then_some((e.name, value))
         })
         .collect())
 }
@@ -109,7 +127,11 @@ pub(crate) async fn sync_topic_configs(link: &Link) -> Result<usize, MirrorError
         }
         for c in &current {
             let synced = SYNCED_CONFIGS.iter().any(|(k, _)| *k == c.name);
-            if synced && c.source == TOPIC_OVERRIDE && !desired.contains_key(&c.name) {
+            let set_here = c
+                .value
+                .as_deref()
+                .is_some_and(|v| is_topic_override(&c.name, c.source, v));
+            if synced && set_here && !desired.contains_key(&c.name) {
                 ops.push(AlterConfigOp::Delete(c.name.clone()));
             }
         }
@@ -246,5 +268,32 @@ async fn create_partitions(link: &Link, name: &str, want: usize) -> Result<(), K
     match results.into_iter().find_map(|(_, r)| r.err()) {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_topics_own_settings_are_overrides() {
+        // Apache Kafka: the topic's override, and what it inherits from its brokers.
+        assert!(is_topic_override("retention.ms", TOPIC_OVERRIDE, "3600000"));
+        for broker_source in [2, 3, 4] {
+            assert!(!is_topic_override("retention.ms", broker_source, "-1"));
+        }
+        assert!(!is_topic_override(
+            "retention.ms",
+            DEFAULT_CONFIG,
+            "604800000"
+        ));
+        // tansu reports a topic's override as a default.
+        assert!(is_topic_override("retention.ms", DEFAULT_CONFIG, "3600000"));
+        // Not a config mirrors take.
+        assert!(!is_topic_override(
+            "min.insync.replicas",
+            DEFAULT_CONFIG,
+            "2"
+        ));
     }
 }

@@ -94,6 +94,18 @@ impl LinkManager {
                 }
             }
         }
+        if record.pulls() {
+            // A running engine whose source refuses the link's credentials (a password
+            // rotated away on the source) cannot mirror until the link's settings change.
+            if let Some(refused) = entry.engine().and_then(|e| e.source_refused()) {
+                up = false;
+                error = Some(format!(
+                    "Cluster link '{}': the source refuses the link's credentials: {refused}",
+                    record.name
+                ));
+                authentication_failed = true;
+            }
+        }
         let mode = record.link_mode();
         LinkStatus {
             name: record.name.clone(),

@@ -1,5 +1,10 @@
 //! Shared by the link-server tests: a server on real brokers, a minimal HTTP/1.1 client, and
 //! polling helpers.
+//!
+//! Every test takes its clusters from a [`Peer`] (Apache Kafka always, tansu where it adds a
+//! second implementation): on Kafka they are the run's shared clusters, so topic and group names
+//! come from [`unique_name`]; links need not be unique (each test process keeps its links in
+//! a state topic of its own).
 #![allow(dead_code, unused_imports)]
 
 use std::time::{Duration, Instant};
@@ -7,8 +12,11 @@ use std::time::{Duration, Instant};
 use clusterlink_kafka::client::NewTopic;
 use clusterlink_kafka::Client;
 use clusterlink_server::ManagerOptions;
+pub use clusterlink_testkit::kafka::{self, unique_name};
 use clusterlink_testkit::link_server::LinkServer;
 pub use clusterlink_testkit::link_server::{client, options, ENCODER_SECRET};
+pub use clusterlink_testkit::peer::{Broker, Peer, Side};
+pub use clusterlink_testkit::peer_tests;
 use clusterlink_testkit::rdkafka::{self, Msg, ProduceSpec};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,9 +42,51 @@ impl Server {
         Server(LinkServer::start_with(bootstrap, options, "127.0.0.1:0").await)
     }
 
+    /// A link server whose own connections to its cluster use these Java client settings
+    /// (`bootstrap.servers`, `security.protocol`, `sasl.*`, `ssl.*`), as `clusterlink server
+    /// --command-config` does for a secured local cluster.
+    pub async fn start_secured(settings: &[(String, String)]) -> Server {
+        let local = clusterlink_testkit::link_server::client_with(settings).await;
+        Server(LinkServer::start_on(local, options(), "127.0.0.1:0").await)
+    }
+
     /// Stops serving and stops every engine (as a process exit would, with final checkpoints).
     pub async fn stop(self) {
         self.0.stop().await
+    }
+
+    /// `/v3/clusters/<this server's cluster id>`, the prefix of its API paths.
+    pub fn cluster(&self) -> String {
+        format!("/v3/clusters/{}", self.manager.cluster_id())
+    }
+
+    /// `/v3/clusters/<id>/links`.
+    pub fn links(&self) -> String {
+        format!("{}/links", self.cluster())
+    }
+
+    /// Creates link `name` to `source` (its id and PLAINTEXT bootstrap) with `extra` configs;
+    /// the status and body.
+    pub async fn create_link(
+        &self,
+        name: &str,
+        source: &Broker,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value) {
+        self.post(
+            &format!("{}?link_name={name}", self.links()),
+            link_body(source, extra),
+        )
+        .await
+    }
+
+    /// Creates a mirror of `source_topic` on link `link`, under the same name; the status and body.
+    pub async fn create_mirror(&self, link: &str, source_topic: &str) -> (u16, Value) {
+        self.post(
+            &format!("{}/{link}/mirrors", self.links()),
+            json!({ "source_topic_name": source_topic }),
+        )
+        .await
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
@@ -118,6 +168,28 @@ impl Server {
     }
 }
 
+/// Link configs as the REST API takes them: `[{"name": k, "value": v}, ...]`.
+pub fn configs(pairs: &[(&str, &str)]) -> Value {
+    json!(pairs
+        .iter()
+        .map(|(k, v)| json!({"name": k, "value": v}))
+        .collect::<Vec<_>>())
+}
+
+/// The body of a link to `source`: its cluster id (unless the peer has none to tell), its
+/// bootstrap servers, then `extra` configs.
+pub fn link_body(source: &Broker, extra: &[(&str, &str)]) -> Value {
+    let bootstrap = source.bootstrap();
+    let mut pairs = vec![("bootstrap.servers", bootstrap.as_str())];
+    pairs.extend_from_slice(extra);
+    let mut body = json!({ "configs": configs(&pairs) });
+    let id = source.cluster_id();
+    if !id.is_empty() {
+        body["source_cluster_id"] = json!(id);
+    }
+    body
+}
+
 pub async fn create_topic(c: &Client, name: &str, partitions: i32) {
     let t = NewTopic {
         name: name.into(),
@@ -175,4 +247,31 @@ pub fn end_offsets(bootstrap: &str, topic: &str) -> i64 {
         *e = (*e).max(m.offset + 1);
     }
     ends.values().sum()
+}
+
+/// (partition, offset) of every record, sorted (librdkafka interleaves partitions in any order).
+pub fn offsets(msgs: &[Msg]) -> Vec<(i32, i64)> {
+    let mut o: Vec<(i32, i64)> = msgs.iter().map(|m| (m.partition, m.offset)).collect();
+    o.sort();
+    o
+}
+
+/// The mirror holds the source's records at the source's offsets (an aligned mirror of a topic
+/// that is not written to meanwhile): librdkafka reads the same content at the same offsets,
+/// and on Kafka, Kafka's GetOffsetShell reports the same end offsets.
+#[track_caller]
+pub fn assert_aligned(src: &Broker, topic: &str, dst: &Broker, mirror: &str) {
+    let source = rdkafka::consume(&src.bootstrap(), topic).unwrap();
+    let mirrored = rdkafka::consume(&dst.bootstrap(), mirror).unwrap();
+    assert_eq!(
+        rdkafka::by_partition(&mirrored),
+        rdkafka::by_partition(&source)
+    );
+    assert_eq!(offsets(&mirrored), offsets(&source));
+    if src.peer() == Peer::Kafka {
+        assert_eq!(
+            kafka::tools::end_offsets(&dst.bootstrap(), mirror).unwrap(),
+            kafka::tools::end_offsets(&src.bootstrap(), topic).unwrap()
+        );
+    }
 }

@@ -354,6 +354,83 @@ pub fn create_topic(
     tool(target, "org.apache.kafka.tools.TopicCommand", &args).map(drop)
 }
 
+/// A topic config as `kafka-configs --describe --all` reports it (DescribeConfigs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigValue {
+    /// Its value (empty for an empty or unset list).
+    pub value: String,
+    /// Where the value comes from, as Kafka names it: `DYNAMIC_TOPIC_CONFIG` (the topic's own
+    /// override), `DYNAMIC_BROKER_CONFIG`, `DYNAMIC_DEFAULT_BROKER_CONFIG`,
+    /// `STATIC_BROKER_CONFIG` or `DEFAULT_CONFIG`; empty when Kafka names none (a topic config
+    /// with no broker synonym, at its default).
+    pub source: String,
+}
+
+/// Every config of `topic`, with its value and source, by `kafka-configs --describe --all`.
+pub fn topic_configs(
+    target: &(impl Bootstrap + ?Sized),
+    topic: &str,
+) -> Result<BTreeMap<String, ConfigValue>> {
+    let out = tool(
+        target,
+        "kafka.admin.ConfigCommand",
+        &[
+            "--describe",
+            "--all",
+            "--entity-type",
+            "topics",
+            "--entity-name",
+            topic,
+        ],
+    )?;
+    parse_configs(&out).with_context(|| format!("kafka-configs --describe printed:\n{out}"))
+}
+
+/// The topic's own overrides (source `DYNAMIC_TOPIC_CONFIG`), by `kafka-configs --describe`.
+pub fn topic_overrides(
+    target: &(impl Bootstrap + ?Sized),
+    topic: &str,
+) -> Result<BTreeMap<String, String>> {
+    Ok(topic_configs(target, topic)?
+        .into_iter()
+        .filter(|(_, c)| c.source == "DYNAMIC_TOPIC_CONFIG")
+        .map(|(k, c)| (k, c.value))
+        .collect())
+}
+
+fn parse_configs(out: &str) -> Result<BTreeMap<String, ConfigValue>> {
+    let mut m = BTreeMap::new();
+    let mut header = false;
+    for line in out.lines() {
+        if line.starts_with("All configs for") || line.starts_with("Dynamic configs for") {
+            header = true;
+            continue;
+        }
+        // "  name=value sensitive=false synonyms={SOURCE:key=value, ...}"
+        let Some((entry, rest)) = line.trim_start().rsplit_once(" sensitive=") else {
+            continue;
+        };
+        let Some((name, value)) = entry.split_once('=') else {
+            bail!("no name=value in {line:?}");
+        };
+        let synonyms = rest
+            .split_once("synonyms={")
+            .map_or("", |(_, s)| s.trim_end_matches('}'));
+        let source = synonyms.split_once(':').map_or("", |(s, _)| s);
+        m.insert(
+            name.to_owned(),
+            ConfigValue {
+                value: value.to_owned(),
+                source: source.to_owned(),
+            },
+        );
+    }
+    if !header {
+        bail!("no configs listed");
+    }
+    Ok(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,6 +472,25 @@ mod tests {
         let m = parse_group_offsets(out, "g").unwrap();
         assert_eq!(m[&("t".to_owned(), 0)], Some(5));
         assert_eq!(m[&("t".to_owned(), 1)], None);
+    }
+
+    #[test]
+    fn parses_kafka_configs_describe() {
+        let out = "All configs for topic t are:\n\
+                   \x20 retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000, STATIC_BROKER_CONFIG:log.retention.ms=-1}\n\
+                   \x20 segment.ms=604800000 sensitive=false synonyms={}\n\
+                   \x20 leader.replication.throttled.replicas= sensitive=false synonyms={}\n\
+                   \x20 min.insync.replicas=1 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:min.insync.replicas=1, DEFAULT_CONFIG:min.insync.replicas=1}\n";
+        let m = parse_configs(out).unwrap();
+        assert_eq!(m["retention.ms"].value, "3600000");
+        assert_eq!(m["retention.ms"].source, "DYNAMIC_TOPIC_CONFIG");
+        assert_eq!(m["segment.ms"].source, "");
+        assert_eq!(m["leader.replication.throttled.replicas"].value, "");
+        assert_eq!(
+            m["min.insync.replicas"].source,
+            "DYNAMIC_DEFAULT_BROKER_CONFIG"
+        );
+        assert!(parse_configs("").is_err());
     }
 
     #[test]
