@@ -1,22 +1,43 @@
 //! A TCP proxy on loopback that injects the faults a real broker cannot: it can cut the network,
-//! and it can make a topic look larger than it is.
+//! lose an answer on its way back, and make a topic look larger than it is.
 //!
 //! A broker started behind it advertises the proxy's address, so every connection a client
-//! makes after bootstrap goes through it too. `cut()` closes every open connection and refuses
-//! new ones until `restore()`. `grow()` rewrites Metadata answers so that a topic shows more
-//! partitions than the broker has: a source topic that grew, which no broker here can produce
-//! (neither tansu nor librdkafka's mock cluster implements CreatePartitions). The proxy reads
-//! Kafka frames (size-prefixed) in both directions to match answers with their requests; every
-//! other frame passes unchanged.
+//! makes after bootstrap goes through it too (tansu: [`crate::TansuCluster::start_behind_proxy`];
+//! Apache Kafka: [`crate::kafka::KafkaBuilder::proxied`], a listener of its own per node).
+//! `cut()` closes every open connection and refuses new ones until `restore()`.
+//! `lose_response()` drops the next answer to one API after the broker has done the work (a
+//! Produce appended, its answer never arrives), then cuts that connection or stays silent.
+//! `grow()` rewrites Metadata answers so that a topic shows more partitions than the broker
+//! has: a source topic that grew, which neither tansu nor librdkafka's mock cluster can produce
+//! (no CreatePartitions). The proxy reads Kafka frames (size-prefixed) in both directions to
+//! match answers with their requests; every other frame passes unchanged.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
 /// Topics to show with more partitions than they have: name → partition count.
 type Growth = Arc<Mutex<std::collections::HashMap<String, i32>>>;
+
+/// How an answer is lost (see [`Proxy::lose_response`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// The answer is dropped and its connection closed at once: the client sees the connection
+    /// fail with its request (and any pipelined behind it) unanswered.
+    Cut,
+    /// The answer is dropped and the connection stays open: the client waits for it until its
+    /// request timeout, while later answers on the connection arrive as usual.
+    Silent,
+}
+
+/// Answers to lose: armed one-shot losses (API key, how) and how many were lost.
+#[derive(Debug, Default)]
+struct Losses {
+    armed: Mutex<Vec<(i16, Loss)>>,
+    lost: AtomicUsize,
+}
 
 /// A cuttable TCP proxy.
 #[derive(Debug)]
@@ -26,6 +47,7 @@ pub struct Proxy {
     open: Arc<Mutex<Vec<TcpStream>>>,
     stop: Arc<AtomicBool>,
     grow: Growth,
+    losses: Arc<Losses>,
 }
 
 impl Proxy {
@@ -41,13 +63,15 @@ impl Proxy {
             open: Arc::default(),
             stop: Arc::default(),
             grow: Arc::default(),
+            losses: Arc::default(),
         };
-        let (cut, open, stop, t, grow) = (
+        let (cut, open, stop, t, grow, losses) = (
             proxy.cut.clone(),
             proxy.open.clone(),
             proxy.stop.clone(),
             target.clone(),
             proxy.grow.clone(),
+            proxy.losses.clone(),
         );
         thread::spawn(move || {
             for conn in listener.incoming() {
@@ -73,7 +97,13 @@ impl Proxy {
                 }
                 let asked: Asked = Arc::default();
                 requests(client.try_clone(), server.try_clone(), asked.clone());
-                responses(server.try_clone(), client.try_clone(), asked, grow.clone());
+                responses(
+                    server.try_clone(),
+                    client.try_clone(),
+                    asked,
+                    grow.clone(),
+                    losses.clone(),
+                );
             }
         });
         Ok((proxy, target))
@@ -100,6 +130,22 @@ impl Proxy {
     /// Accepts connections again.
     pub fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
+    }
+
+    /// Loses the next answer to a request of API `api_key` (0 Produce, 1 Fetch, 3 Metadata...)
+    /// on any connection, after the broker has done what was asked: see [`Loss`]. One-shot;
+    /// arm it again for another.
+    pub fn lose_response(&self, api_key: i16, how: Loss) {
+        self.losses
+            .armed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((api_key, how));
+    }
+
+    /// How many answers were lost so far (a test checks that its fault really happened).
+    pub fn lost_responses(&self) -> usize {
+        self.losses.lost.load(Ordering::SeqCst)
     }
 
     /// From now on, Metadata answers show `topic` with `partitions` partitions (the extra ones
@@ -163,12 +209,14 @@ fn requests(from: std::io::Result<TcpStream>, to: std::io::Result<TcpStream>, as
     });
 }
 
-/// Broker to client: Metadata answers are rewritten as `grow` says; the rest pass unchanged.
+/// Broker to client: Metadata answers are rewritten as `grow` says, armed losses are taken;
+/// the rest pass unchanged.
 fn responses(
     from: std::io::Result<TcpStream>,
     to: std::io::Result<TcpStream>,
     asked: Asked,
     grow: Growth,
+    losses: Arc<Losses>,
 ) {
     let (Ok(mut from), Ok(mut to)) = (from, to) else {
         return;
@@ -186,6 +234,22 @@ fn responses(
                     if let Some(rewritten) = grown_metadata(&body, version, &growth) {
                         body = rewritten;
                     }
+                }
+                let loss = request.and_then(|(key, _)| {
+                    let mut armed = losses.armed.lock().unwrap_or_else(|e| e.into_inner());
+                    let i = armed.iter().position(|(k, _)| *k == key)?;
+                    Some(armed.remove(i).1)
+                });
+                match loss {
+                    Some(Loss::Cut) => {
+                        losses.lost.fetch_add(1, Ordering::SeqCst);
+                        break;
+                    }
+                    Some(Loss::Silent) => {
+                        losses.lost.fetch_add(1, Ordering::SeqCst);
+                        continue;
+                    }
+                    None => {}
                 }
             }
             if !write_frame(&mut to, &body) {
