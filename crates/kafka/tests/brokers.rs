@@ -168,7 +168,10 @@ async fn cluster_id_metadata_and_topic_admin(peer: Peer) {
         .unwrap_err();
     assert!(err.is(ResponseError::UnknownTopicOrPartition), "{err}");
 
-    let res = client.delete_topics(std::slice::from_ref(&orders), T).await.unwrap();
+    let res = client
+        .delete_topics(std::slice::from_ref(&orders), T)
+        .await
+        .unwrap();
     res[0].1.as_ref().unwrap();
     wait_for_topics(&broker.bootstrap(), "the topic deleted", |t| {
         !t.contains_key(&orders)
