@@ -362,6 +362,11 @@ impl KafkaCluster {
             .join(",")
     }
 
+    /// Whether the cluster has `listener`.
+    pub fn has_listener(&self, listener: Listener) -> bool {
+        self.addresses.iter().all(|a| a.contains_key(&listener))
+    }
+
     /// The address of node `node` (its id, 1 to [`KafkaCluster::node_count`]) on `listener`.
     pub fn address(&self, node: u32, listener: Listener) -> String {
         self.addresses[self.index(node)]

@@ -157,6 +157,17 @@ impl Broker {
         }
     }
 
+    /// Where the code under test bootstraps from: [`Broker::proxied_bootstrap`] for a cluster
+    /// behind a proxy, else [`Broker::bootstrap`].
+    pub fn client_bootstrap(&self) -> String {
+        match self {
+            Broker::Kafka(k) if k.has_listener(crate::kafka::Listener::Proxied) => {
+                self.proxied_bootstrap()
+            }
+            other => other.bootstrap(),
+        }
+    }
+
     /// The proxy in front of a single-node cluster from [`Peer::private_behind_proxy`].
     pub fn proxy(&self) -> &crate::proxy::Proxy {
         match self {

@@ -32,11 +32,29 @@ pub enum Loss {
     Silent,
 }
 
-/// Answers to lose: armed one-shot losses (API key, how) and how many were lost.
+/// Answers to lose: armed one-shot losses (API key, topic the request must name, how) and how
+/// many were lost.
 #[derive(Debug, Default)]
 struct Losses {
-    armed: Mutex<Vec<(i16, Loss)>>,
+    armed: Mutex<Vec<(i16, Option<String>, Loss)>>,
     lost: AtomicUsize,
+}
+
+impl Losses {
+    /// Whether the answer to this request is to be lost, and how (disarming that loss).
+    fn take(&self, key: i16, version: i16, frame: &[u8]) -> Option<Loss> {
+        let mut armed = self.armed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut topics = None;
+        let i = armed.iter().position(|(k, topic, _)| {
+            *k == key
+                && topic.as_ref().is_none_or(|t| {
+                    topics
+                        .get_or_insert_with(|| request_topics(key, version, frame))
+                        .contains(t)
+                })
+        })?;
+        Some(armed.remove(i).2)
+    }
 }
 
 /// A cuttable TCP proxy.
@@ -96,7 +114,12 @@ impl Proxy {
                     o.push(s2);
                 }
                 let asked: Asked = Arc::default();
-                requests(client.try_clone(), server.try_clone(), asked.clone());
+                requests(
+                    client.try_clone(),
+                    server.try_clone(),
+                    asked.clone(),
+                    losses.clone(),
+                );
                 responses(
                     server.try_clone(),
                     client.try_clone(),
@@ -140,7 +163,17 @@ impl Proxy {
             .armed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((api_key, how));
+            .push((api_key, None, how));
+    }
+
+    /// Like [`Proxy::lose_response`], for the next request of API `api_key` (Produce or Fetch)
+    /// that names `topic`.
+    pub fn lose_response_for(&self, api_key: i16, topic: &str, how: Loss) {
+        self.losses
+            .armed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((api_key, Some(topic.to_owned()), how));
     }
 
     /// How many answers were lost so far (a test checks that its fault really happened).
@@ -166,8 +199,9 @@ impl Drop for Proxy {
     }
 }
 
-/// The API key and version of each request on one connection, by correlation id.
-type Asked = Arc<Mutex<std::collections::HashMap<i32, (i16, i16)>>>;
+/// The API key and version of each request on one connection, by correlation id, and whether
+/// its answer is to be lost.
+type Asked = Arc<Mutex<std::collections::HashMap<i32, (i16, i16, Option<Loss>)>>>;
 
 /// Reads one size-prefixed Kafka frame (without its size).
 fn read_frame(from: &mut TcpStream) -> Option<Vec<u8>> {
@@ -184,8 +218,14 @@ fn write_frame(to: &mut TcpStream, body: &[u8]) -> bool {
     to.write_all(&size).is_ok() && to.write_all(body).is_ok()
 }
 
-/// Client to broker: frames pass unchanged; each request's key and version are noted.
-fn requests(from: std::io::Result<TcpStream>, to: std::io::Result<TcpStream>, asked: Asked) {
+/// Client to broker: frames pass unchanged; each request's key and version are noted, and
+/// whether an armed loss takes its answer.
+fn requests(
+    from: std::io::Result<TcpStream>,
+    to: std::io::Result<TcpStream>,
+    asked: Asked,
+    losses: Arc<Losses>,
+) {
     let (Ok(mut from), Ok(mut to)) = (from, to) else {
         return;
     };
@@ -195,10 +235,11 @@ fn requests(from: std::io::Result<TcpStream>, to: std::io::Result<TcpStream>, as
                 let key = i16::from_be_bytes([body[0], body[1]]);
                 let version = i16::from_be_bytes([body[2], body[3]]);
                 let correlation = i32::from_be_bytes([body[4], body[5], body[6], body[7]]);
+                let loss = losses.take(key, version, &body);
                 asked
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(correlation, (key, version));
+                    .insert(correlation, (key, version, loss));
             }
             if !write_frame(&mut to, &body) {
                 break;
@@ -230,17 +271,12 @@ fn responses(
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&correlation);
                 let growth = grow.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                if let (Some((3, version)), false) = (request, growth.is_empty()) {
+                if let (Some((3, version, _)), false) = (request, growth.is_empty()) {
                     if let Some(rewritten) = grown_metadata(&body, version, &growth) {
                         body = rewritten;
                     }
                 }
-                let loss = request.and_then(|(key, _)| {
-                    let mut armed = losses.armed.lock().unwrap_or_else(|e| e.into_inner());
-                    let i = armed.iter().position(|(k, _)| *k == key)?;
-                    Some(armed.remove(i).1)
-                });
-                match loss {
+                match request.and_then(|(_, _, loss)| loss) {
                     Some(Loss::Cut) => {
                         losses.lost.fetch_add(1, Ordering::SeqCst);
                         break;
@@ -259,6 +295,29 @@ fn responses(
         let _ = to.shutdown(Shutdown::Both);
         let _ = from.shutdown(Shutdown::Both);
     });
+}
+
+/// The topics a Produce or Fetch request (header and body) names; none for other APIs or a
+/// request that does not decode.
+fn request_topics(key: i16, version: i16, frame: &[u8]) -> Vec<String> {
+    use kafka_protocol::messages::{ApiKey, FetchRequest, ProduceRequest, RequestHeader};
+    use kafka_protocol::protocol::Decodable;
+    let Ok(api) = ApiKey::try_from(key) else {
+        return Vec::new();
+    };
+    let mut buf = bytes::Bytes::copy_from_slice(frame);
+    if RequestHeader::decode(&mut buf, api.request_header_version(version)).is_err() {
+        return Vec::new();
+    }
+    match api {
+        ApiKey::Produce => ProduceRequest::decode(&mut buf, version)
+            .map(|r| r.topic_data.iter().map(|t| t.name.0.to_string()).collect())
+            .unwrap_or_default(),
+        ApiKey::Fetch => FetchRequest::decode(&mut buf, version)
+            .map(|r| r.topics.iter().map(|t| t.topic.0.to_string()).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 /// A Metadata answer (header and body) with the grown topics' extra partitions added.
