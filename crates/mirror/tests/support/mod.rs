@@ -53,6 +53,14 @@ impl Pair {
         self.engine_with(settings(name)).await
     }
 
+    /// The engine of a link between them, with these settings, on clients of its own (as a
+    /// restarted process has).
+    pub async fn engine_on_new_clients(&self, settings: LinkSettings) -> Engine {
+        let src = client(&self.a.client_bootstrap()).await;
+        let dst = client(&self.b.client_bootstrap()).await;
+        Engine::start(settings, src, dst).await.unwrap()
+    }
+
     /// The engine of a link between them, with these settings.
     pub async fn engine_with(&self, settings: LinkSettings) -> Engine {
         Engine::start(settings, self.src.clone(), self.dst.clone())
