@@ -1,6 +1,8 @@
 //! Fault injection the real brokers cannot do: a hand-written fake broker that answers the
 //! version handshake correctly and then misbehaves on Metadata in one chosen way. The client
-//! must return a typed error every time, and never panic or hang.
+//! must return a typed error every time, and never panic or hang. No peer runs here: the
+//! faults a real broker can be put through (answers lost, connections cut, on Apache Kafka and
+//! tansu) are in `lost_answers.rs` and `brokers.rs`.
 
 use std::time::Duration;
 

@@ -1,23 +1,35 @@
 //! Copying partitions between two real clusters, checked record by record with librdkafka:
 //! librdkafka produces on the source, our client moves raw batches, librdkafka consumes the
 //! destination read_committed, and every record (partition, key, value, headers, timestamp)
-//! must match what librdkafka reads from the source.
+//! must match what librdkafka reads from the source. Apache Kafka always (the run's shared
+//! clusters, unique names); tansu, and the mock as a source, where they ran before.
 
-use std::time::Duration;
+mod support;
 
-use clusterlink_kafka::client::NewTopic;
-use clusterlink_kafka::{Client, ClientConfig};
+use clusterlink_kafka::Client;
 use clusterlink_mirror::{
     copy_partition, CopyOptions, CopyStats, DestinationProducer, PartitionRoute,
 };
+use clusterlink_testkit::peer::{Broker, Peer, Side};
+use clusterlink_testkit::peer_tests;
 use clusterlink_testkit::rdkafka::{self, by_partition, varied_records, Msg, ProduceSpec, Txn};
-use clusterlink_testkit::{MockCluster, TansuCluster};
 use serde_json::json;
+use support::{create_topic, name, Pair};
 
-async fn client(bootstrap: &str) -> Client {
-    let mut c = ClientConfig::new(bootstrap);
-    c.retry.timeout = Duration::from_secs(20);
-    Client::connect(c).await.unwrap()
+peer_tests! {
+    every_codec_is_copied_record_by_record: [kafka, tansu];
+    aborted_transactions_and_markers_are_not_copied: [kafka, tansu, mock];
+    copy_from_the_middle_of_a_batch: [kafka, mock];
+}
+
+/// The peer's source cluster and a destination (tansu for the mock, which cannot create topics).
+async fn pair(peer: Peer) -> Pair {
+    let a = peer.cluster(Side::A).unwrap();
+    let b: Broker = match peer {
+        Peer::Mock => Peer::Tansu.cluster(Side::B).unwrap(),
+        _ => peer.cluster(Side::B).unwrap(),
+    };
+    Pair::new(peer, a, b).await
 }
 
 /// Creates `topic` on the destination with the source's partition count and copies every
@@ -31,19 +43,7 @@ async fn mirror(src: &Client, dst: &Client, topic: &str, from: i64) -> CopyStats
         .keys()
         .copied()
         .collect();
-    let new = NewTopic {
-        name: topic.into(),
-        partitions: partitions.len() as i32,
-        replication_factor: -1,
-        configs: vec![],
-    };
-    for (_, r) in dst
-        .create_topics(&[new], false, Duration::from_secs(10))
-        .await
-        .unwrap()
-    {
-        r.unwrap();
-    }
+    create_topic(dst, topic, partitions.len() as i32, &[]).await;
     let mut producer = DestinationProducer::init(dst).await.unwrap();
     let mut total = CopyStats::default();
     for p in partitions {
@@ -72,25 +72,11 @@ async fn mirror(src: &Client, dst: &Client, topic: &str, from: i64) -> CopyStats
     total
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_codec_is_copied_record_by_record() {
-    let a = TansuCluster::start("source-a").unwrap();
-    let b = TansuCluster::start("destination-b").unwrap();
-    let (src, dst) = (client(&a.bootstrap()).await, client(&b.bootstrap()).await);
+async fn every_codec_is_copied_record_by_record(peer: Peer) {
+    let p = pair(peer).await;
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
-        let topic = format!("codec-{codec}");
-        let create = NewTopic {
-            name: topic.clone(),
-            partitions: 3,
-            replication_factor: -1,
-            configs: vec![("retention.ms".into(), "86400000".into())],
-        };
-        src.create_topics(&[create], false, Duration::from_secs(10))
-            .await
-            .unwrap()[0]
-            .1
-            .as_ref()
-            .unwrap();
+        let topic = name(&format!("codec-{codec}"));
+        create_topic(&p.src, &topic, 3, &[("retention.ms", "86400000")]).await;
         let produced = varied_records(300, 3, codec);
         let spec = ProduceSpec {
             topic: topic.clone(),
@@ -103,13 +89,13 @@ async fn every_codec_is_copied_record_by_record() {
             records: Some(produced.clone()),
             transactions: None,
         };
-        assert_eq!(rdkafka::produce(&a.bootstrap(), &spec).unwrap(), 300);
+        assert_eq!(rdkafka::produce(&p.a.bootstrap(), &spec).unwrap(), 300);
 
-        let stats = mirror(&src, &dst, &topic, 0).await;
+        let stats = mirror(&p.src, &p.dst, &topic, 0).await;
         assert_eq!(stats.records, 300, "{codec}: {stats:?}");
 
-        let source_view = rdkafka::consume(&a.bootstrap(), &topic).unwrap();
-        let mirrored = rdkafka::consume(&b.bootstrap(), &topic).unwrap();
+        let source_view = rdkafka::consume(&p.a.bootstrap(), &topic).unwrap();
+        let mirrored = rdkafka::consume(&p.b.bootstrap(), &topic).unwrap();
         assert_eq!(source_view.len(), 300, "{codec}");
         assert_eq!(
             by_partition(&mirrored),
@@ -122,22 +108,27 @@ async fn every_codec_is_copied_record_by_record() {
             by_partition(&produced),
             "{codec}"
         );
+        // Offsets too: a copy from the start of a gapless source is aligned.
+        let mut offsets: Vec<_> = mirrored.iter().map(|m| (m.partition, m.offset)).collect();
+        let mut want: Vec<_> = source_view
+            .iter()
+            .map(|m| (m.partition, m.offset))
+            .collect();
+        offsets.sort();
+        want.sort();
+        assert_eq!(offsets, want, "{codec}");
     }
 }
 
 /// Transactions with aborts: only committed records reach the destination, markers never do.
 ///
-/// Two real sources, because neither is complete: librdkafka's mock cluster stores aborted
-/// data and markers but sends no aborted-transaction list in Fetch responses (so our resolver
-/// must decide from the markers, and librdkafka's own read_committed consumer returns the
-/// aborted records there: the expected set is what the producer committed, not what
-/// librdkafka reads back from the mock); tansu does not store aborted records at all but keeps
-/// the markers.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn aborted_transactions_and_markers_are_not_copied() {
-    let mock = MockCluster::start(1).unwrap();
-    let tansu = TansuCluster::start("source-tx").unwrap();
-    let b = TansuCluster::start("destination-tx").unwrap();
+/// Kafka stores aborted data and markers and lists the aborted transactions in Fetch answers.
+/// tansu and librdkafka's mock cluster store them too but send no aborted-transaction list (so
+/// our resolver must decide from the markers, and librdkafka's own read_committed consumer
+/// returns the aborted records there: the expected set is what the producer committed, not
+/// what librdkafka reads back from them).
+async fn aborted_transactions_and_markers_are_not_copied(peer: Peer) {
+    let p = pair(peer).await;
     let all = varied_records(120, 2, "tx");
     let transactions: Vec<Txn> = all
         .chunks(20)
@@ -153,64 +144,54 @@ async fn aborted_transactions_and_markers_are_not_copied() {
         .flat_map(|t| t.records.clone())
         .collect();
     assert_eq!(committed.len(), 80);
-    let dst = client(&b.bootstrap()).await;
-    for (source_name, bootstrap) in [
-        ("mock", mock.bootstrap().to_owned()),
-        ("tansu", tansu.bootstrap()),
-    ] {
-        for codec in ["lz4", "none"] {
-            let topic = format!("txn-{source_name}-{codec}");
-            let src = client(&bootstrap).await;
-            if source_name == "tansu" {
-                let t = NewTopic {
-                    name: topic.clone(),
-                    partitions: 2,
-                    replication_factor: -1,
-                    configs: vec![],
-                };
-                src.create_topics(&[t], false, Duration::from_secs(10))
-                    .await
-                    .unwrap()[0]
-                    .1
-                    .as_ref()
-                    .unwrap();
-            }
-            let spec = ProduceSpec {
-                topic: topic.clone(),
-                config: [
-                    ("compression.type".to_string(), json!(codec)),
-                    (
-                        "transactional.id".to_string(),
-                        json!(format!("tid-{topic}")),
-                    ),
-                ]
-                .into(),
-                records: None,
-                transactions: Some(transactions.clone()),
-            };
-            rdkafka::produce(&bootstrap, &spec).unwrap();
-            let stats = mirror(&src, &dst, &topic, 0).await;
-            assert_eq!(stats.records, 80, "{topic}: {stats:?}");
-            // one marker per transaction and partition at least
-            assert!(stats.skipped_batches >= 6, "{topic}: {stats:?}");
+    for codec in ["lz4", "none"] {
+        let topic = name(&format!("txn-{codec}"));
+        if peer != Peer::Mock {
+            create_topic(&p.src, &topic, 2, &[]).await;
+        }
+        let spec = ProduceSpec {
+            topic: topic.clone(),
+            config: [
+                ("compression.type".to_string(), json!(codec)),
+                ("transactional.id".to_string(), json!(name("tid"))),
+            ]
+            .into(),
+            records: None,
+            transactions: Some(transactions.clone()),
+        };
+        rdkafka::produce(&p.a.bootstrap(), &spec).unwrap();
+        let stats = mirror(&p.src, &p.dst, &topic, 0).await;
+        assert_eq!(stats.records, 80, "{topic}: {stats:?}");
+        // one marker per transaction and partition at least
+        assert!(stats.skipped_batches >= 6, "{topic}: {stats:?}");
 
-            let mirrored = rdkafka::consume(&b.bootstrap(), &topic).unwrap();
-            assert_eq!(by_partition(&mirrored), by_partition(&committed), "{topic}");
-            // read_uncommitted on the destination: nothing aborted is there at all
-            let raw = rdkafka::consume_with(&b.bootstrap(), &topic, "read_uncommitted").unwrap();
-            assert_eq!(raw.len(), 80, "{topic}");
+        let mirrored = rdkafka::consume(&p.b.bootstrap(), &topic).unwrap();
+        assert_eq!(by_partition(&mirrored), by_partition(&committed), "{topic}");
+        // read_uncommitted on the destination: nothing aborted is there at all
+        let raw = rdkafka::consume_with(&p.b.bootstrap(), &topic, "read_uncommitted").unwrap();
+        assert_eq!(raw.len(), 80, "{topic}");
+        if peer == Peer::Kafka {
+            // Kafka keeps the aborted records on the source, and its read_committed view
+            // leaves them out.
+            let stored =
+                rdkafka::consume_with(&p.a.bootstrap(), &topic, "read_uncommitted").unwrap();
+            assert_eq!(stored.len(), 120, "{topic}");
+            let source_view = rdkafka::consume(&p.a.bootstrap(), &topic).unwrap();
+            assert_eq!(by_partition(&source_view), by_partition(&committed));
         }
     }
 }
 
 /// A copy that starts inside a batch writes only the records from that offset on.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn copy_from_the_middle_of_a_batch() {
-    let mock = MockCluster::start(1).unwrap();
-    let b = TansuCluster::start("destination-mid").unwrap();
+async fn copy_from_the_middle_of_a_batch(peer: Peer) {
+    let p = pair(peer).await;
+    let topic = name("mid");
+    if peer != Peer::Mock {
+        create_topic(&p.src, &topic, 1, &[]).await;
+    }
     let produced = varied_records(40, 1, "mid");
     let spec = ProduceSpec {
-        topic: "mid".into(),
+        topic: topic.clone(),
         config: [
             ("compression.type".to_string(), json!("zstd")),
             ("linger.ms".to_string(), json!(200)),
@@ -219,16 +200,19 @@ async fn copy_from_the_middle_of_a_batch() {
         records: Some(produced.clone()),
         transactions: None,
     };
-    rdkafka::produce(mock.bootstrap(), &spec).unwrap();
-    let (src, dst) = (client(mock.bootstrap()).await, client(&b.bootstrap()).await);
-    let stats = mirror(&src, &dst, "mid", 15).await;
+    rdkafka::produce(&p.a.bootstrap(), &spec).unwrap();
+    let stats = mirror(&p.src, &p.dst, &topic, 15).await;
     assert_eq!(stats.records, 25, "{stats:?}");
     assert!(stats.reencoded_batches >= 1, "{stats:?}");
-    let source_view: Vec<Msg> = rdkafka::consume(mock.bootstrap(), "mid")
+    let source_view: Vec<Msg> = rdkafka::consume(&p.a.bootstrap(), &topic)
         .unwrap()
         .into_iter()
         .filter(|m| m.offset >= 15)
         .collect();
-    let mirrored = rdkafka::consume(&b.bootstrap(), "mid").unwrap();
+    assert_eq!(source_view.len(), 25);
+    let mirrored = rdkafka::consume(&p.b.bootstrap(), &topic).unwrap();
     assert_eq!(by_partition(&mirrored), by_partition(&source_view));
+    // The destination numbers them from 0.
+    let offsets: Vec<i64> = mirrored.iter().map(|m| m.offset).collect();
+    assert_eq!(offsets, (0..25).collect::<Vec<_>>());
 }

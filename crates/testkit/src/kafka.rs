@@ -52,10 +52,12 @@ pub struct KafkaDeps {
     pub cds: Option<PathBuf>,
 }
 
-/// A listener, named after its security protocol (one listener per protocol).
+/// A listener, named after its security protocol (one listener per protocol), and a second
+/// PLAINTEXT one reached through a [`crate::proxy::Proxy`] per node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Listener {
-    /// No authentication, no TLS: always there, for set-up and checks.
+    /// No authentication, no TLS: always there, for set-up and checks (and the brokers' own
+    /// traffic).
     Plaintext,
     /// SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) without TLS.
     SaslPlaintext,
@@ -63,16 +65,30 @@ pub enum Listener {
     SaslSsl,
     /// TLS, no client authentication.
     Ssl,
+    /// PLAINTEXT behind a test proxy per node (see [`KafkaBuilder::proxied`]): the node
+    /// advertises its proxy's port, so a client that bootstraps here reaches every broker only
+    /// through the proxies, which can cut it off or lose answers. The brokers' own traffic and
+    /// the tests' checks go over [`Listener::Plaintext`], untouched.
+    Proxied,
 }
 
 impl Listener {
-    /// The listener's name, which is also its security protocol.
+    /// The listener's name (its security protocol, but for [`Listener::Proxied`]).
     pub fn name(self) -> &'static str {
         match self {
             Listener::Plaintext => "PLAINTEXT",
             Listener::SaslPlaintext => "SASL_PLAINTEXT",
             Listener::SaslSsl => "SASL_SSL",
             Listener::Ssl => "SSL",
+            Listener::Proxied => "PROXIED",
+        }
+    }
+
+    /// The listener's security protocol.
+    pub fn protocol(self) -> &'static str {
+        match self {
+            Listener::Proxied => "PLAINTEXT",
+            other => other.name(),
         }
     }
 
@@ -165,6 +181,12 @@ impl KafkaBuilder {
         self
     }
 
+    /// Adds the [`Listener::Proxied`] listener: a [`crate::proxy::Proxy`] per node, whose port
+    /// the node advertises on that listener (see [`KafkaCluster::proxy`]).
+    pub fn proxied(self) -> Self {
+        self.listener(Listener::Proxied)
+    }
+
     /// Adds a SASL user, known to every mechanism (PLAIN in the JAAS configuration, SCRAM
     /// credentials created at format time). Names and passwords must not hold `,`, `=`, `[`,
     /// `]`, `"`, `\` or blanks (the format tool's and JAAS's syntax).
@@ -219,7 +241,7 @@ impl KafkaBuilder {
         node::Owned::start(self).map(|owned| KafkaCluster {
             cluster_id: owned.cluster_id.clone(),
             addresses: owned.addresses(),
-            owned: Some(owned),
+            owned: Some(Box::new(owned)),
         })
     }
 }
@@ -231,7 +253,7 @@ pub struct KafkaCluster {
     cluster_id: String,
     /// Per node (index = node id - 1), the address of each listener.
     addresses: Vec<BTreeMap<Listener, String>>,
-    owned: Option<node::Owned>,
+    owned: Option<Box<node::Owned>>,
 }
 
 /// The environment variable that names the shared single-node cluster.
@@ -340,6 +362,11 @@ impl KafkaCluster {
             .join(",")
     }
 
+    /// Whether the cluster has `listener`.
+    pub fn has_listener(&self, listener: Listener) -> bool {
+        self.addresses.iter().all(|a| a.contains_key(&listener))
+    }
+
     /// The address of node `node` (its id, 1 to [`KafkaCluster::node_count`]) on `listener`.
     pub fn address(&self, node: u32, listener: Listener) -> String {
         self.addresses[self.index(node)]
@@ -408,6 +435,31 @@ impl KafkaCluster {
         self.owned.as_ref().and_then(|o| o.nodes[i].pid())
     }
 
+    /// The proxy in front of node `node`'s [`Listener::Proxied`] listener. Panics unless the
+    /// cluster was built [`KafkaBuilder::proxied`].
+    pub fn proxy(&self, node: u32) -> &crate::proxy::Proxy {
+        let i = self.index(node);
+        self.owned
+            .as_ref()
+            .and_then(|o| o.proxies.get(i))
+            .expect("a private cluster built with .proxied()")
+    }
+
+    /// Cuts every connection through the proxies and refuses new ones (the brokers keep
+    /// running, and [`Listener::Plaintext`] still reaches them).
+    pub fn cut_network(&self) {
+        for n in 1..=self.node_count() as u32 {
+            self.proxy(n).cut();
+        }
+    }
+
+    /// Lets connections through the proxies again.
+    pub fn restore_network(&self) {
+        for n in 1..=self.node_count() as u32 {
+            self.proxy(n).restore();
+        }
+    }
+
     /// librdkafka settings (for [`crate::rdkafka`]) to reach `listener`, authenticating with
     /// `sasl` on a SASL listener and trusting the test CA on a TLS one.
     pub fn rdkafka_config(
@@ -416,7 +468,7 @@ impl KafkaCluster {
         sasl: Option<Sasl<'_>>,
     ) -> BTreeMap<String, Value> {
         let mut c = BTreeMap::new();
-        c.insert("security.protocol".to_owned(), json!(listener.name()));
+        c.insert("security.protocol".to_owned(), json!(listener.protocol()));
         if let Some(s) = sasl {
             c.insert("sasl.mechanism".to_owned(), json!(s.mechanism.name()));
             c.insert("sasl.username".to_owned(), json!(s.user));
@@ -438,7 +490,10 @@ impl KafkaCluster {
     ) -> Vec<(String, String)> {
         let mut c = vec![
             ("bootstrap.servers".to_owned(), self.bootstrap_for(listener)),
-            ("security.protocol".to_owned(), listener.name().to_owned()),
+            (
+                "security.protocol".to_owned(),
+                listener.protocol().to_owned(),
+            ),
         ];
         if let Some(s) = sasl {
             c.push(("sasl.mechanism".to_owned(), s.mechanism.name().to_owned()));

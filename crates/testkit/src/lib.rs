@@ -31,6 +31,7 @@ pub mod proxy;
 pub mod rdkafka;
 pub mod sasl;
 pub mod tls;
+pub mod topics;
 
 /// Paths of the external programs the tests use.
 #[derive(Debug, Clone)]
@@ -206,6 +207,11 @@ impl TansuCluster {
     /// address), so that tests can cut the network with [`TansuCluster::cut_network`].
     pub fn start_behind_proxy(cluster_id: &str) -> Result<Self> {
         Self::start_on_free_port(cluster_id, Some(proxy::Proxy::start()?))
+    }
+
+    /// The proxy in front of the broker, if it was started behind one.
+    pub fn proxy(&self) -> Option<&proxy::Proxy> {
+        self.proxy.as_ref()
     }
 
     /// Makes Metadata answers through the proxy show `topic` with `partitions` partitions (see

@@ -89,6 +89,22 @@ impl Peer {
     }
 }
 
+impl Peer {
+    /// A cluster of this test's own that clients reach through a [`crate::proxy::Proxy`], which
+    /// can cut them off or lose answers (see [`Broker::proxy`]): clients of the code under test
+    /// bootstrap from [`Broker::proxied_bootstrap`]. On Kafka a new single node with a
+    /// [`crate::kafka::Listener::Proxied`] listener (checks with [`Broker::bootstrap`] go
+    /// around the proxy); on tansu a new broker behind a proxy (everything goes through it).
+    /// Panics on the mock.
+    pub fn private_behind_proxy(self, id: &str) -> Result<Broker> {
+        Ok(match self {
+            Peer::Kafka => Broker::Kafka(KafkaCluster::builder().proxied().start()?),
+            Peer::Tansu => Broker::Tansu(TansuCluster::start_behind_proxy(id)?),
+            Peer::Mock => panic!("the mock cluster cannot run behind the test proxy"),
+        })
+    }
+}
+
 /// A running cluster of some peer; a private one stops when this value is dropped.
 #[derive(Debug)]
 pub enum Broker {
@@ -125,6 +141,58 @@ impl Broker {
             Broker::Kafka(k) => k.cluster_id().to_owned(),
             Broker::Tansu(t) => t.cluster_id().to_owned(),
             Broker::Mock(_) => String::new(),
+        }
+    }
+
+    /// The bootstrap servers through the test proxy, for a cluster from
+    /// [`Peer::private_behind_proxy`] (panics on others).
+    pub fn proxied_bootstrap(&self) -> String {
+        match self {
+            Broker::Kafka(k) => k.bootstrap_for(crate::kafka::Listener::Proxied),
+            Broker::Tansu(t) => {
+                assert!(t.proxy().is_some(), "a tansu broker behind a proxy");
+                t.bootstrap()
+            }
+            Broker::Mock(_) => panic!("the mock cluster has no proxy"),
+        }
+    }
+
+    /// Where the code under test bootstraps from: [`Broker::proxied_bootstrap`] for a cluster
+    /// behind a proxy, else [`Broker::bootstrap`].
+    pub fn client_bootstrap(&self) -> String {
+        match self {
+            Broker::Kafka(k) if k.has_listener(crate::kafka::Listener::Proxied) => {
+                self.proxied_bootstrap()
+            }
+            other => other.bootstrap(),
+        }
+    }
+
+    /// The proxy in front of a single-node cluster from [`Peer::private_behind_proxy`].
+    pub fn proxy(&self) -> &crate::proxy::Proxy {
+        match self {
+            Broker::Kafka(k) => {
+                assert_eq!(k.node_count(), 1, "one node: use KafkaCluster::proxy(node)");
+                k.proxy(1)
+            }
+            Broker::Tansu(t) => t.proxy().expect("a tansu broker behind a proxy"),
+            Broker::Mock(_) => panic!("the mock cluster has no proxy"),
+        }
+    }
+
+    /// Cuts every connection through the proxy and refuses new ones.
+    pub fn cut_network(&self) {
+        match self {
+            Broker::Kafka(k) => k.cut_network(),
+            other => other.proxy().cut(),
+        }
+    }
+
+    /// Lets connections through the proxy again.
+    pub fn restore_network(&self) {
+        match self {
+            Broker::Kafka(k) => k.restore_network(),
+            other => other.proxy().restore(),
         }
     }
 

@@ -1,22 +1,61 @@
 //! A TCP proxy on loopback that injects the faults a real broker cannot: it can cut the network,
-//! and it can make a topic look larger than it is.
+//! lose an answer on its way back, and make a topic look larger than it is.
 //!
 //! A broker started behind it advertises the proxy's address, so every connection a client
-//! makes after bootstrap goes through it too. `cut()` closes every open connection and refuses
-//! new ones until `restore()`. `grow()` rewrites Metadata answers so that a topic shows more
-//! partitions than the broker has: a source topic that grew, which no broker here can produce
-//! (neither tansu nor librdkafka's mock cluster implements CreatePartitions). The proxy reads
-//! Kafka frames (size-prefixed) in both directions to match answers with their requests; every
-//! other frame passes unchanged.
+//! makes after bootstrap goes through it too (tansu: [`crate::TansuCluster::start_behind_proxy`];
+//! Apache Kafka: [`crate::kafka::KafkaBuilder::proxied`], a listener of its own per node).
+//! `cut()` closes every open connection and refuses new ones until `restore()`.
+//! `lose_response()` drops the next answer to one API after the broker has done the work (a
+//! Produce appended, its answer never arrives), then cuts that connection or stays silent.
+//! `grow()` rewrites Metadata answers so that a topic shows more partitions than the broker
+//! has: a source topic that grew, which neither tansu nor librdkafka's mock cluster can produce
+//! (no CreatePartitions). The proxy reads Kafka frames (size-prefixed) in both directions to
+//! match answers with their requests; every other frame passes unchanged.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
 /// Topics to show with more partitions than they have: name → partition count.
 type Growth = Arc<Mutex<std::collections::HashMap<String, i32>>>;
+
+/// How an answer is lost (see [`Proxy::lose_response`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// The answer is dropped and its connection closed at once: the client sees the connection
+    /// fail with its request (and any pipelined behind it) unanswered.
+    Cut,
+    /// The answer is dropped and the connection stays open: the client waits for it until its
+    /// request timeout, while later answers on the connection arrive as usual.
+    Silent,
+}
+
+/// Answers to lose: armed one-shot losses (API key, topic the request must name, how) and how
+/// many were lost.
+#[derive(Debug, Default)]
+struct Losses {
+    armed: Mutex<Vec<(i16, Option<String>, Loss)>>,
+    lost: AtomicUsize,
+}
+
+impl Losses {
+    /// Whether the answer to this request is to be lost, and how (disarming that loss).
+    fn take(&self, key: i16, version: i16, frame: &[u8]) -> Option<Loss> {
+        let mut armed = self.armed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut topics = None;
+        let i = armed.iter().position(|(k, topic, _)| {
+            *k == key
+                && topic.as_ref().is_none_or(|t| {
+                    topics
+                        .get_or_insert_with(|| request_topics(key, version, frame))
+                        .contains(t)
+                })
+        })?;
+        Some(armed.remove(i).2)
+    }
+}
 
 /// A cuttable TCP proxy.
 #[derive(Debug)]
@@ -26,6 +65,7 @@ pub struct Proxy {
     open: Arc<Mutex<Vec<TcpStream>>>,
     stop: Arc<AtomicBool>,
     grow: Growth,
+    losses: Arc<Losses>,
 }
 
 impl Proxy {
@@ -41,13 +81,15 @@ impl Proxy {
             open: Arc::default(),
             stop: Arc::default(),
             grow: Arc::default(),
+            losses: Arc::default(),
         };
-        let (cut, open, stop, t, grow) = (
+        let (cut, open, stop, t, grow, losses) = (
             proxy.cut.clone(),
             proxy.open.clone(),
             proxy.stop.clone(),
             target.clone(),
             proxy.grow.clone(),
+            proxy.losses.clone(),
         );
         thread::spawn(move || {
             for conn in listener.incoming() {
@@ -72,8 +114,19 @@ impl Proxy {
                     o.push(s2);
                 }
                 let asked: Asked = Arc::default();
-                requests(client.try_clone(), server.try_clone(), asked.clone());
-                responses(server.try_clone(), client.try_clone(), asked, grow.clone());
+                requests(
+                    client.try_clone(),
+                    server.try_clone(),
+                    asked.clone(),
+                    losses.clone(),
+                );
+                responses(
+                    server.try_clone(),
+                    client.try_clone(),
+                    asked,
+                    grow.clone(),
+                    losses.clone(),
+                );
             }
         });
         Ok((proxy, target))
@@ -102,6 +155,32 @@ impl Proxy {
         self.cut.store(false, Ordering::SeqCst);
     }
 
+    /// Loses the next answer to a request of API `api_key` (0 Produce, 1 Fetch, 3 Metadata...)
+    /// on any connection, after the broker has done what was asked: see [`Loss`]. One-shot;
+    /// arm it again for another.
+    pub fn lose_response(&self, api_key: i16, how: Loss) {
+        self.losses
+            .armed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((api_key, None, how));
+    }
+
+    /// Like [`Proxy::lose_response`], for the next request of API `api_key` (Produce or Fetch)
+    /// that names `topic`.
+    pub fn lose_response_for(&self, api_key: i16, topic: &str, how: Loss) {
+        self.losses
+            .armed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((api_key, Some(topic.to_owned()), how));
+    }
+
+    /// How many answers were lost so far (a test checks that its fault really happened).
+    pub fn lost_responses(&self) -> usize {
+        self.losses.lost.load(Ordering::SeqCst)
+    }
+
     /// From now on, Metadata answers show `topic` with `partitions` partitions (the extra ones
     /// copied from partition 0: same leader).
     pub fn grow(&self, topic: &str, partitions: i32) {
@@ -120,8 +199,9 @@ impl Drop for Proxy {
     }
 }
 
-/// The API key and version of each request on one connection, by correlation id.
-type Asked = Arc<Mutex<std::collections::HashMap<i32, (i16, i16)>>>;
+/// The API key and version of each request on one connection, by correlation id, and whether
+/// its answer is to be lost.
+type Asked = Arc<Mutex<std::collections::HashMap<i32, (i16, i16, Option<Loss>)>>>;
 
 /// Reads one size-prefixed Kafka frame (without its size).
 fn read_frame(from: &mut TcpStream) -> Option<Vec<u8>> {
@@ -138,8 +218,14 @@ fn write_frame(to: &mut TcpStream, body: &[u8]) -> bool {
     to.write_all(&size).is_ok() && to.write_all(body).is_ok()
 }
 
-/// Client to broker: frames pass unchanged; each request's key and version are noted.
-fn requests(from: std::io::Result<TcpStream>, to: std::io::Result<TcpStream>, asked: Asked) {
+/// Client to broker: frames pass unchanged; each request's key and version are noted, and
+/// whether an armed loss takes its answer.
+fn requests(
+    from: std::io::Result<TcpStream>,
+    to: std::io::Result<TcpStream>,
+    asked: Asked,
+    losses: Arc<Losses>,
+) {
     let (Ok(mut from), Ok(mut to)) = (from, to) else {
         return;
     };
@@ -149,10 +235,11 @@ fn requests(from: std::io::Result<TcpStream>, to: std::io::Result<TcpStream>, as
                 let key = i16::from_be_bytes([body[0], body[1]]);
                 let version = i16::from_be_bytes([body[2], body[3]]);
                 let correlation = i32::from_be_bytes([body[4], body[5], body[6], body[7]]);
+                let loss = losses.take(key, version, &body);
                 asked
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(correlation, (key, version));
+                    .insert(correlation, (key, version, loss));
             }
             if !write_frame(&mut to, &body) {
                 break;
@@ -163,12 +250,14 @@ fn requests(from: std::io::Result<TcpStream>, to: std::io::Result<TcpStream>, as
     });
 }
 
-/// Broker to client: Metadata answers are rewritten as `grow` says; the rest pass unchanged.
+/// Broker to client: Metadata answers are rewritten as `grow` says, armed losses are taken;
+/// the rest pass unchanged.
 fn responses(
     from: std::io::Result<TcpStream>,
     to: std::io::Result<TcpStream>,
     asked: Asked,
     grow: Growth,
+    losses: Arc<Losses>,
 ) {
     let (Ok(mut from), Ok(mut to)) = (from, to) else {
         return;
@@ -182,10 +271,21 @@ fn responses(
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&correlation);
                 let growth = grow.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                if let (Some((3, version)), false) = (request, growth.is_empty()) {
+                if let (Some((3, version, _)), false) = (request, growth.is_empty()) {
                     if let Some(rewritten) = grown_metadata(&body, version, &growth) {
                         body = rewritten;
                     }
+                }
+                match request.and_then(|(_, _, loss)| loss) {
+                    Some(Loss::Cut) => {
+                        losses.lost.fetch_add(1, Ordering::SeqCst);
+                        break;
+                    }
+                    Some(Loss::Silent) => {
+                        losses.lost.fetch_add(1, Ordering::SeqCst);
+                        continue;
+                    }
+                    None => {}
                 }
             }
             if !write_frame(&mut to, &body) {
@@ -195,6 +295,29 @@ fn responses(
         let _ = to.shutdown(Shutdown::Both);
         let _ = from.shutdown(Shutdown::Both);
     });
+}
+
+/// The topics a Produce or Fetch request (header and body) names; none for other APIs or a
+/// request that does not decode.
+fn request_topics(key: i16, version: i16, frame: &[u8]) -> Vec<String> {
+    use kafka_protocol::messages::{ApiKey, FetchRequest, ProduceRequest, RequestHeader};
+    use kafka_protocol::protocol::Decodable;
+    let Ok(api) = ApiKey::try_from(key) else {
+        return Vec::new();
+    };
+    let mut buf = bytes::Bytes::copy_from_slice(frame);
+    if RequestHeader::decode(&mut buf, api.request_header_version(version)).is_err() {
+        return Vec::new();
+    }
+    match api {
+        ApiKey::Produce => ProduceRequest::decode(&mut buf, version)
+            .map(|r| r.topic_data.iter().map(|t| t.name.0.to_string()).collect())
+            .unwrap_or_default(),
+        ApiKey::Fetch => FetchRequest::decode(&mut buf, version)
+            .map(|r| r.topics.iter().map(|t| t.topic.0.to_string()).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 /// A Metadata answer (header and body) with the grown topics' extra partitions added.

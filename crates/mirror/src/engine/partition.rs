@@ -69,6 +69,9 @@ pub(crate) struct Part {
     pub(crate) lag_seen_at: Option<i64>,
     pub(crate) fetch_error: Option<(Instant, String)>,
     pub(crate) produce_error: Option<(Instant, String)>,
+    /// A batch of this engine's producer landed here, so the broker checks the sequences of
+    /// the next ones: until then the partition is written one batch at a time (see `produce`).
+    pub(crate) producer_known: bool,
     /// Records written by this engine instance.
     pub(crate) records: u64,
     /// Batch bytes written by this engine instance.
@@ -93,6 +96,7 @@ impl Part {
             lag_seen_at: None,
             fetch_error: None,
             produce_error: None,
+            producer_known: false,
             records: 0,
             bytes: 0,
         }

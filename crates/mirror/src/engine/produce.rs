@@ -11,6 +11,14 @@
 //! after them. A batch that lands anywhere but at the expected offset means someone else writes
 //! to the mirror topic: the mirror fails.
 //!
+//! A partition is also written one batch at a time until a first batch of this engine's
+//! producer has landed there: Kafka accepts any sequence from a producer it does not know on a
+//! partition (so that a producer whose state expired can go on), so if the first of several
+//! pipelined batches failed (NOT_LEADER_OR_FOLLOWER while a new mirror topic's partition is
+//! being created) a later one would land first, out of order, and the first one's retry would
+//! be refused with OUT_OF_ORDER_SEQUENCE_NUMBER. Once the broker knows the producer there, it
+//! refuses a batch that does not follow the last one, so pipelining is safe.
+//!
 //! The produce gate is held from sending a call to applying its answers, so that whoever must
 //! know nothing is on its way to a topic (failover, deletion) can wait for it.
 
@@ -118,8 +126,12 @@ fn next_call(
                 .filter(|(i, _)| !stalled.contains(&(name.to_owned(), **i)))
                 .flat_map(move |(i, p)| {
                     // A partition whose last write failed tries its first batch alone until
-                    // it lands.
-                    let n = if p.produce_error.is_some() { 1 } else { depth };
+                    // it lands; so does one the broker does not know our producer on yet.
+                    let n = if p.produce_error.is_some() || !p.producer_known {
+                        1
+                    } else {
+                        depth
+                    };
                     p.in_flight.iter().take(n).map(|(b, _)| ProducePartition {
                         topic: name.to_owned(),
                         partition: *i,
@@ -172,6 +184,7 @@ fn take_answers(
                 part.records += n as u64;
                 part.bytes += b.bytes().len() as u64;
                 part.produce_error = None;
+                part.producer_known = true;
                 moved = true;
             }
             Err(e) => {

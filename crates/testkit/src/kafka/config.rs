@@ -17,11 +17,23 @@ use sha2::{Digest, Sha256};
 
 use super::{tools, KafkaBuilder, Listener, Mechanism, Sasl};
 
-/// The ports of one node: the controller's and one per listener.
+/// The ports of one node: the controller's and one per listener (where it binds), and where
+/// it advertises a listener elsewhere (the proxy of [`Listener::Proxied`]).
 #[derive(Debug, Clone)]
 pub(super) struct NodePorts {
     pub controller: u16,
     pub listeners: BTreeMap<Listener, u16>,
+    pub advertised: BTreeMap<Listener, u16>,
+}
+
+impl NodePorts {
+    /// The port clients are told to use for `l`.
+    pub fn advertised(&self, l: Listener) -> u16 {
+        self.advertised
+            .get(&l)
+            .copied()
+            .unwrap_or(self.listeners[&l])
+    }
 }
 
 /// Settings that make a test broker start fast and small, before the builder's own (which win).
@@ -74,9 +86,17 @@ pub(super) fn server_properties(
     keystore: &Path,
 ) -> String {
     let me = &ports[index];
-    let addr = |l: &Listener| format!("{}://127.0.0.1:{}", l.name(), me.listeners[l]);
-    let advertised: Vec<String> = spec.listeners.iter().map(addr).collect();
-    let mut listeners = advertised.clone();
+    let addr = |l: &Listener, port: u16| format!("{}://127.0.0.1:{port}", l.name());
+    let advertised: Vec<String> = spec
+        .listeners
+        .iter()
+        .map(|l| addr(l, me.advertised(*l)))
+        .collect();
+    let mut listeners: Vec<String> = spec
+        .listeners
+        .iter()
+        .map(|l| addr(l, me.listeners[l]))
+        .collect();
     listeners.push(format!("CONTROLLER://127.0.0.1:{}", me.controller));
     let voters: Vec<String> = ports
         .iter()
@@ -86,7 +106,7 @@ pub(super) fn server_properties(
     let mut protocols: Vec<String> = spec
         .listeners
         .iter()
-        .map(|l| format!("{0}:{0}", l.name()))
+        .map(|l| format!("{}:{}", l.name(), l.protocol()))
         .collect();
     protocols.push("CONTROLLER:PLAINTEXT".into());
 

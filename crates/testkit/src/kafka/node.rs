@@ -47,6 +47,9 @@ pub(super) struct Owned {
     spec: KafkaBuilder,
     ports: Vec<NodePorts>,
     pub nodes: Vec<Node>,
+    /// One per node when the cluster has [`Listener::Proxied`], with its target.
+    pub proxies: Vec<crate::proxy::Proxy>,
+    proxy_targets: Vec<std::sync::Arc<std::sync::Mutex<String>>>,
     keystore: PathBuf,
     // Last, so that the nodes are killed before their files go.
     _dir: tempfile::TempDir,
@@ -67,17 +70,36 @@ impl Owned {
         let nodes = (1..=spec.nodes)
             .map(|id| Node::new(id as u32, dir.path().join(format!("node-{id}"))))
             .collect();
+        let (proxies, proxy_targets) = if spec.listeners.contains(&Listener::Proxied) {
+            (0..spec.nodes)
+                .map(|_| crate::proxy::Proxy::start())
+                .collect::<std::io::Result<Vec<_>>>()?
+                .into_iter()
+                .unzip()
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let mut owned = Owned {
             cluster_id: config::random_uuid()?,
             spec,
             ports: Vec::new(),
             nodes,
+            proxies,
+            proxy_targets,
             keystore,
             _dir: dir,
         };
         let mut attempt = 1;
         loop {
             owned.ports = allocate_ports(&owned.spec);
+            for (i, proxy) in owned.proxies.iter().enumerate() {
+                let ports = &mut owned.ports[i];
+                *owned.proxy_targets[i]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) =
+                    format!("127.0.0.1:{}", ports.listeners[&Listener::Proxied]);
+                ports.advertised.insert(Listener::Proxied, proxy.port());
+            }
             let result = owned.launch_all();
             let Err(e) = result else { return Ok(owned) };
             let race = owned
@@ -169,14 +191,15 @@ impl Owned {
         }
     }
 
-    /// Per node, the address of each listener.
+    /// Per node, the address clients use for each listener (the proxy's for
+    /// [`Listener::Proxied`]).
     pub fn addresses(&self) -> Vec<BTreeMap<Listener, String>> {
         self.ports
             .iter()
             .map(|p| {
                 p.listeners
-                    .iter()
-                    .map(|(l, port)| (*l, format!("127.0.0.1:{port}")))
+                    .keys()
+                    .map(|l| (*l, format!("127.0.0.1:{}", p.advertised(*l))))
                     .collect()
             })
             .collect()
@@ -196,6 +219,7 @@ fn allocate_ports(spec: &KafkaBuilder) -> Vec<NodePorts> {
         .map(|_| NodePorts {
             controller: next(),
             listeners: spec.listeners.iter().map(|l| (*l, next())).collect(),
+            advertised: BTreeMap::new(),
         })
         .collect()
 }

@@ -332,6 +332,54 @@ fn parse_group_offsets(out: &str, group: &str) -> Result<BTreeMap<(String, i32),
     Ok(m)
 }
 
+/// A producer a partition's leader keeps state for (`kafka-transactions describe-producers`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerState {
+    /// The producer id.
+    pub producer_id: i64,
+    /// Its epoch.
+    pub epoch: i16,
+    /// The sequence of the last record it appended.
+    pub last_sequence: i32,
+    /// The last timestamp Kafka keeps for it (the max timestamp of its last batch).
+    pub last_timestamp: i64,
+}
+
+/// The producers partition `partition` of `topic` keeps state for (idempotent and
+/// transactional ones), by `kafka-transactions describe-producers` (the DescribeProducers API).
+pub fn producers(
+    target: &(impl Bootstrap + ?Sized),
+    topic: &str,
+    partition: i32,
+) -> Result<Vec<ProducerState>> {
+    let p = partition.to_string();
+    let out = tool(
+        target,
+        "org.apache.kafka.tools.TransactionsCommand",
+        &["describe-producers", "--topic", topic, "--partition", &p],
+    )?;
+    let mut lines = out.lines().filter(|l| !l.trim().is_empty());
+    let header = lines.next().unwrap_or_default();
+    if !header.starts_with("ProducerId") {
+        bail!("describe-producers printed {out:?}");
+    }
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let field = |i: usize| {
+                f.get(i)
+                    .with_context(|| format!("describe-producers line {l:?}"))
+            };
+            Ok(ProducerState {
+                producer_id: field(0)?.parse()?,
+                epoch: field(1)?.parse()?,
+                last_sequence: field(3)?.parse()?,
+                last_timestamp: field(4)?.parse()?,
+            })
+        })
+        .collect()
+}
+
 /// Creates a topic with `kafka-topics --create` (the broker's default replication factor when
 /// `replication_factor` is `None`), with topic configs.
 pub fn create_topic(
