@@ -4,7 +4,8 @@
 //! is the leader of a mirrored partition: leadership moves, and mirroring goes on before the
 //! node comes back. Every time, the mirror ends ACTIVE with the destination equal to the source,
 //! record for record and offset for offset (read with librdkafka), nothing lost and nothing
-//! twice.
+//! twice. And the state topic of a three-node cluster is replicated to survive a broker, whatever
+//! the cluster's default replication factor, while mirror topics take that default (R8).
 //!
 //! Only Kafka: these tests restart brokers on their data, which tansu's memory storage loses
 //! and librdkafka's mock cluster cannot do.
@@ -14,6 +15,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use clusterlink_testkit::kafka::{tools, unique_name, KafkaCluster};
+use clusterlink_testkit::link_server::state_topic;
 use clusterlink_testkit::peer::{Broker, Peer, Side};
 use clusterlink_testkit::peer_tests;
 use clusterlink_testkit::rdkafka::{self, by_partition, varied_records, Msg, ProduceSpec};
@@ -299,9 +301,78 @@ async fn destination_leader_killed_on_three_nodes(peer: Peer) {
     broker_killed_mid_mirror(peer, Killed::Destination, 3).await
 }
 
+/// On a three-node cluster whose brokers default to one replica and min ISR 1 (Kafka's own
+/// defaults), the state topic gets three replicas and min ISR 2, so the links survive a broker:
+/// with its leader killed, a link is still created, and a new link server finds it. Mirror
+/// topics created without a replication factor take the broker's default (R8).
+async fn state_topic_is_replicated_on_three_nodes(peer: Peer) {
+    let src = peer.cluster(Side::A).unwrap();
+    let mut dst = Broker::Kafka(
+        KafkaCluster::builder()
+            .nodes(3)
+            .prop("default.replication.factor", 1)
+            .prop("min.insync.replicas", 1)
+            .start()
+            .unwrap(),
+    );
+    let topic = unique_name("orders");
+    blocking(|| rdkafka::create_topic(&src.bootstrap(), &topic, PARTITIONS)).unwrap();
+    let records = varied_records(300, PARTITIONS, "rf");
+    blocking(|| produce(&src.bootstrap(), &topic, &records));
+
+    let server = Server::start(&dst.bootstrap()).await;
+    let d = blocking(|| tools::describe_topic(dst.kafka(), state_topic())).unwrap();
+    assert_eq!(d.partitions.len(), 1, "{d:?}");
+    assert_eq!(d.partitions[0].replicas.len(), 3, "{d:?}");
+    assert_eq!(d.configs["min.insync.replicas"], "2", "{d:?}");
+    assert_eq!(d.configs["cleanup.policy"], "compact", "{d:?}");
+
+    // its leader dies: once leadership moved, state writes go on (two in-sync replicas are
+    // left, as min ISR asks)
+    let victim = d.partitions[0].leader.expect("a leader");
+    dst.kafka().kill_node(victim as u32).unwrap();
+    wait_leadership_moved(&mut dst, state_topic(), victim);
+    let links = format!("/v3/clusters/{}/links", dst.cluster_id());
+    let link = unique_name("durable");
+    let (st, v) = server
+        .post(
+            &format!("{links}?link_name={link}"),
+            json!({"source_cluster_id": src.cluster_id(), "configs": [
+                {"name": "bootstrap.servers", "value": src.bootstrap()}]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    server.stop().await;
+    let server = Server::start(&dst.bootstrap()).await;
+    let (st, v) = server.get(&format!("{links}/{link}")).await;
+    assert_eq!(st, 200, "the link survives the state topic's leader: {v:#}");
+    blocking(|| dst.kafka().start_node(victim as u32)).unwrap();
+
+    // a mirror topic without a replication factor: the broker's default, here 1 (R8)
+    let (st, v) = server
+        .post(
+            &format!("{links}/{link}/mirrors"),
+            json!({"source_topic_name": topic}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let d = blocking(|| tools::describe_topic(dst.kafka(), &topic)).unwrap();
+    assert!(d.partitions.iter().all(|p| p.replicas.len() == 1), "{d:?}");
+    server
+        .wait_for(
+            &format!("{links}/{link}/mirrors/{topic}"),
+            "caught up",
+            caught_up(records.len() as i64),
+        )
+        .await;
+    assert_mirrored_exactly(&src, &dst, &topic, &records);
+    server.stop().await;
+}
+
 peer_tests! {
     source_broker_killed_and_restarted: [kafka];
     destination_broker_killed_and_restarted: [kafka];
     source_leader_killed_on_three_nodes: [kafka];
     destination_leader_killed_on_three_nodes: [kafka];
+    state_topic_is_replicated_on_three_nodes: [kafka];
 }
