@@ -215,28 +215,27 @@ async fn broker_killed_mid_mirror(peer: Peer, killed: Killed, nodes: usize) {
     let mut produced = varied_records(BEFORE, PARTITIONS, "before");
     blocking(|| produce(&src.bootstrap(), &topic, &produced));
     let m = Mirror::start(&src, &dst, &topic).await;
+    let src_bootstrap = src.bootstrap();
+    let side = match killed {
+        Killed::Source => &mut src,
+        Killed::Destination => &mut dst,
+    };
+    // found before the producer starts (a tool takes a second), so that the kill comes while
+    // the producer writes
+    let victim = if nodes == 1 {
+        1
+    } else {
+        leader(side, &topic) as u32
+    };
     let during = varied_records(DURING, PARTITIONS, "during");
     let mut producer = Some(produce_in_background(
-        src.bootstrap(),
+        src_bootstrap.clone(),
         &topic,
         during.clone(),
     ));
     produced.extend(during);
 
     m.wait_fetched(BEFORE as i64 / 3).await;
-    let victim = if nodes == 1 {
-        1
-    } else {
-        let side = match killed {
-            Killed::Source => &mut src,
-            Killed::Destination => &mut dst,
-        };
-        leader(side, &topic) as u32
-    };
-    let side = match killed {
-        Killed::Source => &mut src,
-        Killed::Destination => &mut dst,
-    };
     side.kafka().kill_node(victim).unwrap();
     let at_kill = m.fetched().await;
     let writing = producer.as_ref().is_some_and(|p| !p.is_finished());
@@ -274,7 +273,7 @@ async fn broker_killed_mid_mirror(peer: Peer, killed: Killed, nodes: usize) {
         finish(producer.take());
     }
     let after = varied_records(AFTER, PARTITIONS, "after");
-    blocking(|| produce(&src.bootstrap(), &topic, &after));
+    blocking(|| produce(&src_bootstrap, &topic, &after));
     produced.extend(after);
     let status = m
         .wait_caught_up(produced.len(), "everything mirrored")
