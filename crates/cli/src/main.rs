@@ -96,6 +96,9 @@ enum Command {
         /// Print status every this many milliseconds (0: never).
         #[arg(long, default_value_t = 1000)]
         status_interval_ms: u64,
+        /// The compacted topic on the destination that keeps the link's mirrors and checkpoints.
+        #[arg(long, default_value = "_clusterlink_state")]
+        state_topic: String,
         #[command(flatten)]
         tuning: Tuning,
     },
@@ -232,9 +235,11 @@ async fn main() -> ExitCode {
             destination_bootstrap_server,
             topics,
             status_interval_ms,
+            state_topic,
             tuning,
         } => {
             let mut settings = LinkSettings::new(&link);
+            settings.state_topic = state_topic;
             let mut config = ClientConfig::new(&destination_bootstrap_server);
             config.retry.timeout = retry;
             tuning.apply(&mut settings, &mut config);

@@ -29,14 +29,20 @@ pub struct KafkaStore {
 }
 
 impl KafkaStore {
-    /// Opens the store, creating its topic (one partition, compacted) if missing.
+    /// Opens the store, creating its topic if missing: one partition, compacted, and durable
+    /// whatever the cluster's defaults (see [`state_topic_replication`]).
     pub async fn open(client: Client, topic: &str) -> Result<Self, Error> {
         if client.topic_metadata(topic).await.is_err() {
+            let brokers = client.refresh_metadata(Some(&[])).await?.brokers.len();
+            let (replication_factor, min_isr) = state_topic_replication(brokers);
             let new = NewTopic {
                 name: topic.to_owned(),
                 partitions: 1,
-                replication_factor: -1,
-                configs: vec![("cleanup.policy".into(), "compact".into())],
+                replication_factor,
+                configs: vec![
+                    ("cleanup.policy".into(), "compact".into()),
+                    ("min.insync.replicas".into(), min_isr.to_string()),
+                ],
             };
             for (_, r) in client
                 .create_topics(&[new], false, Duration::from_secs(30))
@@ -114,6 +120,17 @@ impl KafkaStore {
     }
 }
 
+/// The state topic's replication factor and `min.insync.replicas` on a cluster of `brokers`
+/// live brokers: three replicas (as many as there are brokers below three), of which all but
+/// one must have every write: on three brokers or more, the links' state survives the loss of
+/// any one broker, and one broker down (a rolling restart) never stops state writes. Not the
+/// broker's `default.replication.factor`: Kafka's is 1 whatever the cluster's size, and a state
+/// topic with one replica loses every link with that broker's disk.
+pub fn state_topic_replication(brokers: usize) -> (i16, i16) {
+    let replication_factor = brokers.clamp(1, 3) as i16;
+    (replication_factor, (replication_factor - 1).max(1))
+}
+
 /// Every live key of a state topic, read without writing anything: how a link server looks at
 /// another cluster's clusterlink state (an empty map when that cluster has no state topic).
 pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String, Vec<u8>>, Error> {
@@ -174,5 +191,19 @@ pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String,
                 };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::state_topic_replication;
+
+    #[test]
+    fn the_state_topic_survives_one_broker_where_there_are_several() {
+        assert_eq!(state_topic_replication(0), (1, 1));
+        assert_eq!(state_topic_replication(1), (1, 1));
+        assert_eq!(state_topic_replication(2), (2, 1));
+        assert_eq!(state_topic_replication(3), (3, 2));
+        assert_eq!(state_topic_replication(12), (3, 2));
     }
 }
