@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Disaster-recovery drill (docs/dr-drill.md explains it): two local Kafka-protocol clusters,
-# A serving producers and B mirroring A through a destination-initiated ClusterLink, then
+# Disaster-recovery drill (docs/dr-drill.md explains it): two local Kafka clusters (Apache
+# Kafka by default; tansu with --peer tansu), A serving producers and B mirroring A through a
+# destination-initiated ClusterLink, then
 #
 #   1. A is lost (its broker is killed); the mirrors on B fail over (state: FAILOVER);
 #   2. producers write to B;
@@ -13,20 +14,25 @@
 # Every link is driven the way a user drives it: `clusterlink apply -f DIR` on ClusterLink YAML
 # files whose `state:` is edited. Each step prints what it did and how many records it moved.
 # Everything started is stopped on exit. CARGO_TARGET_DIR is honoured.
+#
+#   scripts/dr-drill.sh [--peer kafka|tansu]     (or CLUSTERLINK_PEER=tansu; DRILL_KEEP=1 keeps
+#                                                 the logs and files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 # shellcheck source=lib.sh
 . scripts/lib.sh
+parse_peer_args "usage: scripts/dr-drill.sh [--peer kafka|tansu]" "$@"
 say() { printf '   %s\n' "$*"; }
 
-step "installing test brokers and the librdkafka client (first run only)"
+step "installing the test brokers (Apache Kafka, tansu) and the librdkafka client (first run only)"
 eval "$(scripts/install-test-deps.sh | sed 's/^/export /')"
 py() { "$CLUSTERLINK_PYTHON" "$root/crates/testkit/py/kcheck.py" "$@"; }
 
 step "building clusterlink"
 cargo build --quiet -p clusterlink
+build_peer
 target=${CARGO_TARGET_DIR:-target}
 case $target in /*) ;; *) target=$root/$target ;; esac
 bin=$target/debug/clusterlink
@@ -35,6 +41,7 @@ work=$(mktemp -d)
 declare -A pid=()
 cleanup() {
   for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done
+  cluster_stop_all
   wait 2>/dev/null || true
   if [ "${DRILL_KEEP:-}" = 1 ]; then echo "logs and files kept in $work"; else rm -rf "$work"; fi
 }
@@ -50,14 +57,7 @@ fail() {
 }
 trap 'exit 1' TERM
 
-A_PORT=$(free_port) B_PORT=$(free_port) A_REST=$(free_port) B_REST=$(free_port)
-A=127.0.0.1:$A_PORT B=127.0.0.1:$B_PORT
-start_cluster() { # name id port
-  rm -rf "$work/$1"
-  run_tansu "$work/$1" "$2" "$3" "$work/$1.log" &
-  pid[$1]=$!
-  wait_port "$3" || fail "cluster $2 did not start"
-}
+A_PORT=$(free_port) A_REST=$(free_port) B_REST=$(free_port)
 start_link_server() { # name bootstrap port
   "$bin" server --bootstrap-server "$2" --listen "127.0.0.1:$3" \
     --password-encoder-secret-file "$work/encoder" >>"$work/$1.log" 2>&1 &
@@ -327,9 +327,12 @@ produce_batch() { # batch bootstrap n
   produce "$1" "$2" payments $(($3 / 4))
 }
 
-step "starting cluster A ($A, id cluster-a) and cluster B ($B, id cluster-b), and B's link server (REST on 127.0.0.1:$B_REST)"
-start_cluster a cluster-a "$A_PORT"
-start_cluster b cluster-b "$B_PORT"
+step "starting cluster A and cluster B ($PEER), and B's link server (REST on 127.0.0.1:$B_REST)"
+cluster_start A cluster-a "$work" "$A_PORT" || fail "cluster A did not start"
+cluster_start B cluster-b "$work" || fail "cluster B did not start"
+A=$A_BOOTSTRAP B=$B_BOOTSTRAP
+say "A: $A, cluster id $A_ID"
+say "B: $B, cluster id $B_ID"
 start_link_server b-link-server "$B" "$B_REST"
 
 step "A serves producers: topics orders (3 partitions) and payments (1 partition), batch a1"
@@ -338,7 +341,7 @@ py create-topic --bootstrap "$A" --topic payments --partitions 1
 produce_batch a1 "$A" $N_A1
 
 step "B mirrors A: ClusterLink a-to-b on B, applied from site-b/cluster-link.yaml"
-manifests "$work/site-b" a-to-b cluster-b-rest "$B_REST" cluster-a "$A" B
+manifests "$work/site-b" a-to-b cluster-b-rest "$B_REST" "$A_ID" "$A" B
 sed 's/^/   | /' "$work/site-b/cluster-link.yaml"
 apply "$work/site-b"
 wait_mirrored "$work/site-b" "$B" $N_A1
@@ -354,10 +357,8 @@ moved "a-to-b, while producers write to A:     A -> B  $N_A2 (a2)"
 
 step "A is lost: A acknowledges a last batch a3, and its broker is killed right after (kill -9)"
 produce_batch a3 "$A" $N_A3
-kill -9 "${pid[a]}"
-disown "${pid[a]}" 2>/dev/null || true
-unset 'pid[a]'
-say "cluster A killed: its memory storage, and every record in it, is gone"
+cluster_kill A
+say "cluster A's broker killed (SIGKILL), and every record it held is gone with it"
 say "records of a3 that B had not fetched yet are lost with A; B cannot see them (its lag is the lag at its last fetch)"
 wait_state "$work/site-b" SOURCE_UNAVAILABLE
 
@@ -381,13 +382,20 @@ step "producers move to B: batch b4 written to B's topics, now writable"
 produce_batch b4 "$B" $N_B4
 say "B holds $(count "$B" b-4)"
 
-step "A comes back rebuilt: a new, empty broker with A's address and cluster id; a new link server for A (REST on 127.0.0.1:$A_REST)"
-start_cluster a cluster-a "$A_PORT"
+if [ "$PEER" = tansu ]; then
+  rebuilt="a new, empty broker with A's address and cluster id"
+else
+  rebuilt="a new, empty cluster (formatted anew: a new cluster id, and here a new address)"
+fi
+step "A comes back rebuilt: $rebuilt; a new link server for A (REST on 127.0.0.1:$A_REST)"
+cluster_start A cluster-a "$work" "$A_PORT" || fail "the rebuilt cluster A did not start"
+A=$A_BOOTSTRAP
+say "A: $A, cluster id $A_ID"
 start_link_server a-link-server "$A" "$A_REST"
 say "topics on the rebuilt A: $(py topics --bootstrap "$A") (_clusterlink_state is its link server's)"
 
 step "reverse mirroring: ClusterLink b-to-a on A pulls B's topics back, applied from site-a/cluster-link.yaml"
-manifests "$work/site-a" b-to-a cluster-a-rest "$A_REST" cluster-b "$B" A
+manifests "$work/site-a" b-to-a cluster-a-rest "$A_REST" "$B_ID" "$B" A
 sed 's/^/   | /' "$work/site-a/cluster-link.yaml"
 apply "$work/site-a"
 on_b=$(drill total b-4)

@@ -1,60 +1,58 @@
 #!/usr/bin/env bash
 # The main job: the CFK page's destination-initiated cluster link, run locally without
-# Kubernetes. Starts two Kafka-protocol clusters (tansu) and a clusterlink link server for the
-# destination, applies examples/quickstart/ with `clusterlink apply` (the operator's reconcile,
-# driven from files), produces records into the source topics with librdkafka, shows them
-# mirrored with lag reaching zero and the ClusterLink status, then promotes a mirror by editing
-# the resource and writes to the promoted topic. Stops everything it started on exit.
+# Kubernetes. Starts two local Kafka clusters (Apache Kafka by default; tansu with --peer tansu)
+# and a clusterlink link server for the destination, applies examples/quickstart/ with
+# `clusterlink apply` (the operator's reconcile, driven from files; the clusters' addresses and
+# the source's cluster id filled in), produces records into the source topics with librdkafka,
+# shows them mirrored with lag reaching zero and the ClusterLink status, then promotes a mirror
+# by editing the resource and writes to the promoted topic. Stops everything it started on exit.
+#
+#   scripts/quickstart.sh [--peer kafka|tansu]     (or CLUSTERLINK_PEER=tansu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 # shellcheck source=lib.sh
 . scripts/lib.sh
+parse_peer_args "usage: scripts/quickstart.sh [--peer kafka|tansu]" "$@"
 
-step "installing test brokers and the librdkafka client (first run only)"
+step "installing the test brokers (Apache Kafka, tansu) and the librdkafka client (first run only)"
 eval "$(scripts/install-test-deps.sh | sed 's/^/export /')"
 py() { "$CLUSTERLINK_PYTHON" "$root/crates/testkit/py/kcheck.py" "$@"; }
 
 step "building clusterlink"
 cargo build --quiet -p clusterlink
+build_peer
 bin=$root/target/debug/clusterlink
 
 work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  cluster_stop_all
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# The example files name fixed local ports, as a docker-compose quickstart would.
-SRC_PORT=19092 DST_PORT=29092 REST_PORT=18090
-for p in $SRC_PORT $DST_PORT $REST_PORT; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-    echo "port $p is in use; the quickstart's examples/quickstart/*.yaml need ports $SRC_PORT, $DST_PORT and $REST_PORT free"
-    exit 1
-  fi
-done
-start_cluster() { # id port
-  run_tansu "$work/$1" "$1" "$2" "$work/$1.log" &
-  pids+=($!)
-  wait_port "$2" || { echo "cluster $1 did not start:"; cat "$work/$1.log"; exit 1; }
-}
-SRC=127.0.0.1:$SRC_PORT DST=127.0.0.1:$DST_PORT
-
-step "starting the source cluster 'quickstart-source' ($SRC) and the destination 'quickstart-destination' ($DST)"
-start_cluster quickstart-source "$SRC_PORT"
-start_cluster quickstart-destination "$DST_PORT"
+step "starting the source cluster and the destination cluster ($PEER)"
+t0=$(date +%s.%N)
+cluster_start SRC quickstart-source "$work"
+cluster_start DST quickstart-destination "$work"
+echo "source:      $SRC_BOOTSTRAP, cluster id $SRC_ID"
+echo "destination: $DST_BOOTSTRAP, cluster id $DST_ID"
+echo "both serving after $(python3 -c "import time; print(f'{time.time() - $t0:.1f}')") s"
+SRC=$SRC_BOOTSTRAP DST=$DST_BOOTSTRAP REST_PORT=$(free_port)
 
 gen() { # topic first count
   python3 - "$@" <<'PY'
-import json, sys
+import json, sys, time
 topic, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+# Timestamps of now: a broker deletes records older than a topic's retention.ms.
+now = int(time.time() * 1000)
 recs = [{"partition": i % 3, "key": f"{topic}-{i}".encode().hex(),
          "value": json.dumps({"id": i, "amount": i * 7 % 1000}).encode().hex(),
-         "headers": [["origin", b"quickstart".hex()]], "timestamp": 1700000000000 + i} for i in range(first, first + n)]
+         "headers": [["origin", b"quickstart".hex()]], "timestamp": now + i} for i in range(first, first + n)]
 print(json.dumps({"topic": topic, "config": {"compression.type": "zstd", "enable.idempotence": True}, "records": recs}))
 PY
 }
@@ -71,8 +69,12 @@ echo "quickstart-password-encoder-secret" > "$work/encoder"
 pids+=($!)
 wait_port "$REST_PORT" || { cat "$work/server.log"; exit 1; }
 
+# The example files name the local endpoints a docker-compose quickstart would have, and the
+# source's cluster id; the clusters started here have their own.
 cp -r examples/quickstart "$work/manifests"
-step "clusterlink apply -f examples/quickstart/"
+sed -i -e "s/127.0.0.1:19092/$SRC/" -e "s/127.0.0.1:18090/127.0.0.1:$REST_PORT/" \
+  -e "s/clusterID: quickstart-source/clusterID: $SRC_ID/" "$work/manifests"/*.yaml
+step "clusterlink apply -f examples/quickstart/ (the source's address and id filled in)"
 sed 's/^/  | /' "$work/manifests/cluster-link.yaml"
 "$bin" apply -f "$work/manifests"
 

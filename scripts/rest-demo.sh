@@ -1,38 +1,38 @@
 #!/usr/bin/env bash
-# The REST-level demo (the main job is scripts/quickstart.sh): two local Kafka-protocol clusters (tansu), a clusterlink link server on the
-# destination, driven through Confluent's Admin REST v3 API exactly as CFK or a curl script
-# would: create a link and a mirror topic, watch records produced with librdkafka get mirrored
-# with lag reaching zero, compare both sides record by record, then promote the mirror and write
-# to it. Stops everything it started on exit.
+# The REST-level demo (the main job is scripts/quickstart.sh): two local Kafka clusters (Apache
+# Kafka by default; tansu with --peer tansu), a clusterlink link server on the destination,
+# driven through Confluent's Admin REST v3 API exactly as CFK or a curl script would: create a
+# link and a mirror topic, watch records produced with librdkafka get mirrored with lag reaching
+# zero, compare both sides record by record, then promote the mirror and write to it. Stops
+# everything it started on exit.
+#
+#   scripts/rest-demo.sh [--peer kafka|tansu]     (or CLUSTERLINK_PEER=tansu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 # shellcheck source=lib.sh
 . scripts/lib.sh
+parse_peer_args "usage: scripts/rest-demo.sh [--peer kafka|tansu]" "$@"
 
-step "installing test brokers and the librdkafka client (first run only)"
+step "installing the test brokers (Apache Kafka, tansu) and the librdkafka client (first run only)"
 eval "$(scripts/install-test-deps.sh | sed 's/^/export /')"
 py() { "$CLUSTERLINK_PYTHON" "$root/crates/testkit/py/kcheck.py" "$@"; }
 
 step "building clusterlink"
 cargo build --quiet -p clusterlink
+build_peer
 bin=$root/target/debug/clusterlink
 
 work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  cluster_stop_all
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-start_cluster() { # id port
-  run_tansu "$work/$1" "$1" "$2" "$work/$1.log" &
-  pids+=($!)
-  wait_port "$2" || { echo "cluster $1 did not start:"; cat "$work/$1.log"; exit 1; }
-}
 # rest METHOD PATH [JSON]: calls the link server, prints the JSON answer (python: no curl needed)
 rest() {
   python3 - "$api" "$@" <<'PY'
@@ -50,23 +50,26 @@ PY
 }
 field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$1"; }
 
-a_port=$(free_port); b_port=$(free_port); api_port=$(free_port)
-A=127.0.0.1:$a_port; B=127.0.0.1:$b_port; api=http://127.0.0.1:$api_port/v3
-step "starting cluster 'source-a' ($A) and cluster 'destination-b' ($B)"
-start_cluster source-a "$a_port"
-start_cluster destination-b "$b_port"
+api_port=$(free_port); api=http://127.0.0.1:$api_port/v3
+step "starting cluster source-a and cluster destination-b ($PEER)"
+cluster_start SOURCE_A source-a "$work"
+cluster_start DESTINATION_B destination-b "$work"
+A=$SOURCE_A_BOOTSTRAP B=$DESTINATION_B_BOOTSTRAP
+echo "source-a: $A, cluster id $SOURCE_A_ID; destination-b: $B, cluster id $DESTINATION_B_ID"
 
-step "producing 1000 records into source-a/orders with librdkafka (zstd, keys, headers, timestamps)"
+step "creating source-a/orders (4 partitions) and producing 1000 records into it with librdkafka (zstd, keys, headers, timestamps)"
 gen() { # first count
   python3 - "$1" "$2" <<'PY'
-import json, sys
+import json, sys, time
 first, n = int(sys.argv[1]), int(sys.argv[2])
+now = int(time.time() * 1000)
 recs = [{"partition": i % 4, "key": f"order-{i}".encode().hex(),
          "value": json.dumps({"order": i, "amount": i * 7 % 1000}).encode().hex(),
-         "headers": [["source", b"demo".hex()]], "timestamp": 1700000000000 + i} for i in range(first, first + n)]
+         "headers": [["source", b"demo".hex()]], "timestamp": now + i} for i in range(first, first + n)]
 print(json.dumps({"topic": "orders", "config": {"compression.type": "zstd", "enable.idempotence": True}, "records": recs}))
 PY
 }
+py create-topic --bootstrap "$A" --topic orders --partitions 4
 gen 0 1000 | py produce --bootstrap "$A"
 
 step "starting the link server on destination-b, REST on $api"
@@ -78,7 +81,7 @@ echo "local cluster id: $cluster"
 
 step "POST /clusters/$cluster/links?link_name=demo-link (bootstrap.servers=$A)"
 rest POST "/clusters/$cluster/links?link_name=demo-link" \
-  "{\"source_cluster_id\": \"source-a\", \"configs\": [{\"name\": \"bootstrap.servers\", \"value\": \"$A\"}]}" >/dev/null
+  "{\"source_cluster_id\": \"$SOURCE_A_ID\", \"configs\": [{\"name\": \"bootstrap.servers\", \"value\": \"$A\"}]}" >/dev/null
 rest GET "/clusters/$cluster/links/demo-link" | field '{k: d[k] for k in ("link_name", "link_id", "source_cluster_id", "link_state") if k in d}'
 
 step "POST /clusters/$cluster/links/demo-link/mirrors (orders -> orders)"

@@ -1,5 +1,7 @@
 //! `clusterlink apply` and `clusterlink status` as a user runs them: the binary, YAML files in a
-//! folder, a real link server over real brokers, data checked with librdkafka.
+//! folder, a real link server over real brokers, data checked with librdkafka. On Apache Kafka
+//! (the destination the run's shared cluster, so every name is unique; a private source with a
+//! SASL listener where the link authenticates) and on tansu.
 
 mod support;
 
@@ -8,14 +10,43 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clusterlink_reconcile::rest_client::{RestClient, RestEndpoint};
+use clusterlink_testkit::examples::{Example, Local};
+use clusterlink_testkit::kafka::unique_name;
 use clusterlink_testkit::link_server::LinkServer;
-use clusterlink_testkit::rdkafka;
-use clusterlink_testkit::sasl::SaslCluster;
-use clusterlink_testkit::TansuCluster;
+use clusterlink_testkit::peer::{Peer, Side};
+use clusterlink_testkit::{peer_tests, rdkafka};
 use serde_json::Value;
 use support::{clusterlink, text};
 
-fn manifests(dir: &Path, rest_url: &str, source: &str, orders_state: &str) {
+/// The names the manifests use: unique, since the destination may be shared.
+struct Names {
+    src_id: String,
+    link: String,
+    orders: String,
+    payments: String,
+    audit: String,
+}
+
+impl Names {
+    fn new(src_id: &str) -> Names {
+        Names {
+            src_id: src_id.to_owned(),
+            link: unique_name("demo-link"),
+            orders: unique_name("orders"),
+            payments: unique_name("payments"),
+            audit: unique_name("audit"),
+        }
+    }
+}
+
+fn manifests(dir: &Path, n: &Names, rest_url: &str, source: &str, orders_state: &str) {
+    let Names {
+        src_id,
+        link,
+        orders,
+        payments,
+        audit,
+    } = n;
     std::fs::write(
         dir.join("rest.yaml"),
         format!(
@@ -42,20 +73,20 @@ data:
 kind: ClusterLink
 metadata: {{name: demo, namespace: destination}}
 spec:
-  name: demo-link
+  name: {link}
   destinationKafkaCluster: {{kafkaRestClassRef: {{name: dest-rest}}}}
   sourceKafkaCluster:
     bootstrapEndpoint: {source}
-    clusterID: src
+    clusterID: {src_id}
     authentication: {{type: plain, jaasConfig: {{secretRef: src-creds}}}}
   mirrorTopics:
-    - name: orders
+    - name: {orders}
       state: {orders_state}
-    - name: payments
+    - name: {payments}
 ---
 apiVersion: platform.confluent.io/v1beta1
 kind: KafkaTopic
-metadata: {{name: audit, namespace: destination}}
+metadata: {{name: {audit}, namespace: destination}}
 spec:
   partitionCount: 2
   configs: {{cleanup.policy: compact}}
@@ -100,58 +131,68 @@ fn ready(s: &Value) -> bool {
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apply_then_status_then_promote_from_files() {
+async fn apply_then_status_then_promote_from_files(peer: Peer) {
     // The link authenticates with the manifests' credentials (SASL PLAIN); set-up and checks
     // use plain clients.
-    let src = SaslCluster::start_mixed("src", &[("mirror", "hunter2")]).unwrap();
-    let dst = TansuCluster::start("dst").unwrap();
-    for t in ["orders", "payments"] {
-        clusterlink_testkit::rdkafka::create_topic(&src.bootstrap(), t, 2).unwrap();
+    let src = peer.sasl_private("src", &[("mirror", "hunter2")]).unwrap();
+    let dst = peer.cluster(Side::B).unwrap();
+    let dst_id = dst.cluster_id();
+    let n = Names::new(&src.cluster_id());
+    for t in [&n.orders, &n.payments] {
+        rdkafka::create_topic(&src.bootstrap(), t, 2).unwrap();
         produce(&src.bootstrap(), t, 200);
     }
     let server = LinkServer::start(&dst.bootstrap()).await;
     let dir = tempfile::tempdir().unwrap();
-    manifests(dir.path(), &server.url(), &src.bootstrap(), "ACTIVE");
+    manifests(
+        dir.path(),
+        &n,
+        &server.url(),
+        &src.sasl_bootstrap(),
+        "ACTIVE",
+    );
     let d = dir.path().to_str().unwrap();
 
     let o = clusterlink(&["apply", "-f", d]);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
+    let (orders, payments, audit) = (&n.orders, &n.payments, &n.audit);
     for line in [
-        "ClusterLink destination/demo: [ok] LinkCreated: created link demo-link on cluster dst",
-        "[ok] MirrorTopicCreated: mirror topic orders created from orders",
-        "[ok] MirrorTopicCreated: mirror topic payments created from payments",
-        "KafkaTopic destination/audit: [ok] TopicCreated: topic audit created on cluster dst",
-        "skipping platform.confluent.io/v1beta1 Kafka",
-        "ClusterLink destination/demo: Reconciled=True",
+        format!(
+            "ClusterLink destination/demo: [ok] LinkCreated: created link {} on cluster {dst_id}",
+            n.link
+        ),
+        format!("[ok] MirrorTopicCreated: mirror topic {orders} created from {orders}"),
+        format!("[ok] MirrorTopicCreated: mirror topic {payments} created from {payments}"),
+        format!(
+            "KafkaTopic destination/{audit}: [ok] TopicCreated: topic {audit} created on cluster {dst_id}"
+        ),
+        "skipping platform.confluent.io/v1beta1 Kafka".into(),
+        "ClusterLink destination/demo: Reconciled=True".into(),
     ] {
-        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+        assert!(out.contains(&line), "missing {line:?} in:\n{out}");
     }
     assert!(!out.contains("hunter2"), "a credential was printed:\n{out}");
     let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
-    let audit = rest.topic("dst", "audit").await.unwrap().unwrap();
-    assert_eq!(audit.partitions_count, Some(2));
+    let audit_topic = rest.topic(&dst_id, audit).await.unwrap().unwrap();
+    assert_eq!(audit_topic.partitions_count, Some(2));
 
     wait_for("the mirrors to catch up", async || {
-        rdkafka::consume(&dst.bootstrap(), "orders").unwrap().len() == 200
-            && rdkafka::consume(&dst.bootstrap(), "payments")
-                .unwrap()
-                .len()
-                == 200
+        rdkafka::consume(&dst.bootstrap(), orders).unwrap().len() == 200
+            && rdkafka::consume(&dst.bootstrap(), payments).unwrap().len() == 200
     })
     .await;
     assert_eq!(
-        rdkafka::by_partition(&rdkafka::consume(&dst.bootstrap(), "orders").unwrap()),
-        rdkafka::by_partition(&rdkafka::consume(&src.bootstrap(), "orders").unwrap())
+        rdkafka::by_partition(&rdkafka::consume(&dst.bootstrap(), orders).unwrap()),
+        rdkafka::by_partition(&rdkafka::consume(&src.bootstrap(), orders).unwrap())
     );
 
     // `status` reads the status live; nothing is pending.
     let s = status_json(dir.path());
     assert!(ready(&s), "{s:#}");
     assert_eq!(s["status"]["numMirrorTopics"], 2);
-    assert_eq!(s["status"]["destinationKafkaClusterID"], "dst");
-    assert_eq!(s["status"]["mirrorTopics"]["orders"]["status"], "ACTIVE");
+    assert_eq!(s["status"]["destinationKafkaClusterID"], dst_id.as_str());
+    assert_eq!(s["status"]["mirrorTopics"][orders]["status"], "ACTIVE");
 
     // A second apply with nothing changed: no creation, no write (a one-shot apply keeps no
     // state, so only the credential is re-sent: its value cannot be compared).
@@ -162,33 +203,39 @@ async fn apply_then_status_then_promote_from_files() {
     assert!(!out.contains("MirrorTopic"), "{out}");
 
     // Edit the file: PROMOTE orders.
-    manifests(dir.path(), &server.url(), &src.bootstrap(), "PROMOTE");
+    manifests(
+        dir.path(),
+        &n,
+        &server.url(),
+        &src.sasl_bootstrap(),
+        "PROMOTE",
+    );
     let o = clusterlink(&["apply", "-f", d]);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("MirrorTopicPromoting"), "{out}");
     assert!(
-        out.contains("TopicHandedOver: topic orders is no longer a mirror; under the operator, KafkaTopic clink-orders-"),
+        out.contains(&format!("TopicHandedOver: topic {orders} is no longer a mirror; under the operator, KafkaTopic clink-{orders}-")),
         "{out}"
     );
     let s = status_json(dir.path());
     assert_eq!(
-        s["status"]["mirrorTopics"]["orders"]["status"], "STOPPED",
+        s["status"]["mirrorTopics"][orders]["status"], "STOPPED",
         "{s:#}"
     );
     assert!(ready(&s));
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_invalid_file_is_refused_with_the_field_and_no_rest_write() {
-    let dst = TansuCluster::start("dst").unwrap();
+async fn an_invalid_file_is_refused_with_the_field_and_no_rest_write(peer: Peer) {
+    let dst = peer.cluster(Side::B).unwrap();
     let server = LinkServer::start(&dst.bootstrap()).await;
     let dir = tempfile::tempdir().unwrap();
-    manifests(dir.path(), &server.url(), "127.0.0.1:1", "ACTIVE");
+    let n = Names::new("src");
+    manifests(dir.path(), &n, &server.url(), "127.0.0.1:1", "ACTIVE");
     let link = std::fs::read_to_string(dir.path().join("link.yaml"))
         .unwrap()
-        .replace("- name: payments", "- name: \"pay ments\"");
+        .replace(&format!("- name: {}", n.payments), "- name: \"pay ments\"");
     std::fs::write(dir.path().join("link.yaml"), link).unwrap();
     let o = clusterlink(&["apply", "-f", dir.path().to_str().unwrap()]);
     let out = text(&o);
@@ -210,16 +257,23 @@ async fn an_invalid_file_is_refused_with_the_field_and_no_rest_write() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apply_watch_follows_changes_of_the_files() {
-    let src = SaslCluster::start_mixed("src", &[("mirror", "hunter2")]).unwrap();
-    let dst = TansuCluster::start("dst").unwrap();
-    for t in ["orders", "payments"] {
-        clusterlink_testkit::rdkafka::create_topic(&src.bootstrap(), t, 1).unwrap();
+async fn apply_watch_follows_changes_of_the_files(peer: Peer) {
+    let src = peer.sasl_private("src", &[("mirror", "hunter2")]).unwrap();
+    let dst = peer.cluster(Side::B).unwrap();
+    let dst_id = dst.cluster_id();
+    let n = Names::new(&src.cluster_id());
+    for t in [&n.orders, &n.payments] {
+        rdkafka::create_topic(&src.bootstrap(), t, 1).unwrap();
     }
     let server = LinkServer::start(&dst.bootstrap()).await;
     let dir = tempfile::tempdir().unwrap();
-    manifests(dir.path(), &server.url(), &src.bootstrap(), "ACTIVE");
+    manifests(
+        dir.path(),
+        &n,
+        &server.url(),
+        &src.sasl_bootstrap(),
+        "ACTIVE",
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
         .args(["apply", "--watch", "-f", dir.path().to_str().unwrap()])
         .stdout(Stdio::null())
@@ -228,18 +282,24 @@ async fn apply_watch_follows_changes_of_the_files() {
         .unwrap();
     let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
     wait_for("both mirrors", async || {
-        rest.mirrors("dst", "demo-link")
+        rest.mirrors(&dst_id, &n.link)
             .await
             .map(|m| m.len() == 2)
             .unwrap_or(false)
     })
     .await;
     // Pause orders by editing the file.
-    manifests(dir.path(), &server.url(), &src.bootstrap(), "PAUSE");
+    manifests(
+        dir.path(),
+        &n,
+        &server.url(),
+        &src.sasl_bootstrap(),
+        "PAUSE",
+    );
     wait_for("orders paused", async || {
-        rest.mirrors("dst", "demo-link")
+        rest.mirrors(&dst_id, &n.link)
             .await
-            .is_ok_and(|m| m.iter().any(|m| m.name == "orders" && m.status == "PAUSED"))
+            .is_ok_and(|m| m.iter().any(|m| m.name == n.orders && m.status == "PAUSED"))
     })
     .await;
     child.kill().unwrap();
@@ -247,46 +307,32 @@ async fn apply_watch_follows_changes_of_the_files() {
     server.stop().await;
 }
 
-/// Copies an `examples/` folder to `dir` with the local endpoints it names replaced by the
-/// test's.
-fn example(name: &str, dir: &Path, src: &str, dst: &str, src_rest: &str, dst_rest: &str) {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name);
-    for f in std::fs::read_dir(&from).unwrap() {
-        let f = f.unwrap().path();
-        let text = std::fs::read_to_string(&f)
-            .unwrap()
-            .replace("127.0.0.1:19092", src)
-            .replace("127.0.0.1:29092", dst)
-            .replace("http://127.0.0.1:18091", src_rest)
-            .replace("http://127.0.0.1:18090", dst_rest);
-        std::fs::write(dir.join(f.file_name().unwrap()), text).unwrap();
-    }
-}
-
 /// One of the page's two-cluster examples applied with `clusterlink apply`: forward-topic moves
 /// to the destination, reverse-topic (when the example has it) back to the source.
-async fn two_cluster_example(name: &str, reverse: bool) {
-    let src = TansuCluster::start("kafka-src").unwrap();
-    let dst = TansuCluster::start("kafka-dest").unwrap();
-    rdkafka::create_topic(&src.bootstrap(), "forward-topic", 2).unwrap();
-    produce(&src.bootstrap(), "forward-topic", 150);
-    if reverse {
-        rdkafka::create_topic(&dst.bootstrap(), "reverse-topic", 2).unwrap();
-        produce(&dst.bootstrap(), "reverse-topic", 50);
-    }
+async fn two_cluster_example(peer: Peer, name: &str, reverse: bool) {
+    let (src, dst) = peer.pair().unwrap();
     let ss = LinkServer::start(&src.bootstrap()).await;
     let ds = LinkServer::start(&dst.bootstrap()).await;
-    let dir = tempfile::tempdir().unwrap();
-    example(
+    let example = Example::load(
         name,
-        dir.path(),
-        &src.bootstrap(),
-        &dst.bootstrap(),
-        &ss.url(),
-        &ds.url(),
+        &Local {
+            src_bootstrap: &src.bootstrap(),
+            dst_bootstrap: &dst.bootstrap(),
+            src_rest: &ss.url(),
+            dst_rest: &ds.url(),
+            src_id: &src.cluster_id(),
+            dst_id: &dst.cluster_id(),
+        },
     );
+    let (forward, reverse_topic) = (example.name("forward-topic"), example.name("reverse-topic"));
+    rdkafka::create_topic(&src.bootstrap(), &forward, 2).unwrap();
+    produce(&src.bootstrap(), &forward, 150);
+    if reverse {
+        rdkafka::create_topic(&dst.bootstrap(), &reverse_topic, 2).unwrap();
+        produce(&dst.bootstrap(), &reverse_topic, 50);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    example.write_to(dir.path());
     let o = clusterlink(&["apply", "-f", dir.path().to_str().unwrap()]);
     let out = text(&o);
     assert!(o.status.success(), "{out}");
@@ -296,22 +342,19 @@ async fn two_cluster_example(name: &str, reverse: bool) {
             == rdkafka::by_partition(&rdkafka::consume(b, topic).unwrap())
     };
     wait_for("forward-topic on the destination", async || {
-        rdkafka::consume(&dst.bootstrap(), "forward-topic")
-            .unwrap()
-            .len()
-            == 150
+        rdkafka::consume(&dst.bootstrap(), &forward).unwrap().len() == 150
     })
     .await;
-    assert!(same(&src.bootstrap(), &dst.bootstrap(), "forward-topic"));
+    assert!(same(&src.bootstrap(), &dst.bootstrap(), &forward));
     if reverse {
         wait_for("reverse-topic on the source", async || {
-            rdkafka::consume(&src.bootstrap(), "reverse-topic")
+            rdkafka::consume(&src.bootstrap(), &reverse_topic)
                 .unwrap()
                 .len()
                 == 50
         })
         .await;
-        assert!(same(&dst.bootstrap(), &src.bootstrap(), "reverse-topic"));
+        assert!(same(&dst.bootstrap(), &src.bootstrap(), &reverse_topic));
     }
     // Every ClusterLink of the example ends Ready.
     let s = status_json(dir.path());
@@ -326,17 +369,23 @@ async fn two_cluster_example(name: &str, reverse: bool) {
     ds.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn example_destination_initiated_bidirectional() {
-    two_cluster_example("bidirectional", true).await;
+async fn example_destination_initiated_bidirectional(peer: Peer) {
+    two_cluster_example(peer, "bidirectional", true).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn example_source_initiated_bidirectional_outbound_side_first() {
-    two_cluster_example("source-initiated-bidirectional", true).await;
+async fn example_source_initiated_bidirectional_outbound_side_first(peer: Peer) {
+    two_cluster_example(peer, "source-initiated-bidirectional", true).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn example_source_initiated_unidirectional() {
-    two_cluster_example("source-initiated", false).await;
+async fn example_source_initiated_unidirectional(peer: Peer) {
+    two_cluster_example(peer, "source-initiated", false).await;
+}
+
+peer_tests! {
+    apply_then_status_then_promote_from_files: [kafka, tansu];
+    an_invalid_file_is_refused_with_the_field_and_no_rest_write: [kafka, tansu];
+    apply_watch_follows_changes_of_the_files: [kafka, tansu];
+    example_destination_initiated_bidirectional: [kafka, tansu];
+    example_source_initiated_bidirectional_outbound_side_first: [kafka, tansu];
+    example_source_initiated_unidirectional: [kafka, tansu];
 }

@@ -10,20 +10,42 @@
 //! it belongs (partition, production order, content, offsets), except the records A
 //! acknowledged but had not yet mirrored when it was lost: they are counted, not expected (the
 //! RPO of asynchronous replication).
+//!
+//! On Apache Kafka and tansu. A is a cluster of the test's own (it is killed); on Kafka B is
+//! the run's shared cluster, so the topic and link names are unique. "Rebuilt" A is, on
+//! tansu, the broker started again empty on A's address with A's id (memory storage); on Kafka
+//! a new cluster, as a rebuilt Kafka cluster is: new log directories, a new cluster id, a new
+//! address.
 
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use clusterlink_testkit::kafka::unique_name;
 use clusterlink_testkit::link_server::LinkServer;
+use clusterlink_testkit::peer::{Broker, Peer, Side};
+use clusterlink_testkit::peer_tests;
 use clusterlink_testkit::rdkafka::{self, Msg, ProduceSpec};
-use clusterlink_testkit::TansuCluster;
 use serde_json::Value;
 use support::{clusterlink, text};
 
-const TOPICS: [(&str, i32); 2] = [("orders", 3), ("payments", 1)];
+/// The drill's topics and their partitions: orders (3) and payments (1), with a unique suffix
+/// (B may be a shared cluster).
+fn topics() -> &'static [(String, i32); 2] {
+    static TOPICS: OnceLock<[(String, i32); 2]> = OnceLock::new();
+    TOPICS.get_or_init(|| [(unique_name("orders"), 3), (unique_name("payments"), 1)])
+}
+
+fn orders() -> &'static str {
+    &topics()[0].0
+}
+
+fn payments() -> &'static str {
+    &topics()[1].0
+}
 /// Batches in the order they are produced (`a*` to A, `b*` to B).
 const ORDER: [&str; 7] = ["a1", "a2", "a3", "b4", "b5", "b6", "a7"];
 
@@ -65,7 +87,7 @@ fn mirror_states(s: &Value) -> BTreeMap<String, (String, i64)> {
 
 fn all_in(s: &Value, state: &str) -> bool {
     let m = mirror_states(s);
-    m.len() == TOPICS.len() && m.values().all(|(st, _)| st == state)
+    m.len() == topics().len() && m.values().all(|(st, _)| st == state)
 }
 
 /// Polls `done` every 200 ms for up to 30 s.
@@ -84,6 +106,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 /// The ClusterLink `link` on the cluster whose link server is at `rest`, pulling both topics
 /// from `source` (cluster id `source_id`), every mirror topic in `state`.
 fn manifests(dir: &Path, link: &str, rest: &str, source_id: &str, source: &str, state: &str) {
+    let (orders, payments) = (orders(), payments());
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
         dir.join("cluster-link.yaml"),
@@ -104,9 +127,9 @@ spec:
     bootstrapEndpoint: {source}
     clusterID: {source_id}
   mirrorTopics:
-    - name: orders
+    - name: {orders}
       state: {state}
-    - name: payments
+    - name: {payments}
       state: {state}
 "#
         ),
@@ -135,7 +158,7 @@ impl Ledger {
     /// Produces `n` uniquely keyed records of `batch` into `topic` with librdkafka; once they
     /// are all acknowledged they are in the ledger.
     fn produce(&mut self, bootstrap: &str, batch: &'static str, topic: &str, n: usize) {
-        let partitions = TOPICS.iter().find(|t| t.0 == topic).unwrap().1;
+        let partitions = topics().iter().find(|t| t.0 == topic).unwrap().1;
         let records: Vec<Msg> = (0..n)
             .map(|i| Msg {
                 partition: i as i32 % partitions,
@@ -193,7 +216,7 @@ struct Dump(BTreeMap<Key, Vec<Msg>>);
 impl Dump {
     fn read(bootstrap: &str) -> Dump {
         let mut out: BTreeMap<Key, Vec<Msg>> = BTreeMap::new();
-        for (t, _) in TOPICS {
+        for (t, _) in topics() {
             for m in rdkafka::consume(bootstrap, t).unwrap() {
                 out.entry((t.to_string(), m.key.clone().unwrap_or_default()))
                     .or_default()
@@ -361,12 +384,13 @@ fn union(sets: &[&BTreeSet<Key>]) -> BTreeSet<Key> {
     sets.iter().flat_map(|s| s.iter().cloned()).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failover_rebuild_reverse_mirroring_and_failback() {
+async fn failover_rebuild_reverse_mirroring_and_failback(peer: Peer) {
     let started = Instant::now();
-    let mut a = TansuCluster::start("cluster-a").unwrap();
-    let b = TansuCluster::start("cluster-b").unwrap();
-    let (a_boot, b_boot) = (a.bootstrap(), b.bootstrap());
+    let mut a = peer.private("cluster-a").unwrap();
+    let b = peer.cluster(Side::B).unwrap();
+    let (a_boot, b_boot, a_id, b_id) =
+        (a.bootstrap(), b.bootstrap(), a.cluster_id(), b.cluster_id());
+    let (a_to_b, b_to_a) = (unique_name("a-to-b"), unique_name("b-to-a"));
     let b_server = LinkServer::start(&b_boot).await;
     let dir = tempfile::tempdir().unwrap();
     let site_b = dir.path().join("site-b");
@@ -374,31 +398,29 @@ async fn failover_rebuild_reverse_mirroring_and_failback() {
     let mut ledger = Ledger::default();
 
     // A serves producers; B mirrors A.
-    for (t, p) in TOPICS {
-        rdkafka::create_topic(&a_boot, t, p).unwrap();
+    for (t, p) in topics() {
+        rdkafka::create_topic(&a_boot, t, *p).unwrap();
     }
-    ledger.produce(&a_boot, "a1", "orders", 600);
-    ledger.produce(&a_boot, "a1", "payments", 200);
-    manifests(
-        &site_b,
-        "a-to-b",
-        &b_server.url(),
-        "cluster-a",
-        &a_boot,
-        "ACTIVE",
-    );
+    ledger.produce(&a_boot, "a1", orders(), 600);
+    ledger.produce(&a_boot, "a1", payments(), 200);
+    manifests(&site_b, &a_to_b, &b_server.url(), &a_id, &a_boot, "ACTIVE");
     let out = apply(&site_b);
-    assert!(out.contains("LinkCreated: created link a-to-b on cluster cluster-b"));
+    assert!(out.contains(&format!(
+        "LinkCreated: created link {a_to_b} on cluster {b_id}"
+    )));
     wait_mirrored(&site_b, &b_boot, 800, "a1 mirrored to B");
-    ledger.produce(&a_boot, "a2", "orders", 300);
-    ledger.produce(&a_boot, "a2", "payments", 100);
+    ledger.produce(&a_boot, "a2", orders(), 300);
+    ledger.produce(&a_boot, "a2", payments(), 100);
     wait_mirrored(&site_b, &b_boot, 1200, "a2 mirrored to B, lag zero");
     let a_before_loss = Dump::read(&a_boot);
 
     // A is lost right after acknowledging a last batch.
-    ledger.produce(&a_boot, "a3", "orders", 900);
-    ledger.produce(&a_boot, "a3", "payments", 300);
-    a.kill();
+    ledger.produce(&a_boot, "a3", orders(), 900);
+    ledger.produce(&a_boot, "a3", payments(), 300);
+    match &mut a {
+        Broker::Kafka(k) => k.kill_node(1).unwrap(),
+        other => other.tansu().kill(),
+    }
     wait_until("B's mirrors to see the source gone", || {
         all_in(&status(&site_b), "SOURCE_UNAVAILABLE")
     });
@@ -406,7 +428,10 @@ async fn failover_rebuild_reverse_mirroring_and_failback() {
     // Failover on B, by editing the resource.
     set_state(&site_b, "FAILOVER");
     let out = apply(&site_b);
-    assert!(out.contains("TopicHandedOver: topic orders"), "{out}");
+    assert!(
+        out.contains(&format!("TopicHandedOver: topic {}", orders())),
+        "{out}"
+    );
     let s = status(&site_b);
     assert!(all_in(&s, "STOPPED"), "{s:#}");
 
@@ -429,37 +454,42 @@ async fn failover_rebuild_reverse_mirroring_and_failback() {
     );
 
     // Producers move to B.
-    ledger.produce(&b_boot, "b4", "orders", 300);
-    ledger.produce(&b_boot, "b4", "payments", 100);
+    ledger.produce(&b_boot, "b4", orders(), 300);
+    ledger.produce(&b_boot, "b4", payments(), 100);
 
-    // A comes back rebuilt (same address and cluster id, empty) with a new link server, and
-    // mirrors B's topics back.
-    a.restart().unwrap();
+    // A comes back rebuilt, empty (tansu: same address and cluster id; Kafka: a new cluster)
+    // with a new link server, and mirrors B's topics back.
+    let a = match a {
+        Broker::Tansu(mut t) => {
+            t.restart().unwrap();
+            Broker::Tansu(t)
+        }
+        lost => {
+            drop(lost);
+            peer.private("cluster-a").unwrap()
+        }
+    };
+    let (a_boot, a_id) = (a.bootstrap(), a.cluster_id());
     let a_server = LinkServer::start(&a_boot).await;
-    let topics = rdkafka::topics(&a_boot).unwrap();
+    let on_a = rdkafka::topics(&a_boot).unwrap();
     assert!(
-        !topics.contains_key("orders") && !topics.contains_key("payments"),
-        "{topics:?}"
+        !on_a.contains_key(orders()) && !on_a.contains_key(payments()),
+        "{on_a:?}"
     );
-    manifests(
-        &site_a,
-        "b-to-a",
-        &a_server.url(),
-        "cluster-b",
-        &b_boot,
-        "ACTIVE",
-    );
+    manifests(&site_a, &b_to_a, &a_server.url(), &b_id, &b_boot, "ACTIVE");
     let out = apply(&site_a);
-    assert!(out.contains("LinkCreated: created link b-to-a on cluster cluster-a"));
+    assert!(out.contains(&format!(
+        "LinkCreated: created link {b_to_a} on cluster {a_id}"
+    )));
     let on_b = 1200 + kept3.len() + 400;
     wait_mirrored(&site_a, &a_boot, on_b, "B mirrored back to A");
-    ledger.produce(&b_boot, "b5", "orders", 300);
-    ledger.produce(&b_boot, "b5", "payments", 100);
+    ledger.produce(&b_boot, "b5", orders(), 300);
+    ledger.produce(&b_boot, "b5", payments(), 100);
     wait_mirrored(&site_a, &a_boot, on_b + 400, "b5 mirrored to A, lag zero");
 
     // Planned failback: last writes to B, producers stop, promote on A.
-    ledger.produce(&b_boot, "b6", "orders", 150);
-    ledger.produce(&b_boot, "b6", "payments", 50);
+    ledger.produce(&b_boot, "b6", orders(), 150);
+    ledger.produce(&b_boot, "b6", payments(), 50);
     set_state(&site_a, "PROMOTE");
     let out = apply(&site_a);
     assert!(out.contains("MirrorTopicPromoting"), "{out}");
@@ -475,8 +505,8 @@ async fn failover_rebuild_reverse_mirroring_and_failback() {
     assert_eq!(a_promoted.count(&ledger, "b6"), 200, "promote lost records");
 
     // Producers are back on A.
-    ledger.produce(&a_boot, "a7", "orders", 150);
-    ledger.produce(&a_boot, "a7", "payments", 50);
+    ledger.produce(&a_boot, "a7", orders(), 150);
+    ledger.produce(&a_boot, "a7", payments(), 50);
 
     // Final check.
     let a_final = Dump::read(&a_boot);
@@ -499,4 +529,8 @@ async fn failover_rebuild_reverse_mirroring_and_failback() {
     eprintln!("drill done in {:.1}s", started.elapsed().as_secs_f64());
     a_server.stop().await;
     b_server.stop().await;
+}
+
+peer_tests! {
+    failover_rebuild_reverse_mirroring_and_failback: [kafka, tansu];
 }

@@ -1,17 +1,28 @@
-//! `clusterlink server` as a user runs it: serves the REST API of the local cluster's links and
-//! exits cleanly on SIGTERM.
+//! `clusterlink server` as a user runs it: serves the REST API of the local cluster's links,
+//! mirrors, and exits cleanly on SIGTERM. On Apache Kafka (the run's shared cluster, so the
+//! server keeps its state in a topic of its own: `--state-topic`; a private cluster whose
+//! client listener needs SCRAM over TLS for `--command-config`) and on tansu.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clusterlink_testkit::{free_port, TansuCluster};
+use clusterlink_testkit::kafka::{unique_name, KafkaCluster, Listener, Mechanism, Sasl};
+use clusterlink_testkit::peer::{Peer, Side};
+use clusterlink_testkit::sasl::SaslCluster;
+use clusterlink_testkit::tls::cert_path;
+use clusterlink_testkit::{free_port, peer_tests, rdkafka};
+use serde_json::{json, Value};
 
-fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+/// One HTTP/1.1 request; the status and body of the answer.
+fn request(addr: &str, method: &str, path: &str, body: Option<&Value>) -> Option<(u16, String)> {
     let mut s = std::net::TcpStream::connect(addr).ok()?;
+    let body = body.map(Value::to_string).unwrap_or_default();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .ok()?;
     let mut text = String::new();
@@ -20,9 +31,40 @@ fn get(addr: &str, path: &str) -> Option<(u16, String)> {
     Some((head.split(' ').nth(1)?.parse().ok()?, body.to_owned()))
 }
 
+fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    request(addr, "GET", path, None)
+}
+
+/// A `clusterlink server` child process, killed if the test ends without stopping it.
+struct Server(Child);
+
+impl Server {
+    /// Starts `clusterlink server` for the cluster at `bootstrap` on `addr`, its state in a topic
+    /// of its own (the cluster may be shared), with `extra` arguments.
+    fn start(bootstrap: &str, addr: &str, extra: &[&str], stderr: Stdio) -> Server {
+        let state_topic = unique_name("_clusterlink_state");
+        Server(
+            Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+                .args(["server", "--bootstrap-server", bootstrap, "--listen", addr])
+                .args(["--state-topic", &state_topic])
+                .args(extra)
+                .stderr(stderr)
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits until the server on `addr` lists its cluster, and returns that answer's body; panics
 /// if the server exits first or takes more than 20 s.
-fn wait_until_serving(addr: &str, child: &mut std::process::Child) -> String {
+fn wait_until_serving(addr: &str, child: &mut Child) -> String {
     let start = Instant::now();
     loop {
         if let Some((200, body)) = get(addr, "/kafka/v3/clusters") {
@@ -39,25 +81,19 @@ fn wait_until_serving(addr: &str, child: &mut std::process::Child) -> String {
     }
 }
 
-#[test]
-fn server_serves_the_cluster_and_stops_on_sigterm() {
-    let b = TansuCluster::start("cli-server").unwrap();
+async fn server_serves_the_cluster_and_stops_on_sigterm(peer: Peer) {
+    let b = peer.cluster(Side::A).unwrap();
+    let id = b.cluster_id();
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
-        .args([
-            "server",
-            "--bootstrap-server",
-            &b.bootstrap(),
-            "--listen",
-            &addr,
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let body = wait_until_serving(&addr, &mut child);
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["data"][0]["cluster_id"], "cli-server");
-    assert_eq!(get(&addr, "/v3/clusters/cli-server/links").unwrap().0, 200);
+    let mut server = Server::start(&b.bootstrap(), &addr, &[], Stdio::piped());
+    let child = &mut server.0;
+    let body = wait_until_serving(&addr, child);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"][0]["cluster_id"], id.as_str());
+    assert_eq!(
+        get(&addr, &format!("/v3/clusters/{id}/links")).unwrap().0,
+        200
+    );
     assert_eq!(get(&addr, "/readyz").unwrap().0, 200);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -86,53 +122,144 @@ fn server_serves_the_cluster_and_stops_on_sigterm() {
     assert!(err.contains("serving http://"), "{err}");
 }
 
+/// The secured local cluster of the `--command-config` test: its id, its client address, the
+/// security settings of that address (a properties file's lines, without the SASL ones), and
+/// librdkafka's settings to read it as [`USER`].
+struct Secured {
+    _cluster: Box<dyn std::any::Any + Send>,
+    id: String,
+    bootstrap: String,
+    properties: String,
+    rdkafka: std::collections::BTreeMap<String, Value>,
+}
+
+const USER: &str = "linker";
+const PASSWORD: &str = "s3cret-pw";
+
+fn secured(peer: Peer) -> Secured {
+    match peer {
+        // Kafka: the client listener is SASL_SSL, SCRAM over TLS (PLAINTEXT stays for the
+        // harness only); the CA is a PEM file, as Kafka's own tools take it.
+        Peer::Kafka => {
+            let k = KafkaCluster::builder()
+                .listener(Listener::SaslSsl)
+                .user(USER, PASSWORD)
+                .start()
+                .unwrap();
+            let rdkafka = k.rdkafka_config(
+                Listener::SaslSsl,
+                Some(Sasl {
+                    mechanism: Mechanism::ScramSha256,
+                    user: USER,
+                    password: PASSWORD,
+                }),
+            );
+            Secured {
+                id: k.cluster_id().to_owned(),
+                bootstrap: k.bootstrap_for(Listener::SaslSsl),
+                properties: format!(
+                    "security.protocol=SASL_SSL\nssl.truststore.type=PEM\nssl.truststore.location={}\n",
+                    cert_path("ca.pem").display()
+                ),
+                rdkafka,
+                _cluster: Box::new(k),
+            }
+        }
+        // tansu: behind a SASL front that lets no unauthenticated client in.
+        _ => {
+            let t = SaslCluster::start("cli-sasl", &[(USER, PASSWORD)]).unwrap();
+            Secured {
+                id: "cli-sasl".into(),
+                bootstrap: t.bootstrap(),
+                properties: "security.protocol=SASL_PLAINTEXT\n".into(),
+                rdkafka: t.rdkafka_config("SCRAM-SHA-256", USER, PASSWORD),
+                _cluster: Box::new(t),
+            }
+        }
+    }
+}
+
 /// `--command-config`: a local cluster that only lets SCRAM-authenticated clients in is served
-/// with the credentials of a Kafka client properties file; a wrong password stops the server
-/// with an authentication error that names the mechanism and not the password.
-#[test]
-fn server_authenticates_to_its_local_cluster_with_command_config() {
-    let b = clusterlink_testkit::sasl::SaslCluster::start("cli-sasl", &[("linker", "s3cret-pw")])
-        .unwrap();
+/// with the credentials of a Kafka client properties file, and its link mirrors into it; a wrong
+/// password stops the server with an authentication error that names the mechanism and not the
+/// password.
+async fn server_authenticates_to_its_local_cluster_with_command_config(peer: Peer) {
+    let local = secured(peer);
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, password: &str| {
         let path = dir.path().join(name);
         std::fs::write(
             &path,
             format!(
-                "# the local cluster\nsecurity.protocol=SASL_PLAINTEXT\nsasl.mechanism = SCRAM-SHA-256\n\
-                 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"linker\" password=\"{password}\";\n"
+                "# the local cluster\n{}sasl.mechanism = SCRAM-SHA-256\n\
+                 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{USER}\" password=\"{password}\";\n",
+                local.properties
             ),
         )
         .unwrap();
         path
     };
-    let good = write("good.properties", "s3cret-pw");
+    let good = write("good.properties", PASSWORD);
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
-        .args([
-            "server",
-            "--bootstrap-server",
-            &b.bootstrap(),
-            "--listen",
-            &addr,
-        ])
-        .arg("--command-config")
-        .arg(&good)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let body = wait_until_serving(&addr, &mut child);
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["data"][0]["cluster_id"], "cli-sasl");
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut server = Server::start(
+        &local.bootstrap,
+        &addr,
+        &["--command-config", good.to_str().unwrap()],
+        Stdio::null(),
+    );
+    let body = wait_until_serving(&addr, &mut server.0);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"][0]["cluster_id"], local.id.as_str());
+
+    // A link from a plaintext source: the mirror topic is created and written on the secured
+    // cluster, and read back there by librdkafka authenticating as the same user.
+    let src = peer.cluster(Side::A).unwrap();
+    let topic = unique_name("orders");
+    let link = unique_name("secured-link");
+    rdkafka::create_topic(&src.bootstrap(), &topic, 2).unwrap();
+    let records = rdkafka::varied_records(120, 2, "secured");
+    rdkafka::produce_all(&src.bootstrap(), &topic, &records);
+    let created = request(
+        &addr,
+        "POST",
+        &format!("/v3/clusters/{}/links?link_name={link}", local.id),
+        Some(&json!({"source_cluster_id": src.cluster_id(),
+                     "configs": [{"name": "bootstrap.servers", "value": src.bootstrap()}]})),
+    )
+    .unwrap();
+    assert!(created.0 < 300, "{created:?}");
+    let mirrored = request(
+        &addr,
+        "POST",
+        &format!("/v3/clusters/{}/links/{link}/mirrors", local.id),
+        Some(&json!({"source_topic_name": topic, "mirror_topic_name": topic})),
+    )
+    .unwrap();
+    assert!(mirrored.0 < 300, "{mirrored:?}");
+    let start = Instant::now();
+    loop {
+        let got =
+            rdkafka::consume_configured(&local.bootstrap, &topic, "read_committed", &local.rdkafka);
+        if let Ok(got) = got {
+            if got.len() == records.len() {
+                assert_eq!(rdkafka::by_partition(&got), rdkafka::by_partition(&records));
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "the mirror did not reach the secured cluster"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    drop(server);
 
     let bad = write("bad.properties", "not-the-pw");
     let out = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
         .args([
             "server",
             "--bootstrap-server",
-            &b.bootstrap(),
+            &local.bootstrap,
             "--listen",
             &addr,
         ])
@@ -145,4 +272,9 @@ fn server_authenticates_to_its_local_cluster_with_command_config() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("SCRAM-SHA-256"), "{err}");
     assert!(!err.contains("not-the-pw"), "the password leaked: {err}");
+}
+
+peer_tests! {
+    server_serves_the_cluster_and_stops_on_sigterm: [kafka, tansu];
+    server_authenticates_to_its_local_cluster_with_command_config: [kafka, tansu];
 }

@@ -1,21 +1,24 @@
 //! The operator on kube's real controller runtime against the in-process fake API server, with
-//! real link servers over real brokers; data checked with librdkafka.
+//! real link servers over real brokers; data checked with librdkafka. Every test with brokers
+//! runs on Apache Kafka (the run's shared clusters: topic and link names are unique) and tansu.
 
 use std::future::Future;
 use std::time::Duration;
 
 use clusterlink_model::{ClusterLink, KafkaTopic};
 use clusterlink_reconcile::rest_client::{RestClient, RestEndpoint};
+use clusterlink_testkit::examples::{Example, Local};
+use clusterlink_testkit::kafka::unique_name;
 use clusterlink_testkit::kube_api::FakeApiServer;
 use clusterlink_testkit::link_server::LinkServer;
-use clusterlink_testkit::rdkafka;
-use clusterlink_testkit::TansuCluster;
+use clusterlink_testkit::peer::{Peer, Side};
+use clusterlink_testkit::{peer_tests, rdkafka};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{json, Value};
 
 mod support;
 
-use support::{condition, link, mirror_status, produce, Operator, GROUP};
+use support::{condition, link_from, mirror_status, produce, Operator, GROUP};
 
 /// Polls `f` until it gives a value (45 s at most).
 async fn eventually<T>(what: &str, f: impl AsyncFnMut() -> Option<T>) -> T {
@@ -67,16 +70,17 @@ async fn with_timeout<F: Future>(f: F) -> F::Output {
         .expect("the test finishes")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_operator_drives_a_cluster_link_through_its_life() {
+async fn the_operator_drives_a_cluster_link_through_its_life(peer: Peer) {
     with_timeout(async {
-        let src = TansuCluster::start("src").unwrap();
-        let dst = TansuCluster::start("dst").unwrap();
-        for t in ["orders", "payments", "extra"] {
+        let (src, dst) = peer.pair().unwrap();
+        let dst_id = dst.cluster_id();
+        let [orders, payments, extra, link_name] =
+            ["orders", "payments", "extra", "orders-link"].map(unique_name);
+        for t in [&orders, &payments, &extra] {
             rdkafka::create_topic(&src.bootstrap(), t, 2).unwrap();
         }
-        produce(&src.bootstrap(), "orders", 300);
-        produce(&src.bootstrap(), "payments", 100);
+        produce(&src.bootstrap(), &orders, 300);
+        produce(&src.bootstrap(), &payments, 100);
         let server = LinkServer::start(&dst.bootstrap()).await;
         let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
         let fake = FakeApiServer::new();
@@ -87,12 +91,13 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
         links
             .create(
                 &PostParams::default(),
-                &link(
+                &link_from(
                     "dest",
                     "orders-link",
-                    "orders-link",
+                    &link_name,
                     &src.bootstrap(),
-                    json!([{"name": "orders"}, {"name": "payments"}]),
+                    &src.cluster_id(),
+                    json!([{"name": orders}, {"name": payments}]),
                 ),
             )
             .await
@@ -107,8 +112,14 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
         .await;
         let s = l.status.clone().unwrap();
         assert_eq!(s.state.as_deref(), Some("CREATED"));
-        assert_eq!(s.destination_kafka_cluster_id.as_deref(), Some("dst"));
-        assert_eq!(s.source_kafka_cluster_id.as_deref(), Some("src"));
+        assert_eq!(
+            s.destination_kafka_cluster_id.as_deref(),
+            Some(dst_id.as_str())
+        );
+        assert_eq!(
+            s.source_kafka_cluster_id.as_deref(),
+            Some(src.cluster_id().as_str())
+        );
         assert_eq!(s.kafka_cluster.as_deref(), Some("dest/kafka-dest"));
         assert_eq!(s.num_mirror_topics, Some(2));
         assert_eq!(s.observed_generation, l.metadata.generation);
@@ -121,54 +132,54 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
         assert_eq!(events(&fake, "LinkCreated"), 1);
         assert_eq!(events(&fake, "MirrorTopicCreated"), 2);
         eventually("orders mirrored", async || {
-            (rdkafka::consume(&dst.bootstrap(), "orders").unwrap().len() == 300).then_some(())
+            (rdkafka::consume(&dst.bootstrap(), &orders).unwrap().len() == 300).then_some(())
         })
         .await;
         assert_eq!(
-            rdkafka::by_partition(&rdkafka::consume(&dst.bootstrap(), "orders").unwrap()),
-            rdkafka::by_partition(&rdkafka::consume(&src.bootstrap(), "orders").unwrap())
+            rdkafka::by_partition(&rdkafka::consume(&dst.bootstrap(), &orders).unwrap()),
+            rdkafka::by_partition(&rdkafka::consume(&src.bootstrap(), &orders).unwrap())
         );
 
         // PAUSE, then ACTIVE: REST and status follow; observedGeneration follows the spec.
         set_mirrors(
             &links,
             "orders-link",
-            json!([{"name": "orders", "state": "PAUSE"}, {"name": "payments"}]),
+            json!([{"name": orders, "state": "PAUSE"}, {"name": payments}]),
         )
         .await;
         let l = eventually("orders paused", async || {
             let l = get(&links, "orders-link").await;
-            (mirror_status(&l, "orders")? == "PAUSED").then_some(l)
+            (mirror_status(&l, &orders)? == "PAUSED").then_some(l)
         })
         .await;
         assert_eq!(
             l.status.as_ref().unwrap().observed_generation,
             l.metadata.generation
         );
-        let m = rest.mirrors("dst", "orders-link").await.unwrap();
+        let m = rest.mirrors(&dst_id, &link_name).await.unwrap();
         assert_eq!(
-            m.iter().find(|m| m.name == "orders").unwrap().status,
+            m.iter().find(|m| m.name == orders).unwrap().status,
             "PAUSED"
         );
         set_mirrors(
             &links,
             "orders-link",
-            json!([{"name": "orders"}, {"name": "payments"}]),
+            json!([{"name": orders}, {"name": payments}]),
         )
         .await;
         eventually("orders resumed and Ready", async || {
             let l = get(&links, "orders-link").await;
-            (mirror_status(&l, "orders")? == "ACTIVE" && condition(&l, "Ready")?.0 == "True")
+            (mirror_status(&l, &orders)? == "ACTIVE" && condition(&l, "Ready")?.0 == "True")
                 .then_some(())
         })
         .await;
 
         // A mirror created by hand through REST is deleted.
         rest.create_mirror(
-            "dst",
-            "orders-link",
-            "extra",
-            "extra",
+            &dst_id,
+            &link_name,
+            &extra,
+            &extra,
             &Default::default(),
             None,
         )
@@ -183,19 +194,19 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
             .await
             .unwrap();
         eventually("the hand-made mirror deleted", async || {
-            let m = rest.mirrors("dst", "orders-link").await.ok()?;
-            (!m.iter().any(|m| m.name == "extra")).then_some(())
+            let m = rest.mirrors(&dst_id, &link_name).await.ok()?;
+            (!m.iter().any(|m| m.name == extra)).then_some(())
         })
         .await;
 
         // Removed from the list: deleted.
-        set_mirrors(&links, "orders-link", json!([{"name": "orders"}])).await;
+        set_mirrors(&links, "orders-link", json!([{"name": orders}])).await;
         eventually("payments deleted", async || {
-            let m = rest.mirrors("dst", "orders-link").await.ok()?;
+            let m = rest.mirrors(&dst_id, &link_name).await.ok()?;
             (m.len() == 1).then_some(())
         })
         .await;
-        assert!(rest.topic("dst", "payments").await.unwrap().is_none());
+        assert!(rest.topic(&dst_id, &payments).await.unwrap().is_none());
 
         // A resourceVersion conflict on a status write is retried.
         fake.fail_next("PATCH", "/status", 409, 1);
@@ -204,23 +215,23 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
         set_mirrors(
             &links,
             "orders-link",
-            json!([{"name": "orders", "state": "PROMOTE"}]),
+            json!([{"name": orders, "state": "PROMOTE"}]),
         )
         .await;
         let l = eventually("orders promoted", async || {
             let l = get(&links, "orders-link").await;
-            (mirror_status(&l, "orders")? == "STOPPED" && condition(&l, "Ready")?.0 == "True")
+            (mirror_status(&l, &orders)? == "STOPPED" && condition(&l, "Ready")?.0 == "True")
                 .then_some(l)
         })
         .await;
         let uid = l.metadata.uid.clone().unwrap();
-        let kt_name = format!("clink-orders-{}", uid.split('-').next().unwrap());
+        let kt_name = format!("clink-{orders}-{}", uid.split('-').next().unwrap());
         let kt = eventually("the KafkaTopic adopted", async || {
             let t = topics.get_opt(&kt_name).await.unwrap()?;
             (t.status.as_ref()?.state.as_deref() == Some("CREATED")).then_some(t)
         })
         .await;
-        assert_eq!(kt.spec.name.as_deref(), Some("orders"));
+        assert_eq!(kt.spec.name.as_deref(), Some(orders.as_str()));
         assert_eq!(
             kt.spec.kafka_cluster_ref.as_ref().unwrap().name,
             "kafka-dest"
@@ -229,14 +240,16 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
         assert_eq!(events(&fake, "KafkaTopicCreated"), 1);
 
         // An invalid ClusterLink: a condition naming the field, and no REST write.
+        let bad_name = unique_name("bad-link");
         links
             .create(
                 &PostParams::default(),
-                &link(
+                &link_from(
                     "dest",
                     "bad-link",
-                    "bad-link",
+                    &bad_name,
                     &src.bootstrap(),
+                    &src.cluster_id(),
                     json!([{"name": "no good"}]),
                 ),
             )
@@ -249,7 +262,7 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
         })
         .await;
         assert!(bad.2.contains("spec.mirrorTopics[0].name"), "{bad:?}");
-        assert!(rest.link("dst", "bad-link").await.unwrap().is_none());
+        assert!(rest.link(&dst_id, &bad_name).await.unwrap().is_none());
 
         // A malformed object (not even the schema's shape) does not stop the watch.
         fake.put_raw(
@@ -269,14 +282,14 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
         set_mirrors(
             &links,
             "orders-link",
-            json!([{"name": "orders", "state": "PROMOTE"}, {"name": "payments"}]),
+            json!([{"name": orders, "state": "PROMOTE"}, {"name": payments}]),
         )
         .await;
         eventually(
             "payments mirrored again after the malformed object",
             async || {
                 let l = get(&links, "orders-link").await;
-                (mirror_status(&l, "payments")? == "ACTIVE").then_some(())
+                (mirror_status(&l, &payments)? == "ACTIVE").then_some(())
             },
         )
         .await;
@@ -286,12 +299,12 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
         set_mirrors(
             &links,
             "orders-link",
-            json!([{"name": "orders", "state": "PROMOTE"}]),
+            json!([{"name": orders, "state": "PROMOTE"}]),
         )
         .await;
         let op = Operator::start(fake.client(), None, "op-2", true);
         eventually("payments deleted by the new operator", async || {
-            let m = rest.mirrors("dst", "orders-link").await.ok()?;
+            let m = rest.mirrors(&dst_id, &link_name).await.ok()?;
             (m.len() == 1).then_some(())
         })
         .await;
@@ -318,8 +331,8 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
                 .then_some(())
         })
         .await;
-        assert!(rest.link("dst", "orders-link").await.unwrap().is_none());
-        assert!(rest.topic("dst", "orders").await.unwrap().is_some());
+        assert!(rest.link(&dst_id, &link_name).await.unwrap().is_none());
+        assert!(rest.topic(&dst_id, &orders).await.unwrap().is_some());
         let text = op.metrics.render();
         assert!(
             text.contains("clusterlink_operator_reconciliations_total"),
@@ -334,7 +347,7 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
         eventually(
             "the promoted topic deleted with its KafkaTopic",
             async || {
-                rest.topic("dst", "orders")
+                rest.topic(&dst_id, &orders)
                     .await
                     .unwrap()
                     .is_none()
@@ -348,11 +361,12 @@ async fn the_operator_drives_a_cluster_link_through_its_life() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kafka_topics_are_created_adopted_altered_and_deleted() {
+async fn kafka_topics_are_created_adopted_altered_and_deleted(peer: Peer) {
     with_timeout(async {
-        let dst = TansuCluster::start("dst").unwrap();
-        rdkafka::create_topic(&dst.bootstrap(), "existing", 3).unwrap();
+        let dst = peer.cluster(Side::B).unwrap();
+        let dst_id = dst.cluster_id();
+        let [audit, existing] = ["audit", "existing"].map(unique_name);
+        rdkafka::create_topic(&dst.bootstrap(), &existing, 3).unwrap();
         let server = LinkServer::start(&dst.bootstrap()).await;
         let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
         let fake = FakeApiServer::new();
@@ -369,7 +383,7 @@ async fn kafka_topics_are_created_adopted_altered_and_deleted() {
             .create(
                 &PostParams::default(),
                 &kt(
-                    "audit",
+                    &audit,
                     json!({"partitionCount": 2, "configs": {"retention.ms": "3600000"},
                                     "kafkaRestClassRef": {"name": "dest-rest"}}),
                 ),
@@ -380,7 +394,7 @@ async fn kafka_topics_are_created_adopted_altered_and_deleted() {
             .create(
                 &PostParams::default(),
                 &kt(
-                    "existing",
+                    &existing,
                     json!({"kafkaRestClassRef": {"name": "dest-rest"}}),
                 ),
             )
@@ -388,22 +402,22 @@ async fn kafka_topics_are_created_adopted_altered_and_deleted() {
             .unwrap();
         let op = Operator::start(fake.client(), None, "op", false);
         eventually("audit created", async || {
-            let t = topics.get("audit").await.ok()?;
+            let t = topics.get(&audit).await.ok()?;
             (t.status?.state.as_deref() == Some("CREATED")).then_some(())
         })
         .await;
         assert_eq!(
-            rest.topic("dst", "audit")
+            rest.topic(&dst_id, &audit)
                 .await
                 .unwrap()
                 .unwrap()
                 .partitions_count,
             Some(2)
         );
-        let configs = rest.topic_configs("dst", "audit").await.unwrap();
+        let configs = rest.topic_configs(&dst_id, &audit).await.unwrap();
         assert_eq!(configs["retention.ms"].value.as_deref(), Some("3600000"));
         let existing = eventually("existing adopted", async || {
-            let t = topics.get("existing").await.ok()?;
+            let t = topics.get(&existing).await.ok()?;
             (t.status.as_ref()?.state.as_deref() == Some("CREATED")).then_some(t)
         })
         .await;
@@ -412,24 +426,24 @@ async fn kafka_topics_are_created_adopted_altered_and_deleted() {
         // Alter a config.
         topics
             .patch(
-                "audit",
+                &audit,
                 &PatchParams::default(),
                 &Patch::Merge(json!({"spec": {"configs": {"retention.ms": "7200000"}}})),
             )
             .await
             .unwrap();
         eventually("retention altered", async || {
-            let c = rest.topic_configs("dst", "audit").await.ok()?;
+            let c = rest.topic_configs(&dst_id, &audit).await.ok()?;
             (c["retention.ms"].value.as_deref() == Some("7200000")).then_some(())
         })
         .await;
         // Delete.
         topics
-            .delete("audit", &DeleteParams::default())
+            .delete(&audit, &DeleteParams::default())
             .await
             .unwrap();
         eventually("audit deleted", async || {
-            rest.topic("dst", "audit")
+            rest.topic(&dst_id, &audit)
                 .await
                 .unwrap()
                 .is_none()
@@ -438,7 +452,7 @@ async fn kafka_topics_are_created_adopted_altered_and_deleted() {
         .await;
         eventually("the KafkaTopic gone", async || {
             topics
-                .get_opt("audit")
+                .get_opt(&audit)
                 .await
                 .unwrap()
                 .is_none()
@@ -502,24 +516,24 @@ async fn two_replicas_never_lead_at_once() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_rest_class_is_reported_then_the_link_recovers_when_it_appears() {
+async fn a_missing_rest_class_is_reported_then_the_link_recovers_when_it_appears(peer: Peer) {
     with_timeout(async {
-        let src = TansuCluster::start("src").unwrap();
-        let dst = TansuCluster::start("dst").unwrap();
-        rdkafka::create_topic(&src.bootstrap(), "orders", 1).unwrap();
+        let (src, dst) = peer.pair().unwrap();
+        let orders = unique_name("orders");
+        rdkafka::create_topic(&src.bootstrap(), &orders, 1).unwrap();
         let server = LinkServer::start(&dst.bootstrap()).await;
         let fake = FakeApiServer::new();
         let links: Api<ClusterLink> = Api::namespaced(fake.client(), "dest");
         links
             .create(
                 &PostParams::default(),
-                &link(
+                &link_from(
                     "dest",
                     "l",
-                    "l",
+                    &unique_name("l"),
                     &src.bootstrap(),
-                    json!([{"name": "orders"}]),
+                    &src.cluster_id(),
+                    json!([{"name": orders}]),
                 ),
             )
             .await
@@ -549,15 +563,15 @@ async fn a_missing_rest_class_is_reported_then_the_link_recovers_when_it_appears
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_pages_source_initiated_bidirectional_pair_outbound_first() {
+async fn the_pages_source_initiated_bidirectional_pair_outbound_first(peer: Peer) {
     with_timeout(async {
-        let s = TansuCluster::start("kafka-src").unwrap();
-        let d = TansuCluster::start("kafka-dest").unwrap();
-        rdkafka::create_topic(&s.bootstrap(), "forward-topic", 2).unwrap();
-        rdkafka::create_topic(&d.bootstrap(), "reverse-topic", 2).unwrap();
-        produce(&s.bootstrap(), "forward-topic", 80);
-        produce(&d.bootstrap(), "reverse-topic", 40);
+        let (s, d) = peer.pair().unwrap();
+        let [forward, reverse, link_name] =
+            ["forward-topic", "reverse-topic", "bidirectional-link"].map(unique_name);
+        rdkafka::create_topic(&s.bootstrap(), &forward, 2).unwrap();
+        rdkafka::create_topic(&d.bootstrap(), &reverse, 2).unwrap();
+        produce(&s.bootstrap(), &forward, 80);
+        produce(&d.bootstrap(), &reverse, 40);
         let ss = LinkServer::start(&s.bootstrap()).await;
         let ds = LinkServer::start(&d.bootstrap()).await;
         let fake = FakeApiServer::new();
@@ -580,11 +594,11 @@ async fn the_pages_source_initiated_bidirectional_pair_outbound_first() {
             "apiVersion": GROUP, "kind": "ClusterLink",
             "metadata": {"name": "src-cluster-link", "namespace": "source"},
             "spec": {
-                "name": "bidirectional-link",
+                "name": link_name,
                 "sourceInitiatedLink": {"linkMode": "Bidirectional", "connectionMode": "Outbound"},
                 "sourceKafkaCluster": {"bootstrapEndpoint": d.bootstrap(), "kafkaRestClassRef": {"name": "kafka-dest-rest"}},
                 "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "kafka-src-rest"}},
-                "mirrorTopics": [{"name": "reverse-topic", "direction": "toDestination"}],
+                "mirrorTopics": [{"name": reverse, "direction": "toDestination"}],
             }
         }))
         .unwrap();
@@ -592,11 +606,11 @@ async fn the_pages_source_initiated_bidirectional_pair_outbound_first() {
             "apiVersion": GROUP, "kind": "ClusterLink",
             "metadata": {"name": "dest-cluster-link", "namespace": "destination"},
             "spec": {
-                "name": "bidirectional-link",
+                "name": link_name,
                 "sourceInitiatedLink": {"linkMode": "Bidirectional", "connectionMode": "Inbound"},
                 "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "kafka-dest-rest"}},
-                "sourceKafkaCluster": {"clusterID": "kafka-src", "kafkaRestClassRef": {"name": "kafka-src-rest"}},
-                "mirrorTopics": [{"name": "forward-topic", "direction": "toDestination"}],
+                "sourceKafkaCluster": {"clusterID": s.cluster_id(), "kafkaRestClassRef": {"name": "kafka-src-rest"}},
+                "mirrorTopics": [{"name": forward, "direction": "toDestination"}],
             }
         }))
         .unwrap();
@@ -638,11 +652,11 @@ async fn the_pages_source_initiated_bidirectional_pair_outbound_first() {
         assert_eq!(state.source_to_destination_active, Some(true));
         assert_eq!(state.destination_to_source_active, Some(true));
         eventually("forward-topic pushed to the destination", async || {
-            (rdkafka::consume(&d.bootstrap(), "forward-topic").unwrap().len() == 80).then_some(())
+            (rdkafka::consume(&d.bootstrap(), &forward).unwrap().len() == 80).then_some(())
         })
         .await;
         eventually("reverse-topic pulled to the source", async || {
-            (rdkafka::consume(&s.bootstrap(), "reverse-topic").unwrap().len() == 40).then_some(())
+            (rdkafka::consume(&s.bootstrap(), &reverse).unwrap().len() == 40).then_some(())
         })
         .await;
         op.stop().await;
@@ -655,30 +669,32 @@ async fn the_pages_source_initiated_bidirectional_pair_outbound_first() {
 /// One of the page's two-cluster examples (`examples/<name>/`) applied to the fake API server
 /// as `kubectl apply -f` would, with the local endpoints replaced by the test's; the operator
 /// brings every ClusterLink to Ready and the data moves.
-async fn two_cluster_example(name: &str, reverse: bool) {
-    let s = TansuCluster::start("kafka-src").unwrap();
-    let d = TansuCluster::start("kafka-dest").unwrap();
-    rdkafka::create_topic(&s.bootstrap(), "forward-topic", 2).unwrap();
-    produce(&s.bootstrap(), "forward-topic", 60);
-    if reverse {
-        rdkafka::create_topic(&d.bootstrap(), "reverse-topic", 2).unwrap();
-        produce(&d.bootstrap(), "reverse-topic", 30);
-    }
+async fn two_cluster_example(peer: Peer, name: &str, reverse: bool) {
+    let (s, d) = peer.pair().unwrap();
     let ss = LinkServer::start(&s.bootstrap()).await;
     let ds = LinkServer::start(&d.bootstrap()).await;
+    let example = Example::load(
+        name,
+        &Local {
+            src_bootstrap: &s.bootstrap(),
+            dst_bootstrap: &d.bootstrap(),
+            src_rest: &ss.url(),
+            dst_rest: &ds.url(),
+            src_id: &s.cluster_id(),
+            dst_id: &d.cluster_id(),
+        },
+    );
+    let (forward, reverse_topic) = (example.name("forward-topic"), example.name("reverse-topic"));
+    rdkafka::create_topic(&s.bootstrap(), &forward, 2).unwrap();
+    produce(&s.bootstrap(), &forward, 60);
+    if reverse {
+        rdkafka::create_topic(&d.bootstrap(), &reverse_topic, 2).unwrap();
+        produce(&d.bootstrap(), &reverse_topic, 30);
+    }
     let fake = FakeApiServer::new();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name);
     let mut links = Vec::new();
-    for f in std::fs::read_dir(&dir).unwrap() {
-        let text = std::fs::read_to_string(f.unwrap().path())
-            .unwrap()
-            .replace("127.0.0.1:19092", &s.bootstrap())
-            .replace("127.0.0.1:29092", &d.bootstrap())
-            .replace("http://127.0.0.1:18091", &ss.url())
-            .replace("http://127.0.0.1:18090", &ds.url());
-        for doc in clusterlink_model::parse_documents(&text).unwrap() {
+    for (_, text) in &example.files {
+        for doc in clusterlink_model::parse_documents(text).unwrap() {
             let ns = doc["metadata"]["namespace"].as_str().unwrap().to_string();
             let plural = match doc["kind"].as_str().unwrap() {
                 "ClusterLink" => {
@@ -706,16 +722,12 @@ async fn two_cluster_example(name: &str, reverse: bool) {
         .await;
     }
     eventually("forward-topic on the destination", async || {
-        (rdkafka::consume(&d.bootstrap(), "forward-topic")
-            .unwrap()
-            .len()
-            == 60)
-            .then_some(())
+        (rdkafka::consume(&d.bootstrap(), &forward).unwrap().len() == 60).then_some(())
     })
     .await;
     if reverse {
         eventually("reverse-topic on the source", async || {
-            (rdkafka::consume(&s.bootstrap(), "reverse-topic")
+            (rdkafka::consume(&s.bootstrap(), &reverse_topic)
                 .unwrap()
                 .len()
                 == 30)
@@ -728,17 +740,29 @@ async fn two_cluster_example(name: &str, reverse: bool) {
     ds.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn example_destination_initiated_bidirectional() {
-    with_timeout(two_cluster_example("bidirectional", true)).await;
+async fn example_destination_initiated_bidirectional(peer: Peer) {
+    with_timeout(two_cluster_example(peer, "bidirectional", true)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn example_source_initiated_unidirectional() {
-    with_timeout(two_cluster_example("source-initiated", false)).await;
+async fn example_source_initiated_unidirectional(peer: Peer) {
+    with_timeout(two_cluster_example(peer, "source-initiated", false)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn example_source_initiated_bidirectional() {
-    with_timeout(two_cluster_example("source-initiated-bidirectional", true)).await;
+async fn example_source_initiated_bidirectional(peer: Peer) {
+    with_timeout(two_cluster_example(
+        peer,
+        "source-initiated-bidirectional",
+        true,
+    ))
+    .await;
+}
+
+peer_tests! {
+    the_operator_drives_a_cluster_link_through_its_life: [kafka, tansu];
+    kafka_topics_are_created_adopted_altered_and_deleted: [kafka, tansu];
+    a_missing_rest_class_is_reported_then_the_link_recovers_when_it_appears: [kafka, tansu];
+    the_pages_source_initiated_bidirectional_pair_outbound_first: [kafka, tansu];
+    example_destination_initiated_bidirectional: [kafka, tansu];
+    example_source_initiated_unidirectional: [kafka, tansu];
+    example_source_initiated_bidirectional: [kafka, tansu];
 }

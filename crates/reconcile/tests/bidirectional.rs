@@ -1,7 +1,8 @@
 //! The CFK page's destination-initiated bidirectional example (two ClusterLinks with the same
 //! `spec.name`), adapted to two local clusters each with its link server: forward-topic is
 //! mirrored one way, reverse-topic the other, the halves share one link id, `toSource` mirrors
-//! are pushed through the other half, and a record can never loop back.
+//! are pushed through the other half, and a record can never loop back. On Apache Kafka (the
+//! run's two shared clusters: the page's topic and link names get a unique suffix) and tansu.
 
 use std::time::{Duration, Instant};
 
@@ -9,9 +10,10 @@ use clusterlink_model::{ClusterLink, KafkaRestClass};
 use clusterlink_reconcile::rest_client::{RestClient, RestEndpoint};
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
+use clusterlink_testkit::kafka::unique_name;
 use clusterlink_testkit::link_server::LinkServer;
-use clusterlink_testkit::rdkafka;
-use clusterlink_testkit::TansuCluster;
+use clusterlink_testkit::peer::Peer;
+use clusterlink_testkit::{peer_tests, rdkafka};
 use serde_json::{json, Value};
 
 fn rest_class(ns: &str, name: &str, kafka: &str, url: &str) -> KafkaRestClass {
@@ -23,13 +25,33 @@ fn rest_class(ns: &str, name: &str, kafka: &str, url: &str) -> KafkaRestClass {
     .unwrap()
 }
 
+/// The names of the page's example, unique to this test (the clusters may be shared).
+struct Names {
+    link: String,
+    forward: String,
+    reverse: String,
+    pushed: String,
+}
+
+impl Names {
+    fn new() -> Names {
+        Names {
+            link: unique_name("bidirectional-link"),
+            forward: unique_name("forward-topic"),
+            reverse: unique_name("reverse-topic"),
+            pushed: unique_name("pushed"),
+        }
+    }
+}
+
 /// The page's two resources; `bootstrapEndpoint` added (CFK discovers it from its Kafka resource).
 fn page_links(
+    n: &Names,
     src_bootstrap: &str,
     dst_bootstrap: &str,
     dest_extra: Value,
 ) -> (ClusterLink, ClusterLink) {
-    let mut forward = vec![json!({"name": "forward-topic", "direction": "toDestination"})];
+    let mut forward = vec![json!({"name": n.forward, "direction": "toDestination"})];
     if let Value::Array(extra) = dest_extra {
         forward.extend(extra);
     }
@@ -37,7 +59,7 @@ fn page_links(
         "apiVersion": "platform.confluent.io/v1beta1", "kind": "ClusterLink",
         "metadata": {"name": "dest-cluster-link", "namespace": "destination", "uid": "d0000000-0000"},
         "spec": {
-            "name": "bidirectional-link",
+            "name": n.link,
             "sourceInitiatedLink": {"linkMode": "Bidirectional"},
             "destinationKafkaCluster": {"name": "kafka-dest", "namespace": "destination"},
             "sourceKafkaCluster": {"name": "kafka-src", "namespace": "source", "bootstrapEndpoint": src_bootstrap},
@@ -49,11 +71,11 @@ fn page_links(
         "apiVersion": "platform.confluent.io/v1beta1", "kind": "ClusterLink",
         "metadata": {"name": "src-cluster-link", "namespace": "source", "uid": "50000000-0000"},
         "spec": {
-            "name": "bidirectional-link",
+            "name": n.link,
             "sourceInitiatedLink": {"linkMode": "Bidirectional"},
             "sourceKafkaCluster": {"name": "kafka-dest", "namespace": "destination", "bootstrapEndpoint": dst_bootstrap},
             "destinationKafkaCluster": {"name": "kafka-src", "namespace": "source"},
-            "mirrorTopics": [{"name": "reverse-topic", "direction": "toDestination"}],
+            "mirrorTopics": [{"name": n.reverse, "direction": "toDestination"}],
         }
     }))
     .unwrap();
@@ -111,31 +133,30 @@ async fn converge(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_pages_destination_initiated_bidirectional_example() {
-    let a = TansuCluster::start("kafka-src").unwrap();
-    let b = TansuCluster::start("kafka-dest").unwrap();
-    rdkafka::create_topic(&a.bootstrap(), "forward-topic", 1).unwrap();
-    rdkafka::create_topic(&b.bootstrap(), "reverse-topic", 1).unwrap();
-    rdkafka::create_topic(&b.bootstrap(), "pushed", 1).unwrap();
+async fn the_pages_destination_initiated_bidirectional_example(peer: Peer) {
+    let (a, b) = peer.pair().unwrap();
+    let n = Names::new();
+    rdkafka::create_topic(&a.bootstrap(), &n.forward, 1).unwrap();
+    rdkafka::create_topic(&b.bootstrap(), &n.reverse, 1).unwrap();
+    rdkafka::create_topic(&b.bootstrap(), &n.pushed, 1).unwrap();
     rdkafka::produce_all(
         &a.bootstrap(),
-        "forward-topic",
+        &n.forward,
         &rdkafka::varied_records(120, 1, "forward-topic"),
     );
     rdkafka::produce_all(
         &b.bootstrap(),
-        "reverse-topic",
+        &n.reverse,
         &rdkafka::varied_records(80, 1, "reverse-topic"),
     );
     rdkafka::produce_all(
         &b.bootstrap(),
-        "pushed",
+        &n.pushed,
         &rdkafka::varied_records(30, 1, "pushed"),
     );
     let sa = LinkServer::start(&a.bootstrap()).await;
     let sb = LinkServer::start(&b.bootstrap()).await;
-    let (mut dest, mut src) = page_links(&a.bootstrap(), &b.bootstrap(), json!([]));
+    let (mut dest, mut src) = page_links(&n, &a.bootstrap(), &b.bootstrap(), json!([]));
     let o = objects(&sa.url(), &sb.url(), &[&dest, &src]);
     let r = LinkReconciler::new(Duration::from_secs(10));
 
@@ -151,17 +172,17 @@ async fn the_pages_destination_initiated_bidirectional_example() {
     assert_eq!(od.status.cluster_link_id, os.status.cluster_link_id);
     assert_eq!(
         od.status.destination_kafka_cluster_id.as_deref(),
-        Some("kafka-dest")
+        Some(b.cluster_id().as_str())
     );
     assert_eq!(
         os.status.destination_kafka_cluster_id.as_deref(),
-        Some("kafka-src")
+        Some(a.cluster_id().as_str())
     );
 
     // forward-topic A → B, reverse-topic B → A, checked with librdkafka.
-    let wait_for = |bootstrap: String, topic: &'static str, n: usize| async move {
+    let wait_for = |bootstrap: String, topic: String, n: usize| async move {
         let start = Instant::now();
-        while rdkafka::consume(&bootstrap, topic).unwrap().len() != n {
+        while rdkafka::consume(&bootstrap, &topic).unwrap().len() != n {
             assert!(
                 start.elapsed() < Duration::from_secs(40),
                 "{topic} not mirrored"
@@ -169,11 +190,11 @@ async fn the_pages_destination_initiated_bidirectional_example() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     };
-    wait_for(b.bootstrap(), "forward-topic", 120).await;
-    wait_for(a.bootstrap(), "reverse-topic", 80).await;
+    wait_for(b.bootstrap(), n.forward.clone(), 120).await;
+    wait_for(a.bootstrap(), n.reverse.clone(), 80).await;
     assert_eq!(
-        rdkafka::by_partition(&rdkafka::consume(&a.bootstrap(), "reverse-topic").unwrap()),
-        rdkafka::by_partition(&rdkafka::consume(&b.bootstrap(), "reverse-topic").unwrap())
+        rdkafka::by_partition(&rdkafka::consume(&a.bootstrap(), &n.reverse).unwrap()),
+        rdkafka::by_partition(&rdkafka::consume(&b.bootstrap(), &n.reverse).unwrap())
     );
 
     // No loop: forward-topic on B is a mirror of A's; A's half refuses to mirror it back,
@@ -181,29 +202,29 @@ async fn the_pages_destination_initiated_bidirectional_example() {
     let ra = RestClient::new(&RestEndpoint::plain(sa.url())).unwrap();
     let err = ra
         .create_mirror(
-            "kafka-src",
-            "bidirectional-link",
-            "forward-again",
-            "forward-topic",
+            &a.cluster_id(),
+            &n.link,
+            &unique_name("forward-again"),
+            &n.forward,
             &Default::default(),
             None,
         )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("would loop"), "{err}");
-    let half = ra
-        .link("kafka-src", "bidirectional-link")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(half.remote_cluster_id.as_deref(), Some("kafka-dest"));
+    let half = ra.link(&a.cluster_id(), &n.link).await.unwrap().unwrap();
+    assert_eq!(
+        half.remote_cluster_id.as_deref(),
+        Some(b.cluster_id().as_str())
+    );
 
     // A toSource mirror on the destination-side resource is pushed to the source cluster
     // through the other half; the source-side resource leaves it alone.
     let (mut dest2, _) = page_links(
+        &n,
         &a.bootstrap(),
         &b.bootstrap(),
-        json!([{"name": "pushed", "direction": "toSource"}]),
+        json!([{"name": n.pushed, "direction": "toSource"}]),
     );
     dest2.status = dest.status.clone();
     let o = objects(&sa.url(), &sb.url(), &[&dest2, &src]);
@@ -219,28 +240,32 @@ async fn the_pages_destination_initiated_bidirectional_example() {
                 && d.status
                     .reverse_mirror_topics
                     .as_ref()
-                    .and_then(|m| m.get("pushed"))
+                    .and_then(|m| m.get(&n.pushed))
                     .and_then(|m| m.status.as_deref())
                     == Some("ACTIVE")
         },
     )
     .await;
     assert!(od.notes.iter().all(|n| !n.warning), "{:#?}", od.notes);
-    wait_for(a.bootstrap(), "pushed", 30).await;
+    wait_for(a.bootstrap(), n.pushed.clone(), 30).await;
 
     // Removed from the list: deleted from the other half (it was this resource's).
-    let (mut dest3, _) = page_links(&a.bootstrap(), &b.bootstrap(), json!([]));
+    let (mut dest3, _) = page_links(&n, &a.bootstrap(), &b.bootstrap(), json!([]));
     dest3.status = dest2.status.clone();
     let o = objects(&sa.url(), &sb.url(), &[&dest3, &src]);
     converge(&r, [&mut dest3, &mut src], &o, "pushed deleted", |d, _| {
         d.status.num_reverse_mirror_topics == Some(0)
     })
     .await;
-    let mirrors = ra.mirrors("kafka-src", "bidirectional-link").await.unwrap();
+    let mirrors = ra.mirrors(&a.cluster_id(), &n.link).await.unwrap();
     assert_eq!(
         mirrors.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
-        ["reverse-topic"]
+        [n.reverse.as_str()]
     );
     sa.stop().await;
     sb.stop().await;
+}
+
+peer_tests! {
+    the_pages_destination_initiated_bidirectional_example: [kafka, tansu];
 }

@@ -1,5 +1,7 @@
-//! The reconcile core against a real link server over real brokers (two tansu clusters), data
-//! checked with librdkafka: the whole life of a ClusterLink without Kubernetes.
+//! The reconcile core against a real link server over real brokers, data checked with
+//! librdkafka: the whole life of a ClusterLink without Kubernetes. Every test runs on Apache
+//! Kafka (the source a private cluster with a SASL or TLS listener, the destination the run's
+//! shared cluster, so every name is unique) and on tansu (behind a SASL or TLS front).
 
 use std::time::{Duration, Instant};
 
@@ -8,10 +10,11 @@ use clusterlink_model::{ClusterLink, KafkaRestClass, SecretValue};
 use clusterlink_reconcile::rest_client::{RestClient, RestEndpoint};
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
+use clusterlink_testkit::kafka::{self, unique_name, KafkaCluster, Listener};
 use clusterlink_testkit::link_server::{client, LinkServer};
+use clusterlink_testkit::peer::{Peer, SaslBroker, Side};
+use clusterlink_testkit::peer_tests;
 use clusterlink_testkit::rdkafka::{self, Msg};
-use clusterlink_testkit::sasl::SaslCluster;
-use clusterlink_testkit::TansuCluster;
 use serde_json::json;
 
 async fn create_topic(bootstrap: &str, name: &str, partitions: i32) {
@@ -50,13 +53,37 @@ fn objects(url: &str, jaas_password: &str) -> Objects {
     o
 }
 
-fn cluster_link(source: &str, mirrors: serde_json::Value) -> ClusterLink {
+/// The source of the SASL tests: its id, where the link authenticates, and how (CFK's
+/// authentication type). On Kafka SCRAM (`digest`, SCRAM-SHA-512), whose credential the broker
+/// lets a test change, so that a rotation is a real one; on tansu PLAIN, whose front knows both
+/// passwords of a rotation.
+struct Source {
+    id: String,
+    bootstrap: String,
+    auth: &'static str,
+}
+
+impl Source {
+    fn of(b: &SaslBroker) -> Source {
+        Source {
+            id: b.cluster_id(),
+            bootstrap: b.sasl_bootstrap(),
+            auth: match b.peer() {
+                Peer::Kafka => "digest",
+                _ => "plain",
+            },
+        }
+    }
+}
+
+fn cluster_link(name: &str, src: &Source, mirrors: serde_json::Value) -> ClusterLink {
     serde_json::from_value(json!({
         "apiVersion": "platform.confluent.io/v1beta1", "kind": "ClusterLink",
         "metadata": {"name": "orders-link", "namespace": "dest", "uid": "0154a475-aaaa-bbbb", "generation": 1},
         "spec": {
-            "sourceKafkaCluster": {"bootstrapEndpoint": source, "clusterID": "src-cluster",
-                "authentication": {"type": "plain", "jaasConfig": {"secretRef": "src-creds"}}},
+            "name": name,
+            "sourceKafkaCluster": {"bootstrapEndpoint": src.bootstrap, "clusterID": src.id,
+                "authentication": {"type": src.auth, "jaasConfig": {"secretRef": "src-creds"}}},
             "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "dest-rest"}},
             "configs": {"metadata.max.age.ms": "60000"},
             "mirrorTopics": mirrors,
@@ -100,29 +127,44 @@ fn mirror_status(out: &LinkOutcome, topic: &str) -> Option<String> {
         .and_then(|m| m.status.clone())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_link_through_its_whole_life() {
-    // The link authenticates (SASL PLAIN, from the ClusterLink's authentication block) with the
-    // first password, then the rotated one; set-up and checks use plain clients.
-    let src = SaslCluster::start_mixed("src-cluster", &[("mirror", "first"), ("mirror", "second")])
-        .unwrap();
-    let dst = TansuCluster::start("dst-cluster").unwrap();
-    create_topic(&src.bootstrap(), "orders", 2).await;
-    create_topic(&src.bootstrap(), "payments", 1).await;
-    create_topic(&src.bootstrap(), "extra", 1).await;
-    let orders = rdkafka::varied_records(300, 2, "o");
-    rdkafka::produce_all(&src.bootstrap(), "orders", &orders);
-    rdkafka::produce_all(
-        &src.bootstrap(),
-        "payments",
-        &rdkafka::varied_records(50, 1, "p"),
-    );
+async fn a_cluster_link_through_its_whole_life(peer: Peer) {
+    // The link authenticates (SASL, from the ClusterLink's authentication block) with the first
+    // password, then the rotated one; set-up and checks use plain clients. Kafka's SASL
+    // sessions last 2 s here (`connections.max.reauth.ms`, which managed services set): a
+    // connection whose session expired is closed at its next request, so the link's
+    // connections authenticate again with whatever credential it holds by then.
+    let src_broker = match peer {
+        Peer::Kafka => SaslBroker::Kafka(
+            KafkaCluster::builder()
+                .listener(Listener::SaslPlaintext)
+                .user("mirror", "first")
+                .prop("connections.max.reauth.ms", 2000)
+                .start()
+                .unwrap(),
+        ),
+        _ => peer
+            .sasl_private("src-cluster", &[("mirror", "first"), ("mirror", "second")])
+            .unwrap(),
+    };
+    let src = Source::of(&src_broker);
+    let plain = src_broker.bootstrap();
+    let dst = peer.cluster(Side::B).unwrap();
+    let dst_id = dst.cluster_id();
+    let [orders, payments, extra] = ["orders", "payments", "extra"].map(unique_name);
+    let link_name = unique_name("orders-link");
+    create_topic(&plain, &orders, 2).await;
+    create_topic(&plain, &payments, 1).await;
+    create_topic(&plain, &extra, 1).await;
+    let records = rdkafka::varied_records(300, 2, "o");
+    rdkafka::produce_all(&plain, &orders, &records);
+    rdkafka::produce_all(&plain, &payments, &rdkafka::varied_records(50, 1, "p"));
     let server = LinkServer::start(&dst.bootstrap()).await;
     let o = objects(&server.url(), "first");
     let r = LinkReconciler::new(Duration::from_secs(10));
     let mut link = cluster_link(
-        &src.bootstrap(),
-        json!([{"name": "orders"}, {"name": "payments"}]),
+        &link_name,
+        &src,
+        json!([{"name": orders}, {"name": payments}]),
     );
 
     // First pass: the link and both mirrors are created.
@@ -142,11 +184,11 @@ async fn a_cluster_link_through_its_whole_life() {
     assert_eq!(out.status.state.as_deref(), Some("CREATED"));
     assert_eq!(
         out.status.destination_kafka_cluster_id.as_deref(),
-        Some("dst-cluster")
+        Some(dst_id.as_str())
     );
     assert_eq!(
         out.status.source_kafka_cluster_id.as_deref(),
-        Some("src-cluster")
+        Some(src.id.as_str())
     );
     assert!(out.status.cluster_link_id.is_some());
     assert!(!format!("{out:?}").contains("password=first"));
@@ -162,10 +204,10 @@ async fn a_cluster_link_through_its_whole_life() {
     })
     .await;
     assert_eq!(out.status.num_mirror_topics, Some(2));
-    let got = rdkafka::consume(&dst.bootstrap(), "orders").unwrap();
+    let got = rdkafka::consume(&dst.bootstrap(), &orders).unwrap();
     assert_eq!(
         rdkafka::by_partition(&got),
-        rdkafka::by_partition(&orders),
+        rdkafka::by_partition(&records),
         "the mirror holds exactly the source's records"
     );
 
@@ -179,7 +221,25 @@ async fn a_cluster_link_through_its_whole_life() {
     let after = condition(out.status.conditions.as_deref().unwrap(), READY).unwrap();
     assert_eq!(after.last_transition_time, before.last_transition_time);
 
-    // A rotated credential is sent again (its value is never shown, so a digest decides).
+    // A rotated credential is sent again (its value is never shown, so a digest decides). On
+    // Kafka the broker's credential changes first, so the old password stops working there:
+    // what follows (pause, resume, a promote that waits for lag zero) needs the new one.
+    if let SaslBroker::Kafka(k) = &src_broker {
+        kafka::tool(
+            k,
+            "kafka.admin.ConfigCommand",
+            &[
+                "--alter",
+                "--add-config",
+                "SCRAM-SHA-512=[password=second]",
+                "--entity-type",
+                "users",
+                "--entity-name",
+                "mirror",
+            ],
+        )
+        .unwrap();
+    }
     let rotated = objects(&server.url(), "second");
     let out = r.reconcile(&link, &rotated).await;
     link.status = Some(out.status.clone());
@@ -189,14 +249,26 @@ async fn a_cluster_link_through_its_whole_life() {
         && !n.message.contains("second")));
     assert_eq!(r.reconcile(&link, &rotated).await.writes, 0);
     let o = rotated;
+    // Records written after the rotation are mirrored: on Kafka after the link's sessions
+    // expired (2 s), so with connections authenticated with the new password.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    rdkafka::produce_all(&plain, &orders, &rdkafka::varied_records(20, 2, "rotated"));
+    until(
+        &r,
+        &mut link,
+        &o,
+        "records written after the rotation mirrored",
+        |_| rdkafka::consume(&dst.bootstrap(), &orders).unwrap().len() == 320,
+    )
+    .await;
 
     // A mirror created by hand is not declared: deleted.
     let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
     rest.create_mirror(
-        "dst-cluster",
-        "orders-link",
-        "extra",
-        "extra",
+        &dst_id,
+        &link_name,
+        &extra,
+        &extra,
         &Default::default(),
         None,
     )
@@ -207,53 +279,53 @@ async fn a_cluster_link_through_its_whole_life() {
     assert!(
         out.notes
             .iter()
-            .any(|n| n.reason == "MirrorTopicDeleted" && n.message.contains("extra")),
+            .any(|n| n.reason == "MirrorTopicDeleted" && n.message.contains(&extra)),
         "{:#?}",
         out.notes
     );
     let names: Vec<String> = rest
-        .mirrors("dst-cluster", "orders-link")
+        .mirrors(&dst_id, &link_name)
         .await
         .unwrap()
         .into_iter()
         .map(|m| m.name)
         .collect();
-    assert_eq!(names, ["orders", "payments"]);
+    assert_eq!(names, [orders.clone(), payments.clone()]);
 
     // PAUSE, then ACTIVE again.
     link.spec.mirror_topics =
-        serde_json::from_value(json!([{"name": "orders", "state": "PAUSE"}, {"name": "payments"}]))
+        serde_json::from_value(json!([{"name": orders, "state": "PAUSE"}, {"name": payments}]))
             .unwrap();
     until(&r, &mut link, &o, "orders paused", |out| {
-        mirror_status(out, "orders").as_deref() == Some("PAUSED") && ready(out)
+        mirror_status(out, &orders).as_deref() == Some("PAUSED") && ready(out)
     })
     .await;
     link.spec.mirror_topics =
-        serde_json::from_value(json!([{"name": "orders"}, {"name": "payments"}])).unwrap();
+        serde_json::from_value(json!([{"name": orders}, {"name": payments}])).unwrap();
     until(&r, &mut link, &o, "orders resumed", |out| {
-        mirror_status(out, "orders").as_deref() == Some("ACTIVE") && ready(out)
+        mirror_status(out, &orders).as_deref() == Some("ACTIVE") && ready(out)
     })
     .await;
 
     // Removed from the list: deleted.
-    link.spec.mirror_topics = serde_json::from_value(json!([{"name": "orders"}])).unwrap();
+    link.spec.mirror_topics = serde_json::from_value(json!([{"name": orders}])).unwrap();
     let out = r.reconcile(&link, &o).await;
     link.status = Some(out.status.clone());
     assert!(out
         .notes
         .iter()
-        .any(|n| n.reason == "MirrorTopicDeleted" && n.message.contains("payments")));
+        .any(|n| n.reason == "MirrorTopicDeleted" && n.message.contains(&payments)));
     assert_eq!(out.status.num_mirror_topics, Some(1));
 
     // PROMOTE: STOPPED, handed over to a KafkaTopic, writable.
     link.spec.mirror_topics =
-        serde_json::from_value(json!([{"name": "orders", "state": "PROMOTE"}])).unwrap();
+        serde_json::from_value(json!([{"name": orders, "state": "PROMOTE"}])).unwrap();
     let out = until(&r, &mut link, &o, "orders promoted", |out| {
-        mirror_status(out, "orders").as_deref() == Some("STOPPED") && ready(out)
+        mirror_status(out, &orders).as_deref() == Some("STOPPED") && ready(out)
     })
     .await;
     assert_eq!(out.stopped.len(), 1);
-    assert_eq!(out.stopped[0].topic, "orders");
+    assert_eq!(out.stopped[0].topic, orders);
     assert_eq!(out.stopped[0].partitions, Some(2));
     let after_promote = vec![Msg {
         partition: 0,
@@ -264,10 +336,10 @@ async fn a_cluster_link_through_its_whole_life() {
         timestamp: 1_700_000_000_000,
         timestamp_type: 1,
     }];
-    rdkafka::produce_all(&dst.bootstrap(), "orders", &after_promote);
+    rdkafka::produce_all(&dst.bootstrap(), &orders, &after_promote);
     assert_eq!(
-        rdkafka::consume(&dst.bootstrap(), "orders").unwrap().len(),
-        301
+        rdkafka::consume(&dst.bootstrap(), &orders).unwrap().len(),
+        321
     );
 
     // An invalid resource: a condition naming the field, and no REST call at all.
@@ -288,12 +360,8 @@ async fn a_cluster_link_through_its_whole_life() {
     // Deleted: the link is gone, the promoted topic stays.
     let notes = r.cleanup(&link, &o).await.unwrap();
     assert_eq!(notes[0].reason, "LinkDeleted");
-    assert!(rest
-        .link("dst-cluster", "orders-link")
-        .await
-        .unwrap()
-        .is_none());
-    assert!(rest.topic("dst-cluster", "orders").await.unwrap().is_some());
+    assert!(rest.link(&dst_id, &link_name).await.unwrap().is_none());
+    assert!(rest.topic(&dst_id, &orders).await.unwrap().is_some());
     server.stop().await;
 }
 
@@ -301,7 +369,12 @@ async fn a_cluster_link_through_its_whole_life() {
 async fn an_unreachable_link_server_is_a_retriable_condition_not_a_panic() {
     let port = clusterlink_testkit::free_port();
     let o = objects(&format!("http://127.0.0.1:{port}"), "x");
-    let link = cluster_link("127.0.0.1:1", json!([{"name": "orders"}]));
+    let src = Source {
+        id: "src-cluster".into(),
+        bootstrap: "127.0.0.1:1".into(),
+        auth: "plain",
+    };
+    let link = cluster_link("orders-link", &src, json!([{"name": "orders"}]));
     let out = LinkReconciler::new(Duration::from_secs(2))
         .reconcile(&link, &o)
         .await;
@@ -319,18 +392,21 @@ async fn an_unreachable_link_server_is_a_retriable_condition_not_a_panic() {
     assert!(c.message.as_deref().unwrap().contains(&port.to_string()));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_link_server_without_password_encoder_is_a_clear_condition_then_recovers() {
-    let src = SaslCluster::start_mixed("src-cluster", &[("mirror", "secret")]).unwrap();
-    let dst = TansuCluster::start("dst-cluster").unwrap();
-    create_topic(&src.bootstrap(), "orders", 1).await;
+async fn a_link_server_without_password_encoder_is_a_clear_condition_then_recovers(peer: Peer) {
+    let src_broker = peer
+        .sasl_private("src-cluster", &[("mirror", "secret")])
+        .unwrap();
+    let src = Source::of(&src_broker);
+    let dst = peer.cluster(Side::B).unwrap();
+    let orders = unique_name("orders");
+    create_topic(&src_broker.bootstrap(), &orders, 1).await;
     let mut no_encoder = clusterlink_testkit::link_server::options();
     no_encoder.password_encoder = None;
     let server = LinkServer::start_with(&dst.bootstrap(), no_encoder, "127.0.0.1:0").await;
     let addr = server.addr.clone();
     let o = objects(&server.url(), "secret");
     let r = LinkReconciler::new(Duration::from_secs(10));
-    let mut link = cluster_link(&src.bootstrap(), json!([{"name": "orders"}]));
+    let mut link = cluster_link(&unique_name("orders-link"), &src, json!([{"name": orders}]));
     let out = r.reconcile(&link, &o).await;
     link.status = Some(out.status.clone());
     let c = condition(out.status.conditions.as_deref().unwrap(), READY).unwrap();
@@ -357,11 +433,25 @@ async fn a_link_server_without_password_encoder_is_a_clear_condition_then_recove
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_link_to_a_tls_source_through_its_cfk_tls_block() {
+/// A source reached over TLS only: on Kafka an SSL listener (PEM), on tansu a TLS front.
+async fn a_cluster_link_to_a_tls_source_through_its_cfk_tls_block(peer: Peer) {
     use clusterlink_testkit::tls::{cert, TlsCluster};
-    let src = TlsCluster::start("src-cluster").unwrap();
-    let dst = TansuCluster::start("dst-cluster").unwrap();
+    let (_src, src_id, src_bootstrap): (Box<dyn std::any::Any>, String, String) = match peer {
+        Peer::Kafka => {
+            let k = KafkaCluster::builder()
+                .listener(Listener::Ssl)
+                .start()
+                .unwrap();
+            let (id, b) = (k.cluster_id().to_owned(), k.bootstrap_for(Listener::Ssl));
+            (Box::new(k), id, b)
+        }
+        _ => {
+            let t = TlsCluster::start("src-cluster").unwrap();
+            let b = t.bootstrap();
+            (Box::new(t), "src-cluster".to_owned(), b)
+        }
+    };
+    let dst = peer.cluster(Side::B).unwrap();
     let server = LinkServer::start(&dst.bootstrap()).await;
     let mut o = objects(&server.url(), "unused");
     o.add_secret(
@@ -373,7 +463,8 @@ async fn a_cluster_link_to_a_tls_source_through_its_cfk_tls_block() {
         "apiVersion": "platform.confluent.io/v1beta1", "kind": "ClusterLink",
         "metadata": {"name": "tls-link", "namespace": "dest", "uid": "7f000001-0000", "generation": 1},
         "spec": {
-            "sourceKafkaCluster": {"bootstrapEndpoint": src.bootstrap(), "clusterID": "src-cluster",
+            "name": unique_name("tls-link"),
+            "sourceKafkaCluster": {"bootstrapEndpoint": src_bootstrap, "clusterID": src_id,
                 "tls": {"enabled": true, "secretRef": "src-tls"}},
             "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "dest-rest"}},
             "mirrorTopics": [],
@@ -386,4 +477,10 @@ async fn a_cluster_link_to_a_tls_source_through_its_cfk_tls_block() {
     let c = condition(out.status.conditions.as_deref().unwrap(), RECONCILED).unwrap();
     assert_eq!(c.status.as_deref(), Some("True"), "{c:?}");
     server.stop().await;
+}
+
+peer_tests! {
+    a_cluster_link_through_its_whole_life: [kafka, tansu];
+    a_link_server_without_password_encoder_is_a_clear_condition_then_recovers: [kafka, tansu];
+    a_cluster_link_to_a_tls_source_through_its_cfk_tls_block: [kafka, tansu];
 }

@@ -1,16 +1,18 @@
 //! Source-initiated links through the reconcile core, on two clusters with their link servers:
 //! the CFK page's source-initiated bidirectional example in the order CFK rejects (Outbound
 //! first: reported, then established once the Inbound side exists), and a unidirectional pair
-//! in the order CFK requires. Data checked with librdkafka.
+//! in the order CFK requires. Data checked with librdkafka. On Apache Kafka (the run's two
+//! shared clusters, so topic and link names get a unique suffix) and tansu.
 
 use std::time::{Duration, Instant};
 
 use clusterlink_model::{ClusterLink, KafkaRestClass};
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkOutcome, LinkReconciler, Objects};
+use clusterlink_testkit::kafka::unique_name;
 use clusterlink_testkit::link_server::LinkServer;
-use clusterlink_testkit::rdkafka;
-use clusterlink_testkit::TansuCluster;
+use clusterlink_testkit::peer::Peer;
+use clusterlink_testkit::{peer_tests, rdkafka};
 use serde_json::{json, Value};
 
 fn link(ns: &str, name: &str, spec: Value) -> ClusterLink {
@@ -98,20 +100,20 @@ async fn wait_records(bootstrap: &str, topic: &str, n: usize) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_pages_source_initiated_bidirectional_example_outbound_first() {
-    let s = TansuCluster::start("kafka-src").unwrap();
-    let d = TansuCluster::start("kafka-dest").unwrap();
-    rdkafka::create_topic(&s.bootstrap(), "forward-topic", 1).unwrap();
-    rdkafka::create_topic(&d.bootstrap(), "reverse-topic", 1).unwrap();
+async fn the_pages_source_initiated_bidirectional_example_outbound_first(peer: Peer) {
+    let (s, d) = peer.pair().unwrap();
+    let [forward, reverse, link_name] =
+        ["forward-topic", "reverse-topic", "bidirectional-link"].map(unique_name);
+    rdkafka::create_topic(&s.bootstrap(), &forward, 1).unwrap();
+    rdkafka::create_topic(&d.bootstrap(), &reverse, 1).unwrap();
     rdkafka::produce_all(
         &s.bootstrap(),
-        "forward-topic",
+        &forward,
         &rdkafka::varied_records(90, 1, "forward-topic"),
     );
     rdkafka::produce_all(
         &d.bootstrap(),
-        "reverse-topic",
+        &reverse,
         &rdkafka::varied_records(60, 1, "reverse-topic"),
     );
     let ss = LinkServer::start(&s.bootstrap()).await;
@@ -121,22 +123,22 @@ async fn the_pages_source_initiated_bidirectional_example_outbound_first() {
         "destination",
         "dest-cluster-link",
         json!({
-            "name": "bidirectional-link",
+            "name": link_name,
             "sourceInitiatedLink": {"linkMode": "Bidirectional", "connectionMode": "Inbound"},
             "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "kafka-dest-rest"}},
-            "sourceKafkaCluster": {"clusterID": "kafka-src", "kafkaRestClassRef": {"name": "kafka-src-rest"}},
-            "mirrorTopics": [{"name": "forward-topic", "direction": "toDestination"}],
+            "sourceKafkaCluster": {"clusterID": s.cluster_id(), "kafkaRestClassRef": {"name": "kafka-src-rest"}},
+            "mirrorTopics": [{"name": forward, "direction": "toDestination"}],
         }),
     );
     let mut src = link(
         "source",
         "src-cluster-link",
         json!({
-            "name": "bidirectional-link",
+            "name": link_name,
             "sourceInitiatedLink": {"linkMode": "Bidirectional", "connectionMode": "Outbound"},
             "sourceKafkaCluster": {"bootstrapEndpoint": d.bootstrap(), "kafkaRestClassRef": {"name": "kafka-dest-rest"}},
             "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "kafka-src-rest"}},
-            "mirrorTopics": [{"name": "reverse-topic", "direction": "toDestination"}],
+            "mirrorTopics": [{"name": reverse, "direction": "toDestination"}],
         }),
     );
     let r = LinkReconciler::new(Duration::from_secs(10));
@@ -169,27 +171,26 @@ async fn the_pages_source_initiated_bidirectional_example_outbound_first() {
         outs[0].status.cluster_link_id,
         outs[1].status.cluster_link_id
     );
-    wait_records(&d.bootstrap(), "forward-topic", 90).await;
-    wait_records(&s.bootstrap(), "reverse-topic", 60).await;
+    wait_records(&d.bootstrap(), &forward, 90).await;
+    wait_records(&s.bootstrap(), &reverse, 60).await;
     assert_eq!(
-        rdkafka::by_partition(&rdkafka::consume(&d.bootstrap(), "forward-topic").unwrap()),
-        rdkafka::by_partition(&rdkafka::consume(&s.bootstrap(), "forward-topic").unwrap())
+        rdkafka::by_partition(&rdkafka::consume(&d.bootstrap(), &forward).unwrap()),
+        rdkafka::by_partition(&rdkafka::consume(&s.bootstrap(), &forward).unwrap())
     );
     // The Inbound side's status shows its mirror, moved by the other side.
-    let fwd = outs[0].status.mirror_topics.as_ref().unwrap()["forward-topic"].clone();
+    let fwd = outs[0].status.mirror_topics.as_ref().unwrap()[&forward].clone();
     assert_eq!(fwd.status.as_deref(), Some("ACTIVE"));
     ss.stop().await;
     ds.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_unidirectional_source_initiated_pair_inbound_first() {
-    let s = TansuCluster::start("onprem").unwrap();
-    let d = TansuCluster::start("cloud").unwrap();
-    rdkafka::create_topic(&s.bootstrap(), "orders", 1).unwrap();
+async fn a_unidirectional_source_initiated_pair_inbound_first(peer: Peer) {
+    let (s, d) = peer.pair().unwrap();
+    let [orders, link_name] = ["orders", "hybrid"].map(unique_name);
+    rdkafka::create_topic(&s.bootstrap(), &orders, 1).unwrap();
     rdkafka::produce_all(
         &s.bootstrap(),
-        "orders",
+        &orders,
         &rdkafka::varied_records(70, 1, "orders"),
     );
     let ss = LinkServer::start(&s.bootstrap()).await;
@@ -198,21 +199,21 @@ async fn a_unidirectional_source_initiated_pair_inbound_first() {
         "destination",
         "to-cloud",
         json!({
-            "name": "hybrid",
+            "name": link_name,
             "sourceInitiatedLink": {"linkMode": "Destination"},
             "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "kafka-dest-rest"}},
-            "sourceKafkaCluster": {"clusterID": "onprem"},
-            "mirrorTopics": [{"name": "orders"}],
+            "sourceKafkaCluster": {"clusterID": s.cluster_id()},
+            "mirrorTopics": [{"name": orders}],
         }),
     );
     let mut src = link(
         "source",
         "from-onprem",
         json!({
-            "name": "hybrid",
+            "name": link_name,
             "sourceInitiatedLink": {"linkMode": "Source"},
             "sourceKafkaCluster": {"kafkaRestClassRef": {"name": "kafka-src-rest"}},
-            "destinationKafkaCluster": {"bootstrapEndpoint": d.bootstrap(), "clusterID": "cloud",
+            "destinationKafkaCluster": {"bootstrapEndpoint": d.bootstrap(), "clusterID": d.cluster_id(),
                                         "kafkaRestClassRef": {"name": "kafka-dest-rest"}},
         }),
     );
@@ -234,31 +235,36 @@ async fn a_unidirectional_source_initiated_pair_inbound_first() {
     .await;
     assert_eq!(
         outs[1].status.source_kafka_cluster_id.as_deref(),
-        Some("onprem")
+        Some(s.cluster_id().as_str())
     );
     assert_eq!(
         outs[1].status.destination_kafka_cluster_id.as_deref(),
-        Some("cloud")
+        Some(d.cluster_id().as_str())
     );
     assert_eq!(
         outs[0].status.cluster_link_id,
         outs[1].status.cluster_link_id
     );
-    wait_records(&d.bootstrap(), "orders", 70).await;
+    wait_records(&d.bootstrap(), &orders, 70).await;
 
     // PROMOTE through the destination's resource: the pushing side finishes it.
     dest.spec.mirror_topics =
-        serde_json::from_value(json!([{"name": "orders", "state": "PROMOTE"}])).unwrap();
+        serde_json::from_value(json!([{"name": orders, "state": "PROMOTE"}])).unwrap();
     let o = objects(&ss.url(), &ds.url(), &[&src, &dest]);
     let outs = until(&r, &mut [&mut dest], &o, "orders promoted", |o| {
         is_ready(&o[0])
-            && o[0].status.mirror_topics.as_ref().unwrap()["orders"]
+            && o[0].status.mirror_topics.as_ref().unwrap()[&orders]
                 .status
                 .as_deref()
                 == Some("STOPPED")
     })
     .await;
-    assert_eq!(outs[0].stopped[0].topic, "orders");
+    assert_eq!(outs[0].stopped[0].topic, orders);
     ss.stop().await;
     ds.stop().await;
+}
+
+peer_tests! {
+    the_pages_source_initiated_bidirectional_example_outbound_first: [kafka, tansu];
+    a_unidirectional_source_initiated_pair_inbound_first: [kafka, tansu];
 }

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+pub mod examples;
 pub mod kafka;
 pub mod kube_api;
 pub mod link_server;

@@ -14,7 +14,8 @@
 
 use anyhow::Result;
 
-use crate::kafka::KafkaCluster;
+use crate::kafka::{KafkaCluster, Listener};
+use crate::sasl::SaslCluster;
 use crate::{MockCluster, TansuCluster};
 
 /// A broker implementation.
@@ -86,6 +87,73 @@ impl Peer {
             Peer::Tansu => Broker::Tansu(TansuCluster::start(id)?),
             Peer::Mock => Broker::Mock(MockCluster::start(1)?),
         })
+    }
+
+    /// A cluster of this test's own that a link reaches with SASL credentials (PLAIN,
+    /// SCRAM-SHA-256 or SCRAM-SHA-512 as `users`, name and password), while the test sets up
+    /// and checks through plain clients: on Kafka a SASL_PLAINTEXT listener beside PLAINTEXT;
+    /// on tansu a SASL front that lets unauthenticated clients through too
+    /// ([`SaslCluster::start_mixed`]), with cluster id `id`. On tansu a user listed twice has
+    /// two PLAIN passwords (a rotation); Kafka knows one password per user (the first listed),
+    /// so a rotation there changes the broker's credential (SCRAM, with `kafka-configs`).
+    pub fn sasl_private(self, id: &str, users: &[(&str, &str)]) -> Result<SaslBroker> {
+        Ok(match self {
+            Peer::Kafka => {
+                let mut b = KafkaCluster::builder().listener(Listener::SaslPlaintext);
+                let mut seen = std::collections::BTreeSet::new();
+                for (name, password) in users {
+                    if seen.insert(*name) {
+                        b = b.user(name, password);
+                    }
+                }
+                SaslBroker::Kafka(b.start()?)
+            }
+            Peer::Tansu => SaslBroker::Tansu(SaslCluster::start_mixed(id, users)?),
+            Peer::Mock => anyhow::bail!("librdkafka's mock cluster has no SASL listener"),
+        })
+    }
+}
+
+/// A private cluster whose link-facing address needs SASL: see [`Peer::sasl_private`].
+#[derive(Debug)]
+pub enum SaslBroker {
+    /// Apache Kafka with a SASL_PLAINTEXT listener.
+    Kafka(KafkaCluster),
+    /// tansu behind a SASL front.
+    Tansu(SaslCluster),
+}
+
+impl SaslBroker {
+    /// Where plain clients (set-up, librdkafka checks) connect without credentials.
+    pub fn bootstrap(&self) -> String {
+        match self {
+            SaslBroker::Kafka(k) => k.bootstrap(),
+            SaslBroker::Tansu(t) => t.bootstrap(),
+        }
+    }
+
+    /// Where a client must authenticate with SASL (`security.protocol=SASL_PLAINTEXT`).
+    pub fn sasl_bootstrap(&self) -> String {
+        match self {
+            SaslBroker::Kafka(k) => k.bootstrap_for(Listener::SaslPlaintext),
+            SaslBroker::Tansu(t) => t.bootstrap(),
+        }
+    }
+
+    /// The cluster id.
+    pub fn cluster_id(&self) -> String {
+        match self {
+            SaslBroker::Kafka(k) => k.cluster_id().to_owned(),
+            SaslBroker::Tansu(t) => t.cluster_id().to_owned(),
+        }
+    }
+
+    /// Which implementation this is.
+    pub fn peer(&self) -> Peer {
+        match self {
+            SaslBroker::Kafka(_) => Peer::Kafka,
+            SaslBroker::Tansu(_) => Peer::Tansu,
+        }
     }
 }
 

@@ -94,13 +94,25 @@ pub async fn eventually<T>(
 /// A destination-initiated ClusterLink in `ns` whose local cluster is `kafka-dest` (found
 /// through its KafkaRestClass) and whose source is `source` (cluster id `src`).
 pub fn link(ns: &str, name: &str, link_name: &str, source: &str, mirrors: Value) -> ClusterLink {
+    link_from(ns, name, link_name, source, "src", mirrors)
+}
+
+/// The same with the source's cluster id `source_id`.
+pub fn link_from(
+    ns: &str,
+    name: &str,
+    link_name: &str,
+    source: &str,
+    source_id: &str,
+    mirrors: Value,
+) -> ClusterLink {
     serde_json::from_value(json!({
         "apiVersion": GROUP, "kind": "ClusterLink",
         "metadata": {"name": name, "namespace": ns},
         "spec": {
             "name": link_name,
             "destinationKafkaCluster": {"name": "kafka-dest", "namespace": ns},
-            "sourceKafkaCluster": {"bootstrapEndpoint": source, "clusterID": "src"},
+            "sourceKafkaCluster": {"bootstrapEndpoint": source, "clusterID": source_id},
             "mirrorTopics": mirrors,
         }
     }))
