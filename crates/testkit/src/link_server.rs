@@ -44,6 +44,7 @@ pub fn options() -> ManagerOptions {
         connect_timeout: Duration::from_secs(3),
         restart_backoff: Duration::from_millis(300),
         password_encoder: Some(PasswordEncoder::new(ENCODER_SECRET)),
+        ..ManagerOptions::default()
     }
 }
 
