@@ -12,12 +12,17 @@ use clusterlink_server::{LinkManager, ManagerOptions};
 /// The password encoder secret test link servers use.
 pub const ENCODER_SECRET: &str = "test-password-encoder-secret";
 
-/// A Kafka client with short retries, for tests.
-pub async fn client(bootstrap: &str) -> Client {
+/// Client settings with short retries, for tests.
+pub fn client_config(bootstrap: &str) -> ClientConfig {
     let mut c = ClientConfig::new(bootstrap);
     c.retry.timeout = Duration::from_secs(5);
     c.connection.request_timeout = Duration::from_secs(5);
-    Client::connect(c)
+    c
+}
+
+/// A Kafka client with short retries, for tests.
+pub async fn client(bootstrap: &str) -> Client {
+    Client::connect(client_config(bootstrap))
         .await
         .expect("connect to the test broker")
 }
@@ -66,7 +71,13 @@ impl LinkServer {
 
     /// A link server with these options, listening on `addr` (a port of 0 picks one).
     pub async fn start_with(bootstrap: &str, options: ManagerOptions, addr: &str) -> LinkServer {
-        let manager = LinkManager::open(client(bootstrap).await, options)
+        Self::start_over(client(bootstrap).await, options, addr).await
+    }
+
+    /// A link server whose local cluster is reached by `local` (its connection settings, such
+    /// as `connect_to`, apply to every connection the server makes).
+    pub async fn start_over(local: Client, options: ManagerOptions, addr: &str) -> LinkServer {
+        let manager = LinkManager::open(local, options)
             .await
             .expect("open the link manager");
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
