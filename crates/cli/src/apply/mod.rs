@@ -140,9 +140,15 @@ impl State {
         self.failing.insert(key.to_string(), (failure, since));
     }
 
-    /// Since when `key` has been failing transiently, if it is.
-    fn transient_since(&self, key: &str) -> Option<Instant> {
-        self.failing.get(key).and_then(|(_, t)| *t)
+    /// The resources failing transiently (retried when due), with how long they have been.
+    fn transient(&self) -> Vec<(String, Duration)> {
+        let mut v: Vec<(String, Duration)> = self
+            .failing
+            .iter()
+            .filter_map(|(k, (_, since))| since.map(|t| (k.clone(), t.elapsed())))
+            .collect();
+        v.sort();
+        v
     }
 }
 
@@ -153,8 +159,6 @@ struct Round {
     moving: bool,
     /// Resources refused, by key.
     refused: Vec<String>,
-    /// Resources failing transiently, with how long they have.
-    transient: Vec<(String, Duration)>,
 }
 
 /// One round: every due ClusterLink and KafkaTopic once.
@@ -164,15 +168,7 @@ async fn round(
     topics: &TopicReconciler,
     state: &mut State,
 ) -> Round {
-    let mut seen = Round::default();
-    let mut judge = |state: &mut State, k: &str, v: Verdict| match v {
-        Verdict::Refused => seen.refused.push(k.to_string()),
-        Verdict::Transient => {
-            let since = state.transient_since(k).unwrap_or_else(Instant::now);
-            seen.transient.push((k.to_string(), since.elapsed()));
-        }
-        Verdict::Settled => {}
-    };
+    let mut refused = Vec::new();
     let mut moving = false;
     for l in &m.links {
         let k = format!(
@@ -188,7 +184,9 @@ async fn round(
         let conditions = out.status.conditions.clone().unwrap_or_default();
         let v = verdict(&conditions, RECONCILED, &out.next);
         state.report(&k, &out.notes, v, failure_message(&conditions, RECONCILED));
-        judge(state, &k, v);
+        if v == Verdict::Refused {
+            refused.push(k.clone());
+        }
         for s in &out.stopped {
             let uid = l.metadata.uid.as_deref().unwrap_or_default();
             let resource = promoted_topic_resource_name(&s.topic, uid);
@@ -221,13 +219,14 @@ async fn round(
         let conditions = out.status.conditions.clone().unwrap_or_default();
         let v = verdict(&conditions, READY, &out.next);
         state.report(&k, &out.notes, v, failure_message(&conditions, READY));
-        judge(state, &k, v);
+        if v == Verdict::Refused {
+            refused.push(k.clone());
+        }
         moving |= out.writes > 0;
         state.schedule(&k, &out.next);
         state.topic_status.insert(k, out.status);
     }
-    seen.moving = moving;
-    seen
+    Round { moving, refused }
 }
 
 fn summary(state: &State) -> bool {
@@ -317,8 +316,8 @@ pub async fn apply(paths: &[PathBuf], namespace: &str, o: ApplyOptions) -> Resul
                 eprintln!("error: refused, not retried: {}", seen.refused.join(", "));
                 break;
             }
-            let expired: Vec<&str> = seen
-                .transient
+            let transient = state.transient();
+            let expired: Vec<&str> = transient
                 .iter()
                 .filter(|(_, failing)| *failing >= o.retry_for)
                 .map(|(k, _)| k.as_str())
@@ -331,15 +330,15 @@ pub async fn apply(paths: &[PathBuf], namespace: &str, o: ApplyOptions) -> Resul
                 );
                 break;
             }
-            if (!seen.moving && seen.transient.is_empty()) || Instant::now() >= deadline {
+            if (!seen.moving && transient.is_empty()) || Instant::now() >= deadline {
                 break;
             }
             if seen.moving {
                 // Transitions (creation, promotion) are followed without waiting for their due
                 // time; resources failing transiently keep their backoff.
-                let backing_off: Vec<String> =
-                    seen.transient.iter().map(|(k, _)| k.clone()).collect();
-                state.due.retain(|k, _| backing_off.contains(k));
+                state
+                    .due
+                    .retain(|k, _| transient.iter().any(|(t, _)| t == k));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -473,17 +472,16 @@ mod tests {
         let k = "ClusterLink ns/l";
         let t0 = {
             s.report(k, &[], Verdict::Transient, "A".into());
-            s.transient_since(k).unwrap()
+            s.failing[k].1.unwrap()
         };
         s.report(k, &[], Verdict::Transient, "A".into());
-        assert_eq!(
-            s.transient_since(k),
-            Some(t0),
-            "the same failure keeps its start"
-        );
+        assert_eq!(s.failing[k].1, Some(t0), "the same failure keeps its start");
         s.report(k, &[], Verdict::Refused, "B".into());
-        assert_eq!(s.transient_since(k), None);
+        assert_eq!(s.failing[k].1, None);
         assert_eq!(s.failing[k].0, "B");
+        assert_eq!(s.transient(), []);
+        s.report(k, &[], Verdict::Transient, "C".into());
+        assert_eq!(s.transient().len(), 1);
         s.report(k, &[], Verdict::Settled, String::new());
         assert!(!s.failing.contains_key(k));
     }
