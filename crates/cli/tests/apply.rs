@@ -123,7 +123,7 @@ async fn apply_then_status_then_promote_from_files() {
         "[ok] MirrorTopicCreated: mirror topic orders created from orders",
         "[ok] MirrorTopicCreated: mirror topic payments created from payments",
         "KafkaTopic destination/audit: [ok] TopicCreated: topic audit created on cluster dst",
-        "skipping platform.confluent.io/v1beta1 Kafka",
+        "platform.confluent.io/v1beta1 Kafka kafka: read for its listeners",
         "ClusterLink destination/demo: Reconciled=True",
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
