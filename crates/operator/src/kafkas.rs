@@ -25,10 +25,13 @@ use tracing::{debug, info};
 /// How often a `Kafka` CRD that is not installed is looked for again.
 const LOOK_AGAIN: Duration = Duration::from_secs(60);
 
+/// The cache of one `Kafka` kind.
+type KindStore = (KafkaKind, Store<DynamicObject>);
+
 /// The caches of the `Kafka` kinds that exist (cheap to clone).
 #[derive(Clone, Default)]
 pub(crate) struct KafkaCaches {
-    stores: Arc<Mutex<Vec<(KafkaKind, Store<DynamicObject>)>>>,
+    stores: Arc<Mutex<Vec<KindStore>>>,
 }
 
 fn api_resource(kind: KafkaKind) -> ApiResource {

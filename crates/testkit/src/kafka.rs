@@ -135,7 +135,7 @@ pub struct KafkaBuilder {
     props: BTreeMap<String, String>,
     heap_max_mib: u32,
     jvm_args: Vec<String>,
-    identity: Option<crate::pki::TestPki>,
+    identity: Option<Box<crate::pki::TestPki>>,
 }
 
 impl Default for KafkaBuilder {
@@ -206,7 +206,7 @@ impl KafkaBuilder {
     /// (`certs/broker.pem`: `localhost` and `127.0.0.1` only): for a cluster that must answer to
     /// another name. Clients then trust `pki.ca_pem`.
     pub fn identity(mut self, pki: crate::pki::TestPki) -> Self {
-        self.identity = Some(pki);
+        self.identity = Some(Box::new(pki));
         self
     }
 

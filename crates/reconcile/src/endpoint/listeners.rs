@@ -33,6 +33,26 @@ pub struct Wanted<'a> {
     pub tls: bool,
 }
 
+/// An endpoint a listener offers, ranked: lower ranks first, ties in the order offered.
+struct Candidate {
+    rank: (u8, u8, u8),
+    picked: Picked,
+}
+
+/// The best candidate, or why there is none.
+fn best(
+    mut candidates: Vec<Candidate>,
+    wanted: Wanted<'_>,
+    names: &[String],
+) -> Result<Picked, String> {
+    candidates.sort_by_key(|c| c.rank);
+    candidates
+        .into_iter()
+        .next()
+        .map(|c| c.picked)
+        .ok_or_else(|| no_listener(wanted, names))
+}
+
 fn no_listener(wanted: Wanted<'_>, names: &[String]) -> String {
     match wanted.name {
         Some(n) => format!(
@@ -54,8 +74,7 @@ pub fn cfk_listener(kafka: &Value, wanted: Wanted<'_>) -> Result<Picked, String>
         .and_then(Value::as_object)
         .ok_or_else(|| "its status has no listeners yet".to_string())?;
     let names: Vec<String> = listeners.keys().cloned().collect();
-    // (rank, name, field, endpoint): lower ranks first.
-    let mut candidates: Vec<((u8, u8, u8), &str, &str, &str)> = Vec::new();
+    let mut candidates = Vec::new();
     for (name, l) in listeners {
         let named = wanted.name.is_some_and(|w| w == name);
         if wanted.name.is_some() && !named || wanted.name.is_none() && name == "replication" {
@@ -73,19 +92,17 @@ pub fn cfk_listener(kafka: &Value, wanted: Wanted<'_>) -> Result<Picked, String>
                 .and_then(Value::as_str)
                 .filter(|e| !e.is_empty())
             {
-                let rank = (u8::from(tls != wanted.tls), field_rank, name_rank);
-                candidates.push((rank, name, field, e));
+                candidates.push(Candidate {
+                    rank: (u8::from(tls != wanted.tls), field_rank, name_rank),
+                    picked: Picked {
+                        bootstrap: e.to_string(),
+                        listener: format!("listener {name} ({field})"),
+                    },
+                });
             }
         }
     }
-    candidates.sort_by_key(|c| c.0);
-    candidates
-        .first()
-        .map(|(_, name, field, e)| Picked {
-            bootstrap: e.to_string(),
-            listener: format!("listener {name} ({field})"),
-        })
-        .ok_or_else(|| no_listener(wanted, &names))
+    best(candidates, wanted, &names)
 }
 
 /// How in-cluster a Strimzi listener type is: lower first.
@@ -112,8 +129,8 @@ pub fn strimzi_listener(kafka: &Value, wanted: Wanted<'_>) -> Result<Picked, Str
         .iter()
         .filter_map(|l| l.get("name").and_then(Value::as_str).map(str::to_string))
         .collect();
-    let mut candidates: Vec<((u8, u8, usize), &str, String)> = Vec::new();
-    for (i, l) in published.iter().enumerate() {
+    let mut candidates = Vec::new();
+    for l in published {
         let name = l.get("name").and_then(Value::as_str).unwrap_or_default();
         if wanted.name.is_some_and(|w| w != name) {
             continue;
@@ -142,20 +159,17 @@ pub fn strimzi_listener(kafka: &Value, wanted: Wanted<'_>) -> Result<Picked, Str
                     .collect();
                 (!addresses.is_empty()).then(|| addresses.join(","))
             });
-        if let Some(b) = bootstrap {
-            let rank = (u8::from(tls != wanted.tls), strimzi_type_rank(kind), i);
-            candidates.push((rank, name, b));
+        if let Some(bootstrap) = bootstrap {
+            candidates.push(Candidate {
+                rank: (u8::from(tls != wanted.tls), strimzi_type_rank(kind), 0),
+                picked: Picked {
+                    bootstrap,
+                    listener: format!("listener {name}"),
+                },
+            });
         }
     }
-    candidates.sort_by_key(|c| c.0);
-    candidates
-        .into_iter()
-        .next()
-        .map(|(_, name, bootstrap)| Picked {
-            bootstrap,
-            listener: format!("listener {name}"),
-        })
-        .ok_or_else(|| no_listener(wanted, &names))
+    best(candidates, wanted, &names)
 }
 
 #[cfg(test)]
