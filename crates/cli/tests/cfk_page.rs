@@ -290,11 +290,11 @@ spec:
     - name: forward-topic
 ";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unresolvable_reference_fails_at_once_and_says_what_was_tried() {
+/// `clusterlink apply EXTRA` on `link` beside a KafkaRestClass for `kafka-dest` where nothing
+/// listens; its output and how long it took.
+async fn apply_beside_a_dead_link_server(link: &str, extra: &[&str]) -> (Output, Duration) {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "link.yaml", ORPHAN);
-    // Never called: the pass stops before it needs the local REST API.
+    write(dir.path(), "link.yaml", link);
     let rc = rest_class(
         "kafka-dest-rest",
         "destination",
@@ -302,14 +302,21 @@ async fn an_unresolvable_reference_fails_at_once_and_says_what_was_tried() {
         "http://127.0.0.1:9",
     );
     write(dir.path(), "rest.yaml", &rc);
-    let started = Instant::now();
-    let o = run(vec![
-        "apply".into(),
+    let mut args = vec![
+        "apply".to_string(),
         "-f".into(),
         dir.path().display().to_string(),
-    ])
-    .await;
-    let took = started.elapsed();
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let started = Instant::now();
+    let o = run(args).await;
+    (o, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unresolvable_reference_fails_at_once_and_says_what_was_tried() {
+    // The link server is never called: the pass stops before it needs it.
+    let (o, took) = apply_beside_a_dead_link_server(ORPHAN, &[]).await;
     let out = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(took < Duration::from_secs(15), "took {took:?}:\n{out}");
@@ -338,30 +345,12 @@ async fn an_unreachable_link_server_is_retried_within_the_bound_then_given_up() 
         "{help}"
     );
 
-    let dir = tempfile::tempdir().unwrap();
     let link = ORPHAN.replace(
         "    name: kafka-nowhere\n    namespace: source\n",
         "    bootstrapEndpoint: 127.0.0.1:9\n    clusterID: src\n",
     );
-    write(dir.path(), "link.yaml", &link);
-    // Nothing listens there: connection refused, a transient failure.
-    let rc = rest_class(
-        "kafka-dest-rest",
-        "destination",
-        Some(("destination", "kafka-dest")),
-        "http://127.0.0.1:9",
-    );
-    write(dir.path(), "rest.yaml", &rc);
-    let started = Instant::now();
-    let args = [
-        "apply",
-        "-f",
-        &dir.path().display().to_string(),
-        "--retry-for-secs",
-        "3",
-    ];
-    let o = run(args.iter().map(|s| s.to_string()).collect()).await;
-    let took = started.elapsed();
+    // Nothing listens at the link server: connection refused, a transient failure.
+    let (o, took) = apply_beside_a_dead_link_server(&link, &["--retry-for-secs", "3"]).await;
     let out = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(
@@ -377,6 +366,46 @@ async fn an_unreachable_link_server_is_retried_within_the_bound_then_given_up() 
         out.contains(
             "error: still failing after retrying for 3s: ClusterLink destination/orphan-link"
         ),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_retries_with_backoff_and_reports_a_failure_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = ORPHAN.replace(
+        "    name: kafka-nowhere\n    namespace: source\n",
+        "    bootstrapEndpoint: 127.0.0.1:9\n    clusterID: src\n",
+    );
+    write(dir.path(), "link.yaml", &link);
+    let rc = rest_class("kafka-dest-rest", "destination", None, "http://127.0.0.1:9");
+    write(dir.path(), "rest.yaml", &rc);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args(["apply", "--watch", "-f", &dir.path().display().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Several attempts (backoff 1 s, 2 s, ...), then Ctrl-C.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let out = text(&o);
+    assert_eq!(
+        out.matches("[warning] LinkServerUnavailable").count(),
+        1,
+        "reported once over several attempts:\n{out}"
+    );
+    assert!(
+        out.contains("ClusterLink destination/orphan-link: Reconciled=False"),
         "{out}"
     );
 }
