@@ -39,6 +39,26 @@ struct Cli {
     command: Command,
 }
 
+/// How the link server reaches clusters, and how other clusters reach its own.
+#[derive(Debug, Args)]
+struct Connections {
+    /// Kafka client properties for the connections to the local cluster, as Kafka's tools
+    /// take them: `security.protocol`, `ssl.*` (PEM) and `sasl.mechanism` /
+    /// `sasl.jaas.config` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). Plaintext without it.
+    #[arg(long, env = "CLUSTERLINK_COMMAND_CONFIG")]
+    command_config: Option<std::path::PathBuf>,
+    /// Open TCP connections to broker HOST:PORT at ADDR:PORT instead (TLS still verifies
+    /// HOST), for every connection the server makes, to the local and to remote clusters: like
+    /// curl's --connect-to or a pod's hostAliases. Repeatable.
+    #[arg(long, value_name = "HOST:PORT=ADDR:PORT")]
+    connect_to: Vec<String>,
+    /// Where other clusters reach the local one (HOST:PORT[,HOST:PORT...]), as `GET
+    /// /clusters/{id}/brokers` lists it for links that name this cluster without a
+    /// bootstrapEndpoint; default: the addresses the local brokers advertise.
+    #[arg(long, value_name = "HOST:PORT[,HOST:PORT...]")]
+    advertised_bootstrap_server: Option<String>,
+}
+
 /// How the mirroring engines move data: the same knobs for `mirror` and `server`.
 #[derive(Debug, Args)]
 struct Tuning {
@@ -119,11 +139,8 @@ enum Command {
         /// (without one, links with credentials are refused).
         #[arg(long, env = "CLUSTERLINK_PASSWORD_ENCODER_SECRET_FILE")]
         password_encoder_secret_file: Option<std::path::PathBuf>,
-        /// Kafka client properties for the connections to the local cluster, as Kafka's tools
-        /// take them: `security.protocol`, `ssl.*` (PEM) and `sasl.mechanism` /
-        /// `sasl.jaas.config` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512). Plaintext without it.
-        #[arg(long, env = "CLUSTERLINK_COMMAND_CONFIG")]
-        command_config: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        connections: Connections,
         #[command(flatten)]
         tuning: Tuning,
     },
@@ -166,6 +183,12 @@ enum Command {
         /// Without --watch: how long to follow transitions (creation, promotion) before giving up.
         #[arg(long, default_value_t = 120)]
         timeout_secs: u64,
+        /// Without --watch: how long a transient failure (link server unreachable, HTTP 5xx,
+        /// 408 or 429, a timeout) is retried, with backoff, before apply gives up and exits
+        /// non-zero. Refusals (other HTTP 4xx, an invalid spec, a missing object, an unresolvable
+        /// reference) are not retried: apply reports them once and exits non-zero at once.
+        #[arg(long, default_value_t = 60)]
+        retry_for_secs: u64,
         /// Timeout of each REST request, in seconds.
         #[arg(long, default_value_t = 30)]
         request_timeout_secs: u64,
@@ -261,7 +284,7 @@ async fn main() -> ExitCode {
             listen,
             state_topic,
             password_encoder_secret_file,
-            command_config,
+            connections,
             tuning,
         } => {
             server(
@@ -269,7 +292,7 @@ async fn main() -> ExitCode {
                 &listen,
                 &state_topic,
                 password_encoder_secret_file.as_deref(),
-                command_config.as_deref(),
+                &connections,
                 &tuning,
                 retry,
             )
@@ -296,17 +319,16 @@ async fn main() -> ExitCode {
             namespace,
             watch,
             timeout_secs,
+            retry_for_secs,
             request_timeout_secs,
         } => {
-            match apply::apply(
-                &files,
-                &namespace,
+            let options = apply::ApplyOptions {
                 watch,
-                Duration::from_secs(timeout_secs),
-                Duration::from_secs(request_timeout_secs),
-            )
-            .await
-            {
+                timeout: Duration::from_secs(timeout_secs),
+                retry_for: Duration::from_secs(retry_for_secs),
+                request_timeout: Duration::from_secs(request_timeout_secs),
+            };
+            match apply::apply(&files, &namespace, options).await {
                 Ok(true) => Ok(()),
                 Ok(false) => {
                     eprintln!("error: not every resource could be applied (see above)");
@@ -532,7 +554,7 @@ async fn server(
     listen: &str,
     state_topic: &str,
     encoder_secret_file: Option<&std::path::Path>,
-    command_config: Option<&std::path::Path>,
+    connections: &Connections,
     tuning: &Tuning,
     retry: Duration,
 ) -> Result<()> {
@@ -540,7 +562,23 @@ async fn server(
     let mut config = ClientConfig::new(bootstrap);
     config.retry.timeout = retry;
     tuning.apply(&mut options.engine, &mut config);
-    if let Some(path) = command_config {
+    config.connection.connect_to =
+        clusterlink_kafka::connection::ConnectTo::parse(&connections.connect_to)?;
+    if let Some(advertised) = &connections.advertised_bootstrap_server {
+        options.advertised_bootstrap = advertised
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect();
+        anyhow::ensure!(
+            options.advertised_bootstrap.iter().all(|a| a
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())),
+            "--advertised-bootstrap-server {advertised:?}: expected HOST:PORT[,HOST:PORT...]"
+        );
+    }
+    if let Some(path) = &connections.command_config {
         let properties = read_properties(path)?;
         let at = || format!("the client properties in {}", path.display());
         config.connection.tls = clusterlink_kafka::tls::from_configs(&properties)

@@ -167,7 +167,7 @@ async fn apply_then_status_then_promote_from_files(peer: Peer) {
         format!(
             "KafkaTopic destination/{audit}: [ok] TopicCreated: topic {audit} created on cluster {dst_id}"
         ),
-        "skipping platform.confluent.io/v1beta1 Kafka".into(),
+        "platform.confluent.io/v1beta1 Kafka kafka: read for its listeners".into(),
         "ClusterLink destination/demo: Reconciled=True".into(),
     ] {
         assert!(out.contains(&line), "missing {line:?} in:\n{out}");

@@ -26,6 +26,8 @@ const OPERATOR_RULES: &[(&str, &str, &[&str])] = &[
     ("platform.confluent.io", "clusterlinks/status", &["get", "patch", "update"]),
     ("platform.confluent.io", "clusterlinks/finalizers", &["update"]),
     ("platform.confluent.io", "kafkarestclasses", &["get", "list", "watch"]),
+    ("platform.confluent.io", "kafkas", &["get", "list", "watch"]),
+    ("kafka.strimzi.io", "kafkas", &["get", "list", "watch"]),
     ("platform.confluent.io", "kafkatopics",
         &["get", "list", "watch", "create", "patch", "update", "delete"]),
     ("platform.confluent.io", "kafkatopics/status", &["get", "patch", "update"]),

@@ -21,6 +21,7 @@ pub mod crd;
 pub mod kafka_rest_class;
 pub mod kafka_topic;
 pub mod names;
+pub mod placeholders;
 pub mod plan;
 pub mod topology;
 pub mod validated;

@@ -19,6 +19,7 @@ use crate::cluster_link::{
     MirrorDirection, MirrorTopic, MirrorTopicState,
 };
 use crate::kafka_topic::KafkaTopic;
+use crate::placeholders::{given, IgnoredPlaceholder};
 use crate::topology::{topology, BrokerConnectionMode, BrokerLinkMode, ClusterSide, Topology};
 
 /// Which resource a validated value comes from.
@@ -181,6 +182,9 @@ pub struct ValidatedClusterLink {
     pub acl_filters: Vec<AclFilter>,
     /// `spec.configs`: raw link configs applied on top of the derived ones.
     pub extra_configs: BTreeMap<String, String>,
+    /// Fields whose value was a documentation placeholder (`<source-cluster-id>`): treated as
+    /// not given in `local` and `remote`, and reported.
+    pub ignored_placeholders: Vec<IgnoredPlaceholder>,
 }
 
 impl ValidatedClusterLink {
@@ -191,16 +195,23 @@ impl ValidatedClusterLink {
         let spec = &link.spec;
         let topo = topology(spec);
         let prefix = spec.prefix().map(str::to_string);
-        let end = |side: ClusterSide| LinkEnd {
-            side,
-            cluster: side.of(spec).clone(),
+        let mut ignored_placeholders = Vec::new();
+        let mut end = |side: ClusterSide| {
+            let mut cluster = side.of(spec).clone();
+            cluster.cluster_id = given(
+                cluster.cluster_id.as_ref(),
+                format!("{}.clusterID", side.path()),
+                &mut ignored_placeholders,
+            );
+            LinkEnd { side, cluster }
         };
+        let (local, remote) = (end(topo.local), end(topo.remote));
         ValidatedClusterLink {
             name: link.link_name().unwrap_or_default().to_string(),
             resource: ResourceId::of(&link.metadata),
             topology: topo,
-            local: end(topo.local),
-            remote: end(topo.remote),
+            local,
+            remote,
             declared_connection_mode: spec
                 .source_initiated_link
                 .as_ref()
@@ -221,6 +232,7 @@ impl ValidatedClusterLink {
             consumer_group_filters: spec.consumer_group_filters.clone().unwrap_or_default(),
             acl_filters: spec.acl_filters.clone().unwrap_or_default(),
             extra_configs: spec.configs.clone().unwrap_or_default(),
+            ignored_placeholders,
         }
     }
 

@@ -3,54 +3,9 @@
 
 mod support;
 
+use clusterlink_testkit::cfk_page::{manifests as page_manifests, page};
 use serde_json::Value;
-use support::{our_schema, spec_dir, validate};
-
-/// The page's manifests: blocks of lines at column 0 that start with `apiVersion:` or a comment
-/// followed by one, split into documents at `---` and at each new `apiVersion:` (the page's
-/// destination-initiated bidirectional example puts two manifests in one block without `---`).
-fn page_manifests() -> Vec<String> {
-    let path = spec_dir().join("cfk-cluster-linking-doc.txt");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let lines: Vec<&str> = text.lines().collect();
-    let top_level = ["apiVersion:", "kind:", "metadata:", "spec:", "status:"];
-    let mut docs = Vec::new();
-    let mut current: Option<String> = None;
-    let mut pending_comments = String::new();
-    for line in lines {
-        let is_yaml_line = line.is_empty()
-            || line.starts_with(' ')
-            || line.starts_with('#')
-            || line == "---"
-            || top_level.iter().any(|k| line.starts_with(k));
-        match current.as_mut() {
-            None if line.starts_with('#') => pending_comments.push_str(&format!("{line}\n")),
-            None if line.starts_with("apiVersion:") => {
-                current = Some(std::mem::take(&mut pending_comments) + line + "\n");
-            }
-            None => pending_comments.clear(),
-            Some(doc) if is_yaml_line => {
-                if line == "---" || (line.starts_with("apiVersion:") && doc.contains("apiVersion:"))
-                {
-                    docs.push(std::mem::take(doc));
-                }
-                if line != "---" {
-                    doc.push_str(line);
-                    doc.push('\n');
-                }
-            }
-            Some(doc) => {
-                docs.push(std::mem::take(doc));
-                current = None;
-            }
-        }
-    }
-    if let Some(doc) = current {
-        docs.push(doc);
-    }
-    docs.retain(|d| d.contains("apiVersion:"));
-    docs
-}
+use support::{our_schema, validate};
 
 #[test]
 fn page_examples_are_found() {
@@ -91,8 +46,7 @@ fn page_examples_are_accepted_and_round_trip() {
 /// The page's field templates (`- name:  --- [1]` ...) name only fields a mirror topic has.
 #[test]
 fn page_field_templates_name_known_mirror_topic_fields() {
-    let path = spec_dir().join("cfk-cluster-linking-doc.txt");
-    let text = std::fs::read_to_string(path).unwrap();
+    let text = std::fs::read_to_string(page()).unwrap();
     let schema = our_schema("ClusterLink");
     let known = schema["properties"]["spec"]["properties"]["mirrorTopics"]["items"]["properties"]
         .as_object()

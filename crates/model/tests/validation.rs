@@ -163,20 +163,26 @@ fn duplicate_names_are_per_direction() {
 
 #[test]
 fn inbound_needs_the_source_cluster_id_and_outbound_the_bootstrap() {
+    // The id of the cluster that connects in: given, or read from its REST API; a placeholder
+    // (`<source-cluster-id>`, as the CFK page writes it) is not an id.
     let inbound = with_spec(
-        "  sourceInitiatedLink: {linkMode: Bidirectional, connectionMode: Inbound}\n  destinationKafkaCluster:\n    kafkaRestClassRef: {name: local}\n  sourceKafkaCluster:\n    kafkaRestClassRef: {name: remote}\n",
+        "  sourceInitiatedLink: {linkMode: Bidirectional, connectionMode: Inbound}\n  destinationKafkaCluster:\n    kafkaRestClassRef: {name: local}\n  sourceKafkaCluster:\n    clusterID: <source-cluster-id>\n",
     );
-    assert_eq!(
-        problems(&inbound),
-        [p("spec.sourceKafkaCluster.clusterID", "required")]
+    let required = p("spec.sourceKafkaCluster.clusterID", "required");
+    assert!(
+        problems(&inbound).contains(&required),
+        "{:?}",
+        problems(&inbound)
     );
+    let inbound_with_rest = with_spec(
+        "  sourceInitiatedLink: {linkMode: Bidirectional, connectionMode: Inbound}\n  destinationKafkaCluster:\n    kafkaRestClassRef: {name: local}\n  sourceKafkaCluster:\n    clusterID: <source-cluster-id>\n    kafkaRestClassRef: {name: remote}\n",
+    );
+    assert_eq!(problems(&inbound_with_rest), []);
+    // An Outbound side whose remote has a REST API has its bootstrap resolved from it.
     let outbound = with_spec(
         "  sourceInitiatedLink: {linkMode: Bidirectional, connectionMode: Outbound}\n  destinationKafkaCluster:\n    kafkaRestClassRef: {name: local}\n  sourceKafkaCluster:\n    clusterID: abc\n    kafkaRestClassRef: {name: remote}\n",
     );
-    assert_eq!(
-        problems(&outbound),
-        [p("spec.sourceKafkaCluster.bootstrapEndpoint", "required")]
-    );
+    assert_eq!(problems(&outbound), []);
     // A Source link connects to the destination.
     let source = with_spec(
         "  sourceInitiatedLink: {linkMode: Source}\n  sourceKafkaCluster:\n    kafkaRestClassRef: {name: local}\n  destinationKafkaCluster:\n    clusterID: abc\n",

@@ -1,5 +1,6 @@
 //! The two controllers — ClusterLink and KafkaTopic — on kube's controller runtime, and the
-//! caches of the KafkaRestClasses and Secrets they refer to.
+//! caches of the KafkaRestClasses, Secrets and `Kafka` resources ([`crate::kafkas`]) they
+//! refer to.
 //!
 //! Resources are watched as `DynamicObject`s and converted per object: a typed watcher fails its
 //! whole list on one malformed object, which would stop every link; here a malformed object gets
@@ -33,6 +34,7 @@ use tokio::sync::broadcast;
 use tracing::{info, instrument, warn};
 
 use crate::error::Error;
+use crate::kafkas::KafkaCaches;
 use crate::metrics::Metrics;
 
 /// The finalizer on ClusterLinks: the link is deleted from its cluster first.
@@ -69,6 +71,7 @@ struct Context {
     topics: TopicReconciler,
     rest_classes: Store<DynamicObject>,
     secrets: Store<Secret>,
+    kafkas: KafkaCaches,
     recorder: Recorder,
     metrics: Metrics,
     failures: Mutex<HashMap<String, u32>>,
@@ -106,6 +109,7 @@ impl Context {
                 files,
             );
         }
+        self.kafkas.add_to(&mut o);
         o
     }
 
@@ -558,6 +562,7 @@ pub async fn run_controllers(
     )
     .default_backoff()
     .touched_objects();
+    let (kafkas, kafka_tasks) = KafkaCaches::spawn(&client, ns, tx.clone());
     let tx1 = tx.clone();
     let caches = tokio::spawn(async move {
         let rc = rc_stream.for_each(|_| {
@@ -579,6 +584,7 @@ pub async fn run_controllers(
         .is_err()
     {
         caches.abort();
+        kafka_tasks.iter().for_each(|t| t.abort());
         return Err(Error::Lease(
             "the KafkaRestClass and Secret caches did not fill within 60 s".into(),
         ));
@@ -603,6 +609,7 @@ pub async fn run_controllers(
         topics: TopicReconciler::new(config.request_timeout),
         rest_classes: rc_store,
         secrets: secret_store,
+        kafkas,
         recorder,
         metrics: metrics.clone(),
         failures: Mutex::new(HashMap::new()),
@@ -636,6 +643,7 @@ pub async fn run_controllers(
     futures::join!(links, topics);
     metrics.set_ready(false);
     caches.abort();
+    kafka_tasks.iter().for_each(|t| t.abort());
     Ok(())
 }
 

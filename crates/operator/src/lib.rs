@@ -3,11 +3,13 @@
 //! Admin REST API of a link server — ours, or a Confluent Server, which speaks the same API.
 //!
 //! The decisions live in `clusterlink_reconcile` (shared with `clusterlink apply`); this crate
-//! only adds Kubernetes: watches and caches ([`controller`]), finalizers, status by server-side
+//! only adds Kubernetes: watches and caches ([`controller`], and `kafkas` for the CFK and
+//! Strimzi `Kafka` resources that give clusters' endpoints), finalizers, status by server-side
 //! apply, Events, leader election ([`leader`]) and Prometheus metrics ([`metrics`]).
 
 pub mod controller;
 pub mod error;
+mod kafkas;
 pub mod leader;
 pub mod metrics;
 

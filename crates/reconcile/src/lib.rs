@@ -7,6 +7,8 @@
 //! - validate (pure, `clusterlink_model::validation`): resource → validated model;
 //! - [`deref`](mod@deref): the validated model and the [`objects`] it names → REST clients, cluster ids,
 //!   link configs with their secrets;
+//! - [`endpoint`]: resolve endpoints: the bootstrap of a cluster the link dials without being
+//!   given one (from a CFK or Strimzi `Kafka` resource, or the cluster's REST API);
 //! - [`link::observe`]: the link as the REST API ([`rest_client`]) reports it;
 //! - plan (pure, `clusterlink_model::plan`): desired vs observed → actions;
 //! - [`link::execute`]: the actions through the REST API, then observe again;
@@ -16,6 +18,7 @@
 //! a pass hands back besides the status.
 
 pub mod deref;
+pub mod endpoint;
 pub mod link;
 pub mod objects;
 pub mod outcome;

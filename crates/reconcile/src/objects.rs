@@ -1,5 +1,6 @@
-//! The objects a ClusterLink or KafkaTopic refers to (KafkaRestClasses and Secrets), as a plain
-//! in-memory snapshot.
+//! The objects a ClusterLink or KafkaTopic refers to (KafkaRestClasses, Secrets, the other
+//! ClusterLink of a pair, and the CFK or Strimzi `Kafka` resources whose status publishes a
+//! cluster's endpoint), as a plain in-memory snapshot.
 //!
 //! The operator fills it from its Kubernetes caches, the CLI from the YAML files it is given, the
 //! tests by hand; the reconcile core only reads it, so it never needs to know where objects live.
@@ -19,6 +20,51 @@ pub struct Objects {
     cluster_links: BTreeMap<(String, String), ClusterLink>,
     rest_classes: BTreeMap<(String, String), KafkaRestClass>,
     secrets: BTreeMap<(String, String), BTreeMap<String, SecretValue>>,
+    kafkas: BTreeMap<(KafkaKind, String, String), Value>,
+}
+
+/// The two `Kafka` resources that describe a cluster an operator manages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KafkaKind {
+    /// Confluent for Kubernetes' `Kafka`.
+    Cfk,
+    /// Strimzi's `Kafka`.
+    Strimzi,
+}
+
+impl KafkaKind {
+    /// Both, in the order a reference is resolved through them.
+    pub const ALL: [KafkaKind; 2] = [KafkaKind::Cfk, KafkaKind::Strimzi];
+
+    /// The API group.
+    pub fn group(self) -> &'static str {
+        match self {
+            KafkaKind::Cfk => "platform.confluent.io",
+            KafkaKind::Strimzi => "kafka.strimzi.io",
+        }
+    }
+
+    /// The API version whose `Kafka` is read.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            KafkaKind::Cfk => "platform.confluent.io/v1beta1",
+            KafkaKind::Strimzi => "kafka.strimzi.io/v1beta2",
+        }
+    }
+
+    /// The kind of a `Kafka` document of `api_version` (any version of the group).
+    pub fn of(api_version: &str) -> Option<KafkaKind> {
+        let group = api_version.split('/').next()?;
+        KafkaKind::ALL.into_iter().find(|k| k.group() == group)
+    }
+
+    /// `CFK Kafka` or `Strimzi Kafka`, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            KafkaKind::Cfk => "CFK Kafka",
+            KafkaKind::Strimzi => "Strimzi Kafka",
+        }
+    }
 }
 
 /// Why a Secret document could not be read.
@@ -181,6 +227,33 @@ impl Objects {
     /// Every KafkaRestClass.
     pub fn rest_classes(&self) -> impl Iterator<Item = &KafkaRestClass> {
         self.rest_classes.values()
+    }
+
+    /// Adds (or replaces) a `Kafka` document of CFK or Strimzi (as JSON: only its listeners are
+    /// read); its namespace defaults to `default_namespace`. Returns `false` (and keeps nothing)
+    /// for any other document.
+    pub fn add_kafka(&mut self, doc: Value, default_namespace: &str) -> bool {
+        let api_version = doc.get("apiVersion").and_then(Value::as_str);
+        let kind = api_version.and_then(KafkaKind::of);
+        let name = doc.pointer("/metadata/name").and_then(Value::as_str);
+        let (Some(kind), Some(name), Some("Kafka")) =
+            (kind, name, doc.get("kind").and_then(Value::as_str))
+        else {
+            return false;
+        };
+        let ns = doc
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(default_namespace)
+            .to_string();
+        self.kafkas.insert((kind, ns, name.to_string()), doc);
+        true
+    }
+
+    /// A `Kafka` resource of `kind` by namespace and name.
+    pub fn kafka(&self, kind: KafkaKind, namespace: &str, name: &str) -> Option<&Value> {
+        self.kafkas
+            .get(&(kind, namespace.to_string(), name.to_string()))
     }
 }
 

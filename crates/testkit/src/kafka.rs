@@ -151,6 +151,7 @@ pub struct KafkaBuilder {
     props: BTreeMap<String, String>,
     heap_max_mib: u32,
     jvm_args: Vec<String>,
+    identity: Option<Box<crate::pki::TestPki>>,
 }
 
 impl Default for KafkaBuilder {
@@ -163,6 +164,7 @@ impl Default for KafkaBuilder {
             props: BTreeMap::new(),
             heap_max_mib: 512,
             jvm_args: Vec::new(),
+            identity: None,
         }
     }
 }
@@ -219,6 +221,14 @@ impl KafkaBuilder {
     /// for C2 in a benchmark, `-XX:-UseSerialGC -XX:+UseG1GC`...
     pub fn jvm_arg(mut self, arg: &str) -> Self {
         self.jvm_args.push(arg.to_owned());
+        self
+    }
+
+    /// The certificate and key the TLS listeners serve, instead of the committed test ones
+    /// (`certs/broker.pem`: `localhost` and `127.0.0.1` only): for a cluster that must answer to
+    /// another name. Clients then trust `pki.ca_pem`.
+    pub fn identity(mut self, pki: crate::pki::TestPki) -> Self {
+        self.identity = Some(Box::new(pki));
         self
     }
 

@@ -7,6 +7,8 @@
 //!   transactions, which tansu lacks) inside a helper Python process.
 //! - [`rdkafka`] produces and consumes with librdkafka (the `confluent-kafka` Python package), so
 //!   that what our client writes is checked by a client none of us wrote.
+//! - [`cfk_page`] reads the CFK page's manifests verbatim; [`pki`] makes certificates for the
+//!   names a test needs (a Kubernetes service name in a page's example).
 //! - [`kafka`] starts Apache Kafka itself (KRaft, one or three nodes, SASL, TLS, ACLs), the
 //!   reference broker, and runs Kafka's own tools as another independent client.
 //!
@@ -23,11 +25,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+pub mod cfk_page;
 pub mod examples;
 pub mod kafka;
 pub mod kube_api;
 pub mod link_server;
 pub mod peer;
+pub mod pki;
 pub mod proxy;
 pub mod rdkafka;
 pub mod sasl;

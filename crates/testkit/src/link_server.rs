@@ -12,6 +12,14 @@ use clusterlink_server::{LinkManager, ManagerOptions};
 /// The password encoder secret test link servers use.
 pub const ENCODER_SECRET: &str = "test-password-encoder-secret";
 
+/// Client settings with short retries, for tests.
+pub fn client_config(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new(bootstrap);
+    c.retry.timeout = Duration::from_secs(5);
+    c.connection.request_timeout = Duration::from_secs(5);
+    c
+}
+
 /// A Kafka client with short retries, for tests.
 pub async fn client(bootstrap: &str) -> Client {
     client_with(&[("bootstrap.servers".to_owned(), bootstrap.to_owned())]).await
@@ -22,13 +30,11 @@ pub async fn client(bootstrap: &str) -> Client {
 /// `--command-config` file holds; [`crate::kafka::KafkaCluster::java_client_config`] gives them).
 pub async fn client_with(settings: &[(String, String)]) -> Client {
     let settings: std::collections::BTreeMap<String, String> = settings.iter().cloned().collect();
-    let mut c = ClientConfig::new(
+    let mut c = client_config(
         settings
             .get("bootstrap.servers")
             .expect("bootstrap.servers"),
     );
-    c.retry.timeout = Duration::from_secs(5);
-    c.connection.request_timeout = Duration::from_secs(5);
     c.connection.tls = clusterlink_kafka::tls::from_configs(&settings).expect("TLS settings");
     c.connection.sasl = clusterlink_kafka::sasl::from_configs(&settings).expect("SASL settings");
     Client::connect(c)
@@ -58,6 +64,7 @@ pub fn options() -> ManagerOptions {
         connect_timeout: Duration::from_secs(3),
         restart_backoff: Duration::from_millis(300),
         password_encoder: Some(PasswordEncoder::new(ENCODER_SECRET)),
+        ..ManagerOptions::default()
     }
 }
 
@@ -82,8 +89,9 @@ impl LinkServer {
         Self::start_on(client(bootstrap).await, options, addr).await
     }
 
-    /// A link server over the cluster `local` reaches (with its security settings: see
-    /// [`client_with`]), with these options, listening on `addr`.
+    /// A link server over the cluster `local` reaches, with these options, listening on `addr`.
+    /// `local`'s connection settings (security, `connect_to`: see [`client_with`] and
+    /// [`client_config`]) apply to every connection the server makes.
     pub async fn start_on(local: Client, options: ManagerOptions, addr: &str) -> LinkServer {
         let manager = LinkManager::open(local, options)
             .await

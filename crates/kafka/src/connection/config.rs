@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::connect_to::ConnectTo;
 use crate::sasl::Sasl;
 use crate::tls::Tls;
 
@@ -20,6 +21,8 @@ pub struct ConnectionConfig {
     pub tls: Option<Tls>,
     /// SASL authentication (`security.protocol` SASL_PLAINTEXT or SASL_SSL); none when `None`.
     pub sasl: Option<Sasl>,
+    /// Where TCP connections to some broker addresses really go (`--connect-to`).
+    pub connect_to: ConnectTo,
 }
 
 impl Default for ConnectionConfig {
@@ -31,6 +34,7 @@ impl Default for ConnectionConfig {
             max_response_bytes: 256 << 20,
             tls: None,
             sasl: None,
+            connect_to: ConnectTo::default(),
         }
     }
 }

@@ -26,6 +26,7 @@
 
 mod authenticate;
 mod config;
+mod connect_to;
 mod frame;
 mod messenger;
 mod open;
@@ -38,5 +39,6 @@ mod tests;
 
 pub use crate::tls::Tls;
 pub use config::ConnectionConfig;
+pub use connect_to::{ConnectTo, ConnectToError};
 pub use messenger::Connection;
 pub use versions::max_supported_version;

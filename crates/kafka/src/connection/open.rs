@@ -18,8 +18,7 @@ impl Connection {
     /// Connects to `broker` (`host:port`), over TLS when `config.tls` says so, negotiates API
     /// versions and, with SASL settings, authenticates.
     pub async fn connect(broker: &str, config: ConnectionConfig) -> Result<Self> {
-        let (read, write) =
-            transport::open(broker, config.tls.as_ref(), config.connect_timeout).await?;
+        let (read, write) = transport::open(broker, &config).await?;
         Connection::start(read, write, broker, config)
             .handshake()
             .await

@@ -1,11 +1,10 @@
 //! The byte stream under a connection: TCP (no Nagle delay), and TLS on it when the settings
 //! ask. What comes out is a pair of halves the messenger reads and writes independently.
 
-use std::time::Duration;
-
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use super::config::ConnectionConfig;
 use crate::error::{Error, Result};
 use crate::tls::Tls;
 
@@ -14,18 +13,17 @@ pub(super) type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
 /// The half of a stream requests are written to.
 pub(super) type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
-/// Opens a stream to `broker` (`host:port`): TCP within `connect_timeout`, then the TLS
-/// handshake (its own `connect_timeout`) when `tls` is given, checking the broker's name.
-pub(super) async fn open(
-    broker: &str,
-    tls: Option<&Tls>,
-    connect_timeout: Duration,
-) -> Result<(ReadHalf, WriteHalf)> {
+/// Opens a stream to `broker` (`host:port`): TCP within the connect timeout (to the address
+/// `connect_to` gives for it, if any), then the TLS handshake (its own connect timeout) when
+/// the settings ask, checking the broker's name.
+pub(super) async fn open(broker: &str, config: &ConnectionConfig) -> Result<(ReadHalf, WriteHalf)> {
+    let (tls, connect_timeout) = (config.tls.as_ref(), config.connect_timeout);
     let conn_err = |message: String| Error::Connection {
         broker: broker.to_owned(),
         message,
     };
-    let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(broker))
+    let address = config.connect_to.target(broker);
+    let stream = tokio::time::timeout(connect_timeout, TcpStream::connect(address))
         .await
         .map_err(|_| conn_err(format!("connect timed out after {connect_timeout:?}")))?
         .map_err(|e| conn_err(e.to_string()))?;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{KafkaRestClassRef, OAuthSettings, RequiredSecretRef};
 
-pub use status::{BidirectionalState, ClusterLinkStatus, MirrorTopicStatus};
+pub use status::{BidirectionalState, ClusterLinkStatus, MirrorTopicStatus, ResolvedBootstrap};
 
 /// The desired state of a cluster link.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]

@@ -55,6 +55,10 @@ pub struct ClusterLinkStatus {
     /// The most recent generation observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// clusterlink extension: the bootstrap endpoint the link dials when the resource gives
+    /// none (`bootstrapEndpoint`), and where it was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_bootstrap: Option<ResolvedBootstrap>,
     /// Status of each reverse (`toSource`) mirror topic, by topic name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kubernetes-map-type" = "granular"))]
@@ -69,6 +73,19 @@ pub struct ClusterLinkStatus {
     /// State of the link, `CREATED` when healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+}
+
+/// clusterlink extension: a bootstrap endpoint resolved for the cluster a link dials.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedBootstrap {
+    /// The spec field of that cluster, e.g. `spec.sourceKafkaCluster`.
+    pub cluster: String,
+    /// The endpoint (`bootstrap.servers`).
+    pub bootstrap_servers: String,
+    /// Where it came from, e.g. `Kafka source/kafka-src (platform.confluent.io/v1beta1),
+    /// listener internal`.
+    pub source: String,
 }
 
 /// State of both directions of a bidirectional link.

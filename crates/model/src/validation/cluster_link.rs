@@ -11,6 +11,7 @@ use crate::cluster_link::{
     KafkaClusterSpec, LinkMode, MirrorDirection,
 };
 use crate::names::topic_name_problem;
+use crate::placeholders::is_placeholder;
 use crate::topology::{topology, BrokerConnectionMode, BrokerLinkMode, ClusterSide};
 use crate::validated::ValidatedClusterLink;
 
@@ -295,16 +296,22 @@ fn modes(e: &mut Errors, spec: &ClusterLinkSpec) {
     }
     let inbound_bidirectional = topo.link_mode == BrokerLinkMode::Bidirectional
         && topo.connection_mode == BrokerConnectionMode::Inbound;
-    if inbound_bidirectional && src.cluster_id.is_none() {
+    // A placeholder (`<source-cluster-id>`) is not an id: the id then comes from the cluster's
+    // REST API, as when none is given.
+    let id_given =
+        |c: &KafkaClusterSpec| c.cluster_id.as_deref().is_some_and(|v| !is_placeholder(v));
+    if inbound_bidirectional && !id_given(src) && !has_rest(src) {
         e.required(
             "spec.sourceKafkaCluster.clusterID",
-            "an Inbound link must be told the id of the cluster that will connect to it",
+            "an Inbound link must be told the id of the cluster that will connect to it (or how to reach its REST API, with kafkaRestClassRef or name)",
         );
     }
-    if topo.is_outbound() && remote.bootstrap_endpoint.is_none() && remote.name.is_none() {
+    // Without a bootstrapEndpoint, the endpoint is resolved from the cluster's Kafka resource
+    // (name) or its REST API (kafkaRestClassRef, or the KafkaRestClass of name).
+    if topo.is_outbound() && remote.bootstrap_endpoint.is_none() && !has_rest(remote) {
         e.required(
             format!("{}.bootstrapEndpoint", topo.remote.path()),
-            "this side opens the connection to that cluster",
+            "this side opens the connection to that cluster (or name the cluster, with name or kafkaRestClassRef, to have its endpoint resolved)",
         );
     }
     if topo.link_mode == BrokerLinkMode::Bidirectional {
@@ -314,7 +321,7 @@ fn modes(e: &mut Errors, spec: &ClusterLinkSpec) {
                 "a bidirectional link manages its remote half through the remote's REST API",
             );
         }
-    } else if !has_rest(remote) && remote.cluster_id.is_none() {
+    } else if !has_rest(remote) && !id_given(remote) {
         e.required(
             format!("{}.kafkaRestClassRef", topo.remote.path()),
             "the remote cluster's id comes from its REST API unless clusterID is set",

@@ -6,18 +6,10 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use regex::Regex;
 use serde_json::{Map, Value};
 
-/// `shared/spec` (beside the repository), or `$CLUSTERLINK_SPEC_DIR`.
-pub fn spec_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("CLUSTERLINK_SPEC_DIR") {
-        return PathBuf::from(dir);
-    }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/spec"))
-}
+pub use clusterlink_testkit::cfk_page::spec_dir;
 
 /// CFK 3.3.0's schema of a resource (`clusterlink`, `kafkarestclass`, `kafkatopic`).
 pub fn cfk_schema(resource: &str) -> Value {

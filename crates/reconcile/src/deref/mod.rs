@@ -37,6 +37,10 @@ pub struct Dereferenced {
     pub local: RestTarget,
     /// The remote cluster's REST API, if it has one.
     pub remote: Option<RestTarget>,
+    /// Why the remote cluster's REST API could not be found, when that did not end the pass:
+    /// the link dials a cluster whose endpoint is still to be resolved, and a `Kafka` resource
+    /// may give it without one (see [`crate::endpoint`]).
+    pub remote_unavailable: Option<String>,
     /// The remote cluster's id, if given in the resource (or its KafkaRestClass).
     pub remote_cluster_id: Option<String>,
     /// The link configs.
@@ -102,7 +106,19 @@ pub fn dereference(
             path: link.local.path().to_string(),
         },
     )?;
-    let remote = rest_class::link_end_target(&link.remote, namespace, objects, timeout)?;
+    let mut remote_unavailable = None;
+    let remote = match rest_class::link_end_target(&link.remote, namespace, objects, timeout) {
+        Ok(r) => r,
+        // A unidirectional link needs the remote's REST API only for its id (when not given)
+        // and its endpoint: the endpoint step says what is missing if nothing else gives it.
+        Err(e @ DerefError::NoRestClassForCluster { .. })
+            if !link.is_bidirectional() && crate::endpoint::needs_resolution(link) =>
+        {
+            remote_unavailable = Some(e.to_string());
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let remote_cluster_id = link
         .remote
         .cluster
@@ -122,6 +138,7 @@ pub fn dereference(
     Ok(Dereferenced {
         local,
         remote,
+        remote_unavailable,
         remote_cluster_id,
         configs,
         peer,

@@ -4,6 +4,8 @@
 //!    validated model, or every problem at once;
 //! 2. dereference ([`crate::deref`]): the objects it names → REST clients, cluster ids, link
 //!    configs with their secrets, the pair's other resource;
+//!    then resolve endpoints ([`crate::endpoint`]): the bootstrap of a dialed cluster the
+//!    resource gives none for;
 //! 3. [`observe`]: the link (and its remote half) as the REST API reports it;
 //! 4. plan (pure, `clusterlink_model::plan`): desired vs observed → actions, problems, and how
 //!    the halves pair;
@@ -30,6 +32,7 @@ use clusterlink_rest_v3::{link_config, MirrorState};
 use tracing::{instrument, warn};
 
 use crate::deref::{dereference, local_target, ClusterIds, DerefError, Dereferenced};
+use crate::endpoint::resolve_endpoint;
 use crate::objects::Objects;
 use crate::outcome::{Next, Note};
 use crate::rest_client::RestError;
@@ -188,7 +191,7 @@ impl LinkReconciler {
                 return failed(status, conditions, why, Next::WaitForChange, notes, 0);
             }
         };
-        let d = match dereference(&valid, objects, self.timeout) {
+        let mut d = match dereference(&valid, objects, self.timeout) {
             Ok(d) => d,
             Err(e) => {
                 let message = e.to_string();
@@ -201,6 +204,22 @@ impl LinkReconciler {
                 return failed(status, conditions, (e.reason(), message), next, notes, 0);
             }
         };
+        match resolve_endpoint(link, &valid, &mut d, objects).await {
+            Ok(resolved) => status.resolved_bootstrap = resolved,
+            Err(e) => {
+                let message = e.to_string();
+                warn!(%message, category = e.category(), "cannot resolve the bootstrap endpoint");
+                let notes = vec![Note::warning(e.reason(), &message)];
+                // Objects that appear (a Kafka resource, a KafkaRestClass) wake the operator;
+                // a REST API that did not answer is retried.
+                let next = match e.transient {
+                    Some(category) => Next::Retry(category),
+                    None => Next::After(REFRESH),
+                };
+                status.resolved_bootstrap = None;
+                return failed(status, conditions, (e.reason(), message), next, notes, 0);
+            }
+        }
         match self.apply(link, &valid, &d, mode).await {
             Ok(applied) => report(&valid, &d, status, conditions, applied),
             Err(Stopped {
@@ -216,7 +235,14 @@ impl LinkReconciler {
                     reason::LINK_SERVER_REJECTED
                 };
                 notes.push(Note::warning(why, &message));
-                let next = Next::Retry(error.category());
+                // Only what retrying can cure is retried with backoff: a refusal (4xx) comes
+                // back the same until something changes, so it is looked at again only at the
+                // refresh interval (and `clusterlink apply` gives up on it at once).
+                let next = if error.is_retriable() {
+                    Next::Retry(error.category())
+                } else {
+                    Next::After(REFRESH)
+                };
                 failed(status, conditions, (why, message), next, notes, writes)
             }
         }
@@ -301,6 +327,35 @@ impl LinkReconciler {
     }
 }
 
+/// What each documentation placeholder of the resource was replaced with.
+fn placeholder_notes(
+    valid: &ValidatedClusterLink,
+    d: &Dereferenced,
+    ids: &ClusterIds,
+) -> Vec<Note> {
+    valid
+        .ignored_placeholders
+        .iter()
+        .map(|p| {
+            let (id, from) = if p.path.starts_with(valid.remote.path()) {
+                (
+                    ids.remote.as_deref(),
+                    d.remote.as_ref().map(|r| r.source.as_str()),
+                )
+            } else {
+                (Some(ids.local.as_str()), Some(d.local.source.as_str()))
+            };
+            let used = match (id, from) {
+                (Some(id), Some(from)) => format!("using {id} read from {from}"),
+                _ => "no id could be read from the cluster's REST API".to_string(),
+            };
+            let field = p.path.rsplit('.').next().unwrap_or(&p.path);
+            let message = format!("{field} '{}' is a placeholder: {used}", p.value);
+            Note::logged(&valid.name, false, reason::PLACEHOLDER_IGNORED, message)
+        })
+        .collect()
+}
+
 /// The status, notes, next look and hand-overs of a pass that reached the link server.
 fn report(
     valid: &ValidatedClusterLink,
@@ -341,6 +396,10 @@ fn report(
     }
     status.conditions = Some(conditions.into_vec());
     let mut notes = executed.notes;
+    if executed.writes > 0 {
+        // Said when the link is written (created, or changed), not at every look.
+        notes.extend(placeholder_notes(valid, d, &ids));
+    }
     if let Some(n) = verdict.flipped {
         notes.push(Note::logged(&valid.name, n.warning, &n.reason, n.message));
     }

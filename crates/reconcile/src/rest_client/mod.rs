@@ -17,7 +17,7 @@ mod views;
 use std::collections::BTreeMap;
 
 use clusterlink_model::LinkConfigs;
-use clusterlink_rest_v3::clusters::KafkaClusterData;
+use clusterlink_rest_v3::clusters::{KafkaBrokerData, KafkaClusterData};
 use clusterlink_rest_v3::configs::{AlterConfigBatch, AlterConfigData, ConfigData};
 use clusterlink_rest_v3::links::{CreateLinkRequest, KafkaLinkConfigData, KafkaLinkData};
 use clusterlink_rest_v3::mirrors::{
@@ -57,6 +57,18 @@ impl RestClient {
                 ),
             }),
         }
+    }
+
+    /// Where clients reach the brokers of cluster `cluster` (`GET /clusters/{id}/brokers`):
+    /// `host:port` per broker that lists both.
+    pub async fn broker_addresses(&self, cluster: &str) -> Result<Vec<String>, RestError> {
+        let brokers: List<KafkaBrokerData> =
+            self.get(&format!("/clusters/{cluster}/brokers")).await?;
+        Ok(brokers
+            .data
+            .iter()
+            .filter_map(KafkaBrokerData::address)
+            .collect())
     }
 
     /// The link, or `None` when it does not exist.

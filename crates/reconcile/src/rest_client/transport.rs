@@ -157,7 +157,7 @@ impl RestError {
     pub fn is_retriable(&self) -> bool {
         match self {
             RestError::Transport { .. } | RestError::Timeout { .. } => true,
-            RestError::Api { status, .. } => *status >= 500 || *status == 429,
+            RestError::Api { status, .. } => *status >= 500 || *status == 429 || *status == 408,
             RestError::Config { .. } | RestError::Decode { .. } => false,
         }
     }

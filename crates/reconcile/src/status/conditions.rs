@@ -59,6 +59,10 @@ pub mod reason {
     pub const SECRET_NOT_READY: &str = "SecretNotReady";
     /// The resource asks for something clusterlink does not do.
     pub const UNSUPPORTED: &str = "Unsupported";
+    /// The cluster a link dials has no `bootstrapEndpoint`, and none could be resolved.
+    pub const BOOTSTRAP_ENDPOINT_UNRESOLVED: &str = "BootstrapEndpointUnresolved";
+    /// A documentation placeholder (`<source-cluster-id>`) was treated as not given.
+    pub const PLACEHOLDER_IGNORED: &str = "PlaceholderIgnored";
     /// A KafkaRestClass's settings do not make a usable client.
     pub const INVALID_REST_SETTINGS: &str = "InvalidRestSettings";
 }

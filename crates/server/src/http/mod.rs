@@ -1,4 +1,4 @@
-//! The HTTP layer: Confluent's Admin REST v3 paths for clusters, topics, links, link configs
+//! The HTTP layer: Confluent's Admin REST v3 paths for clusters (and their brokers), topics, links, link configs
 //! and mirrors, served under both `/kafka/v3` (Confluent Server) and `/v3` (REST Proxy), plus
 //! `/healthz`, `/readyz` and `/metrics`.
 //!
@@ -57,6 +57,7 @@ fn api_routes(manager: LinkManager, prefix: &'static str) -> Router<LinkManager>
     let mut r: Router<Api> = Router::new()
         .route("/clusters", get(clusters::list_clusters))
         .route(cluster, get(clusters::get_cluster))
+        .route(&format!("{cluster}/brokers"), get(clusters::list_brokers))
         .route(
             &format!("{cluster}/topics"),
             get(topics::list_topics).post(topics::create_topic),

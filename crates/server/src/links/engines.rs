@@ -165,6 +165,7 @@ impl LinkManager {
             ClientConfig::new(record.config(link_config::BOOTSTRAP_SERVERS).unwrap_or(""));
         remote.retry.timeout = self.inner.options.connect_timeout;
         remote.connection.connect_timeout = self.inner.options.connect_timeout;
+        remote.connection.connect_to = self.inner.local.config().connection.connect_to.clone();
         // The pushing engine writes there: as many connections as the server writes locally with.
         remote.produce_connections = self.inner.local.config().produce_connections;
         remote_security(record)?.apply(&mut remote);

@@ -28,6 +28,10 @@ pub struct ManagerOptions {
     pub restart_backoff: Duration,
     /// Encrypts sensitive link configs in the state topic; without it they are refused.
     pub password_encoder: Option<PasswordEncoder>,
+    /// `host:port` addresses other clusters reach the local cluster at, listed by `GET
+    /// /clusters/{id}/brokers` instead of the brokers' advertised ones (which may be addresses
+    /// only the local network knows). Empty: the advertised ones.
+    pub advertised_bootstrap: Vec<String>,
 }
 
 impl Default for ManagerOptions {
@@ -37,6 +41,7 @@ impl Default for ManagerOptions {
             connect_timeout: Duration::from_secs(10),
             restart_backoff: Duration::from_secs(5),
             password_encoder: None,
+            advertised_bootstrap: Vec::new(),
         }
     }
 }
@@ -126,6 +131,11 @@ impl LinkManager {
     /// The local cluster's client.
     pub fn local(&self) -> &Client {
         &self.inner.local
+    }
+
+    /// The options it runs with.
+    pub fn options(&self) -> &ManagerOptions {
+        &self.inner.options
     }
 
     /// The link server's own state topic (links, mirrors, checkpoints): never to be deleted or

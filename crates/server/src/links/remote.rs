@@ -24,6 +24,8 @@ impl LinkManager {
         let mut config = ClientConfig::new(bootstrap);
         config.retry.timeout = self.inner.options.connect_timeout;
         config.connection.connect_timeout = self.inner.options.connect_timeout;
+        // `--connect-to` applies to every connection the server makes.
+        config.connection.connect_to = self.inner.local.config().connection.connect_to.clone();
         remote_security(record)?.apply(&mut config);
         if let Some(age) = record.millis(link_config::METADATA_MAX_AGE_MS) {
             config.metadata_max_age = age;

@@ -216,11 +216,18 @@ pub(super) fn client_jaas(s: Sasl<'_>) -> String {
     )
 }
 
-/// The PEM keystore of the TLS listeners: the test broker key (PKCS#8, unencrypted) and its
-/// certificate (SANs IP 127.0.0.1 and DNS localhost, signed by `certs/ca.pem`) in one file.
-pub(super) fn write_keystore(path: &Path) -> Result<()> {
-    let key = std::fs::read_to_string(crate::tls::cert_path("broker.key"))?;
-    std::fs::write(path, key + &crate::tls::cert("broker.pem")).context("writing the PEM keystore")
+/// The PEM keystore of the TLS listeners: a key (PKCS#8, unencrypted) and its certificate in
+/// one file: `identity`'s, or the committed test broker's (SANs IP 127.0.0.1 and DNS
+/// localhost, signed by `certs/ca.pem`).
+pub(super) fn write_keystore(path: &Path, identity: Option<&crate::pki::TestPki>) -> Result<()> {
+    let pem = match identity {
+        Some(pki) => format!("{}{}", pki.key_pem, pki.cert_pem),
+        None => {
+            std::fs::read_to_string(crate::tls::cert_path("broker.key"))?
+                + &crate::tls::cert("broker.pem")
+        }
+    };
+    std::fs::write(path, pem).context("writing the PEM keystore")
 }
 
 /// A new Kafka UUID (16 random bytes, base64url without padding, as `kafka-storage

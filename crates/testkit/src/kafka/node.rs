@@ -65,7 +65,7 @@ impl Owned {
             .tempdir()?;
         let keystore = dir.path().join("keystore.pem");
         if spec.listeners.iter().any(|l| l.tls()) {
-            config::write_keystore(&keystore)?;
+            config::write_keystore(&keystore, spec.identity.as_deref())?;
         }
         let nodes = (1..=spec.nodes)
             .map(|id| Node::new(id as u32, dir.path().join(format!("node-{id}"))))
