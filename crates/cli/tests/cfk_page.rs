@@ -378,7 +378,14 @@ async fn watch_retries_with_backoff_and_reports_a_failure_once() {
         "    bootstrapEndpoint: 127.0.0.1:9\n    clusterID: src\n",
     );
     write(dir.path(), "link.yaml", &link);
-    let rc = rest_class("kafka-dest-rest", "destination", None, "http://127.0.0.1:9");
+    // The destination's KafkaRestClass names a link server where nothing listens: connection
+    // refused at every attempt, a transient failure that --watch retries.
+    let rc = rest_class(
+        "kafka-dest-rest",
+        "destination",
+        Some(("destination", "kafka-dest")),
+        "http://127.0.0.1:9",
+    );
     write(dir.path(), "rest.yaml", &rc);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_clusterlink"))
         .args(["apply", "--watch", "-f", &dir.path().display().to_string()])

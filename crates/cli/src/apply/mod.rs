@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Result};
 use clusterlink_model::common::Condition;
 use clusterlink_model::names::promoted_topic_resource_name;
+use clusterlink_reconcile::status::conditions::reason::WAITING_FOR_INBOUND_LINK;
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkReconciler, Next, Note, TopicReconciler};
 use serde_json::json;
@@ -52,6 +53,10 @@ enum Verdict {
     /// Failed in a way retrying can cure: the link server did not answer, HTTP 5xx, 408, 429,
     /// a timeout.
     Transient,
+    /// Waiting for another resource: a source-initiated link's OUTBOUND side until its INBOUND
+    /// side exists (R5), which the same run may be creating. Looked at again while anything
+    /// else moves; left unreconciled (and reported so) when nothing does.
+    Waiting,
     /// Refused: HTTP 4xx, an invalid spec, a missing object, an unresolvable reference. The
     /// same pass would fail the same way until the files change.
     Refused,
@@ -59,10 +64,12 @@ enum Verdict {
 
 /// The verdict on a pass whose status has `conditions`, judged by condition `settled_by`.
 fn verdict(conditions: &[Condition], settled_by: &str, next: &Next) -> Verdict {
-    let settled =
-        condition(conditions, settled_by).is_some_and(|c| c.status.as_deref() == Some("True"));
+    let settled_by = condition(conditions, settled_by);
+    let settled = settled_by.is_some_and(|c| c.status.as_deref() == Some("True"));
+    let waiting = settled_by.is_some_and(|c| c.reason.as_deref() == Some(WAITING_FOR_INBOUND_LINK));
     match next {
         _ if settled => Verdict::Settled,
+        _ if waiting => Verdict::Waiting,
         Next::Retry(_) => Verdict::Transient,
         _ => Verdict::Refused,
     }
@@ -464,6 +471,14 @@ mod tests {
         );
         assert_eq!(verdict(&[], RECONCILED, &later), Verdict::Refused);
         assert_eq!(failure_message(&failed, RECONCILED), "R: m");
+    }
+
+    #[test]
+    fn an_outbound_side_waiting_for_its_inbound_side_is_not_refused() {
+        let mut waiting = conditions("False");
+        waiting[0].reason = Some(WAITING_FOR_INBOUND_LINK.into());
+        let soon = Next::After(Duration::from_secs(1));
+        assert_eq!(verdict(&waiting, RECONCILED, &soon), Verdict::Waiting);
     }
 
     #[test]
