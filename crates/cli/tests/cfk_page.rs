@@ -64,6 +64,15 @@ async fn mirrored(bootstrap: &str, topic: &str) {
     }
 }
 
+/// Waits until forward-topic is mirrored to `dst` and reverse-topic to `src`, then checks both
+/// copies record by record with librdkafka.
+async fn mirrored_both_ways(src: &str, dst: &str) {
+    mirrored(dst, "forward-topic").await;
+    mirrored(src, "reverse-topic").await;
+    rdkafka::assert_same_records(src, dst, "forward-topic");
+    rdkafka::assert_same_records(dst, src, "reverse-topic");
+}
+
 /// `clusterlink ARGS` off the runtime (the link servers run on it).
 async fn run(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
@@ -162,8 +171,7 @@ async fn the_destination_initiated_example_as_written() {
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
-    mirrored(&dst.bootstrap(), "forward-topic").await;
-    mirrored(&src.bootstrap(), "reverse-topic").await;
+    mirrored_both_ways(&src.bootstrap(), &dst.bootstrap()).await;
 
     // Each side dials the other through the address its REST API lists.
     let statuses = statuses(dir.path()).await;
@@ -267,8 +275,7 @@ async fn the_source_initiated_example_as_written() {
     for secret in ["link-password-7", "PRIVATE KEY"] {
         assert!(!out.contains(secret), "{secret} printed:\n{out}");
     }
-    mirrored(&dst.bootstrap(), "forward-topic").await;
-    mirrored(&src.bootstrap(), "reverse-topic").await;
+    mirrored_both_ways(&src.bootstrap(), &dst.bootstrap()).await;
     src_server.stop().await;
     dst_server.stop().await;
 }

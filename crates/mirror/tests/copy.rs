@@ -12,7 +12,7 @@ use clusterlink_mirror::{
 };
 use clusterlink_testkit::peer::{Broker, Peer, Side};
 use clusterlink_testkit::peer_tests;
-use clusterlink_testkit::rdkafka::{self, by_partition, varied_records, Msg, ProduceSpec, Txn};
+use clusterlink_testkit::rdkafka::{self, by_partition, varied_records, Msg, ProduceSpec, every_third_aborted};
 use serde_json::json;
 use support::{create_topic, name, Pair};
 
@@ -130,19 +130,7 @@ async fn every_codec_is_copied_record_by_record(peer: Peer) {
 async fn aborted_transactions_and_markers_are_not_copied(peer: Peer) {
     let p = pair(peer).await;
     let all = varied_records(120, 2, "tx");
-    let transactions: Vec<Txn> = all
-        .chunks(20)
-        .enumerate()
-        .map(|(i, chunk)| Txn {
-            commit: i % 3 != 1,
-            records: chunk.to_vec(),
-        })
-        .collect();
-    let committed: Vec<Msg> = transactions
-        .iter()
-        .filter(|t| t.commit)
-        .flat_map(|t| t.records.clone())
-        .collect();
+    let (transactions, committed) = every_third_aborted(&all, 20);
     assert_eq!(committed.len(), 80);
     for codec in ["lz4", "none"] {
         let topic = name(&format!("txn-{codec}"));

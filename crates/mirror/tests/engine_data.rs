@@ -12,7 +12,7 @@ use clusterlink_mirror::{Desired, MirrorError, MirrorState, StartSpec};
 use clusterlink_testkit::peer::{Peer, Side};
 use clusterlink_testkit::peer_tests;
 use clusterlink_testkit::rdkafka::{
-    self, by_partition, hex, varied_records, Msg, ProduceSpec, Txn,
+    self, by_partition, hex, varied_records, Msg, ProduceSpec, every_third_aborted,
 };
 use serde_json::json;
 use support::*;
@@ -208,19 +208,7 @@ async fn transactional_source_is_translated_exactly(peer: Peer) {
         create_topic(&p.src, &topic, partitions, &[]).await;
     }
     let all = varied_records(90, partitions, "tx");
-    let transactions: Vec<Txn> = all
-        .chunks(15)
-        .enumerate()
-        .map(|(i, c)| Txn {
-            commit: i % 3 != 1,
-            records: c.to_vec(),
-        })
-        .collect();
-    let committed: Vec<Msg> = transactions
-        .iter()
-        .filter(|t| t.commit)
-        .flat_map(|t| t.records.clone())
-        .collect();
+    let (transactions, committed) = every_third_aborted(&all, 15);
     assert_eq!(committed.len(), 60);
     let spec_tx = ProduceSpec {
         topic: topic.clone(),

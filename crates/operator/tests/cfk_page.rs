@@ -200,6 +200,8 @@ async fn mirrored_both_ways(s: &Setup) -> (String, String) {
         })
         .await;
     }
+    rdkafka::assert_same_records(&s.src.bootstrap(), &s.dst.bootstrap(), "forward-topic");
+    rdkafka::assert_same_records(&s.dst.bootstrap(), &s.src.bootstrap(), "reverse-topic");
     let source = async |ns, name| {
         let l = status(&s.fake, ns, name).await;
         let r = l

@@ -56,6 +56,25 @@ pub struct Txn {
     pub records: Vec<Msg>,
 }
 
+/// `records` cut into transactions of `per_transaction`, every third one (the second, the
+/// fifth...) aborted; with the records a `read_committed` reader must see, in order.
+pub fn every_third_aborted(records: &[Msg], per_transaction: usize) -> (Vec<Txn>, Vec<Msg>) {
+    let transactions: Vec<Txn> = records
+        .chunks(per_transaction)
+        .enumerate()
+        .map(|(i, chunk)| Txn {
+            commit: i % 3 != 1,
+            records: chunk.to_vec(),
+        })
+        .collect();
+    let committed = transactions
+        .iter()
+        .filter(|t| t.commit)
+        .flat_map(|t| t.records.clone())
+        .collect();
+    (transactions, committed)
+}
+
 /// What to produce.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ProduceSpec {
@@ -261,6 +280,24 @@ pub type Content = (
     Vec<(String, Option<String>)>,
     i64,
 );
+
+/// Asserts, reading both with librdkafka, that `topic` on `to` is an exact copy of `topic` on
+/// `from`: per partition the same offsets and, at each, the same key, value, headers and
+/// timestamp.
+pub fn assert_same_records(from: &str, to: &str, topic: &str) {
+    let read = |bootstrap: &str| {
+        let msgs = consume(bootstrap, topic).unwrap_or_else(|e| panic!("read {topic}: {e}"));
+        let offsets: std::collections::BTreeMap<i32, Vec<i64>> =
+            msgs.iter().fold(Default::default(), |mut m, r| {
+                m.entry(r.partition).or_default().push(r.offset);
+                m
+            });
+        (by_partition(&msgs), offsets)
+    };
+    let (want, got) = (read(from), read(to));
+    assert_eq!(want.1, got.1, "{topic}: offsets on {to} differ from {from}");
+    assert_eq!(want.0, got.0, "{topic}: records on {to} differ from {from}");
+}
 
 /// Per partition, in offset order: the content that must survive.
 pub fn by_partition(msgs: &[Msg]) -> std::collections::BTreeMap<i32, Vec<Content>> {
