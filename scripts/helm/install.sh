@@ -17,7 +17,10 @@ mkdir -p "$home"
 exec 9>"$home/.lock"
 flock 9
 
-if [ ! -x "$helm" ] || ! "$helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; then
+# The module version the binary was built from (`helm version` says only v4.3 without ldflags).
+built_from() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "helm.sh/helm/v4" { print $3 }'; }
+
+if [ ! -x "$helm" ] || [ "$(built_from "$helm")" != "$HELM_VERSION" ]; then
   echo "install-helm: building helm $HELM_VERSION from the Go module proxy" >&2
   rm -rf "$home/bin"
   GOBIN="$home/bin.tmp" GOFLAGS=-trimpath CGO_ENABLED=0 \
