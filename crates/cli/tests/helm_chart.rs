@@ -493,22 +493,18 @@ fn dashboard_queries(dashboard: &serde_json::Value) -> Vec<String> {
     out
 }
 
-/// PromQL words that are not metric names.
-const PROMQL_KEYWORDS: &[&str] = &[
+/// PromQL words followed by a list of label names.
+const LABEL_LIST_KEYWORDS: &[&str] = &[
     "by",
     "without",
     "on",
     "ignoring",
     "group_left",
     "group_right",
-    "bool",
-    "and",
-    "or",
-    "unless",
-    "offset",
-    "inf",
-    "nan",
 ];
+
+/// PromQL's other words that are not metric names.
+const PROMQL_KEYWORDS: &[&str] = &["bool", "and", "or", "unless", "offset", "inf", "nan"];
 
 /// The metric names a PromQL expression selects: identifiers that are not functions,
 /// keywords, label names (in `{...}` or after by/without/on/ignoring/group_*), Grafana
@@ -584,21 +580,11 @@ fn promql_metric_names(expr: &str) -> BTreeSet<String> {
                     next += 1;
                 }
                 let lower = word.to_ascii_lowercase();
-                if [
-                    "by",
-                    "without",
-                    "on",
-                    "ignoring",
-                    "group_left",
-                    "group_right",
-                ]
-                .contains(&lower.as_str())
-                {
+                // A function or an aggregation (whose `by (...)` may follow its argument).
+                let called = chars.get(next) == Some(&'(');
+                if LABEL_LIST_KEYWORDS.contains(&lower.as_str()) {
                     label_list_next = true;
-                } else if PROMQL_KEYWORDS.contains(&lower.as_str()) {
-                } else if chars.get(next) == Some(&'(') {
-                    // A function or an aggregation (whose `by (...)` may follow its argument).
-                } else {
+                } else if !PROMQL_KEYWORDS.contains(&lower.as_str()) && !called {
                     names.insert(word);
                 }
             }
