@@ -503,6 +503,24 @@ const LABEL_LIST_KEYWORDS: &[&str] = &[
     "group_right",
 ];
 
+/// PromQL's aggregation operators.
+const AGGREGATIONS: &[&str] = &[
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
+    "limitk",
+    "limit_ratio",
+];
+
 /// PromQL's other words that are not metric names.
 const PROMQL_KEYWORDS: &[&str] = &["bool", "and", "or", "unless", "offset", "inf", "nan"];
 
@@ -580,8 +598,15 @@ fn promql_metric_names(expr: &str) -> BTreeSet<String> {
                     next += 1;
                 }
                 let lower = word.to_ascii_lowercase();
-                // A function or an aggregation (whose `by (...)` may follow its argument).
-                let called = chars.get(next) == Some(&'(');
+                // A function or an aggregation, whose `by (...)` may come before its argument.
+                let rest: String = chars[next..].iter().collect();
+                let grouped = AGGREGATIONS.contains(&lower.as_str())
+                    && ["by", "without"].iter().any(|k| {
+                        rest.to_ascii_lowercase()
+                            .strip_prefix(k)
+                            .is_some_and(|r| r.starts_with([' ', '(']))
+                    });
+                let called = chars.get(next) == Some(&'(') || grouped;
                 if LABEL_LIST_KEYWORDS.contains(&lower.as_str()) {
                     label_list_next = true;
                 } else if !PROMQL_KEYWORDS.contains(&lower.as_str()) && !called {
@@ -654,6 +679,11 @@ fn promql_metric_names_skips_what_is_not_a_metric() {
     assert_eq!(
         names("x / on(a) group_left sum(y) + group_right (b) max(z)"),
         ["x", "y", "z"]
+    );
+    assert_eq!(
+        names("count without(a) (m) + sum by (b) (n) - count"),
+        ["count", "m", "n"],
+        "an aggregation's name alone is a metric's"
     );
     assert_eq!(names("label_values(g, link)"), ["g", "link"], "not PromQL");
     let exposed = exposed_names(
