@@ -26,6 +26,18 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # ---- run --------------------------------------------------------------------------------------
 # glibc and libgcc (the binary is dynamically linked against them) plus CA certificates; no shell.
 FROM gcr.io/distroless/cc-debian12:nonroot
+# OCI image annotations (https://github.com/opencontainers/image-spec/blob/main/annotations.md):
+#   docker build --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) \
+#     --build-arg SOURCE=https://github.com/<org>/clusterlink -t <registry>/clusterlink:0.1.0 .
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=https://example.invalid/clusterlink
+LABEL org.opencontainers.image.title="clusterlink" \
+      org.opencontainers.image.description="Open-source Cluster Linking for any Kafka: the link server, the Kubernetes operator and the CLI in one binary" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 COPY --from=builder /clusterlink /clusterlink
 USER nonroot
 # The link server's REST API (8090) and the operator's metrics and health endpoints (9090).

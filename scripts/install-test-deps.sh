@@ -6,7 +6,9 @@
 #     the checkout (scripts/kafka/install.sh: jar set sha256-checked, a class-data-sharing archive);
 #   - a Python venv with confluent-kafka (bundles librdkafka), the independent client for checks,
 #     schemathesis, which fuzzes the link server's REST API from its OpenAPI document, and scramp,
-#     the SCRAM server of the test SASL front (crates/testkit/py/saslfront.py).
+#     the SCRAM server of the test SASL front (crates/testkit/py/saslfront.py);
+#   - helm, which renders, lints and validates the chart in its tests, built from the Go module
+#     proxy into a cache outside the checkout (scripts/helm/install.sh).
 # Prints the environment variables the test harness reads.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,3 +60,4 @@ fi
 echo "CLUSTERLINK_TANSU=$tansu"
 echo "CLUSTERLINK_PYTHON=$venv/bin/python"
 "$root/scripts/kafka/install.sh"
+"$root/scripts/helm/install.sh"

@@ -594,7 +594,17 @@ fn chart_metadata_and_values() {
         "affinity",
         "podAnnotations",
         "metrics.service.enabled",
+        "metrics.serviceMonitor.enabled",
+        "dashboard.enabled",
+        "dashboard.labels.grafana_dashboard",
+        "prometheusRule.enabled",
+        "prometheusRule.lagSecondsThreshold",
         "linkServers",
+        "linkServer.engine",
+        "linkServer.extraArgs",
+        "linkServer.extraEnv",
+        "linkServer.extraVolumes",
+        "linkServer.extraVolumeMounts",
     ] {
         assert!(lookup(values, path).is_some(), "values.yaml lacks {path}");
     }
@@ -604,6 +614,10 @@ fn chart_metadata_and_values() {
         Some(&Value::from(true))
     );
     assert_eq!(lookup(values, "replicas").and_then(Value::as_u64), Some(1));
+    // What needs the Prometheus Operator's CRDs is off by default.
+    for path in ["metrics.serviceMonitor.enabled", "prometheusRule.enabled"] {
+        assert_eq!(lookup(values, path), Some(&Value::from(false)), "{path}");
+    }
 
     // The chart's operator rules are the plain manifests' rules (the helper is plain YAML).
     let helpers = read(&chart_dir.join("templates/_helpers.tpl"));
@@ -692,10 +706,10 @@ fn actions(source: &str) -> Result<Vec<(usize, String)>, String> {
             };
             c + 2 + d
         } else {
-            let c = after
-                .find("}}")
-                .ok_or_else(|| format!("line {}: opening delimiter never closed", line(open)))?;
-            if let Some(o) = after[..c].find("{{") {
+            let (c, o) = action_end(after);
+            let c =
+                c.ok_or_else(|| format!("line {}: opening delimiter never closed", line(open)))?;
+            if let Some(o) = o {
                 return Err(format!(
                     "line {}: opening delimiter inside an action",
                     line(inner_start + o)
@@ -707,6 +721,38 @@ fn actions(source: &str) -> Result<Vec<(usize, String)>, String> {
         pos = inner_start + end + 2;
     }
     Ok(out)
+}
+
+/// Where the action that `after` starts with ends (its `}}`), and where a `{{` opens inside it
+/// first, if one does: both outside the action's string literals (`"..."`, `` `...` ``, `'c'`),
+/// which may hold delimiters (`{{ `{{ $labels.link }}` }}` writes Prometheus's template).
+fn action_end(after: &str) -> (Option<usize>, Option<usize>) {
+    let bytes = after.as_bytes();
+    let mut opened = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != q {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'`' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'`' {
+                    i += 1;
+                }
+            }
+            b'}' if bytes.get(i + 1) == Some(&b'}') => return (Some(i), opened),
+            b'{' if bytes.get(i + 1) == Some(&b'{') => {
+                opened.get_or_insert(i);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (None, opened)
 }
 
 /// The `.Values.a.b` paths an action references, each with whether it went through `$`.
@@ -755,6 +801,9 @@ fn helm_templates_are_well_formed_and_use_defined_values() {
         "rbac.yaml",
         "service.yaml",
         "link-servers.yaml",
+        "servicemonitor.yaml",
+        "dashboard.yaml",
+        "prometheusrule.yaml",
     ] {
         assert!(names.contains(expected), "templates/{expected} missing");
     }
@@ -828,6 +877,15 @@ fn template_checker_catches_mistakes() {
     assert!(actions("a {{ .x } b").is_err());
     assert!(actions("a .x }} b").is_err());
     assert!(actions("{{ .a {{ .b }}").is_err());
+    // Delimiters inside string literals belong to the string.
+    assert_eq!(
+        actions("a: {{ `{{ $labels.link }}` | quote }} b: {{ printf \"}}%v\" .x }}").unwrap(),
+        [
+            (1, " `{{ $labels.link }}` | quote ".to_string()),
+            (1, " printf \"}}%v\" .x ".to_string())
+        ]
+    );
+    assert!(actions("{{ `unclosed }}").is_err());
     assert_eq!(
         values_paths("default $.Values.a.b .Values.c_d.e)"),
         [("a.b".to_string(), true), ("c_d.e".to_string(), false)]
@@ -865,4 +923,105 @@ fn dockerfile_builds_this_binary() {
             ".dockerignore lacks {entry}"
         );
     }
+}
+
+/// The lines of a TOML section (`[name]`), up to the next section.
+fn toml_section<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    let header = format!("[{name}]");
+    text.lines()
+        .skip_while(|l| l.trim() != header)
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+#[test]
+fn release_image_is_labelled_and_its_binary_stripped() {
+    // The image's binary is the release profile's, and that profile strips it.
+    let cargo = read(&repo().join("Cargo.toml"));
+    let release = toml_section(&cargo, "profile.release");
+    let setting = |key: &str| {
+        release.iter().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    assert!(
+        matches!(setting("strip").as_deref(), Some("true" | "\"symbols\"")),
+        "[profile.release] must strip symbols: {release:?}"
+    );
+    assert!(
+        !matches!(setting("debug").as_deref(), Some("true" | "2" | "\"full\"")),
+        "no full debug info in the release binary: {release:?}"
+    );
+    assert_eq!(
+        toml_section(&cargo, "workspace.package")
+            .iter()
+            .find(|l| l.starts_with("license"))
+            .copied(),
+        Some("license = \"Apache-2.0\"")
+    );
+
+    let dockerfile = read(&repo().join("Dockerfile"));
+    assert!(dockerfile.contains("cargo build --release"));
+    // The labels are on the final stage (the one the image is).
+    let run_stage = &dockerfile[dockerfile.rfind("\nFROM ").expect("a FROM")..];
+    let labels: String = run_stage
+        .lines()
+        .skip_while(|l| !l.starts_with("LABEL "))
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("COPY") && !l.starts_with("USER"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let label = |key: &str| -> String {
+        let at = labels
+            .find(&format!("org.opencontainers.image.{key}="))
+            .unwrap_or_else(|| panic!("no org.opencontainers.image.{key} label in {labels}"));
+        let value = &labels[at..];
+        let value = &value[value.find('"').unwrap() + 1..];
+        value[..value.find('"').unwrap()].to_string()
+    };
+    assert_eq!(label("title"), "clusterlink");
+    assert_eq!(label("licenses"), "Apache-2.0");
+    assert!(!label("description").is_empty());
+    // The build arguments they come from, with this version as the default.
+    for (key, arg) in [("version", "VERSION"), ("source", "SOURCE")] {
+        assert_eq!(label(key), format!("${{{arg}}}"));
+        assert!(
+            run_stage.contains(&format!("\nARG {arg}")),
+            "ARG {arg} missing in the final stage"
+        );
+    }
+    assert!(run_stage.contains(&format!("\nARG VERSION={}\n", env!("CARGO_PKG_VERSION"))));
+
+    // The license the labels name is the one shipped.
+    let license = read(&repo().join("LICENSE"));
+    assert!(
+        license.contains("Apache License\n                           Version 2.0, January 2004")
+    );
+    assert!(license.contains("END OF TERMS AND CONDITIONS"));
+    for (n, section) in [
+        "Definitions",
+        "Grant of Copyright License",
+        "Grant of Patent License",
+        "Redistribution",
+        "Submission of Contributions",
+        "Trademarks",
+        "Disclaimer of Warranty",
+        "Limitation of Liability",
+        "Accepting Warranty or Additional Liability",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            license.contains(&format!("\n   {}. {section}.", n + 1)),
+            "LICENSE lacks section {}: {section}",
+            n + 1
+        );
+    }
+    let changelog = read(&repo().join("CHANGELOG.md"));
+    assert!(changelog.starts_with("# Changelog\n"));
+    assert!(changelog.contains("## [Unreleased]"));
 }

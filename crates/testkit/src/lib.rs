@@ -27,6 +27,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 pub mod cfk_page;
 pub mod examples;
+pub mod helm;
 pub mod kafka;
 pub mod kube_api;
 pub mod link_server;

@@ -134,3 +134,15 @@ The operator's RBAC rules, least privilege (see deploy/operator/rbac.yaml).
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- end }}
+
+{{/*
+The scrape interval and timeout of a ServiceMonitor endpoint.
+*/}}
+{{- define "clusterlink.scrapeSettings" -}}
+{{- with .Values.metrics.serviceMonitor.interval }}
+interval: {{ . }}
+{{- end }}
+{{- with .Values.metrics.serviceMonitor.scrapeTimeout }}
+scrapeTimeout: {{ . }}
+{{- end }}
+{{- end }}
