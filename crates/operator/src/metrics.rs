@@ -311,7 +311,16 @@ mod tests {
 
     #[test]
     fn the_scrape_declares_exactly_the_metric_table() {
+        // A family is declared once it has a sample.
         let m = Metrics::default();
+        m.reconciled("clusterlink", false, Duration::from_millis(5), 1);
+        m.error("clusterlink", "rest-unreachable");
+        m.link(
+            "ns",
+            "east",
+            false,
+            &BTreeMap::from([("orders".to_string(), 3)]),
+        );
         let declared = clusterlink_metrics::declared_families(&m.render());
         let table: Vec<(String, String)> = metric_defs()
             .iter()
