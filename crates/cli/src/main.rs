@@ -14,6 +14,8 @@ use clap::{Args, Parser, Subcommand};
 use clusterlink_kafka::client::NewTopic;
 use clusterlink_kafka::{Client, ClientConfig};
 mod apply;
+mod logging;
+mod reference;
 
 use clusterlink_mirror::{
     copy_partition, CopyOptions, CopyStats, Desired, DestinationProducer, Engine, LinkSettings,
@@ -35,6 +37,16 @@ struct Cli {
         default_value_t = 30_000
     )]
     retry_timeout_ms: u64,
+    /// How log lines are written on stderr: `text` (coloured on a terminal only) or `json` (one
+    /// object a line, for log pipelines).
+    #[arg(
+        long,
+        global = true,
+        env = "CLUSTERLINK_LOG_FORMAT",
+        value_enum,
+        default_value_t = logging::LogFormat::Text
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -92,6 +104,12 @@ impl Tuning {
 enum Command {
     /// Print the CustomResourceDefinitions (ClusterLink, KafkaRestClass, KafkaTopic) as YAML.
     Crd,
+    /// Print docs/metrics.md: every metric of the link server and the operator.
+    #[command(hide = true)]
+    MetricsDoc,
+    /// Print docs/link-configs.md: the link configs the link server accepts.
+    #[command(hide = true)]
+    LinkConfigsDoc,
     /// Print a cluster's id, brokers, the Kafka APIs clusterlink can use with it, and its topics.
     Describe {
         /// Bootstrap servers, `host:port[,host:port...]`.
@@ -238,17 +256,19 @@ async fn main() -> ExitCode {
         Command::Operator { .. } => "info",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init(cli.log_format, default_filter);
     let retry = Duration::from_millis(cli.retry_timeout_ms);
     let result = match cli.command {
         Command::Crd => {
             print!("{}", clusterlink_model::crds_yaml());
+            Ok(())
+        }
+        Command::MetricsDoc => {
+            print!("{}", reference::metrics_markdown());
+            Ok(())
+        }
+        Command::LinkConfigsDoc => {
+            print!("{}", reference::link_configs_markdown());
             Ok(())
         }
         Command::Describe { bootstrap_server } => describe(&bootstrap_server, retry).await,

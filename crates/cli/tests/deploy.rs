@@ -497,6 +497,11 @@ fn operator_deployment_runs_the_operator_hardened() {
         );
     }
     assert_eq!(env_var(c, "RUST_LOG")["value"].as_str(), Some("info"));
+    assert_eq!(
+        env_var(c, "CLUSTERLINK_LOG_FORMAT")["value"].as_str(),
+        Some("json"),
+        "the operator logs JSON lines"
+    );
     assert_port(c, "metrics", 9090);
     assert_probes(c, 9090);
     assert_hardened(deployment, c);
@@ -525,6 +530,11 @@ fn link_server_deployment_serves_rest_with_the_password_encoder() {
         Some(format!("clusterlink:{}", env!("CARGO_PKG_VERSION")).as_str())
     );
     assert_eq!(strings(&c["args"], "args"), LINK_SERVER_ARGS);
+    assert_eq!(
+        env_var(c, "CLUSTERLINK_LOG_FORMAT")["value"].as_str(),
+        Some("json"),
+        "the link server logs JSON lines"
+    );
     assert_port(c, "http", 8090);
     assert_probes(c, 8090);
     assert_hardened(deployment, c);
@@ -1024,4 +1034,28 @@ fn release_image_is_labelled_and_its_binary_stripped() {
     let changelog = read(&repo().join("CHANGELOG.md"));
     assert!(changelog.starts_with("# Changelog\n"));
     assert!(changelog.contains("## [Unreleased]"));
+
+/// Every container the manifests and the chart run logs JSON lines (`CLUSTERLINK_LOG_FORMAT`),
+/// what log pipelines in a cluster read.
+#[test]
+fn every_container_logs_json() {
+    for path in [
+        "deploy/operator/deployment.yaml",
+        "deploy/link-server/deployment.yaml",
+        "deploy/helm/clusterlink/templates/deployment.yaml",
+        "deploy/helm/clusterlink/templates/link-servers.yaml",
+    ] {
+        let text = read(&repo().join(path));
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let containers = lines.iter().filter(|l| l.starts_with("image:")).count();
+        let json = lines
+            .windows(2)
+            .filter(|w| w[0] == "- name: CLUSTERLINK_LOG_FORMAT" && w[1] == "value: json")
+            .count();
+        assert!(containers > 0, "{path}: no container");
+        assert_eq!(
+            json, containers,
+            "{path}: a container without CLUSTERLINK_LOG_FORMAT=json"
+        );
+    }
 }

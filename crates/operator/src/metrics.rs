@@ -1,106 +1,232 @@
-//! Prometheus metrics of the operator, in the text exposition format, and the HTTP endpoint
-//! that serves them with `/healthz` and `/readyz`.
+//! Prometheus metrics of the operator, and the HTTP endpoint that serves them with `/healthz`
+//! and `/readyz`.
 //!
-//! Hand-written rather than from a metrics crate: a handful of counters and gauges keyed by
-//! labels, rendered on scrape, is all the operator needs.
+//! Every metric the operator exposes is named here, in [`metric_defs`] (with the ones every
+//! clusterlink process shares), which also writes `docs/metrics.md`; `prometheus-client` keeps
+//! and encodes them. Labels name things as the link server's metrics do: a ClusterLink is `link`
+//! (with its `namespace`), a mirror topic `topic`.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::routing::get;
 use axum::Router;
+use clusterlink_metrics::{MetricDef, MetricKind};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
-type Labels = Vec<(&'static str, String)>;
+pub const RECONCILIATIONS: MetricDef = MetricDef {
+    name: "clusterlink_operator_reconciliations_total",
+    kind: MetricKind::Counter,
+    labels: &["controller", "result"],
+    help: "Reconcile passes, by controller (clusterlink, kafkatopic) and result (ok, error)",
+};
+pub const RECONCILE_ERRORS: MetricDef = MetricDef {
+    name: "clusterlink_operator_reconcile_errors_total",
+    kind: MetricKind::Counter,
+    labels: &["controller", "category"],
+    help: "Reconcile errors, by controller and category",
+};
+pub const RECONCILE_DURATION: MetricDef = MetricDef {
+    name: "clusterlink_operator_reconcile_duration_seconds",
+    kind: MetricKind::Histogram,
+    labels: &["controller"],
+    help: "Time spent in a reconcile pass, by controller",
+};
+pub const REST_WRITES: MetricDef = MetricDef {
+    name: "clusterlink_operator_rest_writes_total",
+    kind: MetricKind::Counter,
+    labels: &["controller"],
+    help: "REST calls that changed a link server, by controller",
+};
+pub const CLUSTER_LINK_READY: MetricDef = MetricDef {
+    name: "clusterlink_operator_cluster_link_ready",
+    kind: MetricKind::Gauge,
+    labels: &["namespace", "link"],
+    help: "Whether a ClusterLink is Ready (1) or not (0)",
+};
+pub const MIRROR_TOPIC_LAG_RECORDS: MetricDef = MetricDef {
+    name: "clusterlink_operator_mirror_topic_lag_records",
+    kind: MetricKind::Gauge,
+    labels: &["namespace", "link", "topic"],
+    help: "Largest partition lag of a mirror topic, in records, as its link server reports it",
+};
+pub const LEADER: MetricDef = MetricDef {
+    name: "clusterlink_operator_leader",
+    kind: MetricKind::Gauge,
+    labels: &[],
+    help: "Whether this replica holds the leader lease",
+};
 
-#[derive(Debug, Default)]
-struct Inner {
-    reconciles: BTreeMap<(&'static str, &'static str), u64>,
-    errors: BTreeMap<(&'static str, &'static str), u64>,
-    duration: BTreeMap<&'static str, (f64, u64)>,
-    rest_writes: BTreeMap<&'static str, u64>,
-    ready: BTreeMap<(String, String), bool>,
-    lag: BTreeMap<(String, String, String), i64>,
+/// The operator's own metrics (beside the ones every clusterlink process exposes).
+pub const METRICS: &[MetricDef] = &[
+    RECONCILIATIONS,
+    RECONCILE_ERRORS,
+    RECONCILE_DURATION,
+    REST_WRITES,
+    CLUSTER_LINK_READY,
+    MIRROR_TOPIC_LAG_RECORDS,
+    LEADER,
+];
+
+/// Every metric the operator exposes.
+pub fn metric_defs() -> Vec<MetricDef> {
+    let mut all = METRICS.to_vec();
+    all.extend(clusterlink_metrics::common_metrics());
+    all
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResultLabels {
+    controller: &'static str,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CategoryLabels {
+    controller: &'static str,
+    category: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ControllerLabels {
+    controller: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LinkLabels {
+    namespace: String,
+    link: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct TopicLabels {
+    namespace: String,
+    link: String,
+    topic: String,
+}
+
+type Durations = Family<ControllerLabels, Histogram, fn() -> Histogram>;
+
 /// The operator's metrics (cheap to clone).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Metrics {
-    inner: Arc<Mutex<Inner>>,
-    leader: Arc<AtomicBool>,
+    registry: Arc<Registry>,
+    reconciles: Family<ResultLabels, Counter>,
+    errors: Family<CategoryLabels, Counter>,
+    durations: Durations,
+    rest_writes: Family<ControllerLabels, Counter>,
+    link_ready: Family<LinkLabels, Gauge>,
+    lag: Family<TopicLabels, Gauge>,
+    /// The mirror topics each link's lag was last reported for, to forget the ones gone.
+    lag_topics: Arc<Mutex<BTreeMap<(String, String), BTreeSet<String>>>>,
+    leader: Gauge,
     ready: Arc<AtomicBool>,
 }
 
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn labels(l: &Labels) -> String {
-    let inner: Vec<String> = l
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-        .collect();
-    format!("{{{}}}", inner.join(","))
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = clusterlink_metrics::registry();
+        let m = Metrics {
+            registry: Arc::default(),
+            reconciles: Family::default(),
+            errors: Family::default(),
+            durations: Family::new_with_constructor(|| {
+                Histogram::new(clusterlink_metrics::duration_buckets())
+            }),
+            rest_writes: Family::default(),
+            link_ready: Family::default(),
+            lag: Family::default(),
+            lag_topics: Arc::default(),
+            leader: Gauge::default(),
+            ready: Arc::default(),
+        };
+        RECONCILIATIONS.register(&mut registry, m.reconciles.clone());
+        RECONCILE_ERRORS.register(&mut registry, m.errors.clone());
+        RECONCILE_DURATION.register(&mut registry, m.durations.clone());
+        REST_WRITES.register(&mut registry, m.rest_writes.clone());
+        CLUSTER_LINK_READY.register(&mut registry, m.link_ready.clone());
+        MIRROR_TOPIC_LAG_RECORDS.register(&mut registry, m.lag.clone());
+        LEADER.register(&mut registry, m.leader.clone());
+        Metrics {
+            registry: Arc::new(registry),
+            ..m
+        }
+    }
 }
 
 impl Metrics {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Counts a finished reconcile of `controller` (`ok` or `error`) and its duration.
     pub fn reconciled(&self, controller: &'static str, ok: bool, took: Duration, writes: usize) {
-        let mut m = self.lock();
-        *m.reconciles
-            .entry((controller, if ok { "ok" } else { "error" }))
-            .or_default() += 1;
-        let d = m.duration.entry(controller).or_default();
-        d.0 += took.as_secs_f64();
-        d.1 += 1;
-        *m.rest_writes.entry(controller).or_default() += writes as u64;
+        let result = if ok { "ok" } else { "error" };
+        self.reconciles
+            .get_or_create(&ResultLabels { controller, result })
+            .inc();
+        self.durations
+            .get_or_create(&ControllerLabels { controller })
+            .observe(took.as_secs_f64());
+        self.rest_writes
+            .get_or_create(&ControllerLabels { controller })
+            .inc_by(writes as u64);
     }
 
     /// Counts an error of `controller` by category.
     pub fn error(&self, controller: &'static str, category: &'static str) {
-        *self
-            .lock()
-            .errors
-            .entry((controller, category))
-            .or_default() += 1;
+        self.errors
+            .get_or_create(&CategoryLabels {
+                controller,
+                category,
+            })
+            .inc();
     }
 
     /// Records a ClusterLink's Ready verdict and its mirror topics' lags.
     pub fn link(&self, namespace: &str, name: &str, ready: bool, lags: &BTreeMap<String, i64>) {
-        let mut m = self.lock();
-        m.ready
-            .insert((namespace.to_string(), name.to_string()), ready);
-        m.lag
-            .retain(|(ns, l, _), _| !(ns == namespace && l == name));
-        for (topic, lag) in lags {
-            m.lag.insert(
-                (namespace.to_string(), name.to_string(), topic.clone()),
-                *lag,
-            );
+        let key = LinkLabels {
+            namespace: namespace.to_string(),
+            link: name.to_string(),
+        };
+        self.link_ready.get_or_create(&key).set(i64::from(ready));
+        let mut known = self.lag_topics.lock().unwrap_or_else(|p| p.into_inner());
+        let topics = known
+            .entry((namespace.to_string(), name.to_string()))
+            .or_default();
+        for gone in topics.iter().filter(|t| !lags.contains_key(*t)) {
+            self.lag.remove(&topic_labels(&key, gone));
         }
+        for (topic, lag) in lags {
+            self.lag.get_or_create(&topic_labels(&key, topic)).set(*lag);
+        }
+        *topics = lags.keys().cloned().collect();
     }
 
     /// Forgets a deleted ClusterLink.
     pub fn forget_link(&self, namespace: &str, name: &str) {
-        let mut m = self.lock();
-        m.ready.remove(&(namespace.to_string(), name.to_string()));
-        m.lag
-            .retain(|(ns, l, _), _| !(ns == namespace && l == name));
+        let key = LinkLabels {
+            namespace: namespace.to_string(),
+            link: name.to_string(),
+        };
+        self.link_ready.remove(&key);
+        let mut known = self.lag_topics.lock().unwrap_or_else(|p| p.into_inner());
+        for topic in known
+            .remove(&(namespace.to_string(), name.to_string()))
+            .unwrap_or_default()
+        {
+            self.lag.remove(&topic_labels(&key, &topic));
+        }
     }
 
     /// Whether this replica leads.
     pub fn set_leader(&self, leader: bool) {
-        self.leader.store(leader, Ordering::SeqCst);
+        self.leader.set(i64::from(leader));
     }
 
     /// Whether the operator is ready (caches synced, controllers running).
@@ -108,98 +234,9 @@ impl Metrics {
         self.ready.store(ready, Ordering::SeqCst);
     }
 
-    /// The exposition text.
+    /// The exposition, in the Prometheus text format.
     pub fn render(&self) -> String {
-        let m = self.lock();
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP clusterlink_operator_reconciliations_total Reconcile passes, by controller and result.\n# TYPE clusterlink_operator_reconciliations_total counter"
-        );
-        for ((c, r), n) in &m.reconciles {
-            let l = vec![("controller", c.to_string()), ("result", r.to_string())];
-            let _ = writeln!(
-                out,
-                "clusterlink_operator_reconciliations_total{} {n}",
-                labels(&l)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP clusterlink_operator_reconcile_errors_total Reconcile errors, by controller and category.\n# TYPE clusterlink_operator_reconcile_errors_total counter"
-        );
-        for ((c, cat), n) in &m.errors {
-            let l = vec![("controller", c.to_string()), ("category", cat.to_string())];
-            let _ = writeln!(
-                out,
-                "clusterlink_operator_reconcile_errors_total{} {n}",
-                labels(&l)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP clusterlink_operator_reconcile_duration_seconds Time spent reconciling.\n# TYPE clusterlink_operator_reconcile_duration_seconds summary"
-        );
-        for (c, (sum, count)) in &m.duration {
-            let l = vec![("controller", c.to_string())];
-            let _ = writeln!(
-                out,
-                "clusterlink_operator_reconcile_duration_seconds_sum{} {sum}",
-                labels(&l)
-            );
-            let _ = writeln!(
-                out,
-                "clusterlink_operator_reconcile_duration_seconds_count{} {count}",
-                labels(&l)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP clusterlink_operator_rest_writes_total REST calls that changed a link server, by controller.\n# TYPE clusterlink_operator_rest_writes_total counter"
-        );
-        for (c, n) in &m.rest_writes {
-            let l = vec![("controller", c.to_string())];
-            let _ = writeln!(
-                out,
-                "clusterlink_operator_rest_writes_total{} {n}",
-                labels(&l)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP clusterlink_operator_cluster_link_ready Whether a ClusterLink is Ready (1) or not (0).\n# TYPE clusterlink_operator_cluster_link_ready gauge"
-        );
-        for ((ns, name), r) in &m.ready {
-            let l = vec![("namespace", ns.clone()), ("name", name.clone())];
-            let _ = writeln!(
-                out,
-                "clusterlink_operator_cluster_link_ready{} {}",
-                labels(&l),
-                u8::from(*r)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP clusterlink_operator_mirror_topic_lag_records Largest partition lag of a mirror topic, in records, as its link server reports it.\n# TYPE clusterlink_operator_mirror_topic_lag_records gauge"
-        );
-        for ((ns, name, topic), lag) in &m.lag {
-            let l = vec![
-                ("namespace", ns.clone()),
-                ("name", name.clone()),
-                ("topic", topic.clone()),
-            ];
-            let _ = writeln!(
-                out,
-                "clusterlink_operator_mirror_topic_lag_records{} {lag}",
-                labels(&l)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP clusterlink_operator_leader Whether this replica holds the leader lease.\n# TYPE clusterlink_operator_leader gauge\nclusterlink_operator_leader {}",
-            u8::from(self.leader.load(Ordering::SeqCst))
-        );
-        out
+        clusterlink_metrics::encode(&self.registry)
     }
 
     /// `/metrics`, `/healthz` and `/readyz`.
@@ -207,7 +244,12 @@ impl Metrics {
         Router::new()
             .route(
                 "/metrics",
-                get(|State(m): State<Metrics>| async move { m.render() }),
+                get(|State(m): State<Metrics>| async move {
+                    (
+                        [(header::CONTENT_TYPE, clusterlink_metrics::CONTENT_TYPE)],
+                        m.render(),
+                    )
+                }),
             )
             .route("/healthz", get(|| async { "ok\n" }))
             .route(
@@ -221,6 +263,14 @@ impl Metrics {
                 }),
             )
             .with_state(self.clone())
+    }
+}
+
+fn topic_labels(link: &LinkLabels, topic: &str) -> TopicLabels {
+    TopicLabels {
+        namespace: link.namespace.clone(),
+        link: link.link.clone(),
+        topic: topic.to_string(),
     }
 }
 
@@ -243,9 +293,43 @@ mod tests {
             text.contains(r#"clusterlink_operator_rest_writes_total{controller="clusterlink"} 2"#)
         );
         assert!(text
-            .contains(r#"clusterlink_operator_cluster_link_ready{namespace="ns",name="l\"1"} 1"#));
-        assert!(text.contains(r#"clusterlink_operator_mirror_topic_lag_records{namespace="ns",name="l\"1",topic="orders"} 7"#));
-        m.forget_link("ns", "l\"1");
+            .contains(r#"clusterlink_operator_cluster_link_ready{namespace="ns",link="l\"1"} 1"#));
+        assert!(text.contains(r#"clusterlink_operator_mirror_topic_lag_records{namespace="ns",link="l\"1",topic="orders"} 7"#));
+        assert!(text.contains(
+            r#"clusterlink_operator_reconcile_duration_seconds_bucket{controller="clusterlink",le="0.64"} 1"#
+        ));
+        assert!(text.contains(
+            r#"clusterlink_operator_reconcile_duration_seconds_count{controller="clusterlink"} 1"#
+        ));
+        assert!(text.contains("clusterlink_build_info{version="), "{text}");
+        // A topic no longer reported is forgotten, and so is a deleted link.
+        m.link("ns", "l\"1", false, &BTreeMap::new());
         assert!(!m.render().contains("orders"));
+        m.forget_link("ns", "l\"1");
+        assert!(!m.render().contains(r#"link="l\"1""#));
+    }
+
+    #[test]
+    fn the_scrape_declares_exactly_the_metric_table() {
+        // A family is declared once it has a sample.
+        let m = Metrics::default();
+        m.reconciled("clusterlink", false, Duration::from_millis(5), 1);
+        m.error("clusterlink", "rest-unreachable");
+        m.link(
+            "ns",
+            "east",
+            false,
+            &BTreeMap::from([("orders".to_string(), 3)]),
+        );
+        let declared = clusterlink_metrics::declared_families(&m.render());
+        let table: Vec<(String, String)> = metric_defs()
+            .iter()
+            .map(|d| (d.name.to_string(), d.kind.as_str().to_string()))
+            .collect();
+        let mut sorted_declared = declared.clone();
+        sorted_declared.sort();
+        let mut sorted_table = table.clone();
+        sorted_table.sort();
+        assert_eq!(sorted_declared, sorted_table);
     }
 }

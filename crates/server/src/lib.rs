@@ -7,10 +7,12 @@
 //! - [`source_initiated`]: links whose destination opens no connection: the records the two
 //!   sides exchange, and the source side's pusher;
 //! - [`configs`]: the link configs we know, their types, ranges, defaults and secrets
-//!   ([`iso8601`]: the timestamps `mirror.start.offset.spec` may name);
+//!   ([`iso8601`]: the timestamps `mirror.start.offset.spec` may name; [`configs_doc`]: the table
+//!   as `docs/link-configs.md`);
 //! - [`secrets`]: sensitive configs encrypted at rest;
 //! - [`http`]: the HTTP routes, in Confluent's JSON shapes (`clusterlink_rest_v3`) and error
-//!   bodies, health and metrics ([`metrics`]: the Prometheus exposition);
+//!   bodies, health, metrics ([`metrics`]: every metric the server exposes, through
+//!   `prometheus-client`) and `/openapi.yaml`;
 //! - `common`: small helpers all of them use.
 //!
 //! Confluent's API is the contract: tooling written for Confluent Server (CFK, scripts using
@@ -19,6 +21,7 @@
 
 mod common;
 pub mod configs;
+pub mod configs_doc;
 pub mod http;
 pub mod iso8601;
 pub mod links;
@@ -29,7 +32,7 @@ pub mod source_initiated;
 
 pub use http::router;
 pub use links::{LinkError, LinkManager, ManagerOptions};
-pub use metrics::metrics_text;
+pub use metrics::ServerMetrics;
 
 /// Serves the API on `listener` until `shutdown` completes.
 pub async fn serve(

@@ -226,7 +226,46 @@ async fn clusters_topics_health_and_errors(peer: Peer) {
         text.contains("clusterlink_errors_total{category=\"malformed\"} 3"),
         "{text}"
     );
+    // REST requests are timed by route template, whatever the ids in the path.
+    assert!(
+        text.contains(
+            "clusterlink_http_request_duration_seconds_count{method=\"DELETE\",route=\"/v3/clusters/{cluster_id}/topics/{topic}\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("clusterlink_build_info{version="), "{text}");
+    assert!(
+        text.contains("# TYPE process_resident_memory_bytes gauge"),
+        "{text}"
+    );
+    // Without links, only families with samples are declared, all from the metric table.
+    let table = metric_table();
+    for family in clusterlink_metrics::declared_families(&text) {
+        assert!(
+            table.contains(&family),
+            "{family:?} is not in the metric table"
+        );
+    }
+
+    // The OpenAPI document of what this server serves.
+    let (st, doc) = s.raw("GET", "/openapi.yaml", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        doc,
+        include_str!("../openapi.yaml"),
+        "/openapi.yaml serves the crate's document"
+    );
     s.stop().await;
+}
+
+/// The link server's metric table: (name, type), sorted.
+fn metric_table() -> Vec<(String, String)> {
+    let mut table: Vec<(String, String)> = clusterlink_server::metrics::metric_defs()
+        .iter()
+        .map(|d| (d.name.to_string(), d.kind.as_str().to_string()))
+        .collect();
+    table.sort();
+    table
 }
 
 fn configs_of(v: &Value) -> Vec<Value> {
@@ -806,18 +845,23 @@ async fn mirrors_end_to_end(peer: Peer) {
     assert_eq!(st, 200);
     for needle in [
         "clusterlink_link_state{link=\"east\",state=\"ACTIVE\"} 1".to_owned(),
-        format!("clusterlink_mirror_state{{link=\"east\",mirror=\"{orders}\",state=\"STOPPED\"}} 1"),
-        format!("clusterlink_mirror_lag_records{{link=\"east\",mirror=\"{taken_3}\",partition=\"0\"}}"),
-        format!("clusterlink_mirror_lag_seconds{{link=\"east\",mirror=\"{orders}\",partition=\"2\"}}"),
-        format!("clusterlink_mirror_records_total{{link=\"east\",mirror=\"{orders}\",partition=\"0\"}}"),
-        format!("clusterlink_mirror_bytes_total{{link=\"east\",mirror=\"{events_copy}\",partition=\"1\"}}"),
+        format!("clusterlink_mirror_state{{link=\"east\",topic=\"{orders}\",state=\"STOPPED\"}} 1"),
+        format!("clusterlink_mirror_lag_records{{link=\"east\",topic=\"{taken_3}\",partition=\"0\"}}"),
+        format!("clusterlink_mirror_lag_seconds{{link=\"east\",topic=\"{orders}\",partition=\"2\"}}"),
+        format!("clusterlink_mirror_records_total{{link=\"east\",topic=\"{orders}\",partition=\"0\"}}"),
+        format!("clusterlink_mirror_bytes_total{{link=\"east\",topic=\"{events_copy}\",partition=\"1\"}}"),
         // A stopped mirror holds no fetched data.
-        format!("clusterlink_mirror_buffered_bytes{{link=\"east\",mirror=\"{orders}\",partition=\"0\"}} 0"),
+        format!("clusterlink_mirror_buffered_bytes{{link=\"east\",topic=\"{orders}\",partition=\"0\"}} 0"),
         "clusterlink_errors_total{category=\"invalid\"}".to_owned(),
         "clusterlink_errors_total{category=\"not_found\"}".to_owned(),
     ] {
         assert!(text.contains(&needle), "{needle} missing from:\n{text}");
     }
+    // With links and mirrors, the scrape declares exactly the server's metric table
+    // (docs/metrics.md).
+    let mut declared = clusterlink_metrics::declared_families(&text);
+    declared.sort();
+    assert_eq!(declared, metric_table());
     let (st, _) = s.delete(&format!("{links}/east?force=true")).await;
     assert_eq!(st, 200);
     assert_error(&s.get(&format!("{links}/east")).await, 404, 404, "east");

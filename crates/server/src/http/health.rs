@@ -1,12 +1,20 @@
-//! `/healthz` (the process answers), `/readyz` (the local Kafka cluster answers) and
-//! `/metrics` (Prometheus text, see [`crate::metrics`]).
+//! `/healthz` (the process answers), `/readyz` (the local Kafka cluster answers), `/metrics`
+//! (Prometheus text, see [`crate::metrics`]) with the request timing that feeds it, and
+//! `/openapi.yaml` (the document of what this server serves, so clients and people can read the
+//! contract from the server they talk to).
 
-use axum::extract::State;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::links::LinkManager;
-use crate::metrics::metrics_text;
+use crate::metrics::ServerMetrics;
+
+/// The OpenAPI document of the REST API this server serves.
+pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
 pub(super) async fn healthz() -> &'static str {
     "ok\n"
@@ -24,10 +32,32 @@ pub(super) async fn readyz(State(manager): State<LinkManager>) -> Response {
     }
 }
 
-pub(super) async fn metrics(State(manager): State<LinkManager>) -> Response {
+pub(super) async fn metrics(metrics: ServerMetrics) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics_text(&manager),
+        [(header::CONTENT_TYPE, clusterlink_metrics::CONTENT_TYPE)],
+        metrics.render(),
     )
         .into_response()
+}
+
+pub(super) async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML).into_response()
+}
+
+/// Times each request into `clusterlink_http_request_duration_seconds`, by its route template
+/// (not its path: one series per route, whatever the ids in it).
+pub(super) async fn time_request(
+    State(metrics): State<ServerMetrics>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(request).await;
+    metrics.observe_request(&method, &route, started.elapsed());
+    response
 }

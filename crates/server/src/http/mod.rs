@@ -1,13 +1,14 @@
 //! The HTTP layer: Confluent's Admin REST v3 paths for clusters (and their brokers), topics, links, link configs
 //! and mirrors, served under both `/kafka/v3` (Confluent Server) and `/v3` (REST Proxy), plus
-//! `/healthz`, `/readyz` and `/metrics`.
+//! `/healthz`, `/readyz`, `/metrics` and `/openapi.yaml`.
 //!
 //! Handlers turn requests into [`LinkManager`] calls and its answers into the JSON shapes of
 //! `clusterlink_rest_v3` (the contract the reconciler's client reads too):
 //! - `context`: what every handler shares (state, URLs, query flags, bodies);
 //! - `error`: error responses and how link and Kafka errors map onto them;
 //! - `clusters`, `topics`, `links` (and their configs), `mirrors`: the resources;
-//! - `health`: liveness, readiness and metrics.
+//! - `health`: liveness, readiness, metrics (with each request's time to answer) and the
+//!   OpenAPI document (`/openapi.yaml`).
 
 mod clusters;
 mod context;
@@ -25,19 +26,27 @@ use clusterlink_rest_v3::MirrorAction;
 pub use error::ApiError;
 
 use crate::links::LinkManager;
+use crate::metrics::ServerMetrics;
 use context::Api;
 use error::ErrorCategory;
 
 /// The whole HTTP service.
 pub fn router(manager: LinkManager) -> Router {
     let counting = manager.clone();
+    let metrics = ServerMetrics::new(manager.clone());
+    let scraped = metrics.clone();
     Router::new()
         .nest("/kafka/v3", api_routes(manager.clone(), "/kafka/v3"))
         .nest("/v3", api_routes(manager.clone(), "/v3"))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .route("/metrics", get(move || health::metrics(scraped.clone())))
+        .route("/openapi.yaml", get(health::openapi))
         .with_state(manager)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            health::time_request,
+        ))
         .layer(axum::middleware::map_response(move |r: Response| {
             let counting = counting.clone();
             async move {
