@@ -12,7 +12,9 @@ use clusterlink_mirror::{
 };
 use clusterlink_testkit::peer::{Broker, Peer, Side};
 use clusterlink_testkit::peer_tests;
-use clusterlink_testkit::rdkafka::{self, by_partition, varied_records, Msg, ProduceSpec, every_third_aborted};
+use clusterlink_testkit::rdkafka::{
+    self, by_partition, every_third_aborted, varied_records, Msg, ProduceSpec,
+};
 use serde_json::json;
 use support::{create_topic, name, Pair};
 

@@ -12,7 +12,7 @@ use clusterlink_mirror::{Desired, MirrorError, MirrorState, StartSpec};
 use clusterlink_testkit::peer::{Peer, Side};
 use clusterlink_testkit::peer_tests;
 use clusterlink_testkit::rdkafka::{
-    self, by_partition, hex, varied_records, Msg, ProduceSpec, every_third_aborted,
+    self, by_partition, every_third_aborted, hex, varied_records, Msg, ProduceSpec,
 };
 use serde_json::json;
 use support::*;
