@@ -108,7 +108,8 @@ async fn statuses(dir: &Path) -> Vec<(String, Value)> {
         "json".into(),
     ])
     .await;
-    assert!(o.status.success(), "{}", text(&o));
+    // 2: printed, and some link is not Ready (yet).
+    assert!(matches!(o.status.code(), Some(0 | 2)), "{}", text(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     v["items"]
         .as_array()
@@ -348,7 +349,7 @@ async fn an_unreachable_link_server_is_retried_within_the_bound_then_given_up() 
     let help = clusterlink(&["apply", "--help"]);
     let help = text(&help);
     assert!(
-        help.contains("--retry-for-secs") && help.contains("[default: 60]"),
+        help.contains("--retry-for-secs") && help.contains("[default: 1m]"),
         "{help}"
     );
 

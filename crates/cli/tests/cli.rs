@@ -81,3 +81,40 @@ fn engine_knobs_out_of_range_are_refused() {
         }
     }
 }
+
+/// `clusterlink completions SHELL` prints a completion script that knows the commands and
+/// their flags, for each shell clap_complete supports.
+#[test]
+fn completions_know_the_commands_and_flags() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = clusterlink(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in ["status", "completions", "url", "command-config"] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+    let out = clusterlink(&["completions", "tcsh"]);
+    assert!(!out.status.success());
+}
+
+/// Durations are read as people write them: a wrong one is refused naming the flag and the
+/// form expected; `--help` shows an example.
+#[test]
+fn durations_are_human_and_help_has_examples() {
+    let out = clusterlink(&["apply", "-f", "x.yaml", "--timeout", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--timeout") && err.contains("30s, 2m"),
+        "{err}"
+    );
+    let out = clusterlink(&["status", "--help"]);
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("Examples:\n  clusterlink status -f links/"),
+        "{help}"
+    );
+    assert!(help.contains("--request-timeout <DURATION>"), "{help}");
+    assert!(help.contains("[default: 30s]"), "{help}");
+}

@@ -139,7 +139,26 @@ mod tests {
                 ("SrcClusterID", ".status.sourceKafkaClusterID", "string"),
                 ("MirrorTopicCount", ".status.numMirrorTopics", "string"),
                 ("Age", ".metadata.creationTimestamp", "date"),
+                (
+                    "Ready",
+                    r#".status.conditions[?(@.type=="Ready")].status"#,
+                    "string"
+                ),
+                ("MaxLag", ".status.maxLag", "integer"),
+                ("MaxLagSeconds", ".status.maxLagSeconds", "number"),
             ]
+        );
+        let wide_only: Vec<_> = crds[0].spec.versions[0]
+            .additional_printer_columns
+            .iter()
+            .flatten()
+            .filter(|c| c.priority == Some(1))
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(
+            wide_only,
+            ["Ready", "MaxLag", "MaxLagSeconds"],
+            "kubectl -o wide only"
         );
         assert_eq!(columns(1).len(), 1);
         let kt = crds[2].spec.versions[0]

@@ -168,13 +168,18 @@ fn comparable(status: &Value) -> Value {
             }
         }
     }
+    /// Each lag field of `o` as whether it is zero.
+    fn lags_as_nonzero(o: &mut Value) {
+        for lag in ["maxLag", "maxLagSeconds"] {
+            if let Some(v) = o.get(lag).and_then(Value::as_f64) {
+                o[lag] = json!(v > 0.0);
+            }
+        }
+    }
+    lags_as_nonzero(&mut s);
     for key in ["mirrorTopics", "reverseMirrorTopics"] {
         if let Some(topics) = s.get_mut(key).and_then(Value::as_object_mut) {
-            for t in topics.values_mut() {
-                if let Some(lag) = t.get("maxLag").and_then(Value::as_i64) {
-                    t["maxLag"] = json!(lag > 0);
-                }
-            }
+            topics.values_mut().for_each(lags_as_nonzero);
         }
     }
     s
@@ -649,7 +654,19 @@ pub async fn run_controllers(
 
 #[cfg(test)]
 mod tests {
-    use super::is_label_value;
+    use super::{comparable, is_label_value};
+    use serde_json::json;
+
+    #[test]
+    fn statuses_differing_only_in_nonzero_lags_compare_equal() {
+        let status = |lag: i64, secs: f64| {
+            json!({"maxLag": lag, "maxLagSeconds": secs,
+                   "mirrorTopics": {"t": {"maxLag": lag, "maxLagSeconds": secs}}})
+        };
+        assert_eq!(comparable(&status(5, 1.5)), comparable(&status(9, 0.2)));
+        assert_ne!(comparable(&status(5, 1.5)), comparable(&status(0, 0.0)));
+        assert_ne!(comparable(&status(0, 1.5)), comparable(&status(0, 0.0)));
+    }
 
     #[test]
     fn label_values_follow_the_api_servers_rule() {

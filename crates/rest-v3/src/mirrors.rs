@@ -9,7 +9,7 @@ use crate::words::words;
 use crate::{Extensible, MirrorAction, MirrorState};
 
 /// A mirror topic (`KafkaMirrorData`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct KafkaMirrorData {
     /// `KafkaMirrorData`.
@@ -46,7 +46,7 @@ impl KafkaMirrorData {
 }
 
 /// How far one partition of a mirror topic is behind its source (`mirror_lags[]`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MirrorLag {
     /// The partition.
@@ -55,6 +55,11 @@ pub struct MirrorLag {
     pub lag: i64,
     /// The next source offset to copy.
     pub last_source_fetch_offset: i64,
+    /// clusterlink's extension: how long ago the oldest record not yet copied was written to
+    /// the source, in seconds (0 when caught up); what `clusterlink_mirror_lag_seconds` exports.
+    /// Absent from servers that do not measure it (Confluent's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
 }
 
 words! {
@@ -114,7 +119,7 @@ pub struct AlterMirrorsRequest {
 }
 
 /// What a `mirrors:<action>` did to one mirror topic (`AlterMirrorsData`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AlterMirrorsData {
     /// `AlterMirrorsData`.
@@ -163,6 +168,7 @@ mod tests {
                 partition: 0,
                 lag: 2,
                 last_source_fetch_offset: 5,
+                lag_seconds: Some(1.5),
             }],
             mirror_status: MirrorState::Failed.into(),
             state_time_ms: 1,
@@ -177,6 +183,7 @@ mod tests {
         assert_eq!(v["mirror_status"], "FAILED");
         assert_eq!(v["metadata"]["self"], "http://h/v3/x");
         assert_eq!(v["offset_mode"], "ALIGNED");
+        assert_eq!(v["mirror_lags"][0]["lag_seconds"], 1.5);
         assert_eq!(serde_json::from_value::<KafkaMirrorData>(v).unwrap(), m);
     }
 

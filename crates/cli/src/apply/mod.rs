@@ -1,5 +1,5 @@
-//! `clusterlink apply` and `clusterlink status`: the reconcile core driven from YAML files, for
-//! places without Kubernetes (a laptop, a CI pipeline, the quickstart).
+//! `clusterlink apply`: the reconcile core driven from YAML files, for places without Kubernetes
+//! (a laptop, a CI pipeline, the quickstart); `clusterlink status` reads the same files.
 //!
 //! The files hold the same documents a cluster would ([`manifests`]): ClusterLinks,
 //! KafkaTopics, the KafkaRestClasses they name, the Secrets with their credentials, and the
@@ -22,14 +22,13 @@ use clusterlink_model::names::promoted_topic_resource_name;
 use clusterlink_reconcile::status::conditions::reason::WAITING_FOR_INBOUND_LINK;
 use clusterlink_reconcile::status::{condition, READY, RECONCILED};
 use clusterlink_reconcile::{LinkReconciler, Next, Note, TopicReconciler};
-use serde_json::json;
 
 mod manifests;
 
 use manifests::files;
 pub use manifests::{load, Manifests};
 
-fn key(namespace: Option<&str>, name: Option<&str>) -> String {
+pub(crate) fn key(namespace: Option<&str>, name: Option<&str>) -> String {
     format!(
         "{}/{}",
         namespace.unwrap_or("default"),
@@ -393,51 +392,6 @@ pub async fn apply(paths: &[PathBuf], namespace: &str, o: ApplyOptions) -> Resul
             }
         }
     }
-}
-
-/// `clusterlink status`: per ClusterLink, the status block the operator would write, read live.
-pub async fn status(
-    paths: &[PathBuf],
-    namespace: &str,
-    json_output: bool,
-    request_timeout: Duration,
-) -> Result<()> {
-    let m = load(paths, namespace)?;
-    let links = LinkReconciler::new(request_timeout);
-    let mut docs = Vec::new();
-    for l in &m.links {
-        let out = links.observe(l, &m.objects).await;
-        let k = key(l.metadata.namespace.as_deref(), l.metadata.name.as_deref());
-        for n in out
-            .notes
-            .iter()
-            .filter(|n| n.reason == clusterlink_reconcile::outcome::PENDING)
-        {
-            eprintln!("ClusterLink {k}: not applied yet: {}", n.message);
-        }
-        docs.push(json!({
-            "apiVersion": "platform.confluent.io/v1beta1",
-            "kind": "ClusterLink",
-            "metadata": {"name": l.metadata.name, "namespace": l.metadata.namespace},
-            "status": out.status,
-        }));
-    }
-    if json_output {
-        let v = if docs.len() == 1 {
-            docs.remove(0)
-        } else {
-            json!({"apiVersion": "v1", "kind": "List", "items": docs})
-        };
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        let mut out = String::new();
-        for d in &docs {
-            out.push_str("---\n");
-            out.push_str(&serde_norway::to_string(d)?);
-        }
-        print!("{out}");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -62,6 +62,24 @@ pub use status::{BidirectionalState, ClusterLinkStatus, MirrorTopicStatus, Resol
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = r#".status.conditions[?(@.type=="Ready")].status"#,
+        priority = 1
+    ),
+    printcolumn(
+        name = "MaxLag",
+        type_ = "integer",
+        json_path = ".status.maxLag",
+        priority = 1
+    ),
+    printcolumn(
+        name = "MaxLagSeconds",
+        type_ = "number",
+        json_path = ".status.maxLagSeconds",
+        priority = 1
     )
 )]
 #[serde(rename_all = "camelCase")]

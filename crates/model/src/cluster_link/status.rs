@@ -46,6 +46,12 @@ pub struct ClusterLinkStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kubernetes-map-type" = "granular"))]
     pub mirror_topics: Option<BTreeMap<String, MirrorTopicStatus>>,
+    /// clusterlink extension: the largest `maxLag` of its (forward) mirror topics, in records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lag: Option<i64>,
+    /// clusterlink extension: the largest `maxLagSeconds` of its (forward) mirror topics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lag_seconds: Option<f64>,
     /// Number of mirror topics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_mirror_topics: Option<i64>,
@@ -110,6 +116,11 @@ pub struct MirrorTopicStatus {
     /// clusterlink extension: the largest lag of its partitions, in records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_lag: Option<i64>,
+    /// clusterlink extension: the largest lag of its partitions, in seconds (how long ago the
+    /// oldest record not yet copied was written to the source; 0 when caught up), to a tenth of
+    /// a second. Absent when the link server does not report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lag_seconds: Option<f64>,
     /// clusterlink extension: why the topic is in its status (e.g. the reason it FAILED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

@@ -35,7 +35,7 @@ use crate::deref::{dereference, local_target, ClusterIds, DerefError, Dereferenc
 use crate::endpoint::resolve_endpoint;
 use crate::objects::Objects;
 use crate::outcome::{Next, Note};
-use crate::rest_client::RestError;
+use crate::rest_client::{MirrorInfo, RestError};
 use crate::status::conditions::{reason, Conditions};
 use crate::status::link::{app_state, reported_state, PassReport};
 use crate::status::{self};
@@ -67,6 +67,10 @@ pub struct LinkOutcome {
     pub writes: usize,
     /// Declared mirrors now STOPPED (promoted or failed over).
     pub stopped: Vec<StoppedTopic>,
+    /// The mirror topics the pass saw on the local link server, with their lags per
+    /// partition, which the status only sums up (`clusterlink status -o wide` prints them).
+    /// Empty when the pass did not reach the link server.
+    pub mirrors: Vec<MirrorInfo>,
 }
 
 /// How long a healthy link waits before its status is refreshed.
@@ -152,6 +156,7 @@ fn failed(
         next,
         writes,
         stopped: Vec::new(),
+        mirrors: Vec::new(),
     }
 }
 
@@ -435,5 +440,6 @@ fn report(
         next,
         writes: executed.writes,
         stopped,
+        mirrors: seen.local.mirrors.clone(),
     }
 }

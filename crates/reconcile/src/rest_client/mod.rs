@@ -163,6 +163,16 @@ impl RestClient {
         .await
     }
 
+    /// Every link of cluster `cluster` (`GET /clusters/{id}/links`), with its name.
+    pub async fn links(&self, cluster: &str) -> Result<Vec<(String, LinkInfo)>, RestError> {
+        let links: List<KafkaLinkData> = self.get(&format!("/clusters/{cluster}/links")).await?;
+        Ok(links
+            .data
+            .into_iter()
+            .map(|l| (l.link_name.clone(), LinkInfo::from(l)))
+            .collect())
+    }
+
     /// The link's mirror topics.
     pub async fn mirrors(&self, cluster: &str, link: &str) -> Result<Vec<MirrorInfo>, RestError> {
         let mirrors: List<KafkaMirrorData> = self

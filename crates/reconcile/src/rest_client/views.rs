@@ -3,7 +3,7 @@
 //! terms (a link's id, whichever field names it; a mirror's largest lag; its errors joined).
 
 use clusterlink_rest_v3::links::KafkaLinkData;
-use clusterlink_rest_v3::mirrors::{AlterMirrorsData, KafkaMirrorData};
+use clusterlink_rest_v3::mirrors::{AlterMirrorsData, KafkaMirrorData, MirrorLag};
 use clusterlink_rest_v3::topics::{KafkaTopicConfigData, KafkaTopicData};
 
 /// `Some` for a non-empty text (a field a server left out reads as empty).
@@ -57,7 +57,7 @@ pub struct CreateLinkIds {
 }
 
 /// A mirror topic as `GET /links/{name}/mirrors` reports it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MirrorInfo {
     /// `mirror_topic_name`.
     pub name: String,
@@ -69,6 +69,10 @@ pub struct MirrorInfo {
     pub num_partitions: Option<i64>,
     /// The largest `mirror_lags[].lag`.
     pub max_lag: Option<i64>,
+    /// The largest `mirror_lags[].lag_seconds` (clusterlink's extension), if reported.
+    pub max_lag_seconds: Option<f64>,
+    /// `mirror_lags`, per partition.
+    pub partition_lags: Vec<MirrorLag>,
     /// `offset_mode` (clusterlink: `ALIGNED` or `TRANSLATED`), if reported.
     pub offset_mode: Option<String>,
     /// The state transition errors' messages, joined.
@@ -89,6 +93,12 @@ impl From<KafkaMirrorData> for MirrorInfo {
             source_topic_name: m.source_topic_name,
             num_partitions: Some(m.num_partitions.into()),
             max_lag: m.mirror_lags.iter().map(|l| l.lag).max(),
+            max_lag_seconds: m
+                .mirror_lags
+                .iter()
+                .filter_map(|l| l.lag_seconds)
+                .reduce(f64::max),
+            partition_lags: m.mirror_lags,
             offset_mode: m.offset_mode.as_ref().and_then(non_empty),
             message: (!errors.is_empty()).then(|| errors.join("; ")),
         }
@@ -179,6 +189,17 @@ mod tests {
         let info = MirrorInfo::from(mirror);
         assert_eq!(info.status, "PENDING_SOMETHING_NEW");
         assert_eq!(info.max_lag, Some(7));
+        assert_eq!(
+            info.max_lag_seconds, None,
+            "Confluent does not send lag_seconds"
+        );
+        assert_eq!(info.partition_lags.len(), 2);
+        let ours: KafkaMirrorData = serde_json::from_value(serde_json::json!({
+            "mirror_lags": [{"partition": 0, "lag": 3, "last_source_fetch_offset": 9, "lag_seconds": 2.5},
+                            {"partition": 1, "lag": 0, "last_source_fetch_offset": 9, "lag_seconds": 0.0}]
+        }))
+        .unwrap();
+        assert_eq!(MirrorInfo::from(ours).max_lag_seconds, Some(2.5));
         assert_eq!(info.offset_mode, None);
         assert_eq!(info.message.as_deref(), Some("why"));
         let silent = MirrorInfo::from(KafkaMirrorData::default());

@@ -92,7 +92,13 @@ pub fn applied(
 ) -> Verdict {
     link_fields(status, r);
     status.num_mirror_topics = Some(r.mirrors.len() as i64);
-    status.mirror_topics = Some(mirror_statuses(r.link, r.mirrors, r.create_errors));
+    let mirror_topics = mirror_statuses(r.link, r.mirrors, r.create_errors);
+    status.max_lag = mirror_topics.values().filter_map(|m| m.max_lag).max();
+    status.max_lag_seconds = mirror_topics
+        .values()
+        .filter_map(|m| m.max_lag_seconds)
+        .reduce(f64::max);
+    status.mirror_topics = Some(mirror_topics);
     if r.link.is_bidirectional() {
         bidirectional_fields(status, r);
     }
@@ -326,6 +332,7 @@ pub fn mirror_statuses(
             m.name.clone(),
             MirrorTopicStatus {
                 max_lag: m.max_lag,
+                max_lag_seconds: m.max_lag_seconds.map(|s| (s * 10.0).round() / 10.0),
                 message: m.message.clone(),
                 observed_generation: generation,
                 offset_mode: m.offset_mode.as_deref().map(|o| match o {
@@ -431,5 +438,16 @@ mod tests {
         assert_eq!(s["a"].status, None);
         assert_eq!(s["b"].status.as_deref(), Some("PAUSED"));
         assert_eq!(s["b"].observed_generation, Some(3));
+    }
+
+    #[test]
+    fn lag_in_seconds_is_kept_to_a_tenth_of_a_second() {
+        let mut lagging = mirror("a", "ACTIVE");
+        lagging.max_lag = Some(12);
+        lagging.max_lag_seconds = Some(3.14159);
+        let s = mirror_statuses(&link(), &[lagging, mirror("b", "PAUSED")], &BTreeMap::new());
+        assert_eq!(s["a"].max_lag_seconds, Some(3.1));
+        assert_eq!(s["a"].max_lag, Some(12));
+        assert_eq!(s["b"].max_lag_seconds, None, "not reported, not invented");
     }
 }

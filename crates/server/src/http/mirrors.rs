@@ -24,6 +24,7 @@ fn lags(m: &MirrorStatus) -> Vec<MirrorLag> {
             partition: p.partition,
             lag: p.lag_records,
             last_source_fetch_offset: p.next_source_offset,
+            lag_seconds: Some(p.lag_seconds),
         })
         .collect()
 }
