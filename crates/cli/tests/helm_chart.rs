@@ -788,6 +788,23 @@ async fn dashboard_and_alerts_query_only_metrics_the_code_exposes() {
         .as_str()
         .expect("the dashboard's JSON");
     let json: serde_json::Value = serde_json::from_str(json).expect("the dashboard is JSON");
+    let mut ids = BTreeSet::new();
+    for panel in json["panels"].as_array().expect("panels") {
+        let title = &panel["title"];
+        assert!(
+            ids.insert(panel["id"].as_u64().expect("a panel id")),
+            "{title}: duplicate id"
+        );
+        let grid = &panel["gridPos"];
+        assert!(
+            grid["x"].as_u64().unwrap() + grid["w"].as_u64().unwrap() <= 24,
+            "{title}: wider than the dashboard"
+        );
+        assert_eq!(
+            panel["datasource"]["uid"], "${datasource}",
+            "{title}: the data source variable"
+        );
+    }
     let dashboard_queries = dashboard_queries(&json);
     let rule = &of_kind(&objects, "PrometheusRule")[0];
     let rules = rule["spec"]["groups"][0]["rules"]
