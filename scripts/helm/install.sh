@@ -17,14 +17,15 @@ mkdir -p "$home"
 exec 9>"$home/.lock"
 flock 9
 
-# The module version the binary was built from (`helm version` says only v4.3 without ldflags).
+# The module version the binary was built from (what `helm version` says is set by -ldflags).
 built_from() { go version -m "$1" 2>/dev/null | awk '$1 == "mod" && $2 == "helm.sh/helm/v4" { print $3 }'; }
 
 if [ ! -x "$helm" ] || [ "$(built_from "$helm")" != "$HELM_VERSION" ]; then
   echo "install-helm: building helm $HELM_VERSION from the Go module proxy" >&2
   rm -rf "$home/bin"
   GOBIN="$home/bin.tmp" GOFLAGS=-trimpath CGO_ENABLED=0 \
-    go install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" >"$home/go.log" 2>&1 \
+    go install -ldflags "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" >"$home/go.log" 2>&1 \
     || { cat "$home/go.log" >&2; exit 1; }
   mv -T "$home/bin.tmp" "$home/bin"
 fi

@@ -7,7 +7,8 @@
 //!   ConfigMap on; every option reaches the objects it is meant for, and every flag the chart
 //!   gives a link server is one `clusterlink server` takes;
 //! - every metric the Grafana dashboard and the alerts query is one the code exposes: a link
-//!   server over Apache Kafka is scraped, the operator's metrics rendered.
+//!   server over Apache Kafka, with a link and a mirror topic, is scraped, and the operator's
+//!   metrics, with a ClusterLink, rendered.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -643,22 +644,94 @@ fn exposed_names(exposition: &str) -> BTreeSet<String> {
     names
 }
 
-/// The link server's `/metrics`, over HTTP.
-async fn scrape(addr: &str) -> String {
+/// One HTTP/1.1 request to `addr`; the status and the body.
+async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let body = body.unwrap_or("");
     stream
         .write_all(
-            format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
         )
         .await
         .unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
     let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-    assert!(head.starts_with("HTTP/1.1 200"), "GET /metrics: {head}");
-    body.to_string()
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok());
+    (status.expect("a status"), body.to_string())
+}
+
+/// The `/metrics` of a link server with a link, a mirror topic and an API error, so that every
+/// family has samples (an exposition may leave out a family without any: prometheus-client
+/// does).
+async fn link_server_exposition() -> String {
+    let source = KafkaCluster::shared().expect("a source Kafka cluster");
+    let destination = KafkaCluster::shared_second().expect("a destination Kafka cluster");
+    let topic = clusterlink_testkit::kafka::unique_name("metrics-src");
+    let client = clusterlink_testkit::link_server::client(&source.bootstrap()).await;
+    clusterlink_testkit::topics::create_topic(&client, &topic, 2, &[]).await;
+
+    let server = LinkServer::start(&destination.bootstrap()).await;
+    let links = format!("/v3/clusters/{}/links", server.manager.cluster_id());
+    let link = clusterlink_testkit::kafka::unique_name("metrics");
+    let body = serde_json::json!({
+        "source_cluster_id": source.cluster_id(),
+        "configs": [{"name": "bootstrap.servers", "value": source.bootstrap()}],
+    });
+    let (status, answer) = http(
+        &server.addr,
+        "POST",
+        &format!("{links}?link_name={link}"),
+        Some(&body.to_string()),
+    )
+    .await;
+    assert_eq!(status, 204, "create the link: {answer}");
+    let body = serde_json::json!({ "source_topic_name": topic });
+    let (status, answer) = http(
+        &server.addr,
+        "POST",
+        &format!("{links}/{link}/mirrors"),
+        Some(&body.to_string()),
+    )
+    .await;
+    assert_eq!(status, 204, "create the mirror: {answer}");
+    // An API error, counted by category.
+    let (status, _) = http(&server.addr, "GET", &format!("{links}/no-such-link"), None).await;
+    assert_eq!(status, 404);
+
+    // Until the mirror's partitions are reported.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let exposition = loop {
+        let (status, text) = http(&server.addr, "GET", "/metrics", None).await;
+        assert_eq!(status, 200, "GET /metrics");
+        if text.contains(&format!("mirror=\"{topic}\",partition=\"1\"")) {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mirror's partitions never showed in:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    server.stop().await;
+    exposition
+}
+
+/// The operator's exposition with a reconcile, an error and a ClusterLink with a mirror topic.
+fn operator_exposition() -> String {
+    let metrics = clusterlink_operator::Metrics::default();
+    metrics.reconciled("clusterlink", true, std::time::Duration::from_millis(5), 1);
+    metrics.error("clusterlink", "rest-unreachable");
+    let lags = [("orders".to_string(), 3)].into_iter().collect();
+    metrics.link("ns", "link", false, &lags);
+    metrics.set_leader(true);
+    metrics.render()
 }
 
 #[test]
@@ -715,6 +788,23 @@ async fn dashboard_and_alerts_query_only_metrics_the_code_exposes() {
         .as_str()
         .expect("the dashboard's JSON");
     let json: serde_json::Value = serde_json::from_str(json).expect("the dashboard is JSON");
+    let mut ids = BTreeSet::new();
+    for panel in json["panels"].as_array().expect("panels") {
+        let title = &panel["title"];
+        assert!(
+            ids.insert(panel["id"].as_u64().expect("a panel id")),
+            "{title}: duplicate id"
+        );
+        let grid = &panel["gridPos"];
+        assert!(
+            grid["x"].as_u64().unwrap() + grid["w"].as_u64().unwrap() <= 24,
+            "{title}: wider than the dashboard"
+        );
+        assert_eq!(
+            panel["datasource"]["uid"], "${datasource}",
+            "{title}: the data source variable"
+        );
+    }
     let dashboard_queries = dashboard_queries(&json);
     let rule = &of_kind(&objects, "PrometheusRule")[0];
     let rules = rule["spec"]["groups"][0]["rules"]
@@ -732,14 +822,8 @@ async fn dashboard_and_alerts_query_only_metrics_the_code_exposes() {
         .collect();
 
     // What the code exposes: a link server's scrape and the operator's families.
-    let kafka = KafkaCluster::shared().expect("a Kafka cluster");
-    let server = LinkServer::start(&kafka.bootstrap()).await;
-    let scraped = scrape(&server.addr).await;
-    server.stop().await;
-    let mut exposed = exposed_names(&scraped);
-    exposed.extend(exposed_names(
-        &clusterlink_operator::Metrics::default().render(),
-    ));
+    let mut exposed = exposed_names(&link_server_exposition().await);
+    exposed.extend(exposed_names(&operator_exposition()));
 
     let mut queried = BTreeSet::new();
     for (what, expr) in dashboard_queries
