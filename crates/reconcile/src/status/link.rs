@@ -444,9 +444,9 @@ mod tests {
     fn lag_in_seconds_is_kept_to_a_tenth_of_a_second() {
         let mut lagging = mirror("a", "ACTIVE");
         lagging.max_lag = Some(12);
-        lagging.max_lag_seconds = Some(3.14159);
+        lagging.max_lag_seconds = Some(2.7649);
         let s = mirror_statuses(&link(), &[lagging, mirror("b", "PAUSED")], &BTreeMap::new());
-        assert_eq!(s["a"].max_lag_seconds, Some(3.1));
+        assert_eq!(s["a"].max_lag_seconds, Some(2.8));
         assert_eq!(s["a"].max_lag, Some(12));
         assert_eq!(s["b"].max_lag_seconds, None, "not reported, not invented");
     }

@@ -196,3 +196,29 @@ pub(super) async fn alter_mirrors(
         .collect();
     Ok(ok(List::new(AlterMirrorsData::list_kind(action), b, data)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_partition_lag_says_records_and_seconds() {
+        let m: MirrorStatus = serde_json::from_str(
+            r#"{"name":"orders","source_topic":"orders","state":"Active","reason":null,
+                "offset_mode":"Aligned","state_time_ms":1700000000000,
+                "partitions":[{"partition":0,"next_source_offset":5,"source_high_watermark":9,
+                               "destination_end":5,"lag_records":4,"lag_seconds":1.5,
+                               "records_mirrored":5,"bytes_mirrored":400,"last_error":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            lags(&m),
+            [MirrorLag {
+                partition: 0,
+                lag: 4,
+                last_source_fetch_offset: 5,
+                lag_seconds: Some(1.5),
+            }]
+        );
+    }
+}
