@@ -116,6 +116,9 @@ struct TopicLabels {
 
 type Durations = Family<ControllerLabels, Histogram, fn() -> Histogram>;
 
+/// The mirror topics of each link (namespace, name) whose lag was last reported.
+type LagTopics = BTreeMap<(String, String), BTreeSet<String>>;
+
 /// The operator's metrics (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -127,7 +130,7 @@ pub struct Metrics {
     link_ready: Family<LinkLabels, Gauge>,
     lag: Family<TopicLabels, Gauge>,
     /// The mirror topics each link's lag was last reported for, to forget the ones gone.
-    lag_topics: Arc<Mutex<BTreeMap<(String, String), BTreeSet<String>>>>,
+    lag_topics: Arc<Mutex<LagTopics>>,
     leader: Gauge,
     ready: Arc<AtomicBool>,
 }

@@ -127,20 +127,23 @@ impl Client {
             .with_member_id(StrBytes::from_static_str(""))
             .with_retention_time_ms(-1)
             .with_topics(topics);
-        let resp = self
-            .retry("OffsetCommit", || self.send_to_coordinator(group, &req))
-            .await?;
-        for t in &resp.topics {
-            for p in &t.partitions {
-                Error::check(p.error_code, None, || {
-                    format!(
-                        "OffsetCommit {group} {}-{}",
-                        t.name.0.as_str(),
-                        p.partition_index
-                    )
-                })?;
+        // A partition's error (NOT_COORDINATOR while the group's coordinator moves or loads)
+        // is retried like a request's: the coordinator is looked up again.
+        self.retry("OffsetCommit", || async {
+            let resp = self.send_to_coordinator(group, &req).await?;
+            for t in &resp.topics {
+                for p in &t.partitions {
+                    Error::check(p.error_code, None, || {
+                        format!(
+                            "OffsetCommit {group} {}-{}",
+                            t.name.0.as_str(),
+                            p.partition_index
+                        )
+                    })?;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 }
