@@ -1034,6 +1034,7 @@ fn release_image_is_labelled_and_its_binary_stripped() {
     let changelog = read(&repo().join("CHANGELOG.md"));
     assert!(changelog.starts_with("# Changelog\n"));
     assert!(changelog.contains("## [Unreleased]"));
+}
 
 /// Every container the manifests and the chart run logs JSON lines (`CLUSTERLINK_LOG_FORMAT`),
 /// what log pipelines in a cluster read.
