@@ -173,10 +173,16 @@ pub enum Command {
     #[command(after_help = "Example:\n  clusterlink crd | kubectl apply --server-side -f -")]
     Crd,
     /// Print docs/metrics.md: every metric of the link server and the operator.
-    #[command(hide = true)]
+    #[command(
+        hide = true,
+        after_help = "Example:\n  clusterlink metrics-doc > docs/metrics.md"
+    )]
     MetricsDoc,
     /// Print docs/link-configs.md: the link configs the link server accepts.
-    #[command(hide = true)]
+    #[command(
+        hide = true,
+        after_help = "Example:\n  clusterlink link-configs-doc > docs/link-configs.md"
+    )]
     LinkConfigsDoc,
     /// Print a cluster's id, brokers, the Kafka APIs clusterlink can use with it, and its topics.
     #[command(

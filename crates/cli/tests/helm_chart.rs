@@ -644,6 +644,118 @@ fn exposed_names(exposition: &str) -> BTreeSet<String> {
     names
 }
 
+/// The label names of an exposition's samples.
+fn exposed_labels(exposition: &str) -> BTreeSet<String> {
+    let mut labels = BTreeSet::new();
+    for line in exposition.lines().filter(|l| !l.starts_with('#')) {
+        if let Some(open) = line.find('{') {
+            labels.extend(matcher_labels(&line[open + 1..]));
+        }
+    }
+    labels
+}
+
+/// The label names of matchers `a="x",b=~"y"...` up to the closing brace (quotes respected).
+fn matcher_labels(text: &str) -> Vec<String> {
+    let mut labels = Vec::new();
+    let mut name = String::new();
+    let (mut quoted, mut escaped, mut in_name) = (false, false, true);
+    for c in text.chars() {
+        if quoted {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => quoted = false,
+                _ => escaped = false,
+            }
+            continue;
+        }
+        match c {
+            '"' => quoted = true,
+            '}' => break,
+            ',' => in_name = true,
+            c if in_name && (c.is_ascii_alphanumeric() || c == '_') => name.push(c),
+            _ if in_name && !name.is_empty() => {
+                labels.push(std::mem::take(&mut name));
+                in_name = false;
+            }
+            _ => {}
+        }
+    }
+    labels
+}
+
+/// The label names a PromQL expression groups, matches or filters by: `by (...)`,
+/// `without (...)`, `on (...)`, `ignoring (...)`, `group_left (...)`, `group_right (...)` and
+/// the matchers in braces.
+fn promql_label_names(expr: &str) -> BTreeSet<String> {
+    let mut labels = BTreeSet::new();
+    let bytes = expr.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut quoted = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if quoted {
+            if b == b'\\' {
+                i += 1;
+            } else if b == b'"' {
+                quoted = false;
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            quoted = true;
+        } else if b == b'{' {
+            labels.extend(matcher_labels(&expr[i + 1..]));
+        } else if ident(b) && (i == 0 || !ident(bytes[i - 1])) {
+            let end = (i..bytes.len())
+                .find(|&j| !ident(bytes[j]))
+                .unwrap_or(bytes.len());
+            let word = &expr[i..end];
+            let rest = expr[end..].trim_start();
+            if [
+                "by",
+                "without",
+                "on",
+                "ignoring",
+                "group_left",
+                "group_right",
+            ]
+            .contains(&word)
+                && rest.starts_with('(')
+            {
+                let inside = &rest[1..rest.find(')').unwrap_or(rest.len())];
+                labels.extend(
+                    inside
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string),
+                );
+            }
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    labels
+}
+
+#[test]
+fn promql_label_names_reads_groupings_and_matchers() {
+    let labels = |e: &str| promql_label_names(e).into_iter().collect::<Vec<_>>();
+    assert_eq!(
+        labels(r#"sum by (link, topic) (rate(a_total{link=~"$link",x="}"}[5m])) > on (link) b"#),
+        ["link", "topic", "x"]
+    );
+    assert_eq!(labels(r#"c{state!="ACTIVE"} == 1"#), ["state"]);
+    assert_eq!(
+        exposed_labels("# TYPE m gauge\nm{link=\"a,b\",topic=\"t\"} 1\nn 2\n"),
+        BTreeSet::from(["link".to_string(), "topic".to_string()])
+    );
+}
+
 /// One HTTP/1.1 request to `addr`; the status and the body.
 async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -710,7 +822,7 @@ async fn link_server_exposition() -> String {
     let exposition = loop {
         let (status, text) = http(&server.addr, "GET", "/metrics", None).await;
         assert_eq!(status, 200, "GET /metrics");
-        if text.contains(&format!("mirror=\"{topic}\",partition=\"1\"")) {
+        if text.contains(&format!("topic=\"{topic}\",partition=\"1\"")) {
             break text;
         }
         assert!(
@@ -822,8 +934,26 @@ async fn dashboard_and_alerts_query_only_metrics_the_code_exposes() {
         .collect();
 
     // What the code exposes: a link server's scrape and the operator's families.
-    let mut exposed = exposed_names(&link_server_exposition().await);
-    exposed.extend(exposed_names(&operator_exposition()));
+    let (server, operator) = (link_server_exposition().await, operator_exposition());
+    let mut exposed = exposed_names(&server);
+    exposed.extend(exposed_names(&operator));
+    // The labels a query may use: the samples' own, and those Prometheus adds to every target
+    // a ServiceMonitor scrapes.
+    let mut labels_exposed = exposed_labels(&server);
+    labels_exposed.extend(exposed_labels(&operator));
+    labels_exposed.extend(
+        [
+            "namespace",
+            "pod",
+            "job",
+            "instance",
+            "service",
+            "container",
+            "endpoint",
+            "le",
+        ]
+        .map(String::from),
+    );
 
     let mut queried = BTreeSet::new();
     for (what, expr) in dashboard_queries
@@ -833,6 +963,12 @@ async fn dashboard_and_alerts_query_only_metrics_the_code_exposes() {
     {
         let names = promql_metric_names(expr);
         assert!(!names.is_empty(), "{what}: no metric in {expr}");
+        for label in promql_label_names(expr) {
+            assert!(
+                labels_exposed.contains(&label),
+                "{what} uses the label {label}, which no exposed metric carries ({expr})"
+            );
+        }
         for name in names {
             assert!(
                 exposed.contains(&name),
