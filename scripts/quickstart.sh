@@ -79,7 +79,8 @@ sed 's/^/  | /' "$work/manifests/cluster-link.yaml"
 "$bin" apply -f "$work/manifests"
 
 mirrored() { py consume --bootstrap "$DST" --topic "$1" --timeout 20 2>/dev/null | wc -l; }
-status() { "$bin" status -f "$work/manifests" -o json; }
+# (exits 2 while the link is not Ready yet; the JSON is printed either way)
+status() { "$bin" status -f "$work/manifests" -o json || true; }
 cat > "$work/lag.py" <<'PY'
 import json, sys
 s = json.load(sys.stdin)["status"]
