@@ -19,7 +19,7 @@ use clusterlink_mirror::{Engine, LinkSettings};
 use clusterlink_testkit::kafka::unique_name;
 use clusterlink_testkit::link_server::client;
 use clusterlink_testkit::peer::{Broker, Peer};
-use clusterlink_testkit::rdkafka::{self, by_partition, hex, Msg, ProduceSpec, Txn};
+use clusterlink_testkit::rdkafka::{self, by_partition, hex, Msg, ProduceSpec};
 use clusterlink_testkit::{free_port, peer_tests};
 use serde_json::{json, Value};
 
@@ -234,19 +234,8 @@ fn produce_spec(source: Source, topic: &str) -> (ProduceSpec, Vec<Msg>) {
         }
         Source::Transactional => {
             config.insert("transactional.id".into(), json!(unique_name("crash-tx")));
-            let transactions: Vec<Txn> = records
-                .chunks(TXN_RECORDS)
-                .enumerate()
-                .map(|(i, c)| Txn {
-                    commit: i % 5 != 3,
-                    records: c.to_vec(),
-                })
-                .collect();
-            let committed = transactions
-                .iter()
-                .filter(|t| t.commit)
-                .flat_map(|t| t.records.clone())
-                .collect();
+            let (transactions, committed) =
+                rdkafka::in_transactions(&records, TXN_RECORDS, |i| i % 5 == 3);
             let spec = ProduceSpec {
                 topic: topic.into(),
                 config,

@@ -13,7 +13,7 @@ use clusterlink_mirror::{
 use clusterlink_testkit::peer::{Broker, Peer, Side};
 use clusterlink_testkit::peer_tests;
 use clusterlink_testkit::rdkafka::{
-    self, by_partition, every_third_aborted, varied_records, Msg, ProduceSpec,
+    self, by_partition, in_transactions, varied_records, Msg, ProduceSpec,
 };
 use serde_json::json;
 use support::{create_topic, name, Pair};
@@ -132,7 +132,7 @@ async fn every_codec_is_copied_record_by_record(peer: Peer) {
 async fn aborted_transactions_and_markers_are_not_copied(peer: Peer) {
     let p = pair(peer).await;
     let all = varied_records(120, 2, "tx");
-    let (transactions, committed) = every_third_aborted(&all, 20);
+    let (transactions, committed) = in_transactions(&all, 20, |i| i % 3 == 1);
     assert_eq!(committed.len(), 80);
     for codec in ["lz4", "none"] {
         let topic = name(&format!("txn-{codec}"));

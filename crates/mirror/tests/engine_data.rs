@@ -12,7 +12,7 @@ use clusterlink_mirror::{Desired, MirrorError, MirrorState, StartSpec};
 use clusterlink_testkit::peer::{Peer, Side};
 use clusterlink_testkit::peer_tests;
 use clusterlink_testkit::rdkafka::{
-    self, by_partition, every_third_aborted, hex, varied_records, Msg, ProduceSpec,
+    self, by_partition, hex, in_transactions, varied_records, Msg, ProduceSpec,
 };
 use serde_json::json;
 use support::*;
@@ -208,7 +208,7 @@ async fn transactional_source_is_translated_exactly(peer: Peer) {
         create_topic(&p.src, &topic, partitions, &[]).await;
     }
     let all = varied_records(90, partitions, "tx");
-    let (transactions, committed) = every_third_aborted(&all, 15);
+    let (transactions, committed) = in_transactions(&all, 15, |i| i % 3 == 1);
     assert_eq!(committed.len(), 60);
     let spec_tx = ProduceSpec {
         topic: topic.clone(),

@@ -56,14 +56,18 @@ pub struct Txn {
     pub records: Vec<Msg>,
 }
 
-/// `records` cut into transactions of `per_transaction`, every third one (the second, the
-/// fifth...) aborted; with the records a `read_committed` reader must see, in order.
-pub fn every_third_aborted(records: &[Msg], per_transaction: usize) -> (Vec<Txn>, Vec<Msg>) {
+/// `records` cut into transactions of `per_transaction`, the `i`-th (from 0) aborted when
+/// `aborted(i)`; with the records a `read_committed` reader must see, in order.
+pub fn in_transactions(
+    records: &[Msg],
+    per_transaction: usize,
+    aborted: impl Fn(usize) -> bool,
+) -> (Vec<Txn>, Vec<Msg>) {
     let transactions: Vec<Txn> = records
         .chunks(per_transaction)
         .enumerate()
         .map(|(i, chunk)| Txn {
-            commit: i % 3 != 1,
+            commit: !aborted(i),
             records: chunk.to_vec(),
         })
         .collect();
