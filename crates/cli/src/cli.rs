@@ -278,15 +278,8 @@ pub enum Command {
         /// Act without leader election (only safe with a single replica).
         #[arg(long)]
         no_leader_election: bool,
-        /// Timeout of each REST request to a link server (a bare number is seconds).
-        #[arg(
-            long,
-            visible_alias = "request-timeout-secs",
-            value_name = "DURATION",
-            default_value = "30s",
-            value_parser = seconds_or_duration
-        )]
-        request_timeout: Duration,
+        #[command(flatten)]
+        request: RestRequest,
     },
     /// Reconcile the ClusterLinks and KafkaTopics in YAML files through their link servers'
     /// REST APIs, as the operator would; KafkaRestClass and Secret documents in the same files
@@ -328,15 +321,8 @@ pub enum Command {
             value_parser = seconds_or_duration
         )]
         retry_for: Duration,
-        /// Timeout of each REST request (a bare number is seconds).
-        #[arg(
-            long,
-            visible_alias = "request-timeout-secs",
-            value_name = "DURATION",
-            default_value = "30s",
-            value_parser = seconds_or_duration
-        )]
-        request_timeout: Duration,
+        #[command(flatten)]
+        request: RestRequest,
     },
     /// Show where links stand, read live from the link servers (nothing is changed): per
     /// ClusterLink its state and Ready, per mirror topic its status, partitions and largest lag
@@ -345,6 +331,8 @@ pub enum Command {
     #[command(after_help = "Examples:\n  clusterlink status -f links/\n  \
                             clusterlink status -f link.yaml -o wide --watch\n  \
                             clusterlink status --url http://localhost:8090\n  \
+                            CLUSTERLINK_REST_PASSWORD=... clusterlink status --url https://links:8090 \
+                            --ca-cert-path ca.pem --username ops\n  \
                             clusterlink status -f link.yaml -o yaml")]
     Status {
         /// Files or folders (walked for .yaml, .yml, .json) with the ClusterLinks and the
@@ -360,6 +348,8 @@ pub enum Command {
         /// http://localhost:8090; every link of the clusters it serves.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
+        #[command(flatten)]
+        access: UrlAccess,
         /// Namespace of documents that name none.
         #[arg(short = 'n', long, default_value = "default")]
         namespace: String,
@@ -378,15 +368,8 @@ pub enum Command {
             value_parser = seconds_or_duration
         )]
         interval: Duration,
-        /// Timeout of each REST request (a bare number is seconds).
-        #[arg(
-            long,
-            visible_alias = "request-timeout-secs",
-            value_name = "DURATION",
-            default_value = "30s",
-            value_parser = seconds_or_duration
-        )]
-        request_timeout: Duration,
+        #[command(flatten)]
+        request: RestRequest,
     },
     /// Copy a topic's committed records to another cluster, once, up to the source's end.
     #[command(
@@ -479,4 +462,50 @@ mod tests {
             );
         }
     }
+}
+
+/// How long each REST request may take.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct RestRequest {
+    /// Timeout of each REST request (a bare number is seconds).
+    #[arg(
+        long,
+        visible_alias = "request-timeout-secs",
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = seconds_or_duration
+    )]
+    pub request_timeout: Duration,
+}
+
+/// How `status --url` proves who it is and whom it trusts (the flags of Confluent's CLI for
+/// a REST endpoint). Secrets come from files or the environment, never from the command line,
+/// where `ps` shows them; credentials are only sent over https.
+#[derive(Clone, Debug, Default, Args)]
+pub struct UrlAccess {
+    /// With --url: CA certificates (PEM) to trust besides the system's.
+    #[arg(long, value_name = "FILE", requires = "url")]
+    pub ca_cert_path: Option<PathBuf>,
+    /// With --url: a client certificate chain (PEM), for mutual TLS.
+    #[arg(long, value_name = "FILE", requires_all = ["url", "client_key_path"])]
+    pub client_cert_path: Option<PathBuf>,
+    /// With --url: the client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "client_cert_path")]
+    pub client_key_path: Option<PathBuf>,
+    /// With --url: HTTP basic authentication as this user; the password is read from
+    /// --password-file, else from $CLUSTERLINK_REST_PASSWORD.
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "url",
+        conflicts_with = "bearer_token_file"
+    )]
+    pub username: Option<String>,
+    /// With --username: a file whose first line is the password.
+    #[arg(long, value_name = "FILE", requires = "username")]
+    pub password_file: Option<PathBuf>,
+    /// With --url: a file whose first line is a bearer token (else, when set,
+    /// $CLUSTERLINK_REST_TOKEN).
+    #[arg(long, value_name = "FILE", requires = "url")]
+    pub bearer_token_file: Option<PathBuf>,
 }

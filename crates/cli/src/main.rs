@@ -22,7 +22,7 @@ mod reference;
 mod status;
 mod tools;
 
-use cli::{Cli, Command, Connections, Tuning};
+use cli::{Cli, Command, Connections, RestRequest, Tuning};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -103,7 +103,7 @@ async fn main() -> ExitCode {
             lease_namespace,
             lease_name,
             no_leader_election,
-            request_timeout,
+            request: RestRequest { request_timeout },
         } => {
             operator(
                 namespace,
@@ -119,7 +119,7 @@ async fn main() -> ExitCode {
             watch,
             timeout,
             retry_for,
-            request_timeout,
+            request: RestRequest { request_timeout },
         } => {
             let options = apply::ApplyOptions {
                 watch,
@@ -143,10 +143,11 @@ async fn main() -> ExitCode {
             output,
             watch,
             interval,
-            request_timeout,
+            request: RestRequest { request_timeout },
+            access,
         } => {
             let source = match url {
-                Some(url) => status::Source::Url(url),
+                Some(url) => status::Source::Url { url, access },
                 None => status::Source::Files { files, namespace },
             };
             let options = status::StatusOptions {

@@ -16,7 +16,7 @@ use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::peer::{Peer, Side};
 use clusterlink_testkit::{peer_tests, rdkafka};
 use serde_json::Value;
-use support::{clusterlink, text};
+use support::{clusterlink, line_with, text};
 
 /// The names the manifests use: unique, since the destination may be shared.
 struct Names {
@@ -365,8 +365,49 @@ async fn two_cluster_example(peer: Peer, name: &str, reverse: bool) {
     for item in &items {
         assert!(ready(item), "{item:#}");
     }
+    if name == "bidirectional" {
+        let (src, dst) = (src.bootstrap(), dst.bootstrap());
+        the_table_shows_both_directions(dir.path(), &src, &dst, &forward).await;
+    }
     ss.stop().await;
     ds.stop().await;
+}
+
+/// On a bidirectional link the status table names each mirror's direction: a `toSource`
+/// mirror added to the destination-side resource (it lives on the source cluster's link
+/// server, through the link's other half) has its line with its partitions and lag, as the
+/// `toDestination` one has.
+async fn the_table_shows_both_directions(dir: &Path, src: &str, dst: &str, forward: &str) {
+    let pushed = unique_name("pushed-topic");
+    rdkafka::create_topic(dst, &pushed, 2).unwrap();
+    produce(dst, &pushed, 30);
+    let file = dir.join("cluster-links.yaml");
+    let links = std::fs::read_to_string(&file).unwrap();
+    let entry = format!("    - name: {forward}\n      direction: toDestination\n");
+    assert!(links.contains(&entry), "{links}");
+    let added = format!("{entry}    - name: {pushed}\n      direction: toSource\n");
+    std::fs::write(&file, links.replacen(&entry, &added, 1)).unwrap();
+    let o = clusterlink(&["apply", "-f", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    wait_for("pushed-topic on the source", async || {
+        rdkafka::consume(src, &pushed).is_ok_and(|r| r.len() == 30)
+    })
+    .await;
+    let mut out = String::new();
+    wait_for("both directions in the table", async || {
+        let o = clusterlink(&["status", "-f", dir.to_str().unwrap(), "-o", "wide"]);
+        out = text(&o);
+        line_with(&out, &[&pushed, "toSource", "ACTIVE", "2", "0", "0.0"]).is_some()
+            && line_with(&out, &[forward, "toDestination", "ACTIVE", "2", "0", "0.0"]).is_some()
+    })
+    .await;
+    // -o wide: the toSource mirror's partitions, from the source cluster's link server.
+    for p in ["0", "1"] {
+        assert!(
+            line_with(&out, &[&pushed, "toSource", p, "0", "0.0", "15"]).is_some(),
+            "partition {p}: {out}"
+        );
+    }
 }
 
 async fn example_destination_initiated_bidirectional(peer: Peer) {

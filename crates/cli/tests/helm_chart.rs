@@ -756,29 +756,6 @@ fn promql_label_names_reads_groupings_and_matchers() {
     );
 }
 
-/// One HTTP/1.1 request to `addr`; the status and the body.
-async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let body = body.unwrap_or("");
-    stream
-        .write_all(
-            format!(
-                "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok());
-    (status.expect("a status"), body.to_string())
-}
-
 /// The `/metrics` of a link server with a link, a mirror topic and an API error, so that every
 /// family has samples (an exposition may leave out a family without any: prometheus-client
 /// does).
@@ -796,31 +773,33 @@ async fn link_server_exposition() -> String {
         "source_cluster_id": source.cluster_id(),
         "configs": [{"name": "bootstrap.servers", "value": source.bootstrap()}],
     });
-    let (status, answer) = http(
-        &server.addr,
-        "POST",
-        &format!("{links}?link_name={link}"),
-        Some(&body.to_string()),
-    )
-    .await;
+    let (status, answer) = server
+        .http(
+            "POST",
+            &format!("{links}?link_name={link}"),
+            Some(&body.to_string()),
+        )
+        .await;
     assert_eq!(status, 204, "create the link: {answer}");
     let body = serde_json::json!({ "source_topic_name": topic });
-    let (status, answer) = http(
-        &server.addr,
-        "POST",
-        &format!("{links}/{link}/mirrors"),
-        Some(&body.to_string()),
-    )
-    .await;
+    let (status, answer) = server
+        .http(
+            "POST",
+            &format!("{links}/{link}/mirrors"),
+            Some(&body.to_string()),
+        )
+        .await;
     assert_eq!(status, 204, "create the mirror: {answer}");
     // An API error, counted by category.
-    let (status, _) = http(&server.addr, "GET", &format!("{links}/no-such-link"), None).await;
+    let (status, _) = server
+        .http("GET", &format!("{links}/no-such-link"), None)
+        .await;
     assert_eq!(status, 404);
 
     // Until the mirror's partitions are reported.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let exposition = loop {
-        let (status, text) = http(&server.addr, "GET", "/metrics", None).await;
+        let (status, text) = server.http("GET", "/metrics", None).await;
         assert_eq!(status, 200, "GET /metrics");
         if text.contains(&format!("topic=\"{topic}\",partition=\"1\"")) {
             break text;

@@ -14,12 +14,25 @@ use clusterlink_testkit::link_server::LinkServer;
 use clusterlink_testkit::peer::{Peer, Side};
 use clusterlink_testkit::{peer_tests, rdkafka};
 use serde_json::Value;
-use support::{clusterlink, text};
+use support::{clusterlink, line_with, text};
 
 const RECORDS: usize = 120;
 
-/// A link `link` from `source` with mirror topic `orders`, applied through `rest_url`.
+/// A link `link` from `source` with mirror topic `orders` in `state`, applied through
+/// `rest_url`.
 fn manifests(dir: &Path, rest_url: &str, source: &str, src_id: &str, link: &str, orders: &str) {
+    manifests_in_state(dir, rest_url, source, src_id, link, orders, "ACTIVE");
+}
+
+fn manifests_in_state(
+    dir: &Path,
+    rest_url: &str,
+    source: &str,
+    src_id: &str,
+    link: &str,
+    orders: &str,
+    state: &str,
+) {
     std::fs::write(
         dir.join("link.yaml"),
         format!(
@@ -38,18 +51,11 @@ spec:
   sourceKafkaCluster: {{bootstrapEndpoint: "{source}", clusterID: {src_id}}}
   mirrorTopics:
     - name: {orders}
+      state: {state}
 "#
         ),
     )
     .unwrap();
-}
-
-/// The line of `text` that has every one of `words`, as whitespace-separated cells.
-fn line_with<'a>(text: &'a str, words: &[&str]) -> Option<&'a str> {
-    text.lines().find(|l| {
-        let cells: Vec<&str> = l.split_whitespace().collect();
-        words.iter().all(|w| cells.contains(w))
-    })
 }
 
 /// The line of `text` whose first whitespace-separated cells are `cells`.
@@ -251,7 +257,133 @@ async fn status_watch_prints_again_until_interrupted(peer: Peer) {
     server.stop().await;
 }
 
+/// The `maxLagSeconds` and `maxLag` of mirror topic `topic` in `status -f dir -o json`.
+fn lag_of(dir: &str, topic: &str) -> (Option<f64>, Option<i64>, Value) {
+    let o = clusterlink(&["status", "-f", dir, "-o", "json"]);
+    let s: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    let m = &s["status"]["mirrorTopics"][topic];
+    (m["maxLagSeconds"].as_f64(), m["maxLag"].as_i64(), s.clone())
+}
+
+/// The value of `clusterlink_mirror_lag_seconds` for `topic`'s partition 0 in a `/metrics`
+/// exposition.
+fn lag_seconds_metric(exposition: &str, topic: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .filter(|l| l.starts_with("clusterlink_mirror_lag_seconds{"))
+        .filter(|l| l.contains(&format!("topic=\"{topic}\"")) && l.contains("partition=\"0\""))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// A paused mirror does not fetch, yet its lag follows its source: records produced while it
+/// is paused show as lag in records at once (within the engine's refresh), and as a lag in
+/// seconds that grows while they wait, in the status, the table and the metrics the lag alert
+/// reads. Resumed, it catches up and the lag goes back to zero.
+async fn a_paused_mirror_shows_its_lag_growing_in_records_and_seconds(peer: Peer) {
+    const BEFORE: usize = 40;
+    const WHILE_PAUSED: usize = 25;
+    let (src, dst) = (
+        peer.cluster(Side::A).unwrap(),
+        peer.cluster(Side::B).unwrap(),
+    );
+    let link = unique_name("paused-lag");
+    let orders = unique_name("orders");
+    rdkafka::create_topic(&src.bootstrap(), &orders, 1).unwrap();
+    rdkafka::produce_all(
+        &src.bootstrap(),
+        &orders,
+        &rdkafka::varied_records(BEFORE, 1, "before"),
+    );
+    let server = LinkServer::start(&dst.bootstrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let write = |state| {
+        manifests_in_state(
+            dir.path(),
+            &server.url(),
+            &src.bootstrap(),
+            &src.cluster_id(),
+            &link,
+            &orders,
+            state,
+        )
+    };
+    write("ACTIVE");
+    let o = clusterlink(&["apply", "-f", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    wait_for("the mirror to catch up", || {
+        rdkafka::consume(&dst.bootstrap(), &orders).is_ok_and(|r| r.len() == BEFORE)
+    })
+    .await;
+    write("PAUSE");
+    let o = clusterlink(&["apply", "-f", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    wait_for("the mirror to be paused with no lag", || {
+        let (_, lag, s) = lag_of(d, &orders);
+        s["status"]["mirrorTopics"][&orders]["status"] == "PAUSED" && lag == Some(0)
+    })
+    .await;
+
+    rdkafka::produce_all(
+        &src.bootstrap(),
+        &orders,
+        &rdkafka::varied_records(WHILE_PAUSED, 1, "paused"),
+    );
+    let mut first = 0.0;
+    wait_for("the paused mirror's lag in records and seconds", || {
+        let (seconds, lag, _) = lag_of(d, &orders);
+        first = seconds.unwrap_or_default();
+        lag == Some(WHILE_PAUSED as i64) && first > 0.0
+    })
+    .await;
+    // Nothing was copied meanwhile: the lag is real.
+    assert_eq!(
+        rdkafka::consume(&dst.bootstrap(), &orders).unwrap().len(),
+        BEFORE
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (later, lag, s) = lag_of(d, &orders);
+    assert_eq!(lag, Some(WHILE_PAUSED as i64), "{s:#}");
+    let later = later.unwrap_or_default();
+    assert!(
+        later >= first + 1.5,
+        "the lag ages: {first} s, then {later} s"
+    );
+    assert!(
+        s["status"]["maxLagSeconds"].as_f64() >= Some(later),
+        "{s:#}"
+    );
+    let o = clusterlink(&["status", "-f", d]);
+    let out = text(&o);
+    let lag_cell = WHILE_PAUSED.to_string();
+    assert!(
+        line_with(&out, &[&orders, "PAUSED", "1", &lag_cell]).is_some(),
+        "{out}"
+    );
+    let (status, exposition) = server.http("GET", "/metrics", None).await;
+    assert_eq!(status, 200);
+    let metric = lag_seconds_metric(&exposition, &orders)
+        .unwrap_or_else(|| panic!("no lag seconds for {orders}: {exposition}"));
+    assert!(metric >= first, "metric {metric} s, status {first} s");
+
+    // Resumed: it catches up, exactly, and the lag is gone.
+    write("ACTIVE");
+    let o = clusterlink(&["apply", "-f", d]);
+    assert!(o.status.success(), "{}", text(&o));
+    wait_for("the resumed mirror to catch up with no lag", || {
+        let (seconds, lag, _) = lag_of(d, &orders);
+        lag == Some(0) && seconds == Some(0.0)
+    })
+    .await;
+    assert_eq!(
+        rdkafka::by_partition(&rdkafka::consume(&dst.bootstrap(), &orders).unwrap()),
+        rdkafka::by_partition(&rdkafka::consume(&src.bootstrap(), &orders).unwrap())
+    );
+    server.stop().await;
+}
+
 peer_tests! {
     status_tables_from_files_and_from_the_url_and_not_ready_exits_2: [kafka];
     status_watch_prints_again_until_interrupted: [kafka];
+    a_paused_mirror_shows_its_lag_growing_in_records_and_seconds: [kafka];
 }

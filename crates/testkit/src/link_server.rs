@@ -114,9 +114,38 @@ impl LinkServer {
         format!("http://{}", self.addr)
     }
 
+    /// One HTTP/1.1 request to its listener (`/metrics`, raw REST calls); the status and the
+    /// body.
+    pub async fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        http(&self.addr, method, path, body).await
+    }
+
     /// Stops serving and stops every engine.
     pub async fn stop(self) {
         self.task.abort();
         self.manager.shutdown().await;
     }
+}
+
+/// One HTTP/1.1 request to `addr`; the status and the body.
+pub async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let body = body.unwrap_or("");
+    stream
+        .write_all(
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok());
+    (status.expect("a status"), body.to_string())
 }

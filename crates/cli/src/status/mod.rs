@@ -8,20 +8,22 @@
 //! without YAML (as `confluent kafka mirror list --url` does).
 
 mod table;
+mod url_access;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use clusterlink_model::cluster_link::MirrorDirection;
 use clusterlink_model::ClusterLinkStatus;
-use clusterlink_reconcile::rest_client::{MirrorInfo, RestClient, RestEndpoint};
+use clusterlink_reconcile::rest_client::{MirrorInfo, RestClient};
 use clusterlink_reconcile::status::{condition, READY};
 use clusterlink_reconcile::LinkReconciler;
 use serde_json::{json, Value};
 
 use crate::apply::{key, load};
-use crate::cli::StatusOutput;
+use crate::cli::{StatusOutput, UrlAccess};
 pub use table::{render, LinkView, MirrorView, PartitionView};
 
 /// Where `status` reads from.
@@ -35,7 +37,12 @@ pub enum Source {
         namespace: String,
     },
     /// A link server's REST endpoint: every link of the clusters it serves.
-    Url(String),
+    Url {
+        /// The endpoint.
+        url: String,
+        /// Credentials and TLS material.
+        access: UrlAccess,
+    },
 }
 
 /// How `status` runs.
@@ -56,16 +63,30 @@ struct Snapshot {
 }
 
 /// Mirror topic rows from a ClusterLink's status, with partition counts and lags per partition
-/// from what the link server reported.
-fn mirror_views(status: &ClusterLinkStatus, seen: &[MirrorInfo]) -> Vec<MirrorView> {
-    status
-        .mirror_topics
+/// from what the link servers reported: `seen` on the local one, `seen_remote` on the remote
+/// one (where a bidirectional link's `toSource` mirrors live).
+fn mirror_views(
+    status: &ClusterLinkStatus,
+    seen: &[MirrorInfo],
+    seen_remote: &[MirrorInfo],
+) -> Vec<MirrorView> {
+    let bidirectional = status.bidirectional_state.is_some();
+    let forward = status.mirror_topics.iter().flatten().map(|m| {
+        let direction = bidirectional.then_some(MirrorDirection::ToDestination);
+        (m, direction, seen)
+    });
+    let reverse = status
+        .reverse_mirror_topics
         .iter()
         .flatten()
-        .map(|(name, m)| {
+        .map(|m| (m, Some(MirrorDirection::ToSource), seen_remote));
+    forward
+        .chain(reverse)
+        .map(|((name, m), direction, seen)| {
             let info = seen.iter().find(|i| &i.name == name);
             MirrorView {
                 name: name.clone(),
+                direction,
                 status: m.status.clone(),
                 partitions: info.and_then(|i| i.num_partitions),
                 max_lag: m.max_lag,
@@ -90,7 +111,12 @@ fn partition_views(m: &MirrorInfo) -> Vec<PartitionView> {
 }
 
 /// The row of a ClusterLink from the status a look wrote.
-fn link_view(name: String, status: &ClusterLinkStatus, seen: &[MirrorInfo]) -> LinkView {
+fn link_view(
+    name: String,
+    status: &ClusterLinkStatus,
+    seen: &[MirrorInfo],
+    seen_remote: &[MirrorInfo],
+) -> LinkView {
     let conditions = status.conditions.as_deref().unwrap_or_default();
     let ready = condition(conditions, READY);
     LinkView {
@@ -108,7 +134,7 @@ fn link_view(name: String, status: &ClusterLinkStatus, seen: &[MirrorInfo]) -> L
                 c.message.as_deref().unwrap_or_default()
             )
         }),
-        mirrors: mirror_views(status, seen),
+        mirrors: mirror_views(status, seen, seen_remote),
     }
 }
 
@@ -130,7 +156,9 @@ async fn from_files(files: &[PathBuf], namespace: &str, timeout: Duration) -> Re
         {
             eprintln!("ClusterLink {k}: not applied yet: {}", n.message);
         }
-        snapshot.views.push(link_view(k, &out.status, &out.mirrors));
+        snapshot
+            .views
+            .push(link_view(k, &out.status, &out.mirrors, &out.remote_mirrors));
         snapshot.documents.push(json!({
             "apiVersion": "platform.confluent.io/v1beta1",
             "kind": "ClusterLink",
@@ -171,8 +199,8 @@ fn readiness(
     (unsettled.is_empty(), unsettled.join("; "))
 }
 
-async fn from_url(url: &str, timeout: Duration) -> Result<Snapshot> {
-    let mut endpoint = RestEndpoint::plain(url);
+async fn from_url(url: &str, access: &UrlAccess, timeout: Duration) -> Result<Snapshot> {
+    let mut endpoint = url_access::endpoint(url, access, |k| std::env::var(k).ok())?;
     endpoint.timeout = timeout;
     let client = RestClient::new(&endpoint)?;
     let clusters = client.cluster_ids().await?;
@@ -187,6 +215,7 @@ async fn from_url(url: &str, timeout: Duration) -> Result<Snapshot> {
                 .iter()
                 .map(|m| MirrorView {
                     name: m.name.clone(),
+                    direction: None,
                     status: Some(m.status.clone()),
                     partitions: m.num_partitions,
                     max_lag: m.max_lag,
@@ -221,7 +250,7 @@ async fn from_url(url: &str, timeout: Duration) -> Result<Snapshot> {
 async fn look(source: &Source, timeout: Duration) -> Result<Snapshot> {
     match source {
         Source::Files { files, namespace } => from_files(files, namespace, timeout).await,
-        Source::Url(url) => from_url(url, timeout)
+        Source::Url { url, access } => from_url(url, access, timeout)
             .await
             .with_context(|| format!("reading the links at {url}")),
     }
@@ -343,7 +372,7 @@ mod tests {
             num_partitions: Some(3),
             ..Default::default()
         }];
-        let v = link_view("ns/l".into(), &status, &seen);
+        let v = link_view("ns/l".into(), &status, &seen, &[]);
         assert_eq!(v.ready, Some(false));
         assert_eq!(v.state.as_deref(), Some("CREATED"));
         assert_eq!(v.reason.as_deref(), Some("MirrorTopicsFailed: b: FAILED"));

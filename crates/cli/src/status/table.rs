@@ -7,6 +7,7 @@
 
 use std::io::Write;
 
+use clusterlink_model::cluster_link::MirrorDirection;
 use serde::Serialize;
 
 /// What `status` shows of one link.
@@ -32,6 +33,10 @@ pub struct LinkView {
 pub struct MirrorView {
     /// The mirror topic.
     pub name: String,
+    /// Which way it mirrors, on a bidirectional link (`toSource`: from the resource's
+    /// destination to its source, on the remote link server); `None` on other links.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<MirrorDirection>,
     /// `ACTIVE`, `PAUSED`, `FAILED`, ...; `None` when it could not be created.
     pub status: Option<String>,
     /// Its partitions.
@@ -73,6 +78,14 @@ fn or_dash<T: ToString>(v: Option<T>) -> String {
 
 fn seconds(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |s| format!("{s:.1}"))
+}
+
+/// CFK's word for a direction (`mirrorTopics[].direction`).
+fn direction_text(d: MirrorDirection) -> &'static str {
+    match d {
+        MirrorDirection::ToSource => "toSource",
+        _ => "toDestination",
+    }
 }
 
 /// Table cells, tab-separated, aligned by `tabwriter`; trailing blanks trimmed.
@@ -120,31 +133,54 @@ pub fn render(links: &[LinkView], wide: bool) -> String {
     if links.iter().all(|l| l.mirrors.is_empty()) {
         return out;
     }
-    let header = [
-        "LINK",
-        "MIRROR TOPIC",
-        "STATUS",
-        "PARTITIONS",
-        "MAX LAG",
-        "MAX LAG SECONDS",
-        "REASON",
-    ];
-    let mut rows = vec![header.map(String::from).to_vec()];
+    // A DIRECTION column only when a bidirectional link is shown: elsewhere every mirror goes
+    // from the source to the destination.
+    let directed = links
+        .iter()
+        .flat_map(|l| &l.mirrors)
+        .any(|m| m.direction.is_some());
+    // The first cells of a mirror's lines: the link, the topic and (when shown) its direction.
+    let key = |l: &LinkView, m: &MirrorView| {
+        let mut cells = vec![l.name.clone(), m.name.clone()];
+        if directed {
+            cells.push(or_dash(m.direction.map(direction_text)));
+        }
+        cells
+    };
+    let key_header = || {
+        let mut cells = vec!["LINK".to_string(), "MIRROR TOPIC".to_string()];
+        if directed {
+            cells.push("DIRECTION".to_string());
+        }
+        cells
+    };
+    let mut header = key_header();
+    header.extend(
+        [
+            "STATUS",
+            "PARTITIONS",
+            "MAX LAG",
+            "MAX LAG SECONDS",
+            "REASON",
+        ]
+        .map(String::from),
+    );
+    let mut rows = vec![header];
     for l in links {
         for m in &l.mirrors {
             let reason = match m.status.as_deref() {
                 Some("ACTIVE") => String::new(),
                 _ => m.reason.clone().unwrap_or_default(),
             };
-            rows.push(vec![
-                l.name.clone(),
-                m.name.clone(),
+            let mut row = key(l, m);
+            row.extend([
                 or_dash(m.status.as_deref()),
                 or_dash(m.partitions),
                 or_dash(m.max_lag),
                 seconds(m.max_lag_seconds),
                 reason,
             ]);
+            rows.push(row);
         }
     }
     out.push('\n');
@@ -152,26 +188,28 @@ pub fn render(links: &[LinkView], wide: bool) -> String {
     if !wide {
         return out;
     }
-    let header = [
-        "LINK",
-        "MIRROR TOPIC",
-        "PARTITION",
-        "LAG",
-        "LAG SECONDS",
-        "LAST SOURCE FETCH OFFSET",
-    ];
-    let mut rows = vec![header.map(String::from).to_vec()];
+    let mut header = key_header();
+    header.extend(
+        [
+            "PARTITION",
+            "LAG",
+            "LAG SECONDS",
+            "LAST SOURCE FETCH OFFSET",
+        ]
+        .map(String::from),
+    );
+    let mut rows = vec![header];
     for l in links {
         for m in &l.mirrors {
             for p in &m.partition_lags {
-                rows.push(vec![
-                    l.name.clone(),
-                    m.name.clone(),
+                let mut row = key(l, m);
+                row.extend([
                     p.partition.to_string(),
                     p.lag.to_string(),
                     seconds(p.lag_seconds),
                     p.last_source_fetch_offset.to_string(),
                 ]);
+                rows.push(row);
             }
         }
     }
@@ -200,6 +238,7 @@ mod tests {
                 mirrors: vec![
                     MirrorView {
                         name: "orders".into(),
+                        direction: None,
                         status: Some("ACTIVE".into()),
                         partitions: Some(2),
                         max_lag: Some(12),
@@ -209,6 +248,7 @@ mod tests {
                     },
                     MirrorView {
                         name: "payments".into(),
+                        direction: None,
                         status: Some("FAILED".into()),
                         partitions: Some(1),
                         max_lag: Some(0),
@@ -267,6 +307,37 @@ default/east  orders        1          0    0.0          101
         let text = render(&l, true);
         assert_eq!(text.lines().count(), 3, "{text}");
         assert!(!text.contains("MIRROR TOPIC"));
+    }
+
+    #[test]
+    fn a_bidirectional_link_shows_each_mirror_s_direction() {
+        let mut l = links();
+        l.truncate(1);
+        l[0].mirrors[0].direction = Some(MirrorDirection::ToDestination);
+        l[0].mirrors[1].direction = Some(MirrorDirection::ToSource);
+        l[0].mirrors[1].partition_lags = vec![PartitionView {
+            partition: 0,
+            lag: 7,
+            lag_seconds: None,
+            last_source_fetch_offset: 40,
+        }];
+        let text = render(&l, true);
+        assert_eq!(
+            text,
+            "\
+LINK          STATE    READY  REASON
+default/east  CREATED  True
+
+LINK          MIRROR TOPIC  DIRECTION      STATUS  PARTITIONS  MAX LAG  MAX LAG SECONDS  REASON
+default/east  orders        toDestination  ACTIVE  2           12       3.3
+default/east  payments      toSource       FAILED  1           0        -                source topic deleted
+
+LINK          MIRROR TOPIC  DIRECTION      PARTITION  LAG  LAG SECONDS  LAST SOURCE FETCH OFFSET
+default/east  orders        toDestination  0          12   3.3          100
+default/east  orders        toDestination  1          0    0.0          101
+default/east  payments      toSource       0          7    -            40
+"
+        );
     }
 
     #[test]

@@ -19,3 +19,11 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// The line of `text` that has every one of `words`, as whitespace-separated cells.
+pub fn line_with<'a>(text: &'a str, words: &[&str]) -> Option<&'a str> {
+    text.lines().find(|l| {
+        let cells: Vec<&str> = l.split_whitespace().collect();
+        words.iter().all(|w| cells.contains(w))
+    })
+}

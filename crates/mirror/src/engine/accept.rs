@@ -170,11 +170,7 @@ fn take(
     part.caught_up = acc.whole_batches == 0
         && f.high_watermark >= 0
         && part.reader.resume_offset() >= f.high_watermark;
-    part.lag_seen_at = if part.lag_records() > 0 {
-        part.lag_seen_at.or(Some(now))
-    } else {
-        None
-    };
+    part.note_lag(now);
     part.fetch_error = None;
     Ok(moved)
 }

@@ -9,7 +9,8 @@
 //! due checkpoints, and backs off while rounds move nothing.
 //!
 //! A round also runs the periodic source checks of `topic_sync` (partitions added, a topic
-//! gone) and completes promotions that have caught up (`lifecycle`).
+//! gone) and completes promotions that have caught up (`lifecycle`); the loop keeps the lag of
+//! mirrors that do not fetch current (`paused_lag`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,7 +21,7 @@ use tracing::warn;
 
 use super::link::Link;
 use super::state::EngineState;
-use super::{accept, checkpoint, lifecycle, topic_sync};
+use super::{accept, checkpoint, lifecycle, paused_lag, topic_sync};
 
 /// The longest a fetch waits for data while other partitions' batches wait to be written.
 const BUSY_FETCH_WAIT: Duration = Duration::from_millis(10);
@@ -28,8 +29,10 @@ const BUSY_FETCH_WAIT: Duration = Duration::from_millis(10);
 /// Fetches until the engine stops.
 pub(crate) async fn fetch_loop(link: &Link) {
     let mut idle_rounds = 0u32;
+    let mut paused_lag_read = None;
     while !link.stopping() {
         let moved = round(link).await;
+        paused_lag::refresh_if_due(link, &mut paused_lag_read).await;
         if moved {
             link.produce_wake.notify_one();
         }

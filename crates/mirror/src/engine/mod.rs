@@ -21,8 +21,8 @@
 //!    is exactly where it stopped, with nothing lost and nothing written twice.
 //!
 //! Beside the data path: `lifecycle` (create, pause and resume, promote, fail over, delete),
-//! `topic_sync` (topic configs, partitions added, source topics gone) and `status` (what
-//! the engine reports). What the steps share: `spec` (what the engine is asked), `state`
+//! `topic_sync` (topic configs, partitions added, source topics gone), `paused_lag` (the lag
+//! of mirrors that do not fetch) and `status` (what the engine reports). What the steps share: `spec` (what the engine is asked), `state`
 //! (what the mirror states mean to it), `partition` (one partition: reader, queues,
 //! position, lag), `mirror` (one mirror topic), `link` (the link's clients, mirrors and
 //! locks) and `error`.
@@ -38,6 +38,7 @@ mod lifecycle;
 mod link;
 mod mirror;
 mod partition;
+mod paused_lag;
 mod produce;
 mod recovery;
 mod spec;

@@ -165,6 +165,15 @@ impl Part {
         }
     }
 
+    /// Keeps when the current lag was first seen (`now`), or forgets it once there is none.
+    pub(crate) fn note_lag(&mut self, now: i64) {
+        self.lag_seen_at = if self.lag_records() > 0 {
+            self.lag_seen_at.or(Some(now))
+        } else {
+            None
+        };
+    }
+
     /// Age of the oldest record not written yet, from its batch's timestamp (else from when
     /// the lag was first seen).
     pub(crate) fn lag_seconds(&self, now_ms: i64) -> f64 {

@@ -71,6 +71,9 @@ pub struct LinkOutcome {
     /// partition, which the status only sums up (`clusterlink status -o wide` prints them).
     /// Empty when the pass did not reach the link server.
     pub mirrors: Vec<MirrorInfo>,
+    /// The same for the remote half of a bidirectional link (its `toSource` mirrors live
+    /// there); empty for other links and when the remote link server was not reached.
+    pub remote_mirrors: Vec<MirrorInfo>,
 }
 
 /// How long a healthy link waits before its status is refreshed.
@@ -157,6 +160,7 @@ fn failed(
         writes,
         stopped: Vec::new(),
         mirrors: Vec::new(),
+        remote_mirrors: Vec::new(),
     }
 }
 
@@ -441,5 +445,6 @@ fn report(
         writes: executed.writes,
         stopped,
         mirrors: seen.local.mirrors.clone(),
+        remote_mirrors: seen.remote.map(|r| r.read.mirrors).unwrap_or_default(),
     }
 }
