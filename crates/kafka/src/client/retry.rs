@@ -1,8 +1,14 @@
 //! Retries: exponential backoff with jitter, bounded by the policy's total time, for errors that
 //! say a retry may succeed; metadata is marked stale first when the error says it is.
+//!
+//! The delays come from `backon`'s exponential backoff; the loop is ours, because the bound is
+//! on the time since the first attempt (requests included, not only the sleeps, which is all
+//! `backon` counts) and because running out is its own error with the attempts and the time.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 use tracing::debug;
 
@@ -33,7 +39,7 @@ impl Client {
     {
         let policy = &self.inner.config.retry;
         let start = Instant::now();
-        let mut backoff = policy.initial_backoff;
+        let mut delays = delays(policy.initial_backoff, policy.max_backoff);
         let mut attempts = 0u32;
         loop {
             attempts += 1;
@@ -45,7 +51,7 @@ impl Client {
             if err.needs_metadata_refresh() {
                 self.invalidate_metadata();
             }
-            let sleep = jitter(backoff);
+            let sleep = delays.next().unwrap_or(policy.max_backoff);
             if start.elapsed() + sleep > policy.timeout {
                 return Err(Error::RetriesExhausted {
                     attempts,
@@ -55,19 +61,21 @@ impl Client {
             }
             debug!(what, attempts, error = %err, backoff = ?sleep, "retrying");
             tokio::time::sleep(sleep).await;
-            backoff = (backoff * 2).min(policy.max_backoff);
         }
     }
 }
 
-/// Backoff between 50% and 100% of `d`, spread by the clock's low bits (no RNG needed).
-fn jitter(d: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|t| t.subsec_nanos())
-        .unwrap_or(0);
-    let frac = 0.5 + (nanos % 1000) as f64 / 2000.0;
-    d.mul_f64(frac)
+/// The delays between attempts: doubling from `initial` up to `max`, each cut to a random
+/// point between its half and itself (backon's jitter adds up to 100% to half the delay), so
+/// that clients that failed together do not retry together. Endless: the caller bounds them.
+fn delays(initial: Duration, max: Duration) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::new()
+        .with_min_delay(initial / 2)
+        .with_max_delay(max / 2)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
 }
 
 #[cfg(test)]
@@ -75,13 +83,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn jitter_stays_within_half_and_whole() {
-        for _ in 0..100 {
-            let j = jitter(Duration::from_millis(1000));
-            assert!(
-                j >= Duration::from_millis(500) && j <= Duration::from_millis(1000),
-                "{j:?}"
-            );
+    fn delays_double_up_to_the_largest_each_between_its_half_and_itself() {
+        let (initial, max) = (Duration::from_millis(100), Duration::from_secs(5));
+        // backon computes in f32 seconds: a microsecond either way is rounding.
+        let slack = Duration::from_micros(1);
+        for _ in 0..50 {
+            let got: Vec<Duration> = delays(initial, max).take(12).collect();
+            for (i, d) in got.iter().enumerate() {
+                let full = (initial * 2u32.pow(i as u32)).min(max);
+                assert!(
+                    *d + slack >= full / 2 && *d <= full + slack,
+                    "attempt {i}: {d:?} for {full:?}"
+                );
+            }
         }
     }
 }
