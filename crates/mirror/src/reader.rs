@@ -108,6 +108,15 @@ impl PartitionReader {
     ) -> Result<Accepted, (i64, RecordError)> {
         let fetch_offset = self.fetch_offset;
         let batches = split_batches(records).map_err(|e| (fetch_offset, e))?;
+        // A batch damaged on its way (or on the source's disk) must never be re-stamped with a
+        // fresh, valid checksum: nothing of this fetch is taken, and the reader stays where it
+        // was, so that the next fetch asks for the same offsets again.
+        for b in batches
+            .iter()
+            .filter(|b| b.header().last_offset() >= fetch_offset)
+        {
+            b.verify_crc().map_err(|e| (b.header().base_offset, e))?;
+        }
         let mut out = Accepted {
             whole_batches: batches.len(),
             ..Default::default()
@@ -245,6 +254,41 @@ mod tests {
         );
         assert_eq!(acc.dropped, 1);
         assert_eq!(r.fetch_offset(), 3);
+    }
+
+    #[test]
+    fn a_corrupt_batch_takes_nothing_of_its_fetch_and_the_same_offsets_are_asked_again() {
+        let mut damaged = BytesMut::from(&batch(1)[..]);
+        let last = damaged.len() - 1;
+        damaged[last] ^= 0x01; // inside the record, covered by the CRC
+        let mut buf = BytesMut::new();
+        buf.put_slice(&batch(0));
+        buf.put_slice(&damaged);
+        buf.put_slice(&batch(2));
+        let mut r = PartitionReader::new(0);
+        let (offset, e) = r.accept(buf.freeze(), &[]).unwrap_err();
+        assert_eq!(offset, 1);
+        assert!(
+            matches!(e, RecordError::CorruptCrc { base_offset: 1, .. }),
+            "{e}"
+        );
+        assert_eq!(r.fetch_offset(), 0, "nothing taken");
+        assert_eq!(r.resume_offset(), 0);
+        // The next fetch brings the same records undamaged: all three are ready, in order.
+        let mut buf = BytesMut::new();
+        for o in 0..3 {
+            buf.put_slice(&batch(o));
+        }
+        let acc = r.accept(buf.freeze(), &[]).unwrap();
+        let firsts: Vec<i64> = acc.ready.iter().map(|b| b.source.first()).collect();
+        assert_eq!(firsts, vec![0, 1, 2]);
+        // A damaged batch wholly before the wanted offset is not read, so it does not matter.
+        let mut buf = BytesMut::new();
+        buf.put_slice(&damaged);
+        buf.put_slice(&batch(3));
+        let acc = r.accept(buf.freeze(), &[]).unwrap();
+        assert_eq!(acc.ready.len(), 1);
+        assert_eq!(r.fetch_offset(), 4);
     }
 
     #[test]

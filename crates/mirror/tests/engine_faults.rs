@@ -2,7 +2,9 @@
 //! librdkafka: a network cut to the source (the test proxy in front of a private Kafka node,
 //! or of tansu), a destination unreachable past the retry timeout, and a source topic that
 //! grows (on Kafka for real, with Kafka's own tool; tansu cannot add partitions, so the proxy
-//! shows it grown). Apache Kafka always; tansu where it ran before.
+//! shows it grown), and record batches damaged on their way from the source (the proxy flips a
+//! bit in a Fetch answer: a real broker's own checksums never let that happen). Apache Kafka
+//! always; tansu where it ran before.
 
 mod support;
 
@@ -20,6 +22,64 @@ peer_tests! {
     network_cut_to_the_source_and_back: [kafka, tansu];
     retries_exhausted_fail_the_mirror: [kafka, tansu];
     source_partitions_added: [kafka, tansu];
+    corrupt_source_batches_are_never_written: [kafka];
+}
+
+/// A batch whose CRC-32C does not match its bytes is never re-stamped and written: a damaged
+/// Fetch answer is dropped and fetched again, and the mirror stays exact; a source that keeps
+/// answering damaged data fails the mirror past the retry timeout, naming the offset, with
+/// nothing of it written.
+async fn corrupt_source_batches_are_never_written(peer: Peer) {
+    let a = peer.private_behind_proxy("crc-a").unwrap();
+    let b = peer.cluster(Side::B).unwrap();
+    let p = Pair::new(peer, a, b).await;
+    let c = name("crc");
+    create_topic(&p.src, &c, 1, &[]).await;
+    produce(
+        &p.a.bootstrap(),
+        &c,
+        &varied_records(20, 1, "clean"),
+        "none",
+    );
+    let mut s = settings(&name("crc"));
+    s.retry_timeout = Duration::from_secs(2);
+    let engine = p.engine_with(s).await;
+    engine
+        .create_mirror(spec(&c, &c), Desired::Active)
+        .await
+        .unwrap();
+    wait_for(&engine, &c, "20", caught_up(20)).await;
+
+    // Once: dropped, fetched again, exact.
+    let proxy = p.a.proxy();
+    proxy.corrupt_fetch_for(&c);
+    produce(&p.a.bootstrap(), &c, &varied_records(10, 1, "once"), "none");
+    wait_for(&engine, &c, "30", caught_up(30)).await;
+    assert_eq!(proxy.corrupted_responses(), 1, "the fault happened");
+    let source_view = rdkafka::consume(&p.a.bootstrap(), &c).unwrap();
+    let mirrored = rdkafka::consume(&p.b.bootstrap(), &c).unwrap();
+    assert_eq!(by_partition(&mirrored), by_partition(&source_view));
+
+    // Every time: the mirror fails, naming the batch, and writes none of it.
+    for _ in 0..10_000 {
+        proxy.corrupt_fetch_for(&c);
+    }
+    produce(
+        &p.a.bootstrap(),
+        &c,
+        &varied_records(5, 1, "always"),
+        "none",
+    );
+    let st = wait_for(&engine, &c, "FAILED", |s| s.state == MirrorState::Failed).await;
+    let reason = st.reason.unwrap_or_default();
+    assert!(reason.contains(&format!("{c}-0 at offset 30")), "{reason}");
+    assert!(reason.contains("corrupt"), "{reason}");
+    assert!(
+        proxy.corrupted_responses() > 2,
+        "fetched again before failing"
+    );
+    assert_eq!(rdkafka::consume(&p.b.bootstrap(), &c).unwrap().len(), 30);
+    engine.shutdown().await;
 }
 
 /// A network cut to the source: SOURCE_UNAVAILABLE, then mirroring resumes by itself, with

@@ -7,6 +7,8 @@
 //! `cut()` closes every open connection and refuses new ones until `restore()`.
 //! `lose_response()` drops the next answer to one API after the broker has done the work (a
 //! Produce appended, its answer never arrives), then cuts that connection or stays silent.
+//! `corrupt_fetch_for()` flips one bit in the last whole record batch of the next Fetch answer
+//! for a topic (damage on the way, which a real broker's checksums would not let through).
 //! `grow()` rewrites Metadata answers so that a topic shows more partitions than the broker
 //! has: a source topic that grew, which neither tansu nor librdkafka's mock cluster can produce
 //! (no CreatePartitions). The proxy reads Kafka frames (size-prefixed) in both directions to
@@ -32,17 +34,27 @@ pub enum Loss {
     Silent,
 }
 
-/// Answers to lose: armed one-shot losses (API key, topic the request must name, how) and how
-/// many were lost.
+/// What happens to an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fault {
+    /// It is lost.
+    Lose(Loss),
+    /// A Fetch answer's records of this topic are damaged.
+    Corrupt(String),
+}
+
+/// Answers to lose or damage: armed one-shot faults (API key, topic the request must name,
+/// what) and how many were done.
 #[derive(Debug, Default)]
 struct Losses {
-    armed: Mutex<Vec<(i16, Option<String>, Loss)>>,
+    armed: Mutex<Vec<(i16, Option<String>, Fault)>>,
     lost: AtomicUsize,
+    corrupted: AtomicUsize,
 }
 
 impl Losses {
-    /// Whether the answer to this request is to be lost, and how (disarming that loss).
-    fn take(&self, key: i16, version: i16, frame: &[u8]) -> Option<Loss> {
+    /// The fault armed for the answer to this request (disarming it).
+    fn take(&self, key: i16, version: i16, frame: &[u8]) -> Option<Fault> {
         let mut armed = self.armed.lock().unwrap_or_else(|e| e.into_inner());
         let mut topics = None;
         let i = armed.iter().position(|(k, topic, _)| {
@@ -163,7 +175,7 @@ impl Proxy {
             .armed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((api_key, None, how));
+            .push((api_key, None, Fault::Lose(how)));
     }
 
     /// Like [`Proxy::lose_response`], for the next request of API `api_key` (Produce or Fetch)
@@ -173,7 +185,23 @@ impl Proxy {
             .armed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((api_key, Some(topic.to_owned()), how));
+            .push((api_key, Some(topic.to_owned()), Fault::Lose(how)));
+    }
+
+    /// Damages the next Fetch answer that brings records of `topic`: one bit flipped in the
+    /// last whole batch of a partition, so that its CRC-32C no longer matches. One-shot; a
+    /// Fetch answer without records for it passes and the fault stays armed for the next one.
+    pub fn corrupt_fetch_for(&self, topic: &str) {
+        self.losses
+            .armed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((1, Some(topic.to_owned()), Fault::Corrupt(topic.to_owned())));
+    }
+
+    /// How many answers were damaged so far.
+    pub fn corrupted_responses(&self) -> usize {
+        self.losses.corrupted.load(Ordering::SeqCst)
     }
 
     /// How many answers were lost so far (a test checks that its fault really happened).
@@ -201,7 +229,7 @@ impl Drop for Proxy {
 
 /// The API key and version of each request on one connection, by correlation id, and whether
 /// its answer is to be lost.
-type Asked = Arc<Mutex<std::collections::HashMap<i32, (i16, i16, Option<Loss>)>>>;
+type Asked = Arc<Mutex<std::collections::HashMap<i32, (i16, i16, Option<Fault>)>>>;
 
 /// Reads one size-prefixed Kafka frame (without its size).
 fn read_frame(from: &mut TcpStream) -> Option<Vec<u8>> {
@@ -271,19 +299,34 @@ fn responses(
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&correlation);
                 let growth = grow.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                if let (Some((3, version, _)), false) = (request, growth.is_empty()) {
-                    if let Some(rewritten) = grown_metadata(&body, version, &growth) {
+                if let (Some((3, version, _)), false) = (&request, growth.is_empty()) {
+                    if let Some(rewritten) = grown_metadata(&body, *version, &growth) {
                         body = rewritten;
                     }
                 }
-                match request.and_then(|(_, _, loss)| loss) {
-                    Some(Loss::Cut) => {
+                match request.as_ref().and_then(|(_, _, fault)| fault.clone()) {
+                    Some(Fault::Lose(Loss::Cut)) => {
                         losses.lost.fetch_add(1, Ordering::SeqCst);
                         break;
                     }
-                    Some(Loss::Silent) => {
+                    Some(Fault::Lose(Loss::Silent)) => {
                         losses.lost.fetch_add(1, Ordering::SeqCst);
                         continue;
+                    }
+                    Some(Fault::Corrupt(topic)) => {
+                        let version = request.as_ref().map_or(0, |(_, v, _)| *v);
+                        match corrupted_fetch(&body, version, &topic) {
+                            Some(damaged) => {
+                                body = damaged;
+                                losses.corrupted.fetch_add(1, Ordering::SeqCst);
+                            }
+                            // No records of the topic in this answer: armed again.
+                            None => losses
+                                .armed
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push((1, Some(topic.clone()), Fault::Corrupt(topic))),
+                        }
                     }
                     None => {}
                 }
@@ -352,4 +395,50 @@ fn grown_metadata(
     header.encode(&mut out, header_version).ok()?;
     response.encode(&mut out, version).ok()?;
     Some(out.to_vec())
+}
+
+/// A Fetch answer (header and body) with one bit flipped in the last whole record batch of the
+/// first partition of `topic` that has records; `None` when there is none to damage.
+fn corrupted_fetch(frame: &[u8], version: i16, topic: &str) -> Option<Vec<u8>> {
+    use kafka_protocol::messages::{ApiKey, FetchResponse, ResponseHeader};
+    use kafka_protocol::protocol::{Decodable, Encodable};
+    let header_version = ApiKey::Fetch.response_header_version(version);
+    let mut buf = bytes::Bytes::copy_from_slice(frame);
+    let header = ResponseHeader::decode(&mut buf, header_version).ok()?;
+    let mut response = FetchResponse::decode(&mut buf, version).ok()?;
+    let damaged = response
+        .responses
+        .iter_mut()
+        .filter(|t| t.topic.0.as_str() == topic)
+        .flat_map(|t| t.partitions.iter_mut())
+        .find_map(|p| {
+            let records = p.records.as_ref()?;
+            let end = last_whole_batch_end(records)?;
+            let mut damaged = records.to_vec();
+            // The batch's last byte: inside its last record, which the CRC covers.
+            damaged[end - 1] ^= 0x01;
+            p.records = Some(damaged.into());
+            Some(())
+        });
+    damaged?;
+    let mut out = bytes::BytesMut::new();
+    header.encode(&mut out, header_version).ok()?;
+    response.encode(&mut out, version).ok()?;
+    Some(out.to_vec())
+}
+
+/// Where the last whole record batch of `records` ends (a fetch may end with part of one).
+fn last_whole_batch_end(records: &[u8]) -> Option<usize> {
+    // A batch: base offset (8 bytes), then its length after that field and itself (4 bytes).
+    const LOG_OVERHEAD: usize = 12;
+    let (mut at, mut end) = (0, None);
+    while records.len() >= at + LOG_OVERHEAD {
+        let len = i32::from_be_bytes(records[at + 8..at + 12].try_into().ok()?);
+        let next = at + LOG_OVERHEAD + usize::try_from(len).ok()?;
+        if next > records.len() {
+            break;
+        }
+        (at, end) = (next, Some(next));
+    }
+    end
 }

@@ -14,12 +14,16 @@
 //! the mirror must not be lost meanwhile), makes the mirror SOURCE_UNAVAILABLE (until a fetch
 //! succeeds again); a refusal is also kept for the link's status. A missing topic or partition is checked
 //! (see `topic_sync`); an offset the source no longer has, an error that cannot be retried, or
-//! retries beyond `cluster.link.retry.timeout.ms` fail the mirror.
+//! retries beyond `cluster.link.retry.timeout.ms` fail the mirror. A fetched batch whose CRC-32C
+//! does not match its bytes is never stamped (that would give damaged records a valid
+//! checksum): the fetch is dropped and asked again, the partition shows the error, and the
+//! mirror fails with the batch's offset when it stays corrupt past the retry timeout.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use clusterlink_kafka::client::{FetchedPartition, PartitionResult};
+use clusterlink_kafka::records::RecordError;
 use clusterlink_kafka::{Error as KafkaError, ResponseError};
 use clusterlink_rest_v3::MirrorState;
 
@@ -98,8 +102,14 @@ pub(crate) fn accept(
                 Ok(f) => {
                     st.source_refused = None;
                     match take(part, &mut st.producer, at, f, settings.fetch_max_bytes, now) {
-                        Err(reason) => {
+                        Err(Unreadable::Fatal(reason)) => {
                             m.fail(reason);
+                            continue;
+                        }
+                        Err(Unreadable::Corrupt(reason)) => {
+                            if let Some(reason) = corrupt(part, reason, settings.retry_timeout) {
+                                m.fail(reason);
+                            }
                             continue;
                         }
                         Ok(moved) => out.moved |= moved,
@@ -139,9 +149,32 @@ pub(crate) fn accept(
     out
 }
 
+/// Why fetched data could not be taken.
+enum Unreadable {
+    /// It cannot be read: the mirror fails, for this reason.
+    Fatal(String),
+    /// A batch's CRC-32C does not match its bytes: nothing was taken, the next fetch asks again.
+    Corrupt(String),
+}
+
+/// Keeps a corrupt fetch as the partition's error; the reason the mirror fails when the source
+/// has kept answering corrupt data for longer than `retry_timeout` (damaged on its disk, not on
+/// the way).
+fn corrupt(part: &mut Part, reason: String, retry_timeout: Duration) -> Option<String> {
+    part.caught_up = false;
+    let since = keep_error(&mut part.fetch_error, reason.clone());
+    (since.elapsed() > retry_timeout).then(|| {
+        format!(
+            "{reason}; still corrupt after {}s of fetching it again: the mirror stops rather \
+             than write it",
+            since.elapsed().as_secs()
+        )
+    })
+}
+
 /// Accepts one partition's fetched data into its queue, stamping each batch for the mirror
 /// topic's partition. Returns whether batches were queued, or why the source data could not be
-/// read (the mirror fails).
+/// read.
 fn take(
     part: &mut Part,
     producer: &mut DestinationProducer,
@@ -149,7 +182,7 @@ fn take(
     f: &FetchedPartition,
     fetch_max_bytes: i32,
     now: i64,
-) -> Result<bool, String> {
+) -> Result<bool, Unreadable> {
     if f.high_watermark >= 0 {
         part.high_watermark = f.high_watermark;
         part.last_stable = f.last_stable_offset;
@@ -158,7 +191,13 @@ fn take(
     let acc = part
         .reader
         .accept(f.records.clone(), &f.aborted)
-        .map_err(|(o, e)| format!("source {}-{} at offset {o}: {e}", at.topic, at.partition))?;
+        .map_err(|(o, e)| {
+            let reason = format!("source {}-{} at offset {o}: {e}", at.topic, at.partition);
+            match e {
+                RecordError::CorruptCrc { .. } => Unreadable::Corrupt(reason),
+                _ => Unreadable::Fatal(reason),
+            }
+        })?;
     if acc.whole_batches == 0 && had_bytes {
         part.grow_fetch(fetch_max_bytes);
     }
