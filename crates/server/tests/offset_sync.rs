@@ -265,8 +265,63 @@ async fn group_names_take_the_link_prefix_when_asked(peer: Peer) {
     s.stop().await;
 }
 
+/// A group with a live member on the destination (librdkafka, subscribed to the mirror topic,
+/// committing for itself) is left alone: the source's offsets do not overwrite the member's
+/// commit while it is there. Once it has left, the group is empty and follows the source again.
+async fn a_group_active_on_the_destination_is_left_alone(peer: Peer) {
+    let (src, dst) = peer.pair().unwrap();
+    let orders = unique_name("orders");
+    let group = unique_name("live");
+    rdkafka::create_topic(&src.bootstrap(), &orders, 1).unwrap();
+    produce(&src.bootstrap(), &orders, &varied_records(100, 1, "a"));
+    client(&src.bootstrap())
+        .await
+        .offset_commit(&group, &[(orders.clone(), 0, 40)])
+        .await
+        .unwrap();
+    let s = Server::start(&dst.bootstrap()).await;
+    let (st, v) = s.create_link("l", &src, &[]).await;
+    assert_eq!(st, 204, "{v:#}");
+    let (st, v) = s.create_mirror("l", &orders).await;
+    assert_eq!(st, 204, "{v:#}");
+    let mirror = format!("{}/l/mirrors/{orders}", s.links());
+    s.wait_for(&mirror, "caught up", caught_up(100)).await;
+    // A consumer on the destination, in the group, that committed 10 for itself.
+    let member = rdkafka::GroupMember::join(&dst.bootstrap(), &group, &orders, 10).unwrap();
+    let filters = json!({"groupFilters": [
+        {"name": group, "patternType": "LITERAL", "filterType": "INCLUDE"}]})
+    .to_string();
+    let (st, v) = s
+        .post(
+            &format!("{}/l/configs:alter", s.links()),
+            json!({"data": [
+                {"name": "consumer.offset.sync.enable", "value": "true"},
+                {"name": "consumer.offset.sync.ms", "value": "200"},
+                {"name": "consumer.offset.group.filters", "value": filters}]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    // Many sync rounds (200 ms) later, the member's commit stands.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        rdkafka::committed(&dst.bootstrap(), &group, &orders).unwrap(),
+        BTreeMap::from([(0, 10)])
+    );
+    if peer == Peer::Kafka {
+        assert_eq!(
+            kafka_committed(&dst, &group, &orders),
+            BTreeMap::from([(0, 10)])
+        );
+    }
+    // The member leaves: the empty group takes the source's offset.
+    member.leave().unwrap();
+    wait_committed(&dst, &group, &orders, &BTreeMap::from([(0, 40)])).await;
+    s.stop().await;
+}
+
 peer_tests! {
     consumer_group_offsets_follow_the_source_until_promotion: [kafka, tansu];
     translated_offsets_point_at_the_same_records: [kafka, tansu];
     group_names_take_the_link_prefix_when_asked: [kafka, tansu];
+    a_group_active_on_the_destination_is_left_alone: [kafka];
 }

@@ -10,6 +10,10 @@ Subcommands:
   topics   --bootstrap B     prints {"topic": partition_count} as JSON
   committed --bootstrap B --group G --topic T
                              prints the group's committed offsets {"partition": offset}
+  member   --bootstrap B --group G --topic T --commit OFFSET
+                             joins the group subscribed to T, commits OFFSET on partition 0,
+                             prints "joined", stays a member (polling) until stdin closes,
+                             then leaves the group
 Bytes travel as hex strings; null stays null.
 """
 import argparse
@@ -183,6 +187,26 @@ def committed(args):
     print(json.dumps(out))
 
 
+def member(args):
+    import threading
+    c = ck.Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group,
+                     "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                     "session.timeout.ms": 6000})
+    c.subscribe([args.topic])
+    deadline = time.time() + 60
+    while not c.assignment():
+        if time.time() > deadline:
+            sys.exit("no assignment within 60 s")
+        c.poll(0.2)
+    c.commit(offsets=[ck.TopicPartition(args.topic, 0, args.commit)], asynchronous=False)
+    print("joined", flush=True)
+    closed = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), closed.set()), daemon=True).start()
+    while not closed.is_set():
+        c.poll(0.2)
+    c.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -209,8 +233,13 @@ def main():
     cm.add_argument("--bootstrap", required=True)
     cm.add_argument("--group", required=True)
     cm.add_argument("--topic", required=True)
+    mb = sub.add_parser("member")
+    mb.add_argument("--bootstrap", required=True)
+    mb.add_argument("--group", required=True)
+    mb.add_argument("--topic", required=True)
+    mb.add_argument("--commit", type=int, required=True)
     args = ap.parse_args()
-    {"produce": produce, "consume": consume, "mock": mock, "topics": topics,
+    {"member": member, "produce": produce, "consume": consume, "mock": mock, "topics": topics,
      "committed": committed, "create-topic": create_topic, "describe-configs": describe_configs}[args.cmd](args)
 
 

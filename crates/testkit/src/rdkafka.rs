@@ -252,6 +252,61 @@ pub fn committed(
     raw.into_iter().map(|(k, v)| Ok((k.parse()?, v))).collect()
 }
 
+/// A live member of a consumer group (librdkafka), until dropped: it joined `group`
+/// subscribed to `topic` and committed an offset of partition 0 itself.
+#[derive(Debug)]
+pub struct GroupMember {
+    child: std::process::Child,
+}
+
+impl GroupMember {
+    /// Joins `group` on the cluster at `bootstrap`, subscribed to `topic`, commits `offset` for
+    /// its partition 0, and returns once it is a member.
+    pub fn join(bootstrap: &str, group: &str, topic: &str, offset: i64) -> Result<Self> {
+        use std::io::BufRead;
+        let mut child = Command::new(&deps().python)
+            .arg(script())
+            .args([
+                "member",
+                "--bootstrap",
+                bootstrap,
+                "--group",
+                group,
+                "--topic",
+                topic,
+            ])
+            .args(["--commit", &offset.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting kcheck.py member")?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        if line.trim() != "joined" {
+            let _ = child.kill();
+            bail!("the member of {group} did not join: {line:?}");
+        }
+        Ok(GroupMember { child })
+    }
+
+    /// Leaves the group (closing the consumer) and waits until it has.
+    pub fn leave(mut self) -> Result<()> {
+        drop(self.child.stdin.take());
+        let status = self.child.wait()?;
+        anyhow::ensure!(status.success(), "the member exited with {status}");
+        Ok(())
+    }
+}
+
+impl Drop for GroupMember {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Records with keys, duplicate header keys, null header values, tombstones, explicit
 /// timestamps, spread over `partitions`.
 pub fn varied_records(n: usize, partitions: i32, tag: &str) -> Vec<Msg> {
