@@ -23,6 +23,85 @@ peer_tests! {
     retries_exhausted_fail_the_mirror: [kafka, tansu];
     source_partitions_added: [kafka, tansu];
     corrupt_source_batches_are_never_written: [kafka];
+    an_offset_the_source_does_not_have_fails_the_mirror_with_the_right_cause: [kafka];
+}
+
+/// The source answers OFFSET_OUT_OF_RANGE for two different reasons, and the mirror names the
+/// right one with the exact offsets: retention (here DeleteRecords) ran past a paused mirror,
+/// so offsets 20 to 59 are gone before they were copied; or the source topic was deleted and
+/// created again with fewer records, so its log ends before the mirror's next offset. Nothing
+/// after the gap is written in either case.
+async fn an_offset_the_source_does_not_have_fails_the_mirror_with_the_right_cause(peer: Peer) {
+    let p = Pair::of(peer).await;
+    let engine = p.engine(&name("oor")).await;
+    let (retained, recreated) = (name("retained"), name("recreated"));
+    for t in [&retained, &recreated] {
+        create_topic(&p.src, t, 1, &[]).await;
+        produce(&p.a.bootstrap(), t, &varied_records(20, 1, "first"), "none");
+        engine
+            .create_mirror(spec(t, t), Desired::Active)
+            .await
+            .unwrap();
+        wait_for(&engine, t, "20", caught_up(20)).await;
+        engine.set_desired(t, Desired::Paused).await.unwrap();
+        wait_for(&engine, t, "PAUSED", |s| s.state == MirrorState::Paused).await;
+    }
+
+    // Retention runs past the paused mirror: 50 more records, the first 60 deleted.
+    produce(
+        &p.a.bootstrap(),
+        &retained,
+        &varied_records(50, 1, "more"),
+        "none",
+    );
+    p.src
+        .delete_records(&retained, &[(0, 60)], Duration::from_secs(10))
+        .await
+        .unwrap();
+    // The other topic is replaced by one with 5 records.
+    p.src
+        .delete_topics(std::slice::from_ref(&recreated), Duration::from_secs(10))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    create_topic(&p.src, &recreated, 1, &[]).await;
+    produce(
+        &p.a.bootstrap(),
+        &recreated,
+        &varied_records(5, 1, "new"),
+        "none",
+    );
+
+    for t in [&retained, &recreated] {
+        engine.set_desired(t, Desired::Active).await.unwrap();
+    }
+    let failed = |s: &clusterlink_mirror::MirrorStatus| s.state == MirrorState::Failed;
+    let st = wait_for(&engine, &retained, "FAILED", failed).await;
+    let reason = st.reason.unwrap_or_default();
+    assert!(
+        reason.contains(&format!(
+            "{retained}-0 no longer has offsets 20 to 59 (40 records never copied)"
+        )),
+        "{reason}"
+    );
+    assert!(reason.contains("its log start moved to 60"), "{reason}");
+    let st = wait_for(&engine, &recreated, "FAILED", failed).await;
+    let reason = st.reason.unwrap_or_default();
+    assert!(
+        reason.contains(&format!(
+            "{recreated}-0 ends at offset 5, before the mirror's next offset 20"
+        )),
+        "{reason}"
+    );
+    assert!(!reason.contains("retention"), "{reason}");
+    for t in [&retained, &recreated] {
+        assert_eq!(
+            rdkafka::consume(&p.b.bootstrap(), t).unwrap().len(),
+            20,
+            "{t}"
+        );
+    }
+    engine.shutdown().await;
 }
 
 /// A batch whose CRC-32C does not match its bytes is never re-stamped and written: a damaged

@@ -13,8 +13,9 @@
 //! link's credentials (a password rotated away on the source: the link's settings will change,
 //! the mirror must not be lost meanwhile), makes the mirror SOURCE_UNAVAILABLE (until a fetch
 //! succeeds again); a refusal is also kept for the link's status. A missing topic or partition is checked
-//! (see `topic_sync`); an offset the source no longer has, an error that cannot be retried, or
-//! retries beyond `cluster.link.retry.timeout.ms` fail the mirror. A fetched batch whose CRC-32C
+//! (see `topic_sync`), and so is an offset the source does not have (retention ran past the
+//! mirror, or the source's log was cut); an error that cannot be retried, or retries beyond
+//! `cluster.link.retry.timeout.ms`, fail the mirror. A fetched batch whose CRC-32C
 //! does not match its bytes is never stamped (that would give damaged records a valid
 //! checksum): the fetch is dropped and asked again, the partition shows the error, and the
 //! mirror fails with the batch's offset when it stays corrupt past the retry timeout.
@@ -41,6 +42,22 @@ pub(crate) struct Accepted {
     pub(crate) moved: bool,
     /// (mirror, source topic) whose source answered UNKNOWN_TOPIC_OR_PARTITION: gone or shrunk?
     pub(crate) missing_topics: Vec<(String, String)>,
+    /// Partitions whose source answered OFFSET_OUT_OF_RANGE, with the offset asked for:
+    /// retention ran past the mirror, or the source's log was cut or replaced?
+    pub(crate) out_of_range: Vec<OutOfRange>,
+}
+
+/// A fetch the source answered OFFSET_OUT_OF_RANGE.
+#[derive(Debug, Clone)]
+pub(crate) struct OutOfRange {
+    /// The mirror topic.
+    pub(crate) mirror: String,
+    /// Its source topic.
+    pub(crate) topic: String,
+    /// The partition.
+    pub(crate) partition: i32,
+    /// The offset fetched.
+    pub(crate) offset: i64,
 }
 
 /// A fetched partition: the source topic's and the mirror topic's.
@@ -57,6 +74,8 @@ enum Failure {
     SourceDown,
     /// The source topic or partition is unknown.
     TopicMissing,
+    /// The source does not have the offset fetched (`topic_sync` finds out why).
+    OutOfRange,
     /// The mirror fails, for this reason.
     Fatal(String),
     /// Retried by the next fetch.
@@ -119,7 +138,7 @@ pub(crate) fn accept(
                         m.set_state(healthy, None);
                     }
                 }
-                Err(e) => match failure(part, at, e, settings.retry_timeout) {
+                Err(e) => match failure(part, e, settings.retry_timeout) {
                     Failure::SourceDown => {
                         if e.category() == "auth" {
                             st.source_refused = Some(e.to_string());
@@ -129,6 +148,12 @@ pub(crate) fn accept(
                     Failure::TopicMissing => {
                         out.missing_topics.push((name.clone(), r.topic.clone()))
                     }
+                    Failure::OutOfRange => out.out_of_range.push(OutOfRange {
+                        mirror: name.clone(),
+                        topic: r.topic.clone(),
+                        partition: r.partition,
+                        offset: part.reader.fetch_offset(),
+                    }),
                     Failure::Fatal(reason) => m.fail(reason),
                     Failure::Retrying => {}
                 },
@@ -215,7 +240,7 @@ fn take(
 }
 
 /// Records a partition's fetch error and sorts it out.
-fn failure(part: &mut Part, at: At<'_>, e: &KafkaError, retry_timeout: Duration) -> Failure {
+fn failure(part: &mut Part, e: &KafkaError, retry_timeout: Duration) -> Failure {
     part.caught_up = false;
     let since = keep_error(&mut part.fetch_error, e.to_string());
     match e {
@@ -224,12 +249,7 @@ fn failure(part: &mut Part, at: At<'_>, e: &KafkaError, retry_timeout: Duration)
         // this link only until its credentials change (the engine is restarted with them).
         e if e.category() == "auth" => Failure::SourceDown,
         e if e.is(ResponseError::UnknownTopicOrPartition) => Failure::TopicMissing,
-        e if e.is(ResponseError::OffsetOutOfRange) => Failure::Fatal(format!(
-            "source {}-{} no longer has offset {} (its log start moved past it): {e}",
-            at.topic,
-            at.partition,
-            part.reader.fetch_offset()
-        )),
+        e if e.is(ResponseError::OffsetOutOfRange) => Failure::OutOfRange,
         e if !e.is_retriable() => Failure::Fatal(format!("fetching from the source: {e}")),
         e if since.elapsed() > retry_timeout => Failure::Fatal(retries_exhausted(retry_timeout, e)),
         _ => Failure::Retrying,

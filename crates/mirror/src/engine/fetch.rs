@@ -21,7 +21,7 @@ use tracing::warn;
 
 use super::link::Link;
 use super::state::EngineState;
-use super::{accept, checkpoint, lifecycle, paused_lag, topic_sync};
+use super::{accept, checkpoint, lifecycle, out_of_range, paused_lag, topic_sync};
 
 /// The longest a fetch waits for data while other partitions' batches wait to be written.
 const BUSY_FETCH_WAIT: Duration = Duration::from_millis(10);
@@ -95,6 +95,9 @@ async fn round(link: &Link) -> bool {
     let accepted = accept::accept(link, results, &requested);
     for (name, topic) in accepted.missing_topics {
         topic_sync::check_source_topic(link, &name, &topic).await;
+    }
+    for gap in accepted.out_of_range {
+        out_of_range::explain(link, &gap).await;
     }
     lifecycle::finish_promotions(link);
     accepted.moved

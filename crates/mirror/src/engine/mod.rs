@@ -21,8 +21,9 @@
 //!    is exactly where it stopped, with nothing lost and nothing written twice.
 //!
 //! Beside the data path: `lifecycle` (create, pause and resume, promote, fail over, delete),
-//! `topic_sync` (topic configs, partitions added, source topics gone), `paused_lag` (the lag
-//! of mirrors that do not fetch) and `status` (what the engine reports). What the steps share: `spec` (what the engine is asked), `state`
+//! `topic_sync` (topic configs, partitions added, source topics gone), `out_of_range` (an
+//! offset the source does not have, and why), `paused_lag` (the lag of mirrors that do not
+//! fetch) and `status` (what the engine reports). What the steps share: `spec` (what the engine is asked), `state`
 //! (what the mirror states mean to it), `partition` (one partition: reader, queues,
 //! position, lag), `mirror` (one mirror topic), `link` (the link's clients, mirrors and
 //! locks) and `error`.
@@ -37,6 +38,7 @@ mod fetch;
 mod lifecycle;
 mod link;
 mod mirror;
+mod out_of_range;
 mod partition;
 mod paused_lag;
 mod produce;
