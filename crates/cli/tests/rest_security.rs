@@ -1,5 +1,6 @@
 //! The link server's REST API secured, as a user runs it: `clusterlink server` with TLS and
-//! mTLS, basic and bearer authentication, roles, and limits against slow clients.
+//! mTLS, basic and bearer authentication, roles, limits against slow clients, and the rule that
+//! a link's stored credentials never go to an address a caller chooses.
 //!
 //! Each test starts the real binary over the run's shared Kafka cluster (its state in a topic
 //! of its own) and talks to it through our own REST client, or raw sockets where a test must see
@@ -7,7 +8,7 @@
 //! check that none reaches its log.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -544,6 +545,128 @@ async fn a_bad_or_expired_jwt_gets_401_and_a_good_one_200(peer: Peer) {
     }
 }
 
+/// Stored credentials cannot be redirected: altering `bootstrap.servers` of a link that keeps
+/// a SASL password, without sending the password again, is a 400 that says so, and the server
+/// opens no connection to the new address (a listener the test holds), not even with
+/// `validate_only`. Sending the password again does reach the address (the trap works), and the
+/// failure says no more than "unreachable". A link config naming a file on the server is a 400.
+async fn altering_the_address_without_the_password_is_refused_and_nothing_connects(peer: Peer) {
+    let b = peer.cluster(Side::A).unwrap();
+    let id = b.cluster_id();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&b.bootstrap(), dir.path(), &[]);
+    let links = format!("/kafka/v3/clusters/{id}/links");
+    let jaas = |pw: &str| {
+        format!(
+            "org.apache.kafka.common.security.plain.PlainLoginModule required \
+             username=\"linker\" password=\"{pw}\";"
+        )
+    };
+    let stored_pw = "stored-link-password-77";
+    // Not validated: the link is stored with its password whatever its address answers.
+    let nowhere = format!("127.0.0.1:{}", free_port());
+    let create = json!({"source_cluster_id": "elsewhere", "configs": [
+        {"name": "bootstrap.servers", "value": nowhere},
+        {"name": "security.protocol", "value": "SASL_PLAINTEXT"},
+        {"name": "sasl.mechanism", "value": "PLAIN"},
+        {"name": "sasl.jaas.config", "value": jaas(stored_pw)}]});
+    let a = http(
+        &s.addr,
+        "POST",
+        &format!("{links}?link_name=guarded&validate_link=false"),
+        &[],
+        &create.to_string(),
+    );
+    assert_eq!(a.status, 204, "{a:?}");
+
+    let trap = TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let trap_addr = trap.local_addr().unwrap().to_string();
+    let alter = |validate_only: bool, data: Value| {
+        http(
+            &s.addr,
+            "POST",
+            &format!("{links}/guarded/configs:alter?validate_only={validate_only}"),
+            &[],
+            &json!({ "data": data }).to_string(),
+        )
+    };
+    for validate_only in [true, false] {
+        for data in [
+            json!([{"name": "bootstrap.servers", "value": trap_addr}]),
+            json!([{"name": "bootstrap.servers", "value": trap_addr},
+                   {"name": "security.protocol", "value": "SASL_PLAINTEXT"}]),
+        ] {
+            let a = alter(validate_only, data);
+            assert_eq!(a.status, 400, "{a:?}");
+            let m = a.json()["message"].as_str().unwrap().to_owned();
+            assert!(
+                m.contains("sasl.jaas.config") && m.contains("credentials"),
+                "{m}"
+            );
+        }
+    }
+    let a = alter(
+        false,
+        json!([{"name": "security.protocol", "value": "PLAINTEXT"}]),
+    );
+    assert_eq!(a.status, 400, "{a:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        trap.accept().is_err(),
+        "the server connected to the address a caller gave it"
+    );
+
+    // With the password sent again, the server does try the new address: the trap sees it, and
+    // the answer says unreachable, nothing of what the address said or did.
+    let a = alter(
+        true,
+        json!([{"name": "bootstrap.servers", "value": trap_addr},
+               {"name": "sasl.jaas.config", "value": jaas("a-new-password")}]),
+    );
+    assert!(a.status >= 400, "{a:?}");
+    let m = a.json()["message"].as_str().unwrap().to_owned();
+    assert!(m.contains("unreachable"), "{m}");
+    let start = Instant::now();
+    let connected = loop {
+        if trap.accept().is_ok() {
+            break true;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        connected,
+        "with the credentials sent again the server must try the address"
+    );
+
+    // Files on the server may not be named, on a new link or an existing one.
+    let a = alter(
+        false,
+        json!([{"name": "ssl.truststore.location", "value": "/etc/passwd"}]),
+    );
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(
+        a.body.contains("ssl.truststore.location") && a.body.contains("PEM"),
+        "{a:?}"
+    );
+    let a = http(
+        &s.addr,
+        "POST",
+        &format!("{links}?link_name=filed&validate_link=false"),
+        &[],
+        &json!({"source_cluster_id": "elsewhere", "configs": [
+            {"name": "bootstrap.servers", "value": nowhere},
+            {"name": "security.protocol", "value": "SSL"},
+            {"name": "ssl.keystore.location", "value": "/etc/shadow"}]})
+        .to_string(),
+    );
+    assert_eq!(a.status, 400, "{a:?}");
+    assert!(!s.log().contains(stored_pw), "the stored password leaked");
+}
+
 /// Limits: a client that opens connections and sends half a request's headers (slowloris)
 /// does not stop another from getting answers within a few seconds, and its connection is
 /// closed after the header timeout; a body over the limit is a 413. Listening on every
@@ -616,5 +739,6 @@ peer_tests! {
     a_viewer_gets_403_on_delete_and_200_on_get: [kafka];
     mtls_works_and_the_principal_is_the_cn: [kafka];
     a_bad_or_expired_jwt_gets_401_and_a_good_one_200: [kafka];
+    altering_the_address_without_the_password_is_refused_and_nothing_connects: [kafka];
     a_slowloris_client_does_not_starve_others: [kafka];
 }
