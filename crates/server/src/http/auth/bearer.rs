@@ -177,3 +177,110 @@ fn read(path: &Path) -> Result<Vec<u8>, AuthConfigError> {
         why: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use serde_json::json;
+
+    use super::*;
+
+    fn now() -> i64 {
+        jsonwebtoken::get_current_timestamp() as i64
+    }
+
+    fn sign(key: &rcgen::KeyPair, kid: Option<&str>, claims: serde_json::Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = kid.map(str::to_owned);
+        let key = EncodingKey::from_ec_pem(key.serialize_pem().as_bytes()).unwrap();
+        encode(&header, &claims, &key).unwrap()
+    }
+
+    fn claims(exp: i64) -> serde_json::Value {
+        json!({"sub": "svc", "iss": "idp", "aud": "clusterlink", "exp": exp})
+    }
+
+    #[test]
+    fn tokens_are_checked_for_signature_time_issuer_and_audience() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let v = JwtVerifier::new(Some("idp".into()), Some("clusterlink".into()))
+            .with_public_key_pem(key.public_key_pem().as_bytes())
+            .unwrap();
+        assert_eq!(
+            v.verify(&sign(&key, None, claims(now() + 60))),
+            Ok("svc".into())
+        );
+        assert_eq!(
+            v.verify(&sign(&key, None, claims(now() - 3600))),
+            Err("expired")
+        );
+        let mut early = claims(now() + 600);
+        early["nbf"] = json!(now() + 300);
+        assert_eq!(
+            v.verify(&sign(&key, None, early)),
+            Err("not valid yet (nbf)")
+        );
+        let mut other_iss = claims(now() + 60);
+        other_iss["iss"] = json!("elsewhere");
+        assert_eq!(v.verify(&sign(&key, None, other_iss)), Err("wrong issuer"));
+        let mut other_aud = claims(now() + 60);
+        other_aud["aud"] = json!("another-api");
+        assert_eq!(
+            v.verify(&sign(&key, None, other_aud)),
+            Err("wrong audience")
+        );
+        let mut no_sub = claims(now() + 60);
+        no_sub.as_object_mut().unwrap().remove("sub");
+        assert_eq!(
+            v.verify(&sign(&key, None, no_sub)),
+            Err("the token has no sub")
+        );
+        let stranger = rcgen::KeyPair::generate().unwrap();
+        assert_eq!(
+            v.verify(&sign(&stranger, None, claims(now() + 60))),
+            Err("bad signature")
+        );
+        // A symmetric token, whatever its secret, is not accepted.
+        let hs = encode(
+            &Header::new(Algorithm::HS256),
+            &claims(now() + 60),
+            &EncodingKey::from_secret(key.public_key_pem().as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(
+            v.verify(&hs),
+            Err("algorithm not accepted (RS256 or ES256)")
+        );
+        assert_eq!(v.verify("a.b.c"), Err("malformed token"));
+        assert!(!format!("{v:?}").contains("BEGIN"));
+    }
+
+    #[test]
+    fn a_jwks_key_is_chosen_by_kid() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let raw = key.public_key_raw();
+        assert_eq!((raw.len(), raw[0]), (65, 4), "an uncompressed P-256 point");
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let jwks = json!({"keys": [
+            {"kty": "EC", "crv": "P-256", "kid": "k1", "x": b64(&raw[1..33]), "y": b64(&raw[33..])},
+            {"kty": "oct", "kid": "sym", "k": "c2VjcmV0"},
+        ]});
+        let v = JwtVerifier::new(None, None)
+            .with_jwks(&jwks.to_string())
+            .unwrap();
+        assert_eq!(v.keys.len(), 1, "the symmetric key is skipped");
+        let c = json!({"sub": "svc", "exp": now() + 60});
+        assert_eq!(
+            v.verify(&sign(&key, Some("k1"), c.clone())),
+            Ok("svc".into())
+        );
+        assert_eq!(
+            v.verify(&sign(&key, Some("k2"), c)),
+            Err("no key matches the token")
+        );
+        assert!(JwtVerifier::new(None, None)
+            .with_jwks("{\"keys\": []}")
+            .is_err());
+    }
+}

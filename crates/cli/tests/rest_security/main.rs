@@ -7,197 +7,21 @@
 //! headers or send half a request. The server logs at debug level, and tests that send secrets
 //! check that none reaches its log.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use clusterlink_model::SecretValue;
-use clusterlink_reconcile::rest_client::{
-    RestAuth, RestClient, RestEndpoint, RestError, RestTlsMaterial,
-};
+use clusterlink_reconcile::rest_client::{RestAuth, RestClient, RestError, RestTlsMaterial};
 use clusterlink_testkit::kafka::unique_name;
 use clusterlink_testkit::peer::{Peer, Side};
 use clusterlink_testkit::pki::TestPki;
 use clusterlink_testkit::{free_port, peer_tests};
 use serde_json::{json, Value};
 
-/// A `clusterlink server` child process and everything it wrote on stderr.
-struct Server {
-    child: Child,
-    log: Arc<Mutex<String>>,
-    addr: String,
-}
+mod server;
 
-impl Server {
-    /// Starts the server for the cluster at `bootstrap` on 127.0.0.1, with `extra` arguments,
-    /// and waits until it serves.
-    fn start(bootstrap: &str, dir: &Path, extra: &[&str]) -> Server {
-        Self::start_on(bootstrap, dir, "127.0.0.1", extra)
-    }
-
-    fn start_on(bootstrap: &str, dir: &Path, host: &str, extra: &[&str]) -> Server {
-        let port = free_port();
-        let encoder = write(dir, "encoder-secret", "rest-security-test-encoder");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
-            .args(["server", "--bootstrap-server", bootstrap])
-            .args(["--listen", &format!("{host}:{port}")])
-            .args(["--state-topic", &unique_name("_clusterlink_state")])
-            .arg("--password-encoder-secret-file")
-            .arg(&encoder)
-            .args(extra)
-            .env(
-                "RUST_LOG",
-                "clusterlink_server=debug,clusterlink=debug,info",
-            )
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let lines = BufReader::new(child.stderr.take().unwrap());
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.lines().map_while(Result::ok) {
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let start = Instant::now();
-        while !log.lock().unwrap().contains("serving http") {
-            if let Some(exit) = child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(200));
-                panic!("server exited: {exit:?}\n{}", log.lock().unwrap());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "server did not come up\n{}",
-                log.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Server {
-            child,
-            log,
-            addr: format!("127.0.0.1:{port}"),
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn arg(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// An answer read off the wire: status, head (lower-cased header names kept as sent), body.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    /// The values of a header, by case-insensitive name.
-    fn header(&self, name: &str) -> Vec<String> {
-        self.head
-            .lines()
-            .filter_map(|l| l.split_once(':'))
-            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_owned())
-            .collect()
-    }
-}
-
-/// One plain HTTP/1.1 request.
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    Answer {
-        status: head.split(' ').nth(1).unwrap().parse().unwrap(),
-        head: head.to_owned(),
-        body: body.to_owned(),
-    }
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
-
-/// An htpasswd file (bcrypt, as `htpasswd -B` writes it) of `users`.
-fn htpasswd(dir: &Path, users: &[(&str, &str)]) -> PathBuf {
-    let lines: String = users
-        .iter()
-        .map(|(u, p)| format!("{u}:{}\n", bcrypt::hash(p, 4).unwrap()))
-        .collect();
-    write(dir, "users.htpasswd", &format!("# test users\n{lines}"))
-}
-
-/// The body of a 401 or 403: Confluent's error code, and a message.
-fn assert_refused(a: &Answer, status: u16, code: i64) {
-    assert_eq!(a.status, status, "{a:?}");
-    let v = a.json();
-    assert_eq!(v["error_code"], code, "{a:?}");
-    assert!(
-        v["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{a:?}"
-    );
-}
-
-fn endpoint(url: String, auth: RestAuth, tls: RestTlsMaterial) -> RestEndpoint {
-    let mut e = RestEndpoint::plain(url);
-    e.auth = auth;
-    e.tls = tls;
-    e.timeout = Duration::from_secs(20);
-    e
-}
-
-fn status_of(e: &RestError) -> Option<(u16, Option<i64>)> {
-    match e {
-        RestError::Api { status, code, .. } => Some((*status, *code)),
-        _ => None,
-    }
-}
+use server::{arg, assert_refused, basic, endpoint, htpasswd, http, status_of, write, Server};
 
 const ALICE_PW: &str = "alice-very-secret-pw";
 
@@ -267,6 +91,44 @@ async fn https_with_basic_auth_works_through_the_rest_client(peer: Peer) {
     assert!(log.contains("REST request refused"), "{log}");
     assert!(!log.contains(wrong), "the tried password leaked: {log}");
     assert!(!log.contains(ALICE_PW), "the password leaked: {log}");
+}
+
+/// TLS material is read again when its files change: after the certificate and key are
+/// replaced by ones of another CA, new connections get the new certificate (a client trusting
+/// only the new CA gets in, one trusting only the old one no longer does), without a restart.
+async fn tls_material_is_read_again_when_its_files_change(peer: Peer) {
+    let b = peer.cluster(Side::A).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let old = TestPki::for_names(&["127.0.0.1"]).unwrap();
+    let new = TestPki::for_names(&["127.0.0.1"]).unwrap();
+    let cert = write(dir.path(), "tls.crt", &old.cert_pem);
+    let key = write(dir.path(), "tls.key", &old.key_pem);
+    let s = Server::start(
+        &b.bootstrap(),
+        dir.path(),
+        &["--rest-tls-cert", arg(&cert), "--rest-tls-key", arg(&key)],
+    );
+    let trusting = |pki: &TestPki| {
+        RestClient::new(&endpoint(
+            format!("https://{}", s.addr),
+            RestAuth::None,
+            RestTlsMaterial {
+                ca_pem: Some(SecretValue::new(pki.ca_pem.clone())),
+                client_cert: None,
+            },
+        ))
+        .unwrap()
+    };
+    assert_eq!(trusting(&old).cluster_id().await.unwrap(), b.cluster_id());
+    assert!(trusting(&new).cluster_id().await.is_err());
+    // (a second later, so that the modification times differ on any file system)
+    std::thread::sleep(Duration::from_millis(1100));
+    write(dir.path(), "tls.crt", &new.cert_pem);
+    write(dir.path(), "tls.key", &new.key_pem);
+    assert_eq!(trusting(&new).cluster_id().await.unwrap(), b.cluster_id());
+    let e = trusting(&old).cluster_id().await.unwrap_err();
+    assert!(matches!(e, RestError::Transport { .. }), "{e}");
+    assert!(s.log().contains("TLS material reloaded"), "{}", s.log());
 }
 
 /// Basic authentication's refusals on the wire (plain HTTP, to see the headers): 401, Confluent's
@@ -453,7 +315,7 @@ async fn mtls_works_and_the_principal_is_the_cn(peer: Peer) {
 }
 
 /// Bearer tokens: a JWT signed by the configured key, with the issuer and audience, is accepted
-/// and its `sub` is the principal; an expired one, one for another audience, one signed by
+/// and its `sub` is the principal, while basic authentication works beside it; an expired one, one for another audience, one signed by
 /// another key and garbage are 401s that say why, with a `Bearer` challenge, and no token is in
 /// the log.
 async fn a_bad_or_expired_jwt_gets_401_and_a_good_one_200(peer: Peer) {
@@ -463,7 +325,12 @@ async fn a_bad_or_expired_jwt_gets_401_and_a_good_one_200(peer: Peer) {
     let signer = rcgen::KeyPair::generate().unwrap();
     let other = rcgen::KeyPair::generate().unwrap();
     let public = write(dir.path(), "jwt.pub.pem", &signer.public_key_pem());
-    let roles = write(dir.path(), "roles.yaml", "viewer: [svc-reader]\n");
+    let users = htpasswd(dir.path(), &[("alice", ALICE_PW)]);
+    let roles = write(
+        dir.path(),
+        "roles.yaml",
+        "viewer: [svc-reader]\nadmin: [alice]\n",
+    );
     let s = Server::start(
         &b.bootstrap(),
         dir.path(),
@@ -476,6 +343,8 @@ async fn a_bad_or_expired_jwt_gets_401_and_a_good_one_200(peer: Peer) {
             "clusterlink",
             "--rest-roles-file",
             arg(&roles),
+            "--rest-basic-auth-file",
+            arg(&users),
         ],
     );
     let now = std::time::SystemTime::now()
@@ -503,6 +372,23 @@ async fn a_bad_or_expired_jwt_gets_401_and_a_good_one_200(peer: Peer) {
         )
     };
     assert_eq!(get(&good).status, 200);
+    // Several methods at once: basic works beside bearer, and a refusal names both.
+    let a = http(
+        &s.addr,
+        "GET",
+        "/kafka/v3/clusters",
+        &[("Authorization", &basic("alice", ALICE_PW))],
+        "",
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = http(&s.addr, "GET", "/kafka/v3/clusters", &[], "");
+    assert_refused(&a, 401, 40101);
+    let challenges = a.header("www-authenticate");
+    assert!(
+        challenges.iter().any(|c| c.starts_with("Basic "))
+            && challenges.iter().any(|c| c.starts_with("Bearer ")),
+        "{a:?}"
+    );
     // The principal is `sub`: the roles file makes it a viewer.
     let h = format!("Bearer {good}");
     let a = http(
@@ -735,6 +621,7 @@ async fn a_slowloris_client_does_not_starve_others(peer: Peer) {
 
 peer_tests! {
     https_with_basic_auth_works_through_the_rest_client: [kafka];
+    tls_material_is_read_again_when_its_files_change: [kafka];
     wrong_or_missing_credentials_get_401_with_the_body_and_the_challenge: [kafka];
     a_viewer_gets_403_on_delete_and_200_on_get: [kafka];
     mtls_works_and_the_principal_is_the_cn: [kafka];
