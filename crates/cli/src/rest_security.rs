@@ -58,7 +58,7 @@ pub struct RestSecurity {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub rest_max_body_bytes: usize,
     /// Time a client has for the TLS handshake and for each request's headers before its
-    /// connection is closed.
+    /// connection is closed (an idle keep-alive connection is closed after it too).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = seconds_or_duration)]
     pub rest_header_read_timeout: Duration,
     /// Time a request has to be answered, waiting for a slot included (408 after).

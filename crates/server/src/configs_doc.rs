@@ -82,7 +82,7 @@ pub fn markdown() -> String {
          `{local}` twins of {applied} are applied when `{local}{protocol}` is set; \
          `{listener}` is not (the server's own bootstrap is used).\n\n\
          Changing where or how an existing link connects (`bootstrap.servers`, `{protocol}`, \
-         `{ssl}*`, or their `{local}` twins) needs the link's stored secrets of that side in the \
+         `{sasl}mechanism`, `{ssl}*`, or their `{local}` twins) needs the link's stored secrets of that side in the \
          same request (or their deletion); otherwise the change is refused before any \
          connection, so that stored credentials never go to an address a caller chooses.\n",
         ssl = link_config::SSL_PREFIX,

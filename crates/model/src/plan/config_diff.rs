@@ -56,12 +56,6 @@ pub(super) fn alter_configs(
         }
         set.insert(name.clone(), value.clone());
     }
-    let retargeted = |k: &str| {
-        let k = k.strip_prefix(name::LOCAL_PREFIX).unwrap_or(k);
-        k == name::BOOTSTRAP_SERVERS
-            || k == name::SECURITY_PROTOCOL
-            || k.starts_with(name::SSL_PREFIX)
-    };
     let delete: Vec<String> = link
         .configs
         .keys()
@@ -72,7 +66,11 @@ pub(super) fn alter_configs(
         })
         .cloned()
         .collect();
-    if set.keys().chain(&delete).any(|k| retargeted(k)) {
+    if set
+        .keys()
+        .chain(&delete)
+        .any(|k| name::retargets_connection(k))
+    {
         for (name, value) in desired {
             if value.is_sensitive() || name::is_sensitive(name) {
                 set.entry(name.clone()).or_insert_with(|| value.clone());

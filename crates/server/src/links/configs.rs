@@ -154,8 +154,8 @@ impl LinkManager {
         if !missing.is_empty() {
             return Err(LinkError::Invalid(format!(
                 "Cluster link '{link}': changing where or how it connects (bootstrap.servers, \
-                 security.protocol, ssl.*) needs its stored credentials in the same request: set \
-                 {} again (or delete them)",
+                 security.protocol, sasl.mechanism, ssl.*) needs its stored credentials in the \
+                 same request: set {} again (or delete them)",
                 missing.join(", ")
             )));
         }

@@ -7,7 +7,8 @@
 //!
 //! A link's stored credentials go only where they were sent with: a change of where or how the
 //! link connects (`bootstrap.servers`, `security.protocol`, `ssl.*`) must carry the stored
-//! secrets again, or delete them ([`credentials_to_resend`]). Otherwise anyone allowed to alter
+//! secrets again, or delete them ([`credentials_to_resend`]; `sasl.mechanism` too: PLAIN would
+//! send the password itself). Otherwise anyone allowed to alter
 //! a config could point the link at a broker of their own and read the password it logs in
 //! with.
 
@@ -96,14 +97,6 @@ fn security(
     Ok(Security { tls, sasl })
 }
 
-/// Whether a config says where or how a connection goes (the address, the protocol, TLS): the
-/// settings whose change could send the link's credentials elsewhere.
-fn is_target_config(name: &str) -> bool {
-    name == link_config::BOOTSTRAP_SERVERS
-        || name == link_config::SECURITY_PROTOCOL
-        || name.starts_with(link_config::SSL_PREFIX)
-}
-
 /// The stored secrets that a change from `old` to `new` must send again (or delete) in the same
 /// request, sorted; empty when it may go ahead. Per side: a change of the remote connection's
 /// target asks for the remote secrets, one of the `local.*` target for the `local.*` secrets.
@@ -128,7 +121,7 @@ pub(super) fn credentials_to_resend(
         let retargeted = old
             .keys()
             .chain(new.keys())
-            .filter(|k| bare(k).is_some_and(|b| is_target_config(&b)))
+            .filter(|k| bare(k).is_some_and(|b| link_config::retargets_connection(&b)))
             .any(|k| old.get(k) != new.get(k));
         if !retargeted {
             continue;
@@ -183,6 +176,7 @@ mod tests {
             ("bootstrap.servers", "evil:9092"),
             ("security.protocol", "SASL_PLAINTEXT"),
             ("ssl.endpoint.identification.algorithm", ""),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
         ] {
             assert_eq!(
                 credentials_to_resend(&old, &with(k, v), &[k]),

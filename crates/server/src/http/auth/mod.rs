@@ -19,13 +19,13 @@ pub mod bearer;
 pub mod roles;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clusterlink_rest_v3::error::code;
-use std::sync::Arc;
 use tracing::{debug, warn};
 
 use super::error::ApiError;
