@@ -231,11 +231,16 @@ pub enum Command {
     },
     /// Run the link server: host the cluster links of the local cluster (their state lives in
     /// its state topic), mirror their topics, and serve Confluent's Admin REST API v3 under
-    /// `/kafka/v3` and `/v3`, with `/healthz`, `/readyz` and `/metrics`.
+    /// `/kafka/v3` and `/v3`, with `/healthz`, `/readyz` and `/metrics`. The API is open to
+    /// anyone who reaches it unless an authentication method is given (see "REST API
+    /// security").
     #[command(
-        after_help = "Example:\n  clusterlink server --bootstrap-server kafka:9093 \
+        after_help = "Examples:\n  clusterlink server --bootstrap-server kafka:9093 \
                             --command-config client.properties --listen 0.0.0.0:8090 \
-                            --password-encoder-secret-file /secrets/encoder"
+                            --password-encoder-secret-file /secrets/encoder\n  \
+                            clusterlink server --bootstrap-server kafka:9093 --listen 0.0.0.0:8443 \
+                            --rest-tls-cert tls/tls.crt --rest-tls-key tls/tls.key \
+                            --rest-basic-auth-file users.htpasswd --rest-roles-file roles.yaml"
     )]
     Server {
         /// The local (destination) cluster's bootstrap servers.
@@ -255,6 +260,8 @@ pub enum Command {
         connections: Connections,
         #[command(flatten)]
         tuning: Tuning,
+        #[command(flatten)]
+        rest: Box<crate::rest_security::RestSecurity>,
     },
     /// Run the Kubernetes operator: reconcile ClusterLink and KafkaTopic resources (following the
     /// KafkaRestClasses and Secrets they use) through their link servers' REST APIs. Uses the

@@ -19,6 +19,7 @@ mod cli;
 mod command_config;
 mod logging;
 mod reference;
+mod rest_security;
 mod status;
 mod tools;
 
@@ -85,6 +86,7 @@ async fn main() -> ExitCode {
             password_encoder_secret_file,
             connections,
             tuning,
+            rest,
         } => {
             server(
                 &bootstrap_server,
@@ -93,6 +95,7 @@ async fn main() -> ExitCode {
                 password_encoder_secret_file.as_deref(),
                 &connections,
                 &tuning,
+                &rest,
                 retry,
             )
             .await
@@ -234,6 +237,8 @@ async fn operator(
     .context("operator")
 }
 
+// One argument per flag group of the command: a struct of them would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn server(
     bootstrap: &str,
     listen: &str,
@@ -241,8 +246,10 @@ async fn server(
     encoder_secret_file: Option<&std::path::Path>,
     connections: &Connections,
     tuning: &Tuning,
+    rest: &rest_security::RestSecurity,
     retry: Duration,
 ) -> Result<()> {
+    let serving = rest.options()?;
     let mut options = clusterlink_server::ManagerOptions::default();
     let mut config = ClientConfig::new(bootstrap);
     config.retry.timeout = retry;
@@ -292,8 +299,21 @@ async fn server(
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
+    if serving.auth.is_none() && !rest_security::is_loopback(&addr) {
+        tracing::warn!(
+            listen = %addr,
+            "THE REST API IS OPEN TO ANYONE WHO REACHES {addr}: no authentication is configured \
+             (--rest-basic-auth-file, --rest-jwt-public-key, --rest-jwks-file, --rest-client-ca); \
+             anyone can create, alter and delete links and topics"
+        );
+    }
+    let scheme = if serving.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     eprintln!(
-        "clusterlink server: cluster {} with {} link(s), serving http://{addr}/kafka/v3",
+        "clusterlink server: cluster {} with {} link(s), serving {scheme}://{addr}/kafka/v3",
         manager.cluster_id(),
         manager.links().len()
     );
@@ -305,7 +325,7 @@ async fn server(
             _ = term.recv() => {}
         }
     };
-    clusterlink_server::serve(listener, manager.clone(), shutdown).await?;
+    clusterlink_server::serve_with(listener, manager.clone(), serving, shutdown).await?;
     manager.shutdown().await;
     Ok(())
 }

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 pub mod code {
     /// The request is well-formed but asks for something that cannot be done.
     pub const INVALID_REQUEST: u32 = 40002;
+    /// The request carries no credentials, or ones that are not valid.
+    pub const UNAUTHENTICATED: u32 = 40101;
     /// The cluster refused the request's principal.
     pub const NOT_AUTHORIZED: u32 = 40301;
     /// No such topic or partition.

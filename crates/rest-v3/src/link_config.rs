@@ -165,6 +165,17 @@ pub fn is_sensitive(name: &str) -> bool {
         || n.ends_with("credentials")
 }
 
+/// Whether a change of this config changes where or how a link's connection goes (the address,
+/// the protocol, TLS, the SASL mechanism): the link server asks such a change to carry the
+/// link's stored secrets again, so that they never follow an address nobody vouched for.
+pub fn retargets_connection(name: &str) -> bool {
+    let n = name.strip_prefix(LOCAL_PREFIX).unwrap_or(name);
+    n == BOOTSTRAP_SERVERS
+        || n == SECURITY_PROTOCOL
+        || n == SASL_MECHANISM
+        || n.starts_with(SSL_PREFIX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -334,6 +334,16 @@ pub fn validate(name: &str, value: &str) -> Result<String, ConfigError> {
         }
     };
     let v = value.trim();
+    if name.ends_with(".location") {
+        // A path is read by the server: a caller could make a link send any file the server
+        // can read (a key, the encoder secret) to a broker of its choosing.
+        return Err(invalid(
+            "names a file on the link server, which link configs may not do: give the PEM text \
+             itself (ssl.truststore.certificates; ssl.keystore.certificate.chain and \
+             ssl.keystore.key)"
+                .into(),
+        ));
+    }
     if name == link_config::SASL_MECHANISM {
         // Kafka's default (GSSAPI) and the other mechanisms are refused here, so that a link
         // never stores a mechanism it cannot use.
@@ -483,6 +493,23 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configs_that_name_files_on_the_server_are_refused() {
+        for name in [
+            "ssl.truststore.location",
+            "ssl.keystore.location",
+            "local.ssl.truststore.location",
+        ] {
+            let e = validate(name, "/etc/clusterlink/encoder-secret").unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Invalid { name: n, why } if n == name && why.contains("PEM")),
+                "{e:?}"
+            );
+            assert!(!e.to_string().contains("encoder-secret"), "{e}");
+        }
+        assert!(validate("ssl.truststore.certificates", "-----BEGIN CERTIFICATE-----").is_ok());
+    }
 
     #[test]
     fn types_and_ranges_are_checked() {

@@ -72,13 +72,19 @@ pub fn markdown() -> String {
          Any `{ssl}*`, `{sasl}*` or `{local}*` name is a client setting of one side of the \
          link, stored as given (a string; the sensitive ones, such as `{jaas}`, `{key}` and \
          `{password}`, write-only and encrypted at rest):\n\n\
-         - `{ssl}*` toward the remote cluster: applied (TLS from PEM values).\n\
+         - `{ssl}*` toward the remote cluster: applied (TLS from PEM values). Names ending in \
+         `.location` are refused: a link config may not name a file on the server (give the \
+         PEM text).\n\
          - `{sasl}*` toward the remote cluster: {applied} are applied when `{protocol}` uses \
          SASL; the others (OAuth, Kerberos, login tuning) are accepted but not applied.\n\
          - `{local}*`: the identity a pushing link (`{mode}` SOURCE, or BIDIRECTIONAL \
          OUTBOUND) reads its local cluster with: `{local}{protocol}`, `{local}{ssl}*` and the \
          `{local}` twins of {applied} are applied when `{local}{protocol}` is set; \
-         `{listener}` is not (the server's own bootstrap is used).\n",
+         `{listener}` is not (the server's own bootstrap is used).\n\n\
+         Changing where or how an existing link connects (`bootstrap.servers`, `{protocol}`, \
+         `{sasl}mechanism`, `{ssl}*`, or their `{local}` twins) needs the link's stored secrets of that side in the \
+         same request (or their deletion); otherwise the change is refused before any \
+         connection, so that stored credentials never go to an address a caller chooses.\n",
         ssl = link_config::SSL_PREFIX,
         sasl = link_config::SASL_PREFIX,
         local = link_config::LOCAL_PREFIX,

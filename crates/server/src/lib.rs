@@ -13,6 +13,8 @@
 //! - [`http`]: the HTTP routes, in Confluent's JSON shapes (`clusterlink_rest_v3`) and error
 //!   bodies, health, metrics ([`metrics`]: every metric the server exposes, through
 //!   `prometheus-client`) and `/openapi.yaml`;
+//! - [`listener`]: the accept loop (plain or TLS, see [`tls`]), per-connection deadlines and
+//!   the limits of [`ServeOptions`];
 //! - `common`: small helpers all of them use.
 //!
 //! Confluent's API is the contract: tooling written for Confluent Server (CFK, scripts using
@@ -25,22 +27,24 @@ pub mod configs_doc;
 pub mod http;
 pub mod iso8601;
 pub mod links;
+pub mod listener;
 pub mod metrics;
 mod record;
 pub mod secrets;
 pub mod source_initiated;
+pub mod tls;
 
 pub use http::router;
 pub use links::{LinkError, LinkManager, ManagerOptions};
+pub use listener::{serve_with, Limits, ServeOptions};
 pub use metrics::ServerMetrics;
 
-/// Serves the API on `listener` until `shutdown` completes.
+/// Serves the API on `listener` over plain HTTP, open to anyone, with the default limits, until
+/// `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     manager: LinkManager,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(manager))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, manager, ServeOptions::default(), shutdown).await
 }

@@ -530,11 +530,24 @@ async fn links_and_link_configs(peer: Peer) {
         s.get(&format!("{links}/l1")).await.1["not_implemented_configs"],
         json!(["acl.sync.ms", "sasl.jaas.config"])
     );
-    // a new bootstrap must reach the same cluster
+    // a new bootstrap needs the stored credentials again, and must reach the same cluster
     assert_error(
         &s.put(
             &format!("{links}/l1/configs/bootstrap.servers"),
             json!({"value": b.bootstrap()}),
+        )
+        .await,
+        400,
+        40002,
+        "needs its stored credentials in the same request: set sasl.jaas.config again",
+    );
+    assert_error(
+        &s.put(
+            &alter,
+            json!({"data": [
+                {"name": "bootstrap.servers", "value": b.bootstrap()},
+                {"name": "sasl.jaas.config", "value": secret},
+            ]}),
         )
         .await,
         400,

@@ -1,6 +1,8 @@
 //! The link configs to set and to reset on an existing link: declared values that differ from
 //! the link's, and configs the link has that the resource no longer declares. Configs that
-//! cannot change on an existing link are reported, not altered.
+//! cannot change on an existing link are reported, not altered. A change of where or how the
+//! link connects carries the link's secrets again: the link server refuses one without them, so
+//! that stored credentials never follow a new address nobody vouched for.
 
 use clusterlink_rest_v3::link_config as name;
 
@@ -64,6 +66,17 @@ pub(super) fn alter_configs(
         })
         .cloned()
         .collect();
+    if set
+        .keys()
+        .chain(&delete)
+        .any(|k| name::retargets_connection(k))
+    {
+        for (name, value) in desired {
+            if value.is_sensitive() || name::is_sensitive(name) {
+                set.entry(name.clone()).or_insert_with(|| value.clone());
+            }
+        }
+    }
     if !set.is_empty() || !delete.is_empty() {
         p.actions.push(Action::AlterConfigs { set, delete });
     }

@@ -258,6 +258,37 @@ fn configs_are_diffed_and_immutable_ones_reported() {
 }
 
 #[test]
+fn a_new_address_carries_the_secrets_again() {
+    let desired = LinkConfigs::from([
+        ("bootstrap.servers".to_string(), plain("west:9092")),
+        (
+            "sasl.jaas.config".to_string(),
+            ConfigValue::Sensitive(SecretValue::new("x")),
+        ),
+    ]);
+    let mut obs = observed(&[]);
+    obs.link.as_mut().unwrap().configs = BTreeMap::from([
+        (
+            "bootstrap.servers".to_string(),
+            Some("east:9092".to_string()),
+        ),
+        ("sasl.jaas.config".to_string(), None),
+    ]);
+    let p = plan(&spec(vec![]), &desired, &obs);
+    let Action::AlterConfigs { set, .. } = &p.actions[0] else {
+        panic!("{:?}", p.actions)
+    };
+    assert!(set.contains_key("bootstrap.servers"));
+    assert!(set.contains_key("sasl.jaas.config"), "{set:?}");
+    // The same address: the hidden secret is left alone.
+    obs.link.as_mut().unwrap().configs.insert(
+        "bootstrap.servers".to_string(),
+        Some("west:9092".to_string()),
+    );
+    assert_eq!(plan(&spec(vec![]), &desired, &obs).actions, []);
+}
+
+#[test]
 fn prefixed_and_reverse_mirrors() {
     let mut s = spec(vec![
         MirrorTopic {

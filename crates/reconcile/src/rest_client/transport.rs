@@ -292,8 +292,11 @@ impl RestClient {
                 sensitive_header(&format!("Bearer {}", token.expose())).map_err(config_error)?,
             ),
         };
+        // Idle connections are dropped before a link server drops them (it closes a connection
+        // that sends no request head for --rest-header-read-timeout, 10 s by default), so that
+        // a request is never written to a connection the server is closing.
         let http = HttpClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_idle_timeout(Duration::from_secs(5))
             .build(connector);
         Ok(RestClient {
             http,

@@ -8,12 +8,16 @@
 //! - `error`: error responses and how link and Kafka errors map onto them;
 //! - `clusters`, `topics`, `links` (and their configs), `mirrors`: the resources;
 //! - `health`: liveness, readiness, metrics (with each request's time to answer) and the
-//!   OpenAPI document (`/openapi.yaml`).
+//!   OpenAPI document (`/openapi.yaml`);
+//! - [`auth`]: who is asking (basic, bearer, mTLS) and whether their role allows it;
+//! - `limits`: how many requests at once, how long each, how large a body.
 
+pub mod auth;
 mod clusters;
 mod context;
 mod error;
 mod health;
+mod limits;
 mod links;
 mod mirrors;
 mod topics;
@@ -30,19 +34,35 @@ use crate::metrics::ServerMetrics;
 use context::Api;
 use error::ErrorCategory;
 
-/// The whole HTTP service.
+/// The whole HTTP service, open to anyone, with the default limits.
 pub fn router(manager: LinkManager) -> Router {
+    secured_router(manager, None, &crate::listener::Limits::default())
+}
+
+/// The whole HTTP service: with `auth`, every request but the public paths
+/// ([`auth::PUBLIC_PATHS`]) needs a principal whose role allows it.
+pub fn secured_router(
+    manager: LinkManager,
+    auth: Option<std::sync::Arc<auth::Authenticator>>,
+    limits: &crate::listener::Limits,
+) -> Router {
     let counting = manager.clone();
     let metrics = ServerMetrics::new(manager.clone());
     let scraped = metrics.clone();
-    Router::new()
+    let routes = Router::new()
         .nest("/kafka/v3", api_routes(manager.clone(), "/kafka/v3"))
         .nest("/v3", api_routes(manager.clone(), "/v3"))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(move || health::metrics(scraped.clone())))
         .route("/openapi.yaml", get(health::openapi))
-        .with_state(manager)
+        .with_state(manager);
+    let routes = match auth {
+        Some(a) => routes.layer(axum::middleware::from_fn_with_state(a, auth::authenticate)),
+        None => routes,
+    };
+    routes
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             health::time_request,
@@ -56,6 +76,10 @@ pub fn router(manager: LinkManager) -> Router {
                 r
             }
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            limits::Bounds::new(limits.max_concurrent_requests, limits.request_timeout),
+            limits::bound,
+        ))
         .fallback(|| async { ApiError::not_found(404, "HTTP 404 Not Found") })
 }
 

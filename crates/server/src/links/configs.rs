@@ -144,6 +144,21 @@ impl LinkManager {
             }
         }
         configs::validate_set(&record.configs)?;
+        let touched: Vec<&str> = ops
+            .iter()
+            .map(|op| match op {
+                ConfigOp::Set(n, _) | ConfigOp::Delete(n) => n.as_str(),
+            })
+            .collect();
+        let missing = security::credentials_to_resend(&old.configs, &record.configs, &touched);
+        if !missing.is_empty() {
+            return Err(LinkError::Invalid(format!(
+                "Cluster link '{link}': changing where or how it connects (bootstrap.servers, \
+                 security.protocol, sasl.mechanism, ssl.*) needs its stored credentials in the \
+                 same request: set {} again (or delete them)",
+                missing.join(", ")
+            )));
+        }
         security::check(&record)?;
         // New credentials or TLS settings reconnect too: toward the remote cluster, everything
         // of the link; toward the local one (`local.*`), its pusher only.
@@ -160,7 +175,22 @@ impl LinkManager {
         let mut source = None;
         if changed(link_config::BOOTSTRAP_SERVERS) {
             // The new address must reach the same source cluster.
-            let (client, _) = self.reach_source(&record, false).await?;
+            // A failure says no more than that: the address is the caller's, and what a broker
+            // there answered is not theirs to read through this server.
+            let (client, _) = self
+                .reach_source(&record, false)
+                .await
+                .map_err(|e| match e {
+                    LinkError::SourceUnreachable { .. } | LinkError::Authentication { .. } => {
+                        LinkError::SourceUnreachable {
+                            link: link.to_owned(),
+                            message: "the new bootstrap.servers is unreachable with the link's \
+                                      settings"
+                                .into(),
+                        }
+                    }
+                    other => other,
+                })?;
             source = Some(client);
         }
         if validate_only {
