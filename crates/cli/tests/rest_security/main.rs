@@ -619,7 +619,145 @@ async fn a_slowloris_client_does_not_starve_others(peer: Peer) {
     assert_eq!(a.status, 413, "{a:?}");
 }
 
+/// `clusterlink status --url` reads a secured link server as a user would: over https with
+/// the CA of `--ca-cert-path`, as a basic-auth user whose password comes from the environment
+/// or a file, or with a client certificate; the table shows the link. A wrong password is a
+/// clear error that shows neither password, and credentials are never sent over plain http.
+async fn status_url_reads_a_secured_server_with_basic_auth_or_a_client_certificate(peer: Peer) {
+    let (b, source) = (
+        peer.cluster(Side::A).unwrap(),
+        peer.cluster(Side::B).unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (pki, clients) = TestPki::with_clients(&["127.0.0.1"], &["ops-cn"]).unwrap();
+    let cert = write(dir.path(), "tls.crt", &pki.cert_pem);
+    let key = write(dir.path(), "tls.key", &pki.key_pem);
+    let ca = write(dir.path(), "ca.pem", &pki.ca_pem);
+    let client_cert = write(dir.path(), "client.crt", &clients[0].cert_pem);
+    let client_key = write(dir.path(), "client.key", &clients[0].key_pem);
+    let users = htpasswd(dir.path(), &[("alice", ALICE_PW)]);
+    let s = Server::start(
+        &b.bootstrap(),
+        dir.path(),
+        &[
+            "--rest-tls-cert",
+            arg(&cert),
+            "--rest-tls-key",
+            arg(&key),
+            "--rest-client-ca",
+            arg(&ca),
+            "--rest-basic-auth-file",
+            arg(&users),
+        ],
+    );
+    let url = format!("https://{}", s.addr);
+    let tls = RestTlsMaterial {
+        ca_pem: Some(SecretValue::new(pki.ca_pem.clone())),
+        client_cert: None,
+    };
+    let alice = RestAuth::Basic {
+        username: "alice".into(),
+        password: SecretValue::new(ALICE_PW),
+    };
+    let rest = RestClient::new(&endpoint(url.clone(), alice, tls)).unwrap();
+    let link = unique_name("secured-link");
+    let configs = [(
+        "bootstrap.servers".to_string(),
+        clusterlink_model::configs::ConfigValue::Plain(source.bootstrap()),
+    )]
+    .into();
+    let ids = clusterlink_reconcile::rest_client::CreateLinkIds {
+        source_cluster_id: Some(source.cluster_id()),
+        ..Default::default()
+    };
+    rest.create_link(&b.cluster_id(), &link, &ids, &configs)
+        .await
+        .unwrap();
+
+    let status = |args: &[&str], env: &[(&str, &str)]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+            .args(["status", "--url", &url, "--request-timeout", "10s"])
+            .args(args)
+            .env_remove("CLUSTERLINK_REST_PASSWORD")
+            .env_remove("CLUSTERLINK_REST_TOKEN")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.code(), text)
+    };
+    let row = |text: &str| {
+        text.lines().any(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .starts_with(&[&link, "ACTIVE"])
+        })
+    };
+    // Basic, the password from the environment.
+    let ca_flag = ["--ca-cert-path", arg(&ca)];
+    let (code, out) = status(
+        &[&ca_flag[..], &["--username", "alice"]].concat(),
+        &[("CLUSTERLINK_REST_PASSWORD", ALICE_PW)],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(row(&out), "{out}");
+    // From a file.
+    let pw = write(dir.path(), "pw", &format!("{ALICE_PW}\n"));
+    let (code, out) = status(
+        &[
+            &ca_flag[..],
+            &["--username", "alice", "--password-file", arg(&pw)],
+        ]
+        .concat(),
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(row(&out), "{out}");
+    // A client certificate instead.
+    let mtls = [
+        "--client-cert-path",
+        arg(&client_cert),
+        "--client-key-path",
+        arg(&client_key),
+    ];
+    let (code, out) = status(&[&ca_flag[..], &mtls[..]].concat(), &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(row(&out), "{out}");
+    // A wrong password: refused, said, and shown nowhere.
+    let wrong = "not-alices-password";
+    let (code, out) = status(
+        &[&ca_flag[..], &["--username", "alice"]].concat(),
+        &[("CLUSTERLINK_REST_PASSWORD", wrong)],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("401"), "{out}");
+    assert!(!out.contains(wrong) && !out.contains(ALICE_PW), "{out}");
+    // Without the CA, the server's certificate is not trusted.
+    let (code, out) = status(
+        &["--username", "alice"],
+        &[("CLUSTERLINK_REST_PASSWORD", ALICE_PW)],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(!row(&out), "{out}");
+    // Credentials over plain http are refused before anything is sent.
+    let plain = url.replace("https://", "http://");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args(["status", "--url", &plain, "--username", "alice"])
+        .env("CLUSTERLINK_REST_PASSWORD", ALICE_PW)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("plain HTTP"), "{err}");
+    assert!(!s.log().contains(ALICE_PW), "the password reached the log");
+}
+
 peer_tests! {
+    status_url_reads_a_secured_server_with_basic_auth_or_a_client_certificate: [kafka];
     https_with_basic_auth_works_through_the_rest_client: [kafka];
     tls_material_is_read_again_when_its_files_change: [kafka];
     wrong_or_missing_credentials_get_401_with_the_body_and_the_challenge: [kafka];
