@@ -20,7 +20,7 @@ use support::{create_topic, name, Pair};
 
 peer_tests! {
     every_codec_is_copied_record_by_record: [kafka, tansu];
-    aborted_transactions_and_markers_are_not_copied: [kafka, tansu, mock];
+    aborted_transactions_and_markers_are_not_copied: [kafka, tansu];
     copy_from_the_middle_of_a_batch: [kafka, mock];
 }
 
@@ -129,6 +129,10 @@ async fn every_codec_is_copied_record_by_record(peer: Peer) {
 /// our resolver must decide from the markers, and librdkafka's own read_committed consumer
 /// returns the aborted records there: the expected set is what the producer committed, not
 /// what librdkafka reads back from them).
+///
+/// Not on librdkafka's mock cluster: it writes its transaction markers with a CRC-32C of 0,
+/// which the reader refuses as a damaged batch (as it must: a corrupt marker could turn an
+/// abort into a commit), so the copy stops at the first marker.
 async fn aborted_transactions_and_markers_are_not_copied(peer: Peer) {
     let p = pair(peer).await;
     let all = varied_records(120, 2, "tx");
