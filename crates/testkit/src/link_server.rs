@@ -75,7 +75,25 @@ pub struct LinkServer {
     pub manager: LinkManager,
     /// `host:port` it listens on.
     pub addr: String,
+    /// Whether it serves https.
+    tls: bool,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// How a secured test link server is reached: the PKI its certificate comes from, and a user
+/// of basic authentication.
+#[derive(Debug)]
+pub struct SecuredRest {
+    /// The server's certificate (for 127.0.0.1), its CA, and client certificates for mTLS.
+    pub pki: crate::pki::TestPki,
+    /// Client certificates the server's CA signed (their CNs are principals).
+    pub clients: Vec<crate::pki::ClientIdentity>,
+    /// The basic-auth user.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+    /// Where the PEM files live while the server runs.
+    _dir: tempfile::TempDir,
 }
 
 impl LinkServer {
@@ -105,13 +123,76 @@ impl LinkServer {
         LinkServer {
             manager,
             addr,
+            tls: false,
             task,
         }
     }
 
+    /// A link server over the cluster at `bootstrap` whose REST API needs TLS and either basic
+    /// authentication (`ops` and a password) or a client certificate (CN `ops-cn`), as
+    /// `clusterlink server --rest-tls-cert ... --rest-client-ca ... --rest-basic-auth-file ...`
+    /// runs it.
+    pub async fn start_secured(bootstrap: &str) -> (LinkServer, SecuredRest) {
+        use clusterlink_server::http::auth::{Authenticator, Htpasswd};
+        use clusterlink_server::tls::{TlsFiles, TlsReloader};
+        let (pki, clients) =
+            crate::pki::TestPki::with_clients(&["127.0.0.1"], &["ops-cn"]).expect("a test PKI");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).expect("write a PEM file");
+            p
+        };
+        let files = TlsFiles {
+            cert: file("tls.crt", &pki.cert_pem),
+            key: file("tls.key", &pki.key_pem),
+            client_ca: Some(file("ca.pem", &pki.ca_pem)),
+        };
+        let password = format!("pw-{}", crate::kafka::unique_name("rest"));
+        let users = format!("ops:{}\n", bcrypt::hash(&password, 4).expect("bcrypt"));
+        let serve = clusterlink_server::ServeOptions {
+            tls: Some(std::sync::Arc::new(
+                TlsReloader::load(files).expect("TLS material"),
+            )),
+            auth: Some(std::sync::Arc::new(Authenticator {
+                basic: Some(Htpasswd::parse(&users).expect("htpasswd")),
+                mtls: true,
+                ..Authenticator::default()
+            })),
+            ..clusterlink_server::ServeOptions::default()
+        };
+        let manager = LinkManager::open(client(bootstrap).await, options())
+            .await
+            .expect("open the link manager");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address").to_string();
+        let m = manager.clone();
+        let task = tokio::spawn(async move {
+            let _ =
+                clusterlink_server::serve_with(listener, m, serve, std::future::pending()).await;
+        });
+        let server = LinkServer {
+            manager,
+            addr,
+            tls: true,
+            task,
+        };
+        let access = SecuredRest {
+            pki,
+            clients,
+            username: "ops".into(),
+            password,
+            _dir: dir,
+        };
+        (server, access)
+    }
+
     /// The REST endpoint, as a KafkaRestClass names it.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// One HTTP/1.1 request to its listener (`/metrics`, raw REST calls); the status and the

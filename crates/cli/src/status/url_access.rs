@@ -3,12 +3,14 @@
 //! users of the machine can see).
 //!
 //! Credentials go over https only: a password or token sent over plain HTTP is readable on
-//! the way, so that is refused before anything is sent.
+//! the way, so the REST client refuses that before anything is sent.
 
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use clusterlink_model::SecretValue;
+#[cfg(test)]
+use clusterlink_reconcile::rest_client::RestClient;
 use clusterlink_reconcile::rest_client::{RestAuth, RestEndpoint, RestTlsMaterial};
 
 use crate::cli::UrlAccess;
@@ -67,10 +69,8 @@ pub fn endpoint(
 ) -> Result<RestEndpoint> {
     let mut endpoint = RestEndpoint::plain(url);
     endpoint.auth = auth(access, env)?;
+    // Credentials over plain HTTP are refused by the client itself (`RestClient::new`).
     let https = url.starts_with("https://");
-    if !https && !matches!(endpoint.auth, RestAuth::None) {
-        bail!("refusing to send credentials over plain HTTP to {url}: use an https:// URL");
-    }
     let tls_flags = access.ca_cert_path.is_some() || access.client_cert_path.is_some();
     if !https && tls_flags {
         bail!("--ca-cert-path and --client-cert-path need an https:// URL, not {url}");
@@ -155,13 +155,20 @@ mod tests {
             password_file: Some(file(&dir, "pw", "s3cret")),
             ..Default::default()
         };
-        let err = endpoint("http://links:8090", &access, no_env).unwrap_err();
+        let client = |e: RestEndpoint| RestClient::new(&e).map(drop).unwrap_err();
+        let err = client(endpoint("http://links:8090", &access, no_env).unwrap());
         let text = format!("{err:#}");
         assert!(text.contains("plain HTTP"), "{text}");
         assert!(!text.contains("s3cret"), "{text}");
         let env = |k: &str| (k == TOKEN_ENV).then(|| "env-token".to_string());
-        let err = endpoint("http://links:8090", &UrlAccess::default(), env).unwrap_err();
+        let err = client(endpoint("http://links:8090", &UrlAccess::default(), env).unwrap());
+        assert!(format!("{err:#}").contains("plain HTTP"), "{err:#}");
         assert!(!format!("{err:#}").contains("env-token"));
+        // Without credentials, plain HTTP is fine.
+        assert!(RestClient::new(
+            &endpoint("http://links:8090", &UrlAccess::default(), no_env).unwrap()
+        )
+        .is_ok());
         let access = UrlAccess {
             ca_cert_path: Some(file(&dir, "ca.pem", "-----BEGIN CERTIFICATE-----")),
             ..Default::default()

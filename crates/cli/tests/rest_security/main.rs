@@ -756,7 +756,117 @@ async fn status_url_reads_a_secured_server_with_basic_auth_or_a_client_certifica
     assert!(!s.log().contains(ALICE_PW), "the password reached the log");
 }
 
+/// A PEM text as an indented YAML block scalar (`|` then each line at `indent` spaces).
+fn block(pem: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let lines: Vec<String> = pem.lines().map(|l| format!("{pad}{l}")).collect();
+    format!("|\n{}", lines.join("\n"))
+}
+
+/// `clusterlink apply` reaches a link server that accepts only client certificates, as CFK's
+/// KafkaRestClass says: `kafkaRest.tls` names a Secret with `cacerts.pem`, `fullchain.pem` and
+/// `privkey.pem`, and `authentication.type: mtls`. The link is created and mirrors; the same
+/// files without the client certificate are refused (401) and nothing is created.
+async fn apply_reaches_an_mtls_link_server_with_the_rest_class_tls_secret(peer: Peer) {
+    let (b, source) = (
+        peer.cluster(Side::A).unwrap(),
+        peer.cluster(Side::B).unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (pki, clients) = TestPki::with_clients(&["127.0.0.1"], &["ops-cn"]).unwrap();
+    let cert = write(dir.path(), "tls.crt", &pki.cert_pem);
+    let key = write(dir.path(), "tls.key", &pki.key_pem);
+    let ca = write(dir.path(), "ca.pem", &pki.ca_pem);
+    let s = Server::start(
+        &b.bootstrap(),
+        dir.path(),
+        &[
+            "--rest-tls-cert",
+            arg(&cert),
+            "--rest-tls-key",
+            arg(&key),
+            "--rest-client-ca",
+            arg(&ca),
+        ],
+    );
+    let orders = unique_name("orders");
+    clusterlink_testkit::rdkafka::create_topic(&source.bootstrap(), &orders, 1).unwrap();
+    let records = clusterlink_testkit::rdkafka::varied_records(25, 1, "mtls");
+    clusterlink_testkit::rdkafka::produce_all(&source.bootstrap(), &orders, &records);
+    let link = unique_name("mtls-link");
+    let manifests = |with_client_cert: bool| {
+        let client = if with_client_cert {
+            format!(
+                "  fullchain.pem: {}\n  privkey.pem: {}\n",
+                block(&clients[0].cert_pem, 4),
+                block(&clients[0].key_pem, 4)
+            )
+        } else {
+            String::new()
+        };
+        let auth = if with_client_cert {
+            "\n    authentication: {type: mtls}"
+        } else {
+            ""
+        };
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: rest-tls, namespace: destination}}\n\
+             stringData:\n  cacerts.pem: {}\n{client}---\n\
+             apiVersion: platform.confluent.io/v1beta1\nkind: KafkaRestClass\n\
+             metadata: {{name: dest-rest, namespace: destination}}\nspec:\n  kafkaRest:\n\
+             \x20   endpoint: https://{}\n    tls: {{secretRef: rest-tls}}{auth}\n---\n\
+             apiVersion: platform.confluent.io/v1beta1\nkind: ClusterLink\n\
+             metadata: {{name: demo, namespace: destination}}\nspec:\n  name: {link}\n\
+             \x20 destinationKafkaCluster: {{kafkaRestClassRef: {{name: dest-rest}}}}\n\
+             \x20 sourceKafkaCluster: {{bootstrapEndpoint: \"{}\", clusterID: {}}}\n\
+             \x20 mirrorTopics:\n    - name: {orders}\n",
+            block(&pki.ca_pem, 4),
+            s.addr,
+            source.bootstrap(),
+            source.cluster_id(),
+        )
+    };
+    let apply = |text: String| {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("link.yaml"), text).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+            .args(["apply", "--retry-for", "5s", "-f"])
+            .arg(d.path())
+            .output()
+            .unwrap();
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.code(), out)
+    };
+    // Without a client certificate: refused, nothing created.
+    let (code, out) = apply(manifests(false));
+    assert_ne!(code, Some(0), "{out}");
+    assert!(out.contains("401"), "{out}");
+    assert!(!out.contains("PRIVATE KEY"), "{out}");
+    // With it: created, and the records arrive.
+    let (code, out) = apply(manifests(true));
+    assert_eq!(code, Some(0), "{out}");
+    let start = Instant::now();
+    while clusterlink_testkit::rdkafka::consume(&b.bootstrap(), &orders)
+        .map(|r| r.len())
+        .unwrap_or(0)
+        < 25
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "not mirrored");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        s.log().contains("ops-cn"),
+        "the principal is the CN: {}",
+        s.log()
+    );
+}
+
 peer_tests! {
+    apply_reaches_an_mtls_link_server_with_the_rest_class_tls_secret: [kafka];
     status_url_reads_a_secured_server_with_basic_auth_or_a_client_certificate: [kafka];
     https_with_basic_auth_works_through_the_rest_client: [kafka];
     tls_material_is_read_again_when_its_files_change: [kafka];

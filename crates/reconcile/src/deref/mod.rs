@@ -174,7 +174,7 @@ mod tests {
             serde_json::from_value(json!({
                 "metadata": {"name": "dest-rest", "namespace": "dest"},
                 "spec": {"kafkaClusterRef": {"name": "kafka"}, "kafkaRest": {
-                    "endpoint": "http://dest:8090",
+                    "endpoint": "https://dest:8090",
                     "authentication": {"type": "basic", "basic": {"secretRef": "rest-creds"}}}}
             }))
             .unwrap(),
@@ -219,6 +219,32 @@ mod tests {
         assert!(d.configs["sasl.jaas.config"].is_sensitive());
         assert!(!format!("{d:?}").contains("topsecret"));
         assert!(!format!("{d:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn credentials_for_a_plain_http_endpoint_are_refused_without_showing_them() {
+        let l = link(json!({
+            "sourceKafkaCluster": {"bootstrapEndpoint": "src:9092", "clusterID": "src-id"},
+            "destinationKafkaCluster": {"kafkaRestClassRef": {"name": "dest-rest"}}
+        }));
+        let mut o = objects();
+        o.add_rest_class(
+            serde_json::from_value(json!({
+                "metadata": {"name": "dest-rest", "namespace": "dest"},
+                "spec": {"kafkaRest": {
+                    "endpoint": "http://dest:8090",
+                    "authentication": {"type": "basic", "basic": {"secretRef": "rest-creds"}}}}
+            }))
+            .unwrap(),
+        );
+        let err = dereference(&l, &o, Duration::from_secs(1)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("KafkaRestClass dest/dest-rest"), "{text}");
+        assert!(
+            text.contains("refusing to send credentials over plain HTTP"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
     }
 
     #[test]

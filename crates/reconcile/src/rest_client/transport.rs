@@ -253,6 +253,13 @@ impl RestClient {
                 "credentials in the URL are not allowed; use the authentication settings".into(),
             ));
         }
+        // A password or token sent over plain HTTP is readable on the way: refused before
+        // anything is sent, whoever asks (a KafkaRestClass, `status --url`).
+        if url.starts_with("http://") && !matches!(endpoint.auth, RestAuth::None) {
+            return Err(config_error(
+                "refusing to send credentials over plain HTTP: use an https:// endpoint".into(),
+            ));
+        }
         let base = if url.ends_with("/v3") {
             url.to_string()
         } else if url.ends_with("/kafka") {
