@@ -267,7 +267,8 @@ pub enum Command {
     /// KafkaRestClasses and Secrets they use) through their link servers' REST APIs. Uses the
     /// in-cluster service account, or the kubeconfig outside a cluster.
     #[command(
-        after_help = "Example:\n  clusterlink operator --namespace kafka --request-timeout 10s"
+        after_help = "Example:\n  clusterlink operator --namespace kafka --request-timeout 10s \
+                      --cleanup-deadline 30m"
     )]
     Operator {
         /// Watch this namespace only (all namespaces when absent).
@@ -287,6 +288,17 @@ pub enum Command {
         no_leader_election: bool,
         #[command(flatten)]
         request: RestRequest,
+        /// How long after a ClusterLink or KafkaTopic is deleted the operator keeps trying to
+        /// delete the link or topic from its cluster (an unreachable link server); then it
+        /// removes the finalizer anyway, with a Warning Event (CleanupAbandoned), so that the
+        /// resource and its namespace can go.
+        #[arg(
+            long,
+            value_name = "DURATION",
+            default_value = "15m",
+            value_parser = seconds_or_duration
+        )]
+        cleanup_deadline: Duration,
     },
     /// Reconcile the ClusterLinks and KafkaTopics in YAML files through their link servers'
     /// REST APIs, as the operator would; KafkaRestClass and Secret documents in the same files

@@ -107,12 +107,14 @@ async fn main() -> ExitCode {
             lease_name,
             no_leader_election,
             request: RestRequest { request_timeout },
+            cleanup_deadline,
         } => {
             operator(
                 namespace,
                 metrics_listen,
                 (!no_leader_election).then_some((lease_namespace, lease_name)),
                 request_timeout,
+                cleanup_deadline,
             )
             .await
         }
@@ -191,6 +193,7 @@ async fn operator(
     metrics_listen: std::net::SocketAddr,
     lease: Option<(String, String)>,
     request_timeout: Duration,
+    cleanup_deadline: Duration,
 ) -> Result<()> {
     let client = kube::Client::try_default()
         .await
@@ -203,6 +206,7 @@ async fn operator(
             namespace,
             request_timeout,
             instance: instance.clone(),
+            cleanup_deadline,
         },
         lease: lease
             .map(|(ns, name)| clusterlink_operator::LeaseConfig::new(&ns, &name, &instance)),

@@ -53,6 +53,44 @@ pub struct ControllerConfig {
     pub request_timeout: Duration,
     /// This replica's name, for Events.
     pub instance: String,
+    /// How long after a resource's deletion was asked its clean-up (the link or topic deleted
+    /// from its cluster) is retried; after that the finalizer is removed anyway, with a
+    /// Warning Event, so that an unreachable link server cannot hold a namespace forever.
+    pub cleanup_deadline: Duration,
+}
+
+/// Whether a clean-up that failed with `error` is abandoned: the resource's deletion was asked
+/// at `deleted_at` (seconds since the epoch), now is `now`, and `deadline` has passed since.
+/// Then the note that says so (a Warning Event); else the error, to retry.
+fn abandon_cleanup(
+    what: &str,
+    error: Error,
+    deleted_at: Option<i64>,
+    now: i64,
+    deadline: Duration,
+) -> Result<Vec<Note>, Error> {
+    let waited = deleted_at.map(|t| (now - t).max(0) as u64);
+    match waited {
+        Some(w) if w >= deadline.as_secs() => Ok(vec![Note {
+            warning: true,
+            reason: "CleanupAbandoned".into(),
+            message: format!(
+                "{what} could not be deleted from its cluster within {}s of the resource's \
+                 deletion ({error}); the finalizer is removed so that the resource (and its \
+                 namespace) can go, and {what} may still exist there: delete it by hand",
+                deadline.as_secs()
+            ),
+        }]),
+        _ => Err(error),
+    }
+}
+
+/// When the deletion of `obj` was asked, in seconds since the epoch.
+fn deletion_time(obj: &DynamicObject) -> Option<i64> {
+    obj.metadata
+        .deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
 }
 
 fn resource<K: Resource<DynamicType = ()>>() -> ApiResource {
@@ -75,6 +113,7 @@ struct Context {
     recorder: Recorder,
     metrics: Metrics,
     failures: Mutex<HashMap<String, u32>>,
+    cleanup_deadline: Duration,
 }
 
 impl Context {
@@ -431,7 +470,16 @@ async fn reconcile_link(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Ac
                     action(&outcome.next)
                 }
                 Finalizer::Cleanup(obj) => {
-                    let notes = ctx.links.cleanup(&link, &ctx.objects()).await?;
+                    let notes = match ctx.links.cleanup(&link, &ctx.objects()).await {
+                        Ok(notes) => notes,
+                        Err(e) => abandon_cleanup(
+                            "the link",
+                            e.into(),
+                            deletion_time(&obj),
+                            jiff::Timestamp::now().as_second(),
+                            ctx.cleanup_deadline,
+                        )?,
+                    };
                     ctx.publish(&obj, &ar, &notes).await;
                     ctx.metrics.forget_link(&ns, &obj.name_any());
                     info!("link deleted with its resource");
@@ -475,7 +523,16 @@ async fn reconcile_topic(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<A
                     action(&outcome.next)
                 }
                 Finalizer::Cleanup(obj) => {
-                    let notes = ctx.topics.cleanup(&topic, &ctx.objects()).await?;
+                    let notes = match ctx.topics.cleanup(&topic, &ctx.objects()).await {
+                        Ok(notes) => notes,
+                        Err(e) => abandon_cleanup(
+                            "the topic",
+                            e.into(),
+                            deletion_time(&obj),
+                            jiff::Timestamp::now().as_second(),
+                            ctx.cleanup_deadline,
+                        )?,
+                    };
                     ctx.publish(&obj, &ar, &notes).await;
                     Ok(Action::await_change())
                 }
@@ -618,6 +675,7 @@ pub async fn run_controllers(
         recorder,
         metrics: metrics.clone(),
         failures: Mutex::new(HashMap::new()),
+        cleanup_deadline: config.cleanup_deadline,
     });
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
     let links = link_controller
@@ -654,8 +712,35 @@ pub async fn run_controllers(
 
 #[cfg(test)]
 mod tests {
-    use super::{comparable, is_label_value};
+    use super::{abandon_cleanup, comparable, is_label_value, Error};
     use serde_json::json;
+    use std::time::Duration;
+
+    #[test]
+    fn a_failing_cleanup_is_retried_until_the_deadline_then_abandoned_with_a_warning() {
+        let deadline = Duration::from_secs(600);
+        let err = || Error::Transient("rest-unreachable");
+        // Deleted 9 minutes ago: retried.
+        let r = abandon_cleanup("the link", err(), Some(1_000), 1_540, deadline);
+        assert!(matches!(r, Err(Error::Transient(_))), "{r:?}");
+        // No deletion time known: retried.
+        assert!(abandon_cleanup("the link", err(), None, 1_540, deadline).is_err());
+        // 10 minutes: abandoned, said as a warning that names the cause.
+        let notes = abandon_cleanup("the link", err(), Some(1_000), 1_600, deadline).unwrap();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].warning);
+        assert_eq!(notes[0].reason, "CleanupAbandoned");
+        assert!(
+            notes[0].message.contains("within 600s"),
+            "{}",
+            notes[0].message
+        );
+        assert!(
+            notes[0].message.contains("rest-unreachable"),
+            "{}",
+            notes[0].message
+        );
+    }
 
     #[test]
     fn statuses_differing_only_in_nonzero_lags_compare_equal() {

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 mod support;
 
-use support::{condition, link_from, mirror_status, produce, Operator, GROUP};
+use support::{condition, events, link_from, mirror_status, produce, Operator, GROUP};
 
 /// Polls `f` until it gives a value (45 s at most).
 async fn eventually<T>(what: &str, f: impl AsyncFnMut() -> Option<T>) -> T {
@@ -34,20 +34,6 @@ fn rest_class(fake: &FakeApiServer, url: &str) {
                "metadata": {"name": "dest-rest", "namespace": "dest"},
                "spec": {"kafkaClusterRef": {"name": "kafka-dest"}, "kafkaRest": {"endpoint": url}}}),
     );
-}
-
-/// How many times an Event with `reason` was published (kube's recorder folds repeats of the
-/// same reason on the same object into one Event with a `series.count`).
-fn events(fake: &FakeApiServer, reason: &str) -> u64 {
-    fake.list_raw("events.k8s.io/v1", "events")
-        .into_iter()
-        .filter(|e| e["reason"] == reason)
-        .map(|e| {
-            e.pointer("/series/count")
-                .and_then(Value::as_u64)
-                .unwrap_or(1)
-        })
-        .sum()
 }
 
 async fn set_mirrors(api: &Api<ClusterLink>, name: &str, mirrors: Value) {

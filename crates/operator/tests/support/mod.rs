@@ -23,6 +23,23 @@ impl Operator {
     /// Starts it on `client`; `namespace` limits the watch (and holds the Lease when `lease`),
     /// short lease timings keep leader-election tests fast.
     pub fn start(client: Client, namespace: Option<&str>, identity: &str, lease: bool) -> Operator {
+        Self::start_with_cleanup_deadline(
+            client,
+            namespace,
+            identity,
+            lease,
+            Duration::from_secs(900),
+        )
+    }
+
+    /// The same, giving up a failing clean-up `cleanup_deadline` after a deletion.
+    pub fn start_with_cleanup_deadline(
+        client: Client,
+        namespace: Option<&str>,
+        identity: &str,
+        lease: bool,
+        cleanup_deadline: Duration,
+    ) -> Operator {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let metrics = Metrics::default();
         let config = OperatorConfig {
@@ -30,6 +47,7 @@ impl Operator {
                 namespace: namespace.map(str::to_string),
                 request_timeout: Duration::from_secs(5),
                 instance: identity.into(),
+                cleanup_deadline,
             },
             lease: lease.then(|| {
                 let mut l = LeaseConfig::new(
@@ -150,4 +168,18 @@ pub fn mirror_status(l: &ClusterLink, topic: &str) -> Option<String> {
 /// Produces `n` varied records into two partitions of `topic` with librdkafka.
 pub fn produce(bootstrap: &str, topic: &str, n: usize) {
     rdkafka::produce_all(bootstrap, topic, &rdkafka::varied_records(n, 2, topic));
+}
+
+/// How many times an Event with `reason` was published (kube's recorder folds repeats of the
+/// same reason on the same object into one Event with a `series.count`).
+pub fn events(fake: &clusterlink_testkit::kube_api::FakeApiServer, reason: &str) -> u64 {
+    fake.list_raw("events.k8s.io/v1", "events")
+        .into_iter()
+        .filter(|e| e["reason"] == reason)
+        .map(|e| {
+            e.pointer("/series/count")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+        })
+        .sum()
 }
