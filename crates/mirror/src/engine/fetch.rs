@@ -13,6 +13,7 @@
 //! mirrors that do not fetch current (`paused_lag`).
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clusterlink_kafka::client::{FetchPartition, FetchRequest};
@@ -20,6 +21,7 @@ use clusterlink_kafka::Isolation;
 use tracing::warn;
 
 use super::link::Link;
+use super::mirror::now_ms;
 use super::state::EngineState;
 use super::{accept, checkpoint, lifecycle, out_of_range, paused_lag, topic_sync};
 
@@ -31,6 +33,7 @@ pub(crate) async fn fetch_loop(link: &Link) {
     let mut idle_rounds = 0u32;
     let mut paused_lag_read = None;
     while !link.stopping() {
+        link.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
         let moved = round(link).await;
         paused_lag::refresh_if_due(link, &mut paused_lag_read).await;
         if moved {

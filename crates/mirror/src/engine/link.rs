@@ -57,6 +57,9 @@ pub(crate) struct Link {
     link_paused: AtomicBool,
     /// Set to true when the mirroring task has returned.
     pub(crate) finished: tokio::sync::watch::Sender<bool>,
+    /// When the fetch loop last began a round, in milliseconds since the epoch: the engine's
+    /// heartbeat, which liveness checks read.
+    pub(crate) heartbeat_ms: std::sync::atomic::AtomicI64,
 }
 
 impl Link {
@@ -87,6 +90,7 @@ impl Link {
             stop: AtomicBool::new(false),
             link_paused: AtomicBool::new(false),
             finished: tokio::sync::watch::channel(false).0,
+            heartbeat_ms: std::sync::atomic::AtomicI64::new(super::mirror::now_ms()),
         }
     }
 

@@ -48,7 +48,9 @@ mod state;
 mod status;
 mod topic_sync;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clusterlink_kafka::Client;
 use tracing::{debug, info, info_span, Instrument};
@@ -103,6 +105,20 @@ impl Engine {
     /// The link's settings.
     pub fn settings(&self) -> &LinkSettings {
         &self.link.settings
+    }
+
+    /// Why the engine is not alive, if it is not: its mirroring task ended without being asked
+    /// to, or has not begun a round for longer than `stall_limit` (wedged). A liveness probe's
+    /// answer: a restart is what fixes either.
+    pub fn liveness(&self, stall_limit: Duration) -> Result<(), String> {
+        let finished = *self.link.finished.borrow();
+        let since_ms = mirror::now_ms() - self.link.heartbeat_ms.load(Ordering::Relaxed);
+        liveness(
+            finished,
+            self.link.stopping(),
+            Duration::from_millis(since_ms.max(0) as u64),
+            stall_limit,
+        )
     }
 
     /// Stops the mirroring task after its current round, writing final checkpoints.
@@ -228,8 +244,58 @@ impl Engine {
 /// `Part::wants_data` in `partition`); the produce loop drains the queues into pipelined produce
 /// calls. Neither waits for the other except through the queues, so the source serves the next
 /// batches while the destination appends the last ones.
+/// The liveness verdict of an engine whose task has `finished` (or not) while it was
+/// `stopping` (or not), and began its last round `since` ago.
+fn liveness(
+    finished: bool,
+    stopping: bool,
+    since: Duration,
+    stall_limit: Duration,
+) -> Result<(), String> {
+    if stopping {
+        return Ok(());
+    }
+    if finished {
+        return Err("its mirroring task ended without being asked to".into());
+    }
+    if since > stall_limit {
+        return Err(format!(
+            "its mirroring task has not begun a round for {}s (limit {}s)",
+            since.as_secs(),
+            stall_limit.as_secs()
+        ));
+    }
+    Ok(())
+}
+
 async fn run(link: Arc<Link>) {
     tokio::join!(fetch::fetch_loop(&link), produce::produce_loop(&link));
     debug!("mirroring task stopped");
     link.finished.send_replace(true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_is_alive_while_its_task_loops_within_the_stall_limit() {
+        let limit = Duration::from_secs(300);
+        assert_eq!(
+            liveness(false, false, Duration::from_secs(2), limit),
+            Ok(())
+        );
+        let wedged = liveness(false, false, Duration::from_secs(301), limit).unwrap_err();
+        assert!(
+            wedged.contains("not begun a round for 301s (limit 300s)"),
+            "{wedged}"
+        );
+        let ended = liveness(true, false, Duration::ZERO, limit).unwrap_err();
+        assert!(ended.contains("ended without being asked"), "{ended}");
+        // Asked to stop: neither an ended task nor a quiet one is a fault.
+        assert_eq!(
+            liveness(true, true, Duration::from_secs(999), limit),
+            Ok(())
+        );
+    }
 }

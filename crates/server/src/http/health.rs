@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers), `/readyz` (the local Kafka cluster answers), `/metrics`
+//! `/healthz` (the process answers and every link's engine loops: a task that ended or wedged is
+//! what a restart fixes), `/readyz` (the local Kafka cluster answers), `/metrics`
 //! (Prometheus text, see [`crate::metrics`]) with the request timing that feeds it, and
 //! `/openapi.yaml` (the document of what this server serves, so clients and people can read the
 //! contract from the server they talk to).
@@ -16,8 +17,14 @@ use crate::metrics::ServerMetrics;
 /// The OpenAPI document of the REST API this server serves.
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
 
-pub(super) async fn healthz() -> &'static str {
-    "ok\n"
+pub(super) async fn healthz(State(manager): State<LinkManager>) -> Response {
+    let problems = manager.liveness_problems();
+    if problems.is_empty() {
+        (StatusCode::OK, "ok\n").into_response()
+    } else {
+        let body = problems.join("\n") + "\n";
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    }
 }
 
 pub(super) async fn readyz(State(manager): State<LinkManager>) -> Response {

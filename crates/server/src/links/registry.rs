@@ -32,6 +32,9 @@ pub struct ManagerOptions {
     /// /clusters/{id}/brokers` instead of the brokers' advertised ones (which may be addresses
     /// only the local network knows). Empty: the advertised ones.
     pub advertised_bootstrap: Vec<String>,
+    /// How long an engine's mirroring task may go without beginning a round before `/healthz`
+    /// calls the process not alive (a wedged task is fixed by a restart).
+    pub stall_limit: Duration,
 }
 
 impl Default for ManagerOptions {
@@ -42,6 +45,7 @@ impl Default for ManagerOptions {
             restart_backoff: Duration::from_secs(5),
             password_encoder: None,
             advertised_bootstrap: Vec::new(),
+            stall_limit: Duration::from_secs(600),
         }
     }
 }
@@ -157,6 +161,20 @@ impl LinkManager {
     /// Whether the local cluster answers.
     pub async fn ready(&self) -> bool {
         self.inner.local.refresh_metadata(Some(&[])).await.is_ok()
+    }
+
+    /// What keeps this process from being alive: per link whose engine's task ended or is
+    /// wedged, why. Empty when alive.
+    pub fn liveness_problems(&self) -> Vec<String> {
+        let limit = self.inner.options.stall_limit;
+        self.entries()
+            .into_iter()
+            .filter_map(|(name, entry)| {
+                let engine = lock(&entry.engine);
+                let why = engine.as_ref()?.liveness(limit).err()?;
+                Some(format!("link {name}: {why}"))
+            })
+            .collect()
     }
 
     /// Every link, by name.
