@@ -178,7 +178,7 @@ fn chart_lints_and_renders_with_default_and_every_option_values() {
 
     let every = render(&[&values], &[]);
     let mut expected = expected;
-    expected.extend(["ServiceMonitor".to_string(), "PrometheusRule".to_string()]);
+    expected.extend(["ServiceMonitor", "PrometheusRule", "NetworkPolicy"].map(String::from));
     expected.remove("ClusterRole");
     expected.remove("ClusterRoleBinding");
     assert_eq!(
@@ -281,6 +281,85 @@ fn link_server_options_reach_the_containers_and_are_real_flags() {
     ] {
         assert_eq!(flag_value(&args, flag), Some(value), "{flag} in {args:?}");
     }
+    // The REST API secured: each file mounted read-only where its flag points.
+    for (flag, path, volume) in [
+        (
+            "--rest-tls-cert",
+            "/etc/clusterlink/rest-tls/tls.crt",
+            "rest-tls",
+        ),
+        (
+            "--rest-tls-key",
+            "/etc/clusterlink/rest-tls/tls.key",
+            "rest-tls",
+        ),
+        (
+            "--rest-client-ca",
+            "/etc/clusterlink/rest-tls/ca.crt",
+            "rest-tls",
+        ),
+        (
+            "--rest-basic-auth-file",
+            "/etc/clusterlink/rest-users/users",
+            "rest-users",
+        ),
+        (
+            "--rest-jwt-public-key",
+            "/etc/clusterlink/rest-jwt/issuer.pem",
+            "rest-jwt",
+        ),
+        (
+            "--rest-roles-file",
+            "/etc/clusterlink/rest-roles/roles.yaml",
+            "rest-roles",
+        ),
+    ] {
+        assert_eq!(flag_value(&args, flag), Some(path), "{flag} in {args:?}");
+        let mount = named(&c["volumeMounts"], volume);
+        assert!(
+            path.starts_with(mount["mountPath"].as_str().unwrap()),
+            "{volume}"
+        );
+        assert_eq!(mount["readOnly"].as_bool(), Some(true), "{volume}");
+    }
+    assert_eq!(
+        named(&pod["volumes"], "rest-tls")["secret"]["secretName"].as_str(),
+        Some("destination-link-server-tls")
+    );
+    assert_eq!(
+        named(&pod["volumes"], "rest-roles")["configMap"]["name"].as_str(),
+        Some("link-server-roles")
+    );
+    assert_eq!(
+        flag_value(&args, "--rest-jwt-issuer"),
+        Some("https://login.example.com")
+    );
+    assert_eq!(
+        flag_value(&args, "--rest-jwt-audience"),
+        Some("clusterlink")
+    );
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert_eq!(
+            c[probe]["httpGet"]["scheme"].as_str(),
+            Some("HTTPS"),
+            "{probe}"
+        );
+    }
+    // Only the operator and the listed peers reach the REST port.
+    let policy = find(&every, "NetworkPolicy", "clusterlink-prod-destination");
+    let from = &policy["spec"]["ingress"][0]["from"];
+    assert_eq!(
+        from[0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"].as_str(),
+        Some("operator")
+    );
+    assert_eq!(
+        from[1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str(),
+        Some("monitoring")
+    );
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"]["clusterlink/link-server"].as_str(),
+        Some("destination")
+    );
     // Extra arguments: the shared ones, then the server's, at the end.
     assert_eq!(
         args[args.len() - 4..],
@@ -347,6 +426,9 @@ fn link_server_options_reach_the_containers_and_are_real_flags() {
         "--produce-connections",
         "--max-in-flight",
         "--buffer-max-bytes",
+        "--rest-tls-cert",
+        "--rest-basic-auth-file",
+        "--rest-roles-file",
     ] {
         assert!(!plain_args.iter().any(|a| a == flag), "{flag} by default");
     }
@@ -355,6 +437,14 @@ fn link_server_options_reach_the_containers_and_are_real_flags() {
         2,
         "password encoder and tmp only"
     );
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert_eq!(
+            c[probe]["httpGet"]["scheme"].as_str(),
+            Some("HTTP"),
+            "{probe}"
+        );
+    }
+    assert!(of_kind(&plain, "NetworkPolicy").is_empty());
 
     // Every flag the chart passes is one `clusterlink server` takes.
     let help = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
@@ -416,6 +506,13 @@ fn monitoring_objects_select_the_operator_and_link_servers() {
         }
         assert_eq!(service["spec"]["ports"][0]["name"].as_str(), Some("http"));
     }
+    // Link servers with TLS are scraped over https, trusting the CA given.
+    let endpoint = &servers["spec"]["endpoints"][0];
+    assert_eq!(endpoint["scheme"].as_str(), Some("https"));
+    assert_eq!(
+        endpoint["tlsConfig"]["ca"]["secret"]["key"].as_str(),
+        Some("ca.crt")
+    );
 
     let dashboard = find(&every, "ConfigMap", "clusterlink-prod-dashboard");
     assert_eq!(
