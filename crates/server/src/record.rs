@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// What is stored per link. Sensitive config values are encrypted in the state topic (see
 /// `links::storage`) and clear in memory.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LinkRecord {
     /// The link's name.
     pub name: String,

@@ -3,15 +3,18 @@
 //! configs (types, ranges, defaults) is [`crate::configs`].
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use clusterlink_rest_v3::link_config::{self, is_sensitive};
 use tracing::info;
 
+use super::engines::Reached;
 use super::error::LinkError;
-use super::registry::LinkManager;
+use super::registry::{Entry, LinkManager};
 use super::security::{self, is_security_config};
 use crate::common::lock;
 use crate::configs::{self, ConfigError};
+use crate::record::LinkRecord;
 
 /// One link config as the API shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +51,21 @@ const RESTART_KEYS: [&str; 4] = [
     link_config::METADATA_MAX_AGE_MS,
     link_config::RETRY_BACKOFF_MS,
 ];
+
+/// How often a config change is planned again when the link changed under it.
+const ALTER_ATTEMPTS: usize = 3;
+
+/// A checked config change, ready to apply.
+struct AlterPlan {
+    /// The link as it will be.
+    record: LinkRecord,
+    /// Whether what runs the link restarts (its remote connection changed).
+    restart: bool,
+    /// Whether its local connection (`local.*`) changed.
+    local_changed: bool,
+    /// The source, reached while planning when what runs the link restarts.
+    source: Reached,
+}
 
 impl LinkManager {
     /// Every known link config of a link, set or default (secrets without their value).
@@ -107,15 +125,43 @@ impl LinkManager {
     /// Changes link configs, all or nothing. A change of the source connection (its address,
     /// TLS or SASL settings) or the retry timeout restarts the link's engine (its mirrors resume
     /// from their checkpoints).
+    ///
+    /// The slow part, connecting to a new address, runs outside the lock that serialises link
+    /// changes, so that a remote cluster that takes its time stalls this request only, not
+    /// every other link's; the change is then applied under the lock if the link did not
+    /// change meanwhile, else planned again.
     pub async fn alter_configs(
         &self,
         link: &str,
         ops: &[ConfigOp],
         validate_only: bool,
     ) -> Result<(), LinkError> {
-        let _guard = self.inner.changes.lock().await;
-        let entry = self.entry(link)?;
-        let old = entry.record();
+        for _ in 0..ALTER_ATTEMPTS {
+            let old = self.entry(link)?.record();
+            let plan = self.plan_alter(link, &old, ops).await?;
+            if validate_only {
+                return Ok(());
+            }
+            let _guard = self.inner.changes.lock().await;
+            let entry = self.entry(link)?;
+            if entry.record() != old {
+                continue; // changed by another request meanwhile: plan again from what it is now
+            }
+            return self.apply_alter(link, &entry, plan).await;
+        }
+        Err(LinkError::Invalid(format!(
+            "Cluster link '{link}' kept changing under this request ({ALTER_ATTEMPTS} attempts): \
+             try again"
+        )))
+    }
+
+    /// What altering `old` with `ops` makes of it, checked (and its new address reached).
+    async fn plan_alter(
+        &self,
+        link: &str,
+        old: &LinkRecord,
+        ops: &[ConfigOp],
+    ) -> Result<AlterPlan, LinkError> {
         let mut record = old.clone();
         for op in ops {
             let name = match op {
@@ -193,19 +239,43 @@ impl LinkManager {
                 })?;
             source = Some(client);
         }
-        if validate_only {
-            return Ok(());
-        }
+        // A restarted engine's connection is made here too, outside the lock.
+        let source = match source {
+            Some(c) => Reached::Client(c),
+            None if restart && record.pulls() => Reached::from(self.connect_source(&record).await),
+            None => Reached::NotTried,
+        };
+        Ok(AlterPlan {
+            record,
+            restart,
+            local_changed,
+            source,
+        })
+    }
+
+    /// Applies a planned change to `entry` (under the changes lock).
+    async fn apply_alter(
+        &self,
+        link: &str,
+        entry: &Arc<Entry>,
+        plan: AlterPlan,
+    ) -> Result<(), LinkError> {
+        let AlterPlan {
+            record,
+            restart,
+            local_changed,
+            source,
+        } = plan;
         self.put_record(&record).await?;
         *lock(&entry.record) = record.clone();
         if let Some(engine) = entry.engine() {
             engine.set_link_paused(record.paused());
         }
         if (restart || local_changed) && record.pushes() {
-            self.restart_pusher(&entry, &record).await;
+            self.restart_pusher(entry, &record).await;
         }
         if restart && record.pulls() {
-            self.restart_engine(&entry, &record, source).await;
+            self.restart_engine(entry, &record, source).await;
             info!(link = %link, "link configs changed; engine restarted");
         }
         Ok(())

@@ -8,7 +8,7 @@ use clusterlink_mirror::MirrorState;
 use clusterlink_rest_v3::link_config::{self, ConnectionMode, LinkMode};
 use tracing::{info, warn};
 
-use super::engines::stop_running;
+use super::engines::{stop_running, Reached};
 use super::error::LinkError;
 use super::names::{check_link_name, is_link_id, new_id};
 use super::registry::LinkManager;
@@ -49,7 +49,6 @@ impl LinkManager {
         if link.source_cluster_id.as_deref() == Some(self.cluster_id()) {
             return Err(LinkError::LinkToSelf(self.cluster_id().to_owned()));
         }
-        let _guard = self.inner.changes.lock().await;
         if lock(&self.inner.links).contains_key(&link.name) {
             return Err(LinkError::AlreadyExists(link.name));
         }
@@ -71,6 +70,18 @@ impl LinkManager {
         }
         if validate_only {
             return Ok(());
+        }
+        // The engine's source connection too, before the lock (see below).
+        let source = match source {
+            Some(c) => Reached::Client(c),
+            None if record.pulls() => Reached::from(self.connect_source(&record).await),
+            None => Reached::NotTried,
+        };
+        // Only now the lock that serialises link changes: reaching the source (above) may take
+        // as long as the remote makes it, and must not stall every other link's change.
+        let _guard = self.inner.changes.lock().await;
+        if lock(&self.inner.links).contains_key(&link.name) {
+            return Err(LinkError::AlreadyExists(link.name));
         }
         self.put_record(&record).await?;
         self.add(record.clone(), source).await;

@@ -20,9 +20,31 @@ use crate::common::lock;
 use crate::record::LinkRecord;
 use crate::source_initiated::{PushConfig, Pusher};
 
+/// A link's source cluster, as far as the caller got with it before starting the engine.
+#[derive(Debug)]
+pub(super) enum Reached {
+    /// Connected: the engine starts with this client.
+    Client(Client),
+    /// Tried and failed: the engine is started in the background (the caller holds the lock
+    /// that serialises link changes, and must not wait for the remote a second time).
+    Unreachable(LinkError),
+    /// Not tried: the engine connects now.
+    NotTried,
+}
+
+impl Reached {
+    /// What an attempt to connect came to.
+    pub(super) fn from(result: Result<Client, LinkError>) -> Self {
+        match result {
+            Ok(c) => Reached::Client(c),
+            Err(e) => Reached::Unreachable(e),
+        }
+    }
+}
+
 impl LinkManager {
     /// Registers a link (created, or restored from the state topic) and starts what runs it.
-    pub(super) async fn add(&self, record: LinkRecord, source: Option<Client>) {
+    pub(super) async fn add(&self, record: LinkRecord, source: Reached) {
         let entry = Entry::new(record.clone());
         lock(&self.inner.links).insert(record.name.clone(), entry.clone());
         self.start(&entry, &record, source).await;
@@ -30,7 +52,7 @@ impl LinkManager {
 
     /// Starts what a link runs: its engine when it pulls (retried in the background while the
     /// remote cannot be reached), its pusher when it pushes; nothing for an INBOUND link.
-    async fn start(&self, entry: &Arc<Entry>, record: &LinkRecord, source: Option<Client>) {
+    async fn start(&self, entry: &Arc<Entry>, record: &LinkRecord, source: Reached) {
         if record.pulls() {
             let generation = entry.generation.load(Ordering::SeqCst);
             self.run_engine(entry, record, source, generation).await;
@@ -48,7 +70,7 @@ impl LinkManager {
         &self,
         entry: &Arc<Entry>,
         record: &LinkRecord,
-        source: Option<Client>,
+        source: Reached,
     ) {
         let generation = entry.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let engine = lock(&entry.engine).take();
@@ -68,9 +90,18 @@ impl LinkManager {
         &self,
         entry: &Arc<Entry>,
         record: &LinkRecord,
-        source: Option<Client>,
+        source: Reached,
         generation: u64,
     ) {
+        let source = match source {
+            Reached::Client(c) => Some(c),
+            Reached::NotTried => None,
+            Reached::Unreachable(e) => {
+                entry.set_error(Some(&e));
+                self.restart_in_background(entry.clone(), generation);
+                return;
+            }
+        };
         match self.start_engine(record, source).await {
             Ok(engine) => {
                 *lock(&entry.engine) = Some(engine);

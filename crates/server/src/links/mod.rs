@@ -80,7 +80,7 @@ impl LinkManager {
         };
         for record in records {
             let name = record.name.clone();
-            manager.add(record, None).await;
+            manager.add(record, engines::Reached::NotTried).await;
             info!(link = %name, "link restored");
         }
         manager.spawn_inbound_refresher();
