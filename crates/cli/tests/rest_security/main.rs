@@ -617,6 +617,16 @@ async fn a_slowloris_client_does_not_starve_others(peer: Peer) {
         &big,
     );
     assert_eq!(a.status, 413, "{a:?}");
+    // In Confluent's body, like every other refusal.
+    let body: Value = serde_json::from_str(&a.body).unwrap_or_else(|e| panic!("{e}: {a:?}"));
+    assert_eq!(body["error_code"], 413, "{a:?}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("larger than"),
+        "{a:?}"
+    );
 }
 
 /// `clusterlink status --url` reads a secured link server as a user would: over https with

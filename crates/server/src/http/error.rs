@@ -48,6 +48,16 @@ impl ApiError {
         }
     }
 
+    /// A request body over the limit (413, 413).
+    pub(crate) fn too_large(max_bytes: usize) -> Self {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: 413,
+            message: format!("the request body is larger than {max_bytes} bytes"),
+            category: "too_large",
+        }
+    }
+
     /// No such resource (404, `code`).
     pub(crate) fn not_found(code: u32, message: impl Into<String>) -> Self {
         ApiError {

@@ -22,7 +22,7 @@ mod links;
 mod mirrors;
 mod topics;
 
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 use clusterlink_rest_v3::MirrorAction;
@@ -47,6 +47,7 @@ pub fn secured_router(
     limits: &crate::listener::Limits,
 ) -> Router {
     let counting = manager.clone();
+    let max_body_bytes = limits.max_body_bytes;
     let metrics = ServerMetrics::new(manager.clone());
     let scraped = metrics.clone();
     let routes = Router::new()
@@ -69,7 +70,16 @@ pub fn secured_router(
         ))
         .layer(axum::middleware::map_response(move |r: Response| {
             let counting = counting.clone();
+            let max_body = max_body_bytes;
             async move {
+                // axum refuses an oversized body in plain text: Confluent's body instead.
+                let r = if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+                    && r.extensions().get::<ErrorCategory>().is_none()
+                {
+                    ApiError::too_large(max_body).into_response()
+                } else {
+                    r
+                };
                 if let Some(ErrorCategory(c)) = r.extensions().get::<ErrorCategory>() {
                     counting.count_error(c);
                 }
