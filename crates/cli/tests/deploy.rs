@@ -32,7 +32,7 @@ const OPERATOR_RULES: &[(&str, &str, &[&str])] = &[
         &["get", "list", "watch", "create", "patch", "update", "delete"]),
     ("platform.confluent.io", "kafkatopics/status", &["get", "patch", "update"]),
     ("platform.confluent.io", "kafkatopics/finalizers", &["update"]),
-    ("", "secrets", &["get", "list", "watch"]),
+    ("", "secrets", &["get"]),
     ("events.k8s.io", "events", &["create", "patch"]),
     ("", "events", &["create", "patch"]),
 ];

@@ -1,6 +1,8 @@
 //! The two controllers — ClusterLink and KafkaTopic — on kube's controller runtime, and the
-//! caches of the KafkaRestClasses, Secrets and `Kafka` resources ([`crate::kafkas`]) they
-//! refer to.
+//! caches of the KafkaRestClasses and `Kafka` resources ([`crate::kafkas`]) they refer to.
+//! Secrets are not cached (the operator would hold every Secret of the cluster in memory and
+//! need to list and watch them all): each pass reads the Secrets it refers to by name, so that
+//! the operator needs only `get` on Secrets, and a rotated credential is read at the next pass.
 //!
 //! Resources are watched as `DynamicObject`s and converted per object: a typed watcher fails its
 //! whole list on one malformed object, which would stop every link; here a malformed object gets
@@ -108,7 +110,6 @@ struct Context {
     links: LinkReconciler,
     topics: TopicReconciler,
     rest_classes: Store<DynamicObject>,
-    secrets: Store<Secret>,
     kafkas: KafkaCaches,
     recorder: Recorder,
     metrics: Metrics,
@@ -116,8 +117,12 @@ struct Context {
     cleanup_deadline: Duration,
 }
 
+/// How many times a pass runs again with the Secrets it asked for (one per Secret found).
+const SECRET_ROUNDS: usize = 6;
+
 impl Context {
-    /// The KafkaRestClasses and Secrets, as the reconcile core reads them.
+    /// The ClusterLinks, KafkaRestClasses and `Kafka` resources, as the reconcile core reads
+    /// them; Secrets are read by name when a pass asks for them ([`Context::with_secrets`]).
     fn objects(&self) -> Objects {
         let mut o = Objects::new();
         for l in self.cluster_links.state() {
@@ -136,20 +141,49 @@ impl Context {
                 ),
             }
         }
-        for s in self.secrets.state() {
-            let files = s.data.iter().flatten().filter_map(|(k, v)| {
-                String::from_utf8(v.0.clone())
-                    .ok()
-                    .map(|t| (k.clone(), SecretValue::new(t)))
-            });
-            o.add_secret(
-                s.metadata.namespace.as_deref().unwrap_or("default"),
-                s.metadata.name.as_deref().unwrap_or_default(),
-                files,
-            );
-        }
         self.kafkas.add_to(&mut o);
         o
+    }
+
+    /// Reads the Secrets a pass over `objects` asked for and did not find (by name: the
+    /// operator caches no Secret), into `objects`. Whether any was found: then the pass is
+    /// worth running again.
+    async fn read_missing_secrets(&self, objects: &mut Objects) -> Result<bool, Error> {
+        let mut found = false;
+        for (ns, name) in objects.missing_secrets() {
+            if objects.has_secret(&ns, &name) {
+                continue;
+            }
+            let api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
+            if let Some(secret) = api.get_opt(&name).await? {
+                let files = secret.data.iter().flatten().filter_map(|(k, v)| {
+                    String::from_utf8(v.0.clone())
+                        .ok()
+                        .map(|t| (k.clone(), SecretValue::new(t)))
+                });
+                objects.add_secret(&ns, &name, files);
+                found = true;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Runs `pass` over the objects, reading the Secrets it asks for by name and running it
+    /// again while that finds new ones (each Secret a pass needs is looked up before anything
+    /// is written, so a pass that missed one changed nothing).
+    async fn with_secrets<T, F, Fut>(&self, mut pass: F) -> Result<T, Error>
+    where
+        F: FnMut(Objects) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let mut objects = self.objects();
+        for _ in 0..SECRET_ROUNDS {
+            let out = pass(objects.clone()).await;
+            if !self.read_missing_secrets(&mut objects).await? {
+                return Ok(out);
+            }
+        }
+        Ok(pass(objects).await)
     }
 
     async fn publish(&self, obj: &DynamicObject, ar: &ApiResource, notes: &[Note]) {
@@ -428,7 +462,9 @@ async fn reconcile_link(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Ac
         Ok(link) => finalizer(&api, LINK_FINALIZER, obj.clone(), |event| async {
             match event {
                 Finalizer::Apply(obj) => {
-                    let outcome = ctx.links.reconcile(&link, &ctx.objects()).await;
+                    let outcome = ctx
+                        .with_secrets(async |o| ctx.links.reconcile(&link, &o).await)
+                        .await?;
                     writes = outcome.writes;
                     let mut notes = outcome.notes.clone();
                     // A failed hand-over (RBAC, API refusal) must not hide the status: it is
@@ -470,7 +506,10 @@ async fn reconcile_link(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Ac
                     action(&outcome.next)
                 }
                 Finalizer::Cleanup(obj) => {
-                    let notes = match ctx.links.cleanup(&link, &ctx.objects()).await {
+                    let cleanup = ctx
+                        .with_secrets(async |o| ctx.links.cleanup(&link, &o).await)
+                        .await?;
+                    let notes = match cleanup {
                         Ok(notes) => notes,
                         Err(e) => abandon_cleanup(
                             "the link",
@@ -516,14 +555,19 @@ async fn reconcile_topic(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<A
         Ok(topic) => finalizer(&api, TOPIC_FINALIZER, obj.clone(), |event| async {
             match event {
                 Finalizer::Apply(obj) => {
-                    let outcome = ctx.topics.reconcile(&topic, &ctx.objects()).await;
+                    let outcome = ctx
+                        .with_secrets(async |o| ctx.topics.reconcile(&topic, &o).await)
+                        .await?;
                     writes = outcome.writes;
                     ctx.publish(&obj, &ar, &outcome.notes).await;
                     write_status(&api, &ar, &obj, &outcome.status).await?;
                     action(&outcome.next)
                 }
                 Finalizer::Cleanup(obj) => {
-                    let notes = match ctx.topics.cleanup(&topic, &ctx.objects()).await {
+                    let cleanup = ctx
+                        .with_secrets(async |o| ctx.topics.cleanup(&topic, &o).await)
+                        .await?;
+                    let notes = match cleanup {
                         Ok(notes) => notes,
                         Err(e) => abandon_cleanup(
                             "the topic",
@@ -577,16 +621,6 @@ fn api_for(client: &Client, namespace: Option<&str>, ar: &ApiResource) -> Api<Dy
     }
 }
 
-fn typed_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    }
-}
-
 /// A stream of unit triggers from a broadcast channel (lagging receivers just trigger once more).
 fn triggers(rx: broadcast::Receiver<()>) -> impl Stream<Item = ()> + Send + 'static {
     futures::stream::unfold(rx, |mut rx| async move {
@@ -617,13 +651,6 @@ pub async fn run_controllers(
     )
     .default_backoff()
     .touched_objects();
-    let (secret_store, secret_writer) = reflector::store::<Secret>();
-    let secret_stream = reflector(
-        secret_writer,
-        watcher(typed_api::<Secret>(&client, ns), watcher::Config::default()),
-    )
-    .default_backoff()
-    .touched_objects();
     let (kafkas, kafka_tasks) = KafkaCaches::spawn(&client, ns, tx.clone());
     let tx1 = tx.clone();
     let caches = tokio::spawn(async move {
@@ -631,15 +658,10 @@ pub async fn run_controllers(
             let _ = tx1.send(());
             async {}
         });
-        let sec = secret_stream.for_each(|_| {
-            let _ = tx1.send(());
-            async {}
-        });
-        futures::join!(rc, sec);
+        rc.await;
     });
     let wait = async {
         let _ = rc_store.wait_until_ready().await;
-        let _ = secret_store.wait_until_ready().await;
     };
     if tokio::time::timeout(Duration::from_secs(60), wait)
         .await
@@ -648,7 +670,7 @@ pub async fn run_controllers(
         caches.abort();
         kafka_tasks.iter().for_each(|t| t.abort());
         return Err(Error::Lease(
-            "the KafkaRestClass and Secret caches did not fill within 60 s".into(),
+            "the KafkaRestClass cache did not fill within 60 s".into(),
         ));
     }
     let recorder = Recorder::new(
@@ -670,7 +692,6 @@ pub async fn run_controllers(
         links: LinkReconciler::new(config.request_timeout),
         topics: TopicReconciler::new(config.request_timeout),
         rest_classes: rc_store,
-        secrets: secret_store,
         kafkas,
         recorder,
         metrics: metrics.clone(),

@@ -2,7 +2,8 @@
 //! the CA from `kafkaRest.tls` (a Secret's `cacerts.pem`) and basic credentials from
 //! `kafkaRest.authentication` (a Secret's `basic.txt`). The link comes up and mirrors; a wrong
 //! password is a Ready=False condition that says the link server refused it, without the
-//! password; the right one brings it back. kube's real controller runtime against the
+//! password; the right one brings it back (the operator reads the Secrets by name at each
+//! pass, and never lists or watches Secrets). kube's real controller runtime against the
 //! in-process fake API server, a real link server (TLS, basic, mTLS) over Apache Kafka, data
 //! checked with librdkafka.
 
@@ -100,6 +101,20 @@ async fn a_secured_link_server_is_reached_with_the_rest_class_tls_and_basic_auth
         (c.0 == "True").then_some(())
     })
     .await;
+    // Secrets were read by name only: never listed, watched or cached.
+    let secret_reads: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/secrets"))
+        .collect();
+    assert!(!secret_reads.is_empty());
+    for r in &secret_reads {
+        assert_eq!(r.method, "GET", "{r:?}");
+        assert!(
+            r.path.ends_with("/secrets/rest-creds") || r.path.ends_with("/secrets/rest-tls"),
+            "a Secret read by name only: {r:?}"
+        );
+    }
     op.stop().await;
     server.stop().await;
 }

@@ -2,8 +2,11 @@
 //! ClusterLink of a pair, and the CFK or Strimzi `Kafka` resources whose status publishes a
 //! cluster's endpoint), as a plain in-memory snapshot.
 //!
-//! The operator fills it from its Kubernetes caches, the CLI from the YAML files it is given, the
-//! tests by hand; the reconcile core only reads it, so it never needs to know where objects live.
+//! The operator fills it from its Kubernetes caches (and Secrets read by name: it records the
+//! Secrets a pass asked for and did not find, [`Objects::missing_secrets`], so that the
+//! operator can read exactly those and look again, without caching every Secret of the
+//! cluster), the CLI from the YAML files it is given, the tests by hand; the reconcile core only
+//! reads it, so it never needs to know where objects live.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +24,8 @@ pub struct Objects {
     rest_classes: BTreeMap<(String, String), KafkaRestClass>,
     secrets: BTreeMap<(String, String), BTreeMap<String, SecretValue>>,
     kafkas: BTreeMap<(KafkaKind, String, String), Value>,
+    /// Secrets looked up and not found, by namespace and name.
+    missing_secrets: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<(String, String)>>>,
 }
 
 /// The two `Kafka` resources that describe a cluster an operator manages.
@@ -219,9 +224,35 @@ impl Objects {
         }
     }
 
-    /// A Secret's files by namespace and name.
+    /// A Secret's files by namespace and name (one not found is remembered, see
+    /// [`Objects::missing_secrets`]).
     pub fn secret(&self, namespace: &str, name: &str) -> Option<&BTreeMap<String, SecretValue>> {
-        self.secrets.get(&(namespace.to_string(), name.to_string()))
+        let key = (namespace.to_string(), name.to_string());
+        let found = self.secrets.get(&key);
+        if found.is_none() {
+            self.missing_secrets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key);
+        }
+        found
+    }
+
+    /// The Secrets looked up since this snapshot was made and not found in it (namespace,
+    /// name): what a caller that reads Secrets on demand reads before looking again.
+    pub fn missing_secrets(&self) -> Vec<(String, String)> {
+        self.missing_secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Whether a Secret is in the snapshot.
+    pub fn has_secret(&self, namespace: &str, name: &str) -> bool {
+        self.secrets
+            .contains_key(&(namespace.to_string(), name.to_string()))
     }
 
     /// Every KafkaRestClass.

@@ -126,7 +126,8 @@ The operator's RBAC rules, least privilege (see deploy/operator/rbac.yaml).
   verbs: ["update"]
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  # Read by name when a resource refers to them: never listed, watched or cached.
+  verbs: ["get"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
