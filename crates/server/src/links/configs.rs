@@ -117,6 +117,25 @@ impl LinkManager {
         let entry = self.entry(link)?;
         let old = entry.record();
         let mut record = old.clone();
+        let touched: Vec<&str> = ops
+            .iter()
+            .map(|op| match op {
+                ConfigOp::Set(n, _) | ConfigOp::Delete(n) => n.as_str(),
+            })
+            .collect();
+        let sealed = lock(&entry.sealed).clone();
+        let untouched: Vec<&str> = sealed
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !touched.contains(c))
+            .collect();
+        if !untouched.is_empty() {
+            return Err(LinkError::Invalid(format!(
+                "Cluster link '{link}': config(s) {} cannot be decrypted with this server's \
+                 password encoder secret; set them again (or delete them) in the same request",
+                untouched.join(", ")
+            )));
+        }
         for op in ops {
             let name = match op {
                 ConfigOp::Set(n, _) | ConfigOp::Delete(n) => n,
@@ -144,12 +163,6 @@ impl LinkManager {
             }
         }
         configs::validate_set(&record.configs)?;
-        let touched: Vec<&str> = ops
-            .iter()
-            .map(|op| match op {
-                ConfigOp::Set(n, _) | ConfigOp::Delete(n) => n.as_str(),
-            })
-            .collect();
         let missing = security::credentials_to_resend(&old.configs, &record.configs, &touched);
         if !missing.is_empty() {
             return Err(LinkError::Invalid(format!(
@@ -198,6 +211,13 @@ impl LinkManager {
         }
         self.put_record(&record).await?;
         *lock(&entry.record) = record.clone();
+        if !sealed.is_empty() {
+            // Its credentials are readable again: the link starts.
+            lock(&entry.sealed).clear();
+            self.start(&entry, &record, source).await;
+            info!(link = %link, "undecryptable configs set again; link started");
+            return Ok(());
+        }
         if let Some(engine) = entry.engine() {
             engine.set_link_paused(record.paused());
         }
