@@ -50,7 +50,7 @@ async fn sensitive_configs_are_encrypted_in_the_state_topic(peer: Peer) {
         !record.contains("AT-REST-7731") && !record.contains("PlainLoginModule"),
         "{record}"
     );
-    assert!(record.contains("enc:v1:"), "{record}");
+    assert!(record.contains("enc:v2:"), "{record}");
     assert!(raw.iter().all(
         |m| !text(&m.value).contains("AT-REST-7731") && !text(&m.key).contains("AT-REST-7731")
     ));
