@@ -252,10 +252,8 @@ pub enum Command {
         /// The compacted topic on the local cluster that keeps links, mirrors and checkpoints.
         #[arg(long, default_value = "_clusterlink_state")]
         state_topic: String,
-        /// File holding the password encoder secret that encrypts sensitive link configs at rest
-        /// (without one, links with credentials are refused).
-        #[arg(long, env = "CLUSTERLINK_PASSWORD_ENCODER_SECRET_FILE")]
-        password_encoder_secret_file: Option<PathBuf>,
+        #[command(flatten)]
+        encoder: EncoderFiles,
         #[command(flatten)]
         connections: Connections,
         #[command(flatten)]
@@ -527,4 +525,22 @@ pub struct UrlAccess {
     /// $CLUSTERLINK_REST_TOKEN).
     #[arg(long, value_name = "FILE", requires = "url")]
     pub bearer_token_file: Option<PathBuf>,
+}
+
+/// The password encoder secrets of `clusterlink server`.
+#[derive(Debug, Clone, Args)]
+pub struct EncoderFiles {
+    /// File holding the password encoder secret that encrypts sensitive link configs at rest
+    /// (at least 16 characters; without one, links with credentials are refused).
+    #[arg(long, env = "CLUSTERLINK_PASSWORD_ENCODER_SECRET_FILE")]
+    pub password_encoder_secret_file: Option<PathBuf>,
+    /// File holding the previous password encoder secret, during a rotation (CFK's
+    /// `oldPassword`): values only it decrypts are read and re-encrypted with the current secret
+    /// at start-up, after which it can be dropped.
+    #[arg(
+        long,
+        env = "CLUSTERLINK_PASSWORD_ENCODER_OLD_SECRET_FILE",
+        requires = "password_encoder_secret_file"
+    )]
+    pub password_encoder_old_secret_file: Option<PathBuf>,
 }

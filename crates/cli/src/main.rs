@@ -83,7 +83,7 @@ async fn main() -> ExitCode {
             bootstrap_server,
             listen,
             state_topic,
-            password_encoder_secret_file,
+            encoder,
             connections,
             tuning,
             rest,
@@ -92,7 +92,7 @@ async fn main() -> ExitCode {
                 &bootstrap_server,
                 &listen,
                 &state_topic,
-                password_encoder_secret_file.as_deref(),
+                &encoder,
                 &connections,
                 &tuning,
                 &rest,
@@ -247,14 +247,17 @@ async fn server(
     bootstrap: &str,
     listen: &str,
     state_topic: &str,
-    encoder_secret_file: Option<&std::path::Path>,
+    encoder: &cli::EncoderFiles,
     connections: &Connections,
     tuning: &Tuning,
     rest: &rest_security::RestSecurity,
     retry: Duration,
 ) -> Result<()> {
     let serving = rest.options()?;
-    let mut options = clusterlink_server::ManagerOptions::default();
+    let mut options = clusterlink_server::ManagerOptions {
+        password_encoder: password_encoder(encoder)?,
+        ..Default::default()
+    };
     let mut config = ClientConfig::new(bootstrap);
     config.retry.timeout = retry;
     tuning.apply(&mut options.engine, &mut config);
@@ -281,21 +284,6 @@ async fn server(
         .await
         .with_context(|| format!("connecting to the local cluster at {bootstrap}"))?;
     options.engine.state_topic = state_topic.to_owned();
-    if let Some(path) = encoder_secret_file {
-        let secret = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "reading the password encoder secret from {}",
-                path.display()
-            )
-        })?;
-        let secret = secret.trim_end_matches(['\n', '\r']);
-        anyhow::ensure!(
-            !secret.is_empty(),
-            "the password encoder secret in {} is empty",
-            path.display()
-        );
-        options.password_encoder = Some(clusterlink_server::secrets::PasswordEncoder::new(secret));
-    }
     let manager = clusterlink_server::LinkManager::open(local, options)
         .await
         .context("restoring the links of the local cluster")?;
@@ -316,6 +304,12 @@ async fn server(
     } else {
         "http"
     };
+    if manager.reencrypted() > 0 {
+        eprintln!(
+            "clusterlink server: re-encrypted {} sensitive link config value(s) with the current password encoder secret",
+            manager.reencrypted()
+        );
+    }
     eprintln!(
         "clusterlink server: cluster {} with {} link(s), serving {scheme}://{addr}/kafka/v3",
         manager.cluster_id(),
@@ -332,4 +326,32 @@ async fn server(
     clusterlink_server::serve_with(listener, manager.clone(), serving, shutdown).await?;
     manager.shutdown().await;
     Ok(())
+}
+
+/// The password encoder of `--password-encoder-secret-file` (refused when too short), reading
+/// the values of `--password-encoder-old-secret-file` too.
+fn password_encoder(
+    files: &cli::EncoderFiles,
+) -> Result<Option<clusterlink_server::secrets::PasswordEncoder>> {
+    let read = |path: &std::path::Path, what: &str| -> Result<String> {
+        let secret = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the {what} from {}", path.display()))?;
+        let secret = secret.trim_end_matches(['\n', '\r']).to_owned();
+        anyhow::ensure!(
+            !secret.is_empty(),
+            "the {what} in {} is empty",
+            path.display()
+        );
+        Ok(secret)
+    };
+    let Some(path) = &files.password_encoder_secret_file else {
+        return Ok(None);
+    };
+    let secret = read(path, "password encoder secret")?;
+    let mut encoder = clusterlink_server::secrets::PasswordEncoder::new(&secret)
+        .with_context(|| format!("--password-encoder-secret-file {}", path.display()))?;
+    if let Some(old) = &files.password_encoder_old_secret_file {
+        encoder = encoder.with_old_secret(&read(old, "old password encoder secret")?);
+    }
+    Ok(Some(encoder))
 }

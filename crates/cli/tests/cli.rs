@@ -118,3 +118,40 @@ fn durations_are_human_and_help_has_examples() {
     assert!(help.contains("--request-timeout <DURATION>"), "{help}");
     assert!(help.contains("[default: 30s]"), "{help}");
 }
+
+/// A password encoder secret shorter than 16 characters is refused before anything starts,
+/// naming the file but not the secret; the old secret of a rotation needs the current one.
+#[test]
+fn short_password_encoder_secrets_are_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short");
+    std::fs::write(&short, "tiny-secret-99\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clusterlink"))
+        .args(["server", "--bootstrap-server", "127.0.0.1:1"])
+        .arg("--password-encoder-secret-file")
+        .arg(&short)
+        .env("CLUSTERLINK_RETRY_TIMEOUT_MS", "300")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("at least 16") && err.contains(&*short.to_string_lossy()),
+        "{err}"
+    );
+    assert!(
+        !err.contains("tiny-secret-99") && !err.contains("127.0.0.1:1"),
+        "{err}"
+    );
+
+    let out = clusterlink(&[
+        "server",
+        "--bootstrap-server",
+        "127.0.0.1:1",
+        "--password-encoder-old-secret-file",
+        &short.to_string_lossy(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--password-encoder-secret-file"), "{err}");
+}

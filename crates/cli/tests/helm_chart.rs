@@ -272,6 +272,30 @@ fn link_server_options_reach_the_containers_and_are_real_flags() {
         volume["secret"]["items"][0]["path"].as_str(),
         Some("admin.properties")
     );
+    // The previous password encoder secret, during a rotation, mounted beside the current one.
+    assert_eq!(
+        flag_value(&args, "--password-encoder-old-secret-file"),
+        Some("/etc/clusterlink/password-encoder-old/previous")
+    );
+    assert_eq!(
+        flag_value(&args, "--password-encoder-secret-file"),
+        Some("/etc/clusterlink/password-encoder/secret")
+    );
+    let mount = named(&c["volumeMounts"], "password-encoder-old");
+    assert_eq!(
+        mount["mountPath"].as_str(),
+        Some("/etc/clusterlink/password-encoder-old")
+    );
+    assert_eq!(mount["readOnly"].as_bool(), Some(true));
+    let volume = named(&pod["volumes"], "password-encoder-old");
+    assert_eq!(
+        volume["secret"]["secretName"].as_str(),
+        Some("encoder-previous")
+    );
+    assert_eq!(
+        volume["secret"]["items"][0]["key"].as_str(),
+        Some("previous")
+    );
     // Engine settings: the server's own over the shared ones.
     for (flag, value) in [
         ("--partition-max-bytes", "2097152"),
@@ -408,6 +432,19 @@ fn link_server_options_reach_the_containers_and_are_real_flags() {
         volume["secret"]["secretName"].as_str(),
         Some("source-client-config")
     );
+    // An old encoder Secret named by a string: its key defaults to CFK's name.
+    assert_eq!(
+        flag_value(&source_args, "--password-encoder-old-secret-file"),
+        Some("/etc/clusterlink/password-encoder-old/password-encoder-secret")
+    );
+    let volume = named(
+        &source["spec"]["template"]["spec"]["volumes"],
+        "password-encoder-old",
+    );
+    assert_eq!(
+        volume["secret"]["secretName"].as_str(),
+        Some("encoder-source-previous")
+    );
 
     // Without these values: none of the flags, mounts or volumes.
     let plain = render(
@@ -422,6 +459,7 @@ fn link_server_options_reach_the_containers_and_are_real_flags() {
     let plain_args = strings(&c["args"]);
     for flag in [
         "--command-config",
+        "--password-encoder-old-secret-file",
         "--partition-max-bytes",
         "--produce-connections",
         "--max-in-flight",

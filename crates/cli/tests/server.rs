@@ -43,10 +43,21 @@ impl Server {
     /// of its own (the cluster may be shared), with `extra` arguments.
     fn start(bootstrap: &str, addr: &str, extra: &[&str], stderr: Stdio) -> Server {
         let state_topic = unique_name("_clusterlink_state");
+        Self::start_on(bootstrap, addr, &state_topic, extra, stderr)
+    }
+
+    /// The same with its state in `state_topic` (a restarted server finds its links there).
+    fn start_on(
+        bootstrap: &str,
+        addr: &str,
+        state_topic: &str,
+        extra: &[&str],
+        stderr: Stdio,
+    ) -> Server {
         Server(
             Command::new(env!("CARGO_BIN_EXE_clusterlink"))
                 .args(["server", "--bootstrap-server", bootstrap, "--listen", addr])
-                .args(["--state-topic", &state_topic])
+                .args(["--state-topic", state_topic])
                 .args(extra)
                 .stderr(stderr)
                 .spawn()
@@ -274,7 +285,93 @@ async fn server_authenticates_to_its_local_cluster_with_command_config(peer: Pee
     assert!(!err.contains("not-the-pw"), "the password leaked: {err}");
 }
 
+/// `--password-encoder-old-secret-file`: a link created under one secret is re-encrypted at
+/// the start with a new secret and the old one (the server says how many values), then runs
+/// under the new secret alone.
+async fn server_rotates_its_password_encoder_secret(peer: Peer) {
+    let local = peer.cluster(Side::A).unwrap();
+    let source = peer.cluster(Side::B).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let second = dir.path().join("second");
+    std::fs::write(&first, "first-cli-encoder-secret\n").unwrap();
+    std::fs::write(&second, "second-cli-encoder-secret\n").unwrap();
+    let (first, second) = (first.to_str().unwrap(), second.to_str().unwrap());
+    let state_topic = unique_name("_clusterlink_state");
+    let id = local.cluster_id();
+    let links = format!("/v3/clusters/{id}/links");
+    // Runs a server with `secrets` until the link "vault" is ACTIVE; its standard error.
+    let run = |secrets: &[&str]| {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut server = Server::start_on(
+            &local.bootstrap(),
+            &addr,
+            &state_topic,
+            secrets,
+            Stdio::piped(),
+        );
+        wait_until_serving(&addr, &mut server.0);
+        (server, addr)
+    };
+    let (server, addr) = run(&["--password-encoder-secret-file", first]);
+    let jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required username='u' password='CLI-ROTATE-1';";
+    let body = json!({
+        "source_cluster_id": source.cluster_id(),
+        "configs": [
+            {"name": "bootstrap.servers", "value": source.bootstrap()},
+            {"name": "sasl.jaas.config", "value": jaas},
+        ],
+    });
+    let (status, text) = request(
+        &addr,
+        "POST",
+        &format!("{links}?link_name=vault"),
+        Some(&body),
+    )
+    .expect("create the link");
+    assert!(status < 300, "{status} {text}");
+    drop(server);
+
+    let stderr_until_active = |mut server: Server, addr: &str| {
+        let start = Instant::now();
+        loop {
+            let (_, text) = get(addr, &format!("{links}/vault")).unwrap();
+            if text.contains("\"ACTIVE\"") {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "{text}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server.0.kill().unwrap();
+        let mut err = String::new();
+        server
+            .0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert!(!err.contains("CLI-ROTATE-1"), "{err}");
+        err
+    };
+    let (server, addr) = run(&[
+        "--password-encoder-secret-file",
+        second,
+        "--password-encoder-old-secret-file",
+        first,
+    ]);
+    let err = stderr_until_active(server, &addr);
+    assert!(
+        err.contains("re-encrypted 1 sensitive link config value(s)"),
+        "{err}"
+    );
+    let (server, addr) = run(&["--password-encoder-secret-file", second]);
+    let err = stderr_until_active(server, &addr);
+    assert!(!err.contains("re-encrypted"), "{err}");
+}
+
 peer_tests! {
     server_serves_the_cluster_and_stops_on_sigterm: [kafka, tansu];
     server_authenticates_to_its_local_cluster_with_command_config: [kafka, tansu];
+    server_rotates_its_password_encoder_secret: [kafka];
 }

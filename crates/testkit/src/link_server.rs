@@ -63,7 +63,7 @@ pub fn options() -> ManagerOptions {
         engine,
         connect_timeout: Duration::from_secs(3),
         restart_backoff: Duration::from_millis(300),
-        password_encoder: Some(PasswordEncoder::new(ENCODER_SECRET)),
+        password_encoder: Some(PasswordEncoder::new(ENCODER_SECRET).expect("a long enough secret")),
         ..ManagerOptions::default()
     }
 }

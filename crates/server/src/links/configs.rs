@@ -63,6 +63,8 @@ struct AlterPlan {
     restart: bool,
     /// Whether its local connection (`local.*`) changed.
     local_changed: bool,
+    /// Whether configs it could not decrypt were set again (then the link starts).
+    unsealed: bool,
     /// The source, reached while planning when what runs the link restarts.
     source: Reached,
 }
@@ -137,14 +139,16 @@ impl LinkManager {
         validate_only: bool,
     ) -> Result<(), LinkError> {
         for _ in 0..ALTER_ATTEMPTS {
-            let old = self.entry(link)?.record();
-            let plan = self.plan_alter(link, &old, ops).await?;
+            let entry = self.entry(link)?;
+            let old = entry.record();
+            let sealed = lock(&entry.sealed).clone();
+            let plan = self.plan_alter(link, &old, &sealed, ops).await?;
             if validate_only {
                 return Ok(());
             }
             let _guard = self.inner.changes.lock().await;
             let entry = self.entry(link)?;
-            if entry.record() != old {
+            if entry.record() != old || *lock(&entry.sealed) != sealed {
                 continue; // changed by another request meanwhile: plan again from what it is now
             }
             return self.apply_alter(link, &entry, plan).await;
@@ -156,13 +160,33 @@ impl LinkManager {
     }
 
     /// What altering `old` with `ops` makes of it, checked (and its new address reached).
+    /// `sealed` are the configs of `old` this server cannot decrypt.
     async fn plan_alter(
         &self,
         link: &str,
         old: &LinkRecord,
+        sealed: &[String],
         ops: &[ConfigOp],
     ) -> Result<AlterPlan, LinkError> {
         let mut record = old.clone();
+        let touched: Vec<&str> = ops
+            .iter()
+            .map(|op| match op {
+                ConfigOp::Set(n, _) | ConfigOp::Delete(n) => n.as_str(),
+            })
+            .collect();
+        let untouched: Vec<&str> = sealed
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !touched.contains(c))
+            .collect();
+        if !untouched.is_empty() {
+            return Err(LinkError::Invalid(format!(
+                "Cluster link '{link}': config(s) {} cannot be decrypted with this server's \
+                 password encoder secret; set them again (or delete them) in the same request",
+                untouched.join(", ")
+            )));
+        }
         for op in ops {
             let name = match op {
                 ConfigOp::Set(n, _) | ConfigOp::Delete(n) => n,
@@ -190,12 +214,6 @@ impl LinkManager {
             }
         }
         configs::validate_set(&record.configs)?;
-        let touched: Vec<&str> = ops
-            .iter()
-            .map(|op| match op {
-                ConfigOp::Set(n, _) | ConfigOp::Delete(n) => n.as_str(),
-            })
-            .collect();
         let missing = security::credentials_to_resend(&old.configs, &record.configs, &touched);
         if !missing.is_empty() {
             return Err(LinkError::Invalid(format!(
@@ -239,16 +257,20 @@ impl LinkManager {
                 })?;
             source = Some(client);
         }
-        // A restarted engine's connection is made here too, outside the lock.
+        // The connection of an engine that (re)starts is made here too, outside the lock.
+        let unsealed = !sealed.is_empty();
         let source = match source {
             Some(c) => Reached::Client(c),
-            None if restart && record.pulls() => Reached::from(self.connect_source(&record).await),
+            None if (restart || unsealed) && record.pulls() => {
+                Reached::from(self.connect_source(&record).await)
+            }
             None => Reached::NotTried,
         };
         Ok(AlterPlan {
             record,
             restart,
             local_changed,
+            unsealed,
             source,
         })
     }
@@ -264,10 +286,18 @@ impl LinkManager {
             record,
             restart,
             local_changed,
+            unsealed,
             source,
         } = plan;
         self.put_record(&record).await?;
         *lock(&entry.record) = record.clone();
+        if unsealed {
+            // Its credentials are readable again: the link starts.
+            lock(&entry.sealed).clear();
+            self.start(entry, &record, source).await;
+            info!(link = %link, "undecryptable configs set again; link started");
+            return Ok(());
+        }
         if let Some(engine) = entry.engine() {
             engine.set_link_paused(record.paused());
         }

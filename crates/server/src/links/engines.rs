@@ -50,9 +50,18 @@ impl LinkManager {
         self.start(&entry, &record, source).await;
     }
 
+    /// Registers a stored link whose `sealed` configs cannot be decrypted: it reports `error`
+    /// and runs nothing until they are set again.
+    pub(super) fn add_sealed(&self, record: LinkRecord, sealed: Vec<String>, error: &LinkError) {
+        let entry = Entry::new(record.clone());
+        entry.set_error(Some(error));
+        *lock(&entry.sealed) = sealed;
+        lock(&self.inner.links).insert(record.name.clone(), entry);
+    }
+
     /// Starts what a link runs: its engine when it pulls (retried in the background while the
     /// remote cannot be reached), its pusher when it pushes; nothing for an INBOUND link.
-    async fn start(&self, entry: &Arc<Entry>, record: &LinkRecord, source: Reached) {
+    pub(super) async fn start(&self, entry: &Arc<Entry>, record: &LinkRecord, source: Reached) {
         if record.pulls() {
             let generation = entry.generation.load(Ordering::SeqCst);
             self.run_engine(entry, record, source, generation).await;

@@ -87,6 +87,16 @@ pub enum LinkError {
     /// Stored state could not be read.
     #[error("state topic: {0}")]
     State(String),
+    /// Sensitive configs of a stored link cannot be decrypted: the link does not run.
+    #[error("Cluster link '{link}': config(s) {configs}: {reason}; start the server with the secret that encrypted them (as --password-encoder-secret-file, or as --password-encoder-old-secret-file to re-encrypt them), or set them again")]
+    Undecryptable {
+        /// Link name.
+        link: String,
+        /// The configs' names, comma-separated.
+        configs: String,
+        /// Why (never a value).
+        reason: String,
+    },
 }
 
 impl LinkError {
@@ -108,6 +118,7 @@ impl LinkError {
             LinkError::Mirror(e) => e.category(),
             LinkError::Local(e) => e.category(),
             LinkError::State(_) => "state",
+            LinkError::Undecryptable { .. } => "undecryptable",
         }
     }
 }

@@ -38,11 +38,12 @@ mod status;
 mod storage;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use clusterlink_kafka::Client;
 use clusterlink_mirror::store::KafkaStore;
-use tracing::info;
+use tracing::{info, warn};
 
 pub use crate::common::cluster_id_of;
 pub use configs::{ConfigOp, LinkConfig};
@@ -64,7 +65,7 @@ impl LinkManager {
             .await
             .map_err(LinkError::Local)?;
         let all = store.load().await.map_err(LinkError::Local)?;
-        let records = storage::stored_records(&all, options.password_encoder.as_ref())?;
+        let stored = storage::stored_records(&all, options.password_encoder.as_ref())?;
         let manager = LinkManager {
             inner: Arc::new(Inner {
                 local,
@@ -76,12 +77,43 @@ impl LinkManager {
                 inbound: Mutex::new(all),
                 heartbeats: Mutex::new(BTreeMap::new()),
                 errors: Mutex::new(BTreeMap::new()),
+                reencrypted: AtomicUsize::new(0),
             }),
         };
-        for record in records {
+        for storage::Stored {
+            record,
+            stale,
+            sealed,
+        } in stored
+        {
             let name = record.name.clone();
+            if let Some(sealed) = sealed {
+                let e = sealed.error(&name);
+                warn!(link = %name, error = %e, "link restored but not running");
+                manager.add_sealed(record, sealed.configs, &e);
+                continue;
+            }
+            if stale > 0 {
+                // Stored again with the current secret in the current format, so that the old
+                // secret can be dropped.
+                match manager.put_record(&record).await {
+                    Ok(()) => {
+                        manager.inner.reencrypted.fetch_add(stale, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        warn!(link = %name, error = %e, "re-encrypting the link's sensitive configs failed; the next start tries again");
+                    }
+                }
+            }
             manager.add(record, engines::Reached::NotTried).await;
             info!(link = %name, "link restored");
+        }
+        let reencrypted = manager.reencrypted();
+        if reencrypted > 0 {
+            info!(
+                values = reencrypted,
+                "re-encrypted {reencrypted} sensitive link config value(s) with the current password encoder secret"
+            );
         }
         manager.spawn_inbound_refresher();
         manager.spawn_housekeeping();

@@ -3,7 +3,7 @@
 //! every operation starts with.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,8 @@ pub(super) struct Inner {
     /// so that clock skew between the clusters' servers does not matter).
     pub heartbeats: Mutex<BTreeMap<String, (Vec<u8>, Instant)>>,
     pub errors: Mutex<BTreeMap<&'static str, u64>>,
+    /// Sensitive values re-encrypted with the current secret when the manager opened.
+    pub reencrypted: AtomicUsize,
 }
 
 /// One link: its record, and what runs it.
@@ -82,6 +84,9 @@ pub(super) struct Entry {
     /// The pushing side of a source-initiated link.
     pub pusher: Mutex<Option<Pusher>>,
     pub error: Mutex<Option<Failure>>,
+    /// Sensitive configs stored encrypted with a secret this server does not have: the link
+    /// does not run until they are set again (their values in `record` are still encrypted).
+    pub sealed: Mutex<Vec<String>>,
     /// Bumped whenever the running engine is replaced or the link deleted: a starter task of an
     /// older generation gives up.
     pub generation: AtomicU64,
@@ -98,6 +103,7 @@ impl Entry {
                 message: "starting".into(),
                 authentication: false,
             })),
+            sealed: Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
         })
     }
@@ -130,6 +136,12 @@ impl LinkManager {
     /// The local cluster's id.
     pub fn cluster_id(&self) -> &str {
         &self.inner.cluster_id
+    }
+
+    /// How many sensitive values were re-encrypted with the current password encoder secret
+    /// when the manager opened (an older format, or the old secret of a rotation).
+    pub fn reencrypted(&self) -> usize {
+        self.inner.reencrypted.load(Ordering::SeqCst)
     }
 
     /// The local cluster's client.

@@ -106,6 +106,12 @@ impl LinkManager {
                 authentication_failed = true;
             }
         }
+        if !lock(&entry.sealed).is_empty() {
+            // Its credentials cannot be decrypted: nothing runs, whatever its mode.
+            up = false;
+            error = lock(&entry.error).clone().map(|f| f.message);
+            authentication_failed = false;
+        }
         let mode = record.link_mode();
         LinkStatus {
             name: record.name.clone(),
