@@ -12,7 +12,8 @@
 //! `kafka_protocol::compression`.
 //!
 //! The files follow the bytes, bottom up:
-//! - `codec`: compression codecs, varints and nullable bytes, and [`RecordError`];
+//! - `codec`: compression codecs (decompression capped), varints and nullable bytes, and
+//!   [`RecordError`];
 //! - `header`: the v2 batch header's layout and attribute bits, read without the records;
 //! - `record`: one record decoded (and encoded), control markers;
 //! - `batch`: whole raw batches: split, check, rewrite for a producer, decode, encode;
@@ -25,10 +26,12 @@ mod record;
 mod txn;
 
 pub use batch::{encode_batch, split_batches, BatchSpec, RawBatch};
-pub use codec::{Compression, RecordError};
+pub use codec::{Compression, RecordError, MAX_DECOMPRESSED_BATCH_BYTES};
 pub use header::{BatchHeader, BATCH_HEADER_LEN};
 pub use record::{ControlType, Header, Record};
 pub use txn::{AbortedTxn, Resolved, TxnResolver};
 
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod tests;
