@@ -8,8 +8,9 @@
 //! decoded and re-encoded, with their codec kept.
 //!
 //! Records are decoded by our own code rather than `kafka_protocol::records`, because that one
-//! folds duplicate header keys into a map, and Kafka allows them; the codecs themselves come from
-//! `kafka_protocol::compression`.
+//! folds duplicate header keys into a map, and Kafka allows them. Compression goes through
+//! `kafka_protocol::compression`; decompression reads the codec crates directly, so that it stops
+//! at a cap (see `codec`).
 //!
 //! The files follow the bytes, bottom up:
 //! - `codec`: compression codecs (decompression capped), varints and nullable bytes, and
