@@ -164,5 +164,6 @@ pub fn record_batches(data: &[u8]) -> Result<usize, RecordError> {
     Ok(decoded)
 }
 
+pub mod seeds;
 #[cfg(test)]
 mod tests;
