@@ -20,6 +20,8 @@
 pub mod client;
 pub mod connection;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod records;
 pub mod sasl;
 pub mod tls;

@@ -6,6 +6,14 @@
 //! Anything that breaks the framing (a size outside `4..=max_response_bytes`, an answer nobody
 //! asked for, a header that does not decode) closes the connection: after it, no byte on the
 //! stream can be trusted to start a frame.
+//!
+//! A broker is not trusted with memory: the size prefix is checked against the limit before
+//! anything is allocated, and even a size within it only reserves a first chunk; the buffer grows
+//! with the bytes that actually arrive, so a broker that announces 256 MiB and sends ten bytes
+//! costs ten bytes. Inside the frame, every length the body declares (arrays, strings, bytes) is
+//! bounded by the bytes left in the frame before the decoder allocates for it: that is the patch
+//! to `kafka-protocol` in `vendor/kafka-protocol` (see its `PATCHED.md`), which this crate relies
+//! on, and which `crate::fuzzing` and `tests/hostile_broker.rs` check.
 
 use std::sync::Arc;
 
@@ -67,6 +75,47 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     }
 }
 
+/// The most a response frame reserves before its bytes arrive; past it, the buffer grows with
+/// what is read.
+const FIRST_CHUNK: usize = 64 << 10;
+
+/// Checks a response frame's size prefix: it must hold at least the correlation id and stay
+/// within the limit. Nothing is allocated before this says yes.
+pub(crate) fn frame_len(size: i32, max_bytes: usize) -> Result<usize, String> {
+    match usize::try_from(size) {
+        Ok(len) if (4..=max_bytes).contains(&len) => Ok(len),
+        _ => Err(format!(
+            "response frame size {size} outside 4..={max_bytes}"
+        )),
+    }
+}
+
+/// The correlation id at the start of a frame that [`frame_len`] accepted.
+pub(crate) fn correlation_id(frame: &[u8]) -> i32 {
+    i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]])
+}
+
+/// Decodes the response header at the start of a frame, leaving the body.
+pub(crate) fn strip_response_header(
+    frame: &mut Bytes,
+    api: ApiKey,
+    version: i16,
+) -> Result<(), String> {
+    ResponseHeader::decode(frame, api.response_header_version(version))
+        .map(|_| ())
+        .map_err(|e| format!("bad response header: {e:#}"))
+}
+
+/// Reads the `len` bytes of one frame; the buffer grows with the bytes received.
+async fn read_frame<R: AsyncRead + Unpin>(read: &mut R, len: usize) -> std::io::Result<Bytes> {
+    let mut frame = Vec::with_capacity(len.min(FIRST_CHUNK));
+    read.take(len as u64).read_to_end(&mut frame).await?;
+    if frame.len() < len {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(frame.into())
+}
+
 /// Reads response frames until the stream ends or breaks the framing, then closes the
 /// connection with the reason.
 pub(super) async fn read_loop<R: AsyncRead + Unpin>(
@@ -82,26 +131,24 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
             }
             Err(e) => break format!("read failed: {e}"),
         };
-        if size < 4 || size as usize > max_bytes {
-            break format!("response frame size {size} outside 4..={max_bytes}");
-        }
-        let mut frame = BytesMut::zeroed(size as usize);
-        if let Err(e) = read.read_exact(&mut frame).await {
-            break format!("read failed mid-response: {e}");
-        }
-        let mut frame = frame.freeze();
-        let correlation_id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+        let len = match frame_len(size, max_bytes) {
+            Ok(len) => len,
+            Err(reason) => break reason,
+        };
+        let mut frame = match read_frame(&mut read, len).await {
+            Ok(frame) => frame,
+            Err(e) => break format!("read failed mid-response: {e}"),
+        };
+        let correlation_id = correlation_id(&frame);
         let Some(p) = shared.take(correlation_id) else {
             break format!("response with unknown correlation id {correlation_id}");
         };
-        let header_version = p.api.response_header_version(p.version);
-        let result = match ResponseHeader::decode(&mut frame, header_version) {
-            Ok(_) => Ok(frame),
-            Err(e) => Err(Error::Protocol {
+        let result = strip_response_header(&mut frame, p.api, p.version)
+            .map(|()| frame)
+            .map_err(|message| Error::Protocol {
                 broker: shared.broker.clone(),
-                message: format!("bad response header: {e:#}"),
-            }),
-        };
+                message,
+            });
         let bad = result.is_err();
         let _ = p.reply.send(result);
         if bad {

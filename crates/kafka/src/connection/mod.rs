@@ -27,7 +27,7 @@
 mod authenticate;
 mod config;
 mod connect_to;
-mod frame;
+pub(crate) mod frame;
 mod messenger;
 mod open;
 mod pending;

@@ -4,7 +4,7 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::codec::{compress, decompress, Compression, RecordError};
+use super::codec::{compress, decompress, Compression, RecordError, MAX_DECOMPRESSED_BATCH_BYTES};
 use super::header::{
     BatchHeader, ATTR_CONTROL, ATTR_TIMESTAMP_TYPE, ATTR_TRANSACTIONAL, BATCH_HEADER_LEN,
     CRC_START, LOG_OVERHEAD,
@@ -92,13 +92,27 @@ impl RawBatch {
         }
     }
 
-    /// Decodes the records (decompressing them if needed).
+    /// Decodes the records (decompressing them if needed, up to
+    /// [`MAX_DECOMPRESSED_BATCH_BYTES`]).
     pub fn records(&self) -> Result<Vec<Record>, RecordError> {
+        self.records_within(MAX_DECOMPRESSED_BATCH_BYTES)
+    }
+
+    /// Decodes the records; records that decompress to more than `limit` bytes are
+    /// [`RecordError::TooLarge`], found without allocating past the limit.
+    pub fn records_within(&self, limit: usize) -> Result<Vec<Record>, RecordError> {
         let h = &self.header;
         let compression = h.compression();
         let body = self.bytes.slice(BATCH_HEADER_LEN..);
-        let plain = decompress(compression, body)?;
+        let plain = decompress(compression, body, limit)?;
         let mut buf = &plain[..];
+        if h.record_count < 0 || h.record_count as usize > buf.len() {
+            return Err(RecordError::Invalid(format!(
+                "{} records claimed in {} bytes",
+                h.record_count,
+                buf.len()
+            )));
+        }
         // A count from the wire is not trusted for allocation: every record takes >= 7 bytes.
         let mut records = Vec::with_capacity((h.record_count as usize).min(buf.len() / 7 + 1));
         for _ in 0..h.record_count {
@@ -121,7 +135,11 @@ impl RawBatch {
         let mut records = self.records()?;
         let old: Vec<i64> = records.iter().map(|r| r.offset).collect();
         for (i, r) in records.iter_mut().enumerate() {
-            r.offset = self.header.base_offset + i as i64;
+            r.offset = self
+                .header
+                .base_offset
+                .checked_add(i as i64)
+                .ok_or_else(|| RecordError::Invalid("renumbered offsets overflow".into()))?;
         }
         let spec = BatchSpec::from_header(&self.header);
         Ok((encode_batch(&spec, &records)?, old))
@@ -211,8 +229,10 @@ pub fn encode_batch(spec: &BatchSpec, records: &[Record]) -> Result<RawBatch, Re
     if records.windows(2).any(|w| w[1].offset <= w[0].offset) {
         return Err(RecordError::Invalid("record offsets must increase".into()));
     }
-    let last_offset_delta = i32::try_from(last - base_offset)
-        .map_err(|_| RecordError::Invalid("offset span exceeds a batch".into()))?;
+    let last_offset_delta = last
+        .checked_sub(base_offset)
+        .and_then(|span| i32::try_from(span).ok())
+        .ok_or_else(|| RecordError::Invalid("offset span exceeds a batch".into()))?;
     let base_timestamp = records.iter().map(|r| r.timestamp).min().unwrap_or(-1);
     let max_timestamp = if spec.log_append_time {
         first.timestamp

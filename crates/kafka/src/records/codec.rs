@@ -4,9 +4,27 @@
 //! Everything above (headers, records, whole batches) is written in terms of these, so that a
 //! malformed length or a varint that overflows is caught in one place, as a [`RecordError`]
 //! rather than a panic.
+//!
+//! Decompression is ours rather than `kafka_protocol::compression`'s because that one inflates
+//! whatever the input says, without a limit: a few kilobytes of zstd or gzip from a hostile (or
+//! broken) broker can claim gigabytes. Here every codec streams into a buffer that stops at a cap
+//! ([`MAX_DECOMPRESSED_BATCH_BYTES`] unless the caller gives another), and snappy's declared
+//! lengths are checked against the cap before its output buffer is made. Compression, whose input
+//! is ours, still goes through `kafka_protocol::compression`.
+
+use std::io::Read;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::compression::{self as codec, Compressor, Decompressor};
+use kafka_protocol::compression::{self as codec, Compressor};
+
+/// The largest a batch's records may be once decompressed, unless the caller sets another limit.
+/// Kafka bounds batches by their compressed size (`max.message.bytes`, 1 MiB by default), so a
+/// real batch past this would need a compression ratio of over 100 at that size; a hostile one
+/// is stopped here rather than at the allocator.
+pub const MAX_DECOMPRESSED_BATCH_BYTES: usize = 128 << 20;
+
+/// The xerial framing Kafka's Java client writes around snappy blocks.
+const XERIAL_HEADER: &[u8; 16] = b"\x82SNAPPY\x00\x00\x00\x00\x01\x00\x00\x00\x01";
 
 /// The attribute bits that name a batch's codec.
 const ATTR_COMPRESSION_MASK: i16 = 0x07;
@@ -34,6 +52,14 @@ pub enum RecordError {
     /// A field has a value the format does not allow.
     #[error("invalid record batch: {0}")]
     Invalid(String),
+    /// The records would decompress to more than the limit; nothing past it was allocated.
+    #[error("{codec:?} batch decompresses to more than {limit} bytes")]
+    TooLarge {
+        /// The batch's codec.
+        codec: Compression,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The codec failed to compress or decompress.
     #[error("{codec:?} codec failed: {message}")]
     Codec {
@@ -103,18 +129,91 @@ fn codec_error(codec: Compression, e: impl std::fmt::Display) -> RecordError {
     }
 }
 
-pub(super) fn decompress(compression: Compression, body: Bytes) -> Result<Bytes, RecordError> {
-    fn run<D: Decompressor<Bytes>>(mut body: Bytes) -> anyhow::Result<Bytes> {
-        D::decompress(&mut body, |b| Ok(b.copy_to_bytes(b.remaining())))
+/// Decompresses a batch's records, failing with [`RecordError::TooLarge`] past `limit` bytes.
+pub(super) fn decompress(
+    compression: Compression,
+    body: Bytes,
+    limit: usize,
+) -> Result<Bytes, RecordError> {
+    let failed = |e: std::io::Error| codec_error(compression, e);
+    match compression {
+        Compression::None => Ok(body),
+        Compression::Gzip => read_capped(
+            flate2::read::MultiGzDecoder::new(&body[..]),
+            compression,
+            limit,
+        ),
+        Compression::Lz4 => {
+            let decoder = lz4::Decoder::new(&body[..]).map_err(failed)?;
+            read_capped(decoder, compression, limit)
+        }
+        Compression::Zstd => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(&body[..]).map_err(failed)?;
+            read_capped(decoder, compression, limit)
+        }
+        Compression::Snappy => unsnappy(&body, limit),
     }
-    let out = match compression {
-        Compression::None => return Ok(body),
-        Compression::Gzip => run::<codec::Gzip>(body),
-        Compression::Snappy => run::<codec::Snappy>(body),
-        Compression::Lz4 => run::<codec::Lz4>(body),
-        Compression::Zstd => run::<codec::Zstd>(body),
+}
+
+/// Reads a decoder to its end, but never more than `limit` bytes: one byte past it is the error.
+fn read_capped(
+    decoder: impl Read,
+    compression: Compression,
+    limit: usize,
+) -> Result<Bytes, RecordError> {
+    let mut out = Vec::new();
+    decoder
+        .take((limit as u64).saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| codec_error(compression, e))?;
+    if out.len() > limit {
+        return Err(RecordError::TooLarge {
+            codec: compression,
+            limit,
+        });
+    }
+    Ok(out.into())
+}
+
+/// Snappy, raw or in xerial blocks; every block's declared length is checked against what is
+/// left of the limit before its output is allocated.
+fn unsnappy(body: &[u8], limit: usize) -> Result<Bytes, RecordError> {
+    let snappy = Compression::Snappy;
+    let failed = |e: snap::Error| codec_error(snappy, e);
+    let too_large = RecordError::TooLarge {
+        codec: snappy,
+        limit,
     };
-    out.map_err(|e| codec_error(compression, e))
+    let mut out = BytesMut::new();
+    let block = |compressed: &[u8], out: &mut BytesMut| -> Result<(), RecordError> {
+        let len = snap::raw::decompress_len(compressed).map_err(failed)?;
+        if len > limit - out.len() {
+            return Err(too_large.clone());
+        }
+        let start = out.len();
+        out.resize(start + len, 0);
+        snap::raw::Decoder::new()
+            .decompress(compressed, &mut out[start..])
+            .map_err(failed)?;
+        Ok(())
+    };
+    let Some(mut blocks) = body.strip_prefix(&XERIAL_HEADER[..]) else {
+        block(body, &mut out)?;
+        return Ok(out.freeze());
+    };
+    while !blocks.is_empty() {
+        if blocks.len() < 4 {
+            return Err(RecordError::Truncated("snappy block length"));
+        }
+        let len = blocks.get_u32() as usize;
+        if len > blocks.len() {
+            return Err(RecordError::Truncated("snappy block"));
+        }
+        let (one, rest) = blocks.split_at(len);
+        block(one, &mut out)?;
+        blocks = rest;
+    }
+    Ok(out.freeze())
 }
 
 pub(super) fn compress(compression: Compression, plain: Bytes) -> Result<Bytes, RecordError> {

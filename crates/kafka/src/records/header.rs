@@ -90,6 +90,16 @@ impl BatchHeader {
                 header.record_count, header.last_offset_delta
             )));
         }
+        if header
+            .base_offset
+            .checked_add(header.last_offset_delta as i64 + 1)
+            .is_none()
+        {
+            return Err(RecordError::Invalid(format!(
+                "base offset {} plus last offset delta {} overflows",
+                header.base_offset, header.last_offset_delta
+            )));
+        }
         Compression::from_attributes(header.attributes)?;
         Ok(header)
     }
