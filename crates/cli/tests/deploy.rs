@@ -1060,3 +1060,59 @@ fn every_container_logs_json() {
         );
     }
 }
+
+/// The optional NetworkPolicy component: it selects exactly the example link server's pods, in
+/// its namespace, opens its REST port only to the operator's pods in the operator's
+/// namespace, and its kustomization is a Component that lists it.
+#[test]
+fn link_server_network_policy_admits_only_the_operator_to_the_rest_port() {
+    let dir = "deploy/link-server/network-policy";
+    let kustomization = documents(&repo().join(dir).join("kustomization.yaml"));
+    assert_eq!(kustomization[0]["kind"].as_str(), Some("Component"));
+    assert_eq!(
+        strings(&kustomization[0]["resources"], "resources"),
+        ["networkpolicy.yaml"]
+    );
+    let policy = &objects(dir)[0];
+    assert_eq!(policy["kind"].as_str(), Some("NetworkPolicy"));
+    let server = objects("deploy/link-server")
+        .into_iter()
+        .find(|o| o["kind"].as_str() == Some("Deployment"))
+        .unwrap();
+    assert_eq!(
+        policy["metadata"]["namespace"],
+        server["metadata"]["namespace"]
+    );
+    let pod_labels = &server["spec"]["template"]["metadata"]["labels"];
+    let selected = policy["spec"]["podSelector"]["matchLabels"]
+        .as_mapping()
+        .unwrap();
+    assert!(!selected.is_empty());
+    for (k, v) in selected {
+        assert_eq!(
+            &pod_labels[k.as_str().unwrap()],
+            v,
+            "selects the link server's pods"
+        );
+    }
+    let rule = &policy["spec"]["ingress"][0];
+    assert_eq!(rule["ports"][0]["port"].as_u64(), Some(8090));
+    let from = seq(&rule["from"], "from");
+    assert_eq!(from.len(), 1, "the operator only");
+    let operator = objects("deploy/operator")
+        .into_iter()
+        .find(|o| o["kind"].as_str() == Some("Deployment"))
+        .unwrap();
+    assert_eq!(
+        from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        operator["metadata"]["namespace"]
+    );
+    let operator_labels = &operator["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in from[0]["podSelector"]["matchLabels"].as_mapping().unwrap() {
+        assert_eq!(
+            &operator_labels[k.as_str().unwrap()],
+            v,
+            "selects the operator's pods"
+        );
+    }
+}

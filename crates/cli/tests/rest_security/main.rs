@@ -75,13 +75,23 @@ async fn https_with_basic_auth_works_through_the_rest_client(peer: Peer) {
     let anonymous = RestClient::new(&endpoint(url.clone(), RestAuth::None, tls.clone())).unwrap();
     let e = anonymous.cluster_id().await.unwrap_err();
     assert_eq!(status_of(&e), Some((401, Some(40101))), "{e}");
-    // Plain HTTP to the TLS listener gets no API.
-    let plain = RestClient::new(&endpoint(
+    // The password is never offered over plain HTTP: the client refuses before sending.
+    let refused = RestClient::new(&endpoint(
         format!("http://{}", s.addr),
         RestAuth::Basic {
             username: "alice".into(),
             password: SecretValue::new(ALICE_PW),
         },
+        RestTlsMaterial::default(),
+    ))
+    .map(drop)
+    .unwrap_err();
+    assert!(refused.to_string().contains("plain HTTP"), "{refused}");
+    assert!(!refused.to_string().contains(ALICE_PW), "{refused}");
+    // And plain HTTP to the TLS listener gets no API.
+    let plain = RestClient::new(&endpoint(
+        format!("http://{}", s.addr),
+        RestAuth::None,
         RestTlsMaterial::default(),
     ))
     .unwrap();
