@@ -17,7 +17,7 @@ use serde_json::json;
 
 mod support;
 
-use support::{condition, events, link_from, Operator, GROUP};
+use support::{condition, events, link_from, rest_class, Operator};
 
 async fn an_unreachable_link_server_does_not_hold_a_deletion_past_the_deadline(peer: Peer) {
     let (src, dst) = peer.pair().unwrap();
@@ -25,15 +25,7 @@ async fn an_unreachable_link_server_does_not_hold_a_deletion_past_the_deadline(p
     rdkafka::create_topic(&src.bootstrap(), &orders, 1).unwrap();
     let server = LinkServer::start(&dst.bootstrap()).await;
     let fake = FakeApiServer::new();
-    fake.put_raw(
-        GROUP,
-        "kafkarestclasses",
-        Some("dest"),
-        json!({"apiVersion": GROUP, "kind": "KafkaRestClass",
-               "metadata": {"name": "dest-rest", "namespace": "dest"},
-               "spec": {"kafkaClusterRef": {"name": "kafka-dest"},
-                        "kafkaRest": {"endpoint": server.url()}}}),
-    );
+    rest_class(&fake, &server.url(), json!({}));
     let links: Api<ClusterLink> = Api::namespaced(fake.client(), "dest");
     let link = link_from(
         "dest",

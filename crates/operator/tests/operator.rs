@@ -18,22 +18,11 @@ use serde_json::{json, Value};
 
 mod support;
 
-use support::{condition, events, link_from, mirror_status, produce, Operator, GROUP};
+use support::{condition, events, link_from, mirror_status, produce, rest_class, Operator, GROUP};
 
 /// Polls `f` until it gives a value (45 s at most).
 async fn eventually<T>(what: &str, f: impl AsyncFnMut() -> Option<T>) -> T {
     support::eventually(what, Duration::from_secs(45), f).await
-}
-
-fn rest_class(fake: &FakeApiServer, url: &str) {
-    fake.put_raw(
-        GROUP,
-        "kafkarestclasses",
-        Some("dest"),
-        json!({"apiVersion": GROUP, "kind": "KafkaRestClass",
-               "metadata": {"name": "dest-rest", "namespace": "dest"},
-               "spec": {"kafkaClusterRef": {"name": "kafka-dest"}, "kafkaRest": {"endpoint": url}}}),
-    );
 }
 
 async fn set_mirrors(api: &Api<ClusterLink>, name: &str, mirrors: Value) {
@@ -70,7 +59,7 @@ async fn the_operator_drives_a_cluster_link_through_its_life(peer: Peer) {
         let server = LinkServer::start(&dst.bootstrap()).await;
         let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
         let fake = FakeApiServer::new();
-        rest_class(&fake, &server.url());
+        rest_class(&fake, &server.url(), json!({}));
         let client = fake.client();
         let links: Api<ClusterLink> = Api::namespaced(client.clone(), "dest");
         let topics: Api<KafkaTopic> = Api::namespaced(client.clone(), "dest");
@@ -356,7 +345,7 @@ async fn kafka_topics_are_created_adopted_altered_and_deleted(peer: Peer) {
         let server = LinkServer::start(&dst.bootstrap()).await;
         let rest = RestClient::new(&RestEndpoint::plain(server.url())).unwrap();
         let fake = FakeApiServer::new();
-        rest_class(&fake, &server.url());
+        rest_class(&fake, &server.url(), json!({}));
         let topics: Api<KafkaTopic> = Api::namespaced(fake.client(), "dest");
         let kt = |name: &str, body: Value| -> KafkaTopic {
             serde_json::from_value(json!({
@@ -537,7 +526,7 @@ async fn a_missing_rest_class_is_reported_then_the_link_recovers_when_it_appears
         );
         assert!(events(&fake, "KafkaRestClassNotFound") >= 1);
         // The KafkaRestClass appears: the watch on it brings the link up without a change to it.
-        rest_class(&fake, &server.url());
+        rest_class(&fake, &server.url(), json!({}));
         eventually("Ready once the KafkaRestClass exists", async || {
             let c = condition(&get(&links, "l").await, "Ready")?;
             (c.0 == "True").then_some(())

@@ -20,7 +20,7 @@ use serde_json::json;
 
 mod support;
 
-use support::{condition, link_from, mirror_status, produce, Operator, GROUP};
+use support::{condition, link_from, mirror_status, produce, rest_class, Operator};
 
 /// A Secret in `dest` with one file.
 fn secret(fake: &FakeApiServer, name: &str, file: &str, text: &str) {
@@ -47,16 +47,11 @@ async fn a_secured_link_server_is_reached_with_the_rest_class_tls_and_basic_auth
     let basic = |password: &str| format!("username={}\npassword={password}\n", access.username);
     secret(&fake, "rest-creds", "basic.txt", &basic(&access.password));
     secret(&fake, "rest-tls", "cacerts.pem", &access.pki.ca_pem);
-    fake.put_raw(
-        GROUP,
-        "kafkarestclasses",
-        Some("dest"),
-        json!({"apiVersion": GROUP, "kind": "KafkaRestClass",
-               "metadata": {"name": "dest-rest", "namespace": "dest"},
-               "spec": {"kafkaClusterRef": {"name": "kafka-dest"}, "kafkaRest": {
-                   "endpoint": server.url(),
-                   "authentication": {"type": "basic", "basic": {"secretRef": "rest-creds"}},
-                   "tls": {"secretRef": "rest-tls"}}}}),
+    rest_class(
+        &fake,
+        &server.url(),
+        json!({"authentication": {"type": "basic", "basic": {"secretRef": "rest-creds"}},
+               "tls": {"secretRef": "rest-tls"}}),
     );
     let links: Api<ClusterLink> = Api::namespaced(fake.client(), "dest");
     let link = link_from(

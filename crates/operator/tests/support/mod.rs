@@ -183,3 +183,20 @@ pub fn events(fake: &clusterlink_testkit::kube_api::FakeApiServer, reason: &str)
         })
         .sum()
 }
+
+/// The KafkaRestClass `dest/dest-rest` of cluster `kafka-dest`, at `url`, with `extra` fields of
+/// `kafkaRest` (authentication, tls).
+pub fn rest_class(fake: &clusterlink_testkit::kube_api::FakeApiServer, url: &str, extra: Value) {
+    let mut rest = json!({"endpoint": url});
+    if let (Some(r), Some(e)) = (rest.as_object_mut(), extra.as_object()) {
+        r.extend(e.clone());
+    }
+    fake.put_raw(
+        GROUP,
+        "kafkarestclasses",
+        Some("dest"),
+        json!({"apiVersion": GROUP, "kind": "KafkaRestClass",
+               "metadata": {"name": "dest-rest", "namespace": "dest"},
+               "spec": {"kafkaClusterRef": {"name": "kafka-dest"}, "kafkaRest": rest}}),
+    );
+}
