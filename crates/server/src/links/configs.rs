@@ -65,8 +65,8 @@ struct AlterPlan {
     local_changed: bool,
     /// Whether configs it could not decrypt were set again (then the link starts).
     unsealed: bool,
-    /// The source, reached while planning when what runs the link restarts.
-    source: Reached,
+    /// A client of the new address, when the change moved the link (reached while planning).
+    source: Option<clusterlink_kafka::Client>,
 }
 
 impl LinkManager {
@@ -142,16 +142,17 @@ impl LinkManager {
             let entry = self.entry(link)?;
             let old = entry.record();
             let sealed = lock(&entry.sealed).clone();
-            let plan = self.plan_alter(link, &old, &sealed, ops).await?;
+            let mut plan = self.plan_alter(link, &old, &sealed, ops).await?;
             if validate_only {
                 return Ok(());
             }
+            let source = self.engine_source(&mut plan).await;
             let _guard = self.inner.changes.lock().await;
             let entry = self.entry(link)?;
             if entry.record() != old || *lock(&entry.sealed) != sealed {
                 continue; // changed by another request meanwhile: plan again from what it is now
             }
-            return self.apply_alter(link, &entry, plan).await;
+            return self.apply_alter(link, &entry, plan, source).await;
         }
         Err(LinkError::Invalid(format!(
             "Cluster link '{link}' kept changing under this request ({ALTER_ATTEMPTS} attempts): \
@@ -257,22 +258,25 @@ impl LinkManager {
                 })?;
             source = Some(client);
         }
-        // The connection of an engine that (re)starts is made here too, outside the lock.
-        let unsealed = !sealed.is_empty();
-        let source = match source {
-            Some(c) => Reached::Client(c),
-            None if (restart || unsealed) && record.pulls() => {
-                Reached::from(self.connect_source(&record).await)
-            }
-            None => Reached::NotTried,
-        };
         Ok(AlterPlan {
             record,
             restart,
             local_changed,
-            unsealed,
+            unsealed: !sealed.is_empty(),
             source,
         })
+    }
+
+    /// The source of the engine a planned change (re)starts: the new address's client when the
+    /// plan reached it, else a connection made now (outside the changes lock, like the plan).
+    async fn engine_source(&self, plan: &mut AlterPlan) -> Reached {
+        match plan.source.take() {
+            Some(c) => Reached::Client(c),
+            None if (plan.restart || plan.unsealed) && plan.record.pulls() => {
+                Reached::from(self.connect_source(&plan.record).await)
+            }
+            None => Reached::NotTried,
+        }
     }
 
     /// Applies a planned change to `entry` (under the changes lock).
@@ -281,13 +285,14 @@ impl LinkManager {
         link: &str,
         entry: &Arc<Entry>,
         plan: AlterPlan,
+        source: Reached,
     ) -> Result<(), LinkError> {
         let AlterPlan {
             record,
             restart,
             local_changed,
             unsealed,
-            source,
+            ..
         } = plan;
         self.put_record(&record).await?;
         *lock(&entry.record) = record.clone();
