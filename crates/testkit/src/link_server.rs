@@ -111,19 +111,32 @@ impl LinkServer {
     /// `local`'s connection settings (security, `connect_to`: see [`client_with`] and
     /// [`client_config`]) apply to every connection the server makes.
     pub async fn start_on(local: Client, options: ManagerOptions, addr: &str) -> LinkServer {
+        let serve = clusterlink_server::ServeOptions::default();
+        Self::serve(local, options, addr, serve).await
+    }
+
+    /// A link server over `local`, serving its REST API on `addr` as `serve` says.
+    async fn serve(
+        local: Client,
+        options: ManagerOptions,
+        addr: &str,
+        serve: clusterlink_server::ServeOptions,
+    ) -> LinkServer {
         let manager = LinkManager::open(local, options)
             .await
             .expect("open the link manager");
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("address").to_string();
+        let tls = serve.tls.is_some();
         let m = manager.clone();
         let task = tokio::spawn(async move {
-            let _ = clusterlink_server::serve(listener, m, std::future::pending()).await;
+            let _ =
+                clusterlink_server::serve_with(listener, m, serve, std::future::pending()).await;
         });
         LinkServer {
             manager,
             addr,
-            tls: false,
+            tls,
             task,
         }
     }
@@ -161,24 +174,7 @@ impl LinkServer {
             })),
             ..clusterlink_server::ServeOptions::default()
         };
-        let manager = LinkManager::open(client(bootstrap).await, options())
-            .await
-            .expect("open the link manager");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address").to_string();
-        let m = manager.clone();
-        let task = tokio::spawn(async move {
-            let _ =
-                clusterlink_server::serve_with(listener, m, serve, std::future::pending()).await;
-        });
-        let server = LinkServer {
-            manager,
-            addr,
-            tls: true,
-            task,
-        };
+        let server = Self::serve(client(bootstrap).await, options(), "127.0.0.1:0", serve).await;
         let access = SecuredRest {
             pki,
             clients,
