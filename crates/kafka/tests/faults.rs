@@ -6,16 +6,13 @@
 
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use clusterlink_kafka::messages::{
-    ApiKey, ApiVersionsResponse, BrokerId, MetadataResponse, RequestHeader, ResponseHeader,
-};
+use bytes::Bytes;
+use clusterlink_kafka::messages::ApiKey;
 use clusterlink_kafka::{Client, ClientConfig, Error};
-use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::metadata_response::MetadataResponseBroker;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+
+mod fake_broker;
+
+use fake_broker::Reply;
 
 #[derive(Debug, Clone, Copy)]
 enum Fault {
@@ -33,102 +30,23 @@ enum Fault {
     CloseMidFrame,
 }
 
-async fn read_request(s: &mut TcpStream) -> Option<(RequestHeader, i16)> {
-    let len = s.read_i32().await.ok()?;
-    let mut buf = vec![0u8; len as usize];
-    s.read_exact(&mut buf).await.ok()?;
-    let mut b = Bytes::from(buf);
-    let key = ApiKey::try_from(i16::from_be_bytes([b[0], b[1]])).ok()?;
-    let version = i16::from_be_bytes([b[2], b[3]]);
-    let header = RequestHeader::decode(&mut b, key.request_header_version(version)).ok()?;
-    Some((header, version))
-}
-
-fn frame(key: ApiKey, version: i16, correlation_id: i32, body: &[u8]) -> Bytes {
-    let mut out = BytesMut::new();
-    let mut head = BytesMut::new();
-    ResponseHeader::default()
-        .with_correlation_id(correlation_id)
-        .encode(&mut head, key.response_header_version(version))
-        .unwrap();
-    out.put_i32((head.len() + body.len()) as i32);
-    out.put_slice(&head);
-    out.put_slice(body);
-    out.freeze()
-}
-
-/// Serves one fake broker on a free port; returns its address.
+/// Serves one fake broker on a free port that misbehaves on Metadata as `fault` says; returns
+/// its address.
 async fn fake_broker(fault: Fault) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let advertised = addr.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                return;
-            };
-            let advertised = advertised.clone();
-            tokio::spawn(async move {
-                while let Some((h, version)) = read_request(&mut s).await {
-                    let key = ApiKey::try_from(h.request_api_key).unwrap();
-                    let mut body = BytesMut::new();
-                    match key {
-                        ApiKey::ApiVersions => {
-                            let keys = [ApiKey::ApiVersions, ApiKey::Metadata]
-                                .iter()
-                                .map(|k| {
-                                    ApiVersion::default()
-                                        .with_api_key(*k as i16)
-                                        .with_min_version(0)
-                                        .with_max_version(k.valid_versions().max)
-                                })
-                                .collect();
-                            ApiVersionsResponse::default()
-                                .with_api_keys(keys)
-                                .encode(&mut body, version)
-                                .unwrap();
-                            s.write_all(&frame(key, version, h.correlation_id, &body))
-                                .await
-                                .unwrap();
-                        }
-                        ApiKey::Metadata => {
-                            let (host, port) = advertised.rsplit_once(':').unwrap();
-                            MetadataResponse::default()
-                                .with_brokers(vec![MetadataResponseBroker::default()
-                                    .with_node_id(BrokerId(1))
-                                    .with_host(StrBytes::from_string(host.into()))
-                                    .with_port(port.parse().unwrap())])
-                                .encode(&mut body, version)
-                                .unwrap();
-                            let out = match fault {
-                                Fault::Truncated => {
-                                    frame(key, version, h.correlation_id, &body[..body.len() / 2])
-                                }
-                                Fault::Garbage => frame(key, version, h.correlation_id, &[0xff; 7]),
-                                Fault::WrongCorrelationId => {
-                                    frame(key, version, h.correlation_id + 1000, &body)
-                                }
-                                Fault::Silence => continue,
-                                Fault::HugeFrame => {
-                                    Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0])
-                                }
-                                Fault::CloseMidFrame => {
-                                    let f = frame(key, version, h.correlation_id, &body);
-                                    s.write_all(&f[..f.len() - 3]).await.unwrap();
-                                    return;
-                                }
-                            };
-                            if s.write_all(&out).await.is_err() {
-                                return;
-                            }
-                        }
-                        _ => return,
-                    }
-                }
-            });
+    fake_broker::start(move |version, correlation_id, honest| {
+        let f = |id, body: &[u8]| fake_broker::frame(ApiKey::Metadata, version, id, body);
+        match fault {
+            Fault::Truncated => Reply::Bytes(f(correlation_id, &honest[..honest.len() / 2])),
+            Fault::Garbage => Reply::Bytes(f(correlation_id, &[0xff; 7])),
+            Fault::WrongCorrelationId => Reply::Bytes(f(correlation_id + 1000, &honest)),
+            Fault::Silence => Reply::Silence,
+            Fault::HugeFrame => {
+                Reply::Bytes(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]))
+            }
+            Fault::CloseMidFrame => Reply::CloseMidFrame(f(correlation_id, &honest)),
         }
-    });
-    addr
+    })
+    .await
 }
 
 async fn connect_to(fault: Fault) -> Error {

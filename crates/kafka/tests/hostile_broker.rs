@@ -13,42 +13,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use clusterlink_kafka::messages::{
-    ApiKey, ApiVersionsResponse, BrokerId, MetadataResponse, RequestHeader, ResponseHeader,
-};
+use clusterlink_kafka::messages::ApiKey;
 use clusterlink_kafka::{Client, ClientConfig, Error};
-use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::metadata_response::MetadataResponseBroker;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+
+mod fake_broker;
+
+use fake_broker::Reply;
 
 /// How many elements the hostile answer announces.
 const ANNOUNCED: u64 = 4_000_000_000;
-
-async fn read_request(s: &mut TcpStream) -> Option<(RequestHeader, i16)> {
-    let len = s.read_i32().await.ok()?;
-    let mut buf = vec![0u8; usize::try_from(len).ok()?];
-    s.read_exact(&mut buf).await.ok()?;
-    let mut b = Bytes::from(buf);
-    let key = ApiKey::try_from(i16::from_be_bytes([b[0], b[1]])).ok()?;
-    let version = i16::from_be_bytes([b[2], b[3]]);
-    let header = RequestHeader::decode(&mut b, key.request_header_version(version)).ok()?;
-    Some((header, version))
-}
-
-fn frame(key: ApiKey, version: i16, correlation_id: i32, body: &[u8]) -> Bytes {
-    let mut head = BytesMut::new();
-    ResponseHeader::default()
-        .with_correlation_id(correlation_id)
-        .encode(&mut head, key.response_header_version(version))
-        .unwrap();
-    let mut out = BytesMut::new();
-    out.put_i32((head.len() + body.len()) as i32);
-    out.put_slice(&head);
-    out.put_slice(body);
-    out.freeze()
-}
 
 /// A Metadata body whose broker array announces [`ANNOUNCED`] elements, then stops.
 fn hostile_metadata(version: i16) -> Bytes {
@@ -73,58 +46,20 @@ fn hostile_metadata(version: i16) -> Bytes {
 
 /// Serves the fake broker; Metadata answers are hostile while `hostile` is set.
 async fn fake_broker(hostile: Arc<AtomicBool>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let advertised = addr.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let (advertised, hostile) = (advertised.clone(), hostile.clone());
-            tokio::spawn(async move {
-                while let Some((h, version)) = read_request(&mut s).await {
-                    let Ok(key) = ApiKey::try_from(h.request_api_key) else {
-                        return;
-                    };
-                    let mut body = BytesMut::new();
-                    match key {
-                        ApiKey::ApiVersions => ApiVersionsResponse::default()
-                            .with_api_keys(
-                                [ApiKey::ApiVersions, ApiKey::Metadata]
-                                    .iter()
-                                    .map(|k| {
-                                        ApiVersion::default()
-                                            .with_api_key(*k as i16)
-                                            .with_max_version(k.valid_versions().max)
-                                    })
-                                    .collect(),
-                            )
-                            .encode(&mut body, version)
-                            .unwrap(),
-                        ApiKey::Metadata if hostile.load(Ordering::SeqCst) => {
-                            body.put_slice(&hostile_metadata(version));
-                        }
-                        ApiKey::Metadata => {
-                            let (host, port) = advertised.rsplit_once(':').unwrap();
-                            MetadataResponse::default()
-                                .with_brokers(vec![MetadataResponseBroker::default()
-                                    .with_node_id(BrokerId(1))
-                                    .with_host(StrBytes::from_string(host.into()))
-                                    .with_port(port.parse().unwrap())])
-                                .encode(&mut body, version)
-                                .unwrap()
-                        }
-                        _ => return,
-                    }
-                    if s.write_all(&frame(key, version, h.correlation_id, &body))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
+    fake_broker::start(move |version, correlation_id, honest| {
+        let body = if hostile.load(Ordering::SeqCst) {
+            hostile_metadata(version)
+        } else {
+            honest
+        };
+        Reply::Bytes(fake_broker::frame(
+            ApiKey::Metadata,
+            version,
+            correlation_id,
+            &body,
+        ))
+    })
+    .await
 }
 
 #[tokio::test]
