@@ -29,14 +29,7 @@ impl std::fmt::Debug for Htpasswd {
 impl Htpasswd {
     /// Reads an htpasswd file.
     pub fn load(path: &Path) -> Result<Self, AuthConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuthConfigError::Read {
-            path: path.to_owned(),
-            why: e.to_string(),
-        })?;
-        Self::parse(&text).map_err(|why| AuthConfigError::Invalid {
-            path: path.to_owned(),
-            why,
-        })
+        super::load(path, Self::parse)
     }
 
     /// Parses `user:hash` lines; blank lines and `#` comments are skipped.

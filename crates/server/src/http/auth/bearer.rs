@@ -57,7 +57,7 @@ impl JwtVerifier {
 
     /// Adds a public key from a PEM file: RSA (RS256) or EC P-256 (ES256).
     pub fn with_public_key_file(self, path: &Path) -> Result<Self, AuthConfigError> {
-        let pem = read(path)?;
+        let pem = super::read_file(path)?;
         self.with_public_key_pem(&pem)
             .map_err(|why| AuthConfigError::Invalid {
                 path: path.to_owned(),
@@ -67,7 +67,7 @@ impl JwtVerifier {
 
     /// Adds the keys of a JWKS file.
     pub fn with_jwks_file(self, path: &Path) -> Result<Self, AuthConfigError> {
-        let text = read(path)?;
+        let text = super::read_file(path)?;
         self.with_jwks(&String::from_utf8_lossy(&text))
             .map_err(|why| AuthConfigError::Invalid {
                 path: path.to_owned(),
@@ -169,13 +169,6 @@ impl JwtVerifier {
         }
         Err(last)
     }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, AuthConfigError> {
-    std::fs::read(path).map_err(|e| AuthConfigError::Read {
-        path: path.to_owned(),
-        why: e.to_string(),
-    })
 }
 
 #[cfg(test)]

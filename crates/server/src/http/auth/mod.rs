@@ -89,6 +89,29 @@ impl AuthConfigError {
     }
 }
 
+/// A settings file's bytes, the file named in the error.
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, AuthConfigError> {
+    std::fs::read(path).map_err(|e| AuthConfigError::Read {
+        path: path.to_owned(),
+        why: e.to_string(),
+    })
+}
+
+/// A settings file read as text and parsed by `parse`, the file named in either error.
+fn load<T>(
+    path: &std::path::Path,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, AuthConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| AuthConfigError::Read {
+        path: path.to_owned(),
+        why: e.to_string(),
+    })?;
+    parse(&text).map_err(|why| AuthConfigError::Invalid {
+        path: path.to_owned(),
+        why,
+    })
+}
+
 /// Why a request was refused. Never carries a credential.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

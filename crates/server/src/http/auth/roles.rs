@@ -50,14 +50,7 @@ pub struct RoleTable {
 impl RoleTable {
     /// Reads a roles file.
     pub fn load(path: &Path) -> Result<Self, AuthConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuthConfigError::Read {
-            path: path.to_owned(),
-            why: e.to_string(),
-        })?;
-        Self::parse(&text).map_err(|why| AuthConfigError::Invalid {
-            path: path.to_owned(),
-            why,
-        })
+        super::load(path, Self::parse)
     }
 
     /// Parses the YAML of a roles file.
