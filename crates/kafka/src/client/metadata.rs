@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use kafka_protocol::messages as m;
-use tracing::instrument;
+use tracing::{debug, instrument};
 
 use super::config::ClientConfig;
 use super::handle::Client;
@@ -45,8 +45,15 @@ impl Client {
                     .collect()
             }))
             .with_allow_auto_topic_creation(false);
-        let conn = self.any_connection().await?;
-        let (resp, _) = conn.send(&req).await?;
+        // A pooled connection the broker closed meanwhile (idle, or its SASL session ended) is
+        // only noticed when used: one more try, on a new connection.
+        let (resp, _) = match self.any_connection().await?.send(&req).await {
+            Err(e @ Error::Connection { .. }) => {
+                debug!(error = %e, "Metadata on a new connection");
+                self.any_connection().await?.send(&req).await?
+            }
+            r => r?,
+        };
         let mut fresh = ClusterMetadata {
             cluster_id: opt_string(&resp.cluster_id),
             controller_id: resp.controller_id.0,

@@ -1,6 +1,7 @@
 //! The connection pool: one connection per broker, by address, shared by every request to that
-//! broker (requests pipeline on it), plus extra lanes for produce; a closed connection is
-//! replaced by a new one on next use.
+//! broker (requests pipeline on it), plus extra lanes for produce; a closed connection, or one
+//! whose SASL session ends soon, is replaced by a new one on next use (requests already on the
+//! old one finish there).
 
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ impl Client {
         let mut conns = self.inner.conns.lock().unwrap_or_else(|e| e.into_inner());
         match conns.get(&key) {
             // Another task connected meanwhile: use theirs, drop ours.
-            Some(existing) if !existing.is_closed() => Ok(existing.clone()),
+            Some(existing) if !existing.needs_renewal() => Ok(existing.clone()),
             _ => {
                 conns.insert(key, conn.clone());
                 Ok(conn)
@@ -44,7 +45,7 @@ impl Client {
 
     fn pooled(&self, addr: &str) -> Option<Arc<Connection>> {
         let conns = self.inner.conns.lock().unwrap_or_else(|e| e.into_inner());
-        conns.get(addr).filter(|c| !c.is_closed()).cloned()
+        conns.get(addr).filter(|c| !c.needs_renewal()).cloned()
     }
 
     /// A connection to any reachable broker: pooled first, then known brokers, then bootstrap.

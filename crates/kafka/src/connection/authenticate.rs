@@ -2,6 +2,13 @@
 //! mechanism, then SaslAuthenticate round trips carry the tokens `crate::sasl` decides. Kafka's
 //! older raw framing (SaslHandshake v0, brokers before 1.0) is refused with a clear error.
 //! Every failure is [`Error::Auth`], naming the broker and the mechanism, never a credential.
+//!
+//! A broker with `connections.max.reauth.ms` (KIP-368) gives the session a lifetime in the last
+//! SaslAuthenticate answer and closes the connection at the first request after it ends; the
+//! lifetime is returned so that the connection is replaced before then (see
+//! [`Connection::needs_renewal`]).
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, SaslAuthenticateRequest, SaslHandshakeRequest};
@@ -12,8 +19,9 @@ use crate::error::{Error, KafkaCode, ResponseError, Result};
 use crate::sasl::{printable, Exchange, Sasl};
 
 /// Authenticates `conn` (whose ApiVersions exchange is done): SaslHandshake v1, then the
-/// mechanism's tokens in SaslAuthenticate requests.
-pub(super) async fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
+/// mechanism's tokens in SaslAuthenticate requests. Returns the session's lifetime when the
+/// broker gives one.
+pub(super) async fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<Option<Duration>> {
     let fail = |message: String| Error::Auth {
         broker: conn.broker().to_owned(),
         mechanism: sasl.mechanism().name().to_owned(),
@@ -66,6 +74,10 @@ pub(super) async fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
                 .unwrap_or_default();
             return Err(fail(format!("{} ({}){said}", code.name(), code.code)));
         }
+        let lifetime = u64::try_from(resp.session_lifetime_ms)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis);
         let answer = resp.auth_bytes;
         // SCRAM's key derivation (PBKDF2) is CPU work: off the async workers.
         let (back, next) = tokio::task::spawn_blocking(move || {
@@ -77,7 +89,7 @@ pub(super) async fn authenticate(conn: &Connection, sasl: &Sasl) -> Result<()> {
         exchange = back;
         match next.map_err(fail)? {
             Some(t) => token = t,
-            None => return Ok(()),
+            None => return Ok(lifetime),
         }
     }
 }

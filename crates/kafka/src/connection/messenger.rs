@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
@@ -28,6 +28,8 @@ pub struct Connection {
     /// Broker's (min, max) per API key; empty until the handshake.
     versions: BrokerVersions,
     config: ConnectionConfig,
+    /// When to stop handing the connection out because its SASL session ends soon (KIP-368).
+    renew_at: Option<Instant>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -73,6 +75,7 @@ impl Connection {
             next_correlation_id: AtomicI32::new(0),
             versions: BrokerVersions::new(),
             config,
+            renew_at: None,
             tasks: vec![writer, reader],
         }
     }
@@ -85,6 +88,18 @@ impl Connection {
     /// Records what the broker advertised in ApiVersions.
     pub(super) fn set_broker_versions(&mut self, versions: BrokerVersions) {
         self.versions = versions;
+    }
+
+    /// Records when the connection's SASL session should be renewed.
+    pub(super) fn set_renew_at(&mut self, at: Option<Instant>) {
+        self.renew_at = at;
+    }
+
+    /// Whether new requests should go on a new connection instead: this one is closed, or its
+    /// SASL session is in the last part of its lifetime (the broker closes a connection at the
+    /// first request after the session ended).
+    pub fn needs_renewal(&self) -> bool {
+        self.is_closed() || self.renew_at.is_some_and(|at| Instant::now() >= at)
     }
 
     /// `host:port` of the broker.

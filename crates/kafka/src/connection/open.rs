@@ -1,7 +1,10 @@
 //! Opening a connection: a stream (TCP and TLS from `transport`, or any stream the caller
 //! brings), the messenger on it, then the handshake before anyone else may use it: ApiVersions
 //! (which versions to speak), then SASL when the settings ask. Each step has the connect
-//! timeout; a connection whose handshake fails is dropped, which closes it.
+//! timeout; a connection whose handshake fails is dropped, which closes it. A SASL session with
+//! a lifetime is remembered so that the pool replaces the connection before the broker closes it.
+
+use std::time::Instant;
 
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 use kafka_protocol::protocol::StrBytes;
@@ -13,6 +16,9 @@ use super::messenger::Connection;
 use super::transport;
 use super::versions::{max_supported_version, BrokerVersions};
 use crate::error::{Error, ResponseError, Result};
+
+/// The share of a SASL session's lifetime after which its connection is replaced.
+const RENEW_AT_SHARE: f64 = 0.85;
 
 impl Connection {
     /// Connects to `broker` (`host:port`), over TLS when `config.tls` says so, negotiates API
@@ -49,9 +55,13 @@ impl Connection {
             .map_err(|_| conn_err("ApiVersions handshake timed out"))??;
         self.set_broker_versions(versions);
         if let Some(sasl) = self.config().sasl.clone() {
-            tokio::time::timeout(timeout, authenticate(&self, &sasl))
+            // The lifetime counts from before the exchange (the broker's clock started no
+            // earlier); renewed at 85 % of it, where Kafka's own clients re-authenticate.
+            let started = Instant::now();
+            let lifetime = tokio::time::timeout(timeout, authenticate(&self, &sasl))
                 .await
                 .map_err(|_| conn_err("SASL authentication timed out"))??;
+            self.set_renew_at(lifetime.map(|l| started + l.mul_f64(RENEW_AT_SHARE)));
         }
         Ok(self)
     }

@@ -479,8 +479,8 @@ async fn a_peer_that_never_answers_the_handshake_fails_the_open() {
 }
 
 /// The SASL handshake as a scripted broker runs it: SaslHandshake, then one SaslAuthenticate
-/// answered with `auth_error` (0: accepted).
-async fn plain_sasl_peer(mut peer: Peer, auth_error: i16) -> Vec<u8> {
+/// answered with `auth_error` (0: accepted) and the session lifetime `lifetime_ms` (0: none).
+async fn plain_sasl_peer(peer: &mut Peer, auth_error: i16, lifetime_ms: i64) -> Vec<u8> {
     peer.accept_handshake(&[
         (ApiKey::ApiVersions, 0, 3),
         (ApiKey::SaslHandshake, 0, 1),
@@ -503,7 +503,8 @@ async fn plain_sasl_peer(mut peer: Peer, auth_error: i16) -> Vec<u8> {
         .auth_bytes;
     let answer = SaslAuthenticateResponse::default()
         .with_error_code(auth_error)
-        .with_error_message((auth_error != 0).then(|| StrBytes::from_static_str("no")));
+        .with_error_message((auth_error != 0).then(|| StrBytes::from_static_str("no")))
+        .with_session_lifetime_ms(lifetime_ms);
     peer.reply(&auth, &answer).await;
     token.to_vec()
 }
@@ -516,9 +517,10 @@ async fn sasl_runs_in_the_handshake_before_the_connection_is_handed_out() {
             sasl: Some(Sasl::new(Mechanism::Plain, "alice", "s3cret")),
             ..config()
         };
+        let mut peer = Peer { io: theirs };
         let (conn, token) = tokio::join!(
             Connection::over(ours, "sasl:9092", config),
-            plain_sasl_peer(Peer { io: theirs }, auth_error)
+            plain_sasl_peer(&mut peer, auth_error, 0)
         );
         assert_eq!(token, b"\0alice\0s3cret");
         match conn {
@@ -535,4 +537,35 @@ async fn sasl_runs_in_the_handshake_before_the_connection_is_handed_out() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn a_sasl_session_with_a_lifetime_is_renewed_before_the_broker_ends_it() {
+    let sasl = || ConnectionConfig {
+        sasl: Some(Sasl::new(Mechanism::Plain, "alice", "s3cret")),
+        ..config()
+    };
+    // Without a lifetime the connection is kept for as long as it is open.
+    let (ours, theirs) = duplex(1 << 20);
+    let mut peer = Peer { io: theirs };
+    let (conn, _) = tokio::join!(
+        Connection::over(ours, "sasl:9092", sasl()),
+        plain_sasl_peer(&mut peer, 0, 0)
+    );
+    let conn = conn.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!conn.needs_renewal());
+
+    // With 400 ms: handed out at first, replaced from 85 % of it (340 ms) on, still open.
+    let (ours, theirs) = duplex(1 << 20);
+    let mut peer = Peer { io: theirs };
+    let (conn, _) = tokio::join!(
+        Connection::over(ours, "sasl:9092", sasl()),
+        plain_sasl_peer(&mut peer, 0, 400)
+    );
+    let conn = conn.unwrap();
+    assert!(!conn.needs_renewal());
+    tokio::time::sleep(Duration::from_millis(345)).await;
+    assert!(conn.needs_renewal());
+    assert!(!conn.is_closed());
 }
