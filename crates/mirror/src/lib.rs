@@ -31,7 +31,8 @@ pub mod store;
 
 pub use copy::{copy_partition, CopyError, CopyOptions, CopyStats, PartitionRoute};
 pub use engine::{
-    stored_mirrors, Desired, Engine, LinkSettings, MirrorError, MirrorSpec, MirrorState,
-    MirrorStatus, PartitionStatus, StartSpec, StoredMirror,
+    log_ranges, record_at, same_record, stored_aligned, stored_mirrors, stored_positions, Desired,
+    Engine, LinkSettings, LogRange, MirrorError, MirrorSpec, MirrorState, MirrorStatus,
+    PartitionStatus, Reversal, StartSpec, StoredMirror,
 };
 pub use producer::DestinationProducer;

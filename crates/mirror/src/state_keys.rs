@@ -10,6 +10,8 @@
 //! | `ctl/<engine>/<topic>` | the INBOUND side of a source-initiated link | a requested mirror state |
 //! | `mstatus/<engine>/<topic>` | the OUTBOUND side's pusher | the mirror's status |
 //! | `peer/<engine>` | the OUTBOUND side's pusher | its heartbeat |
+//! | `restore/<engine>/<topic>` | the link server | a truncate-and-restore between its steps |
+//! | `reverse/<cluster id>/<topic>` | the link server of cluster `<cluster id>` | a request that `<topic>` become a mirror of its topic (failback) |
 //!
 //! `<engine>` is `<link>@<link id>`, so a link deleted and re-created under the same name never
 //! reads its predecessor's records. Keys sort by prefix, so a prefix scan finds one kind.
@@ -21,6 +23,25 @@ use std::collections::BTreeMap;
 pub const LINK_PREFIX: &str = "link/";
 /// Prefix of mirror records.
 pub const MIRROR_PREFIX: &str = "mirror/";
+/// Prefix of reverse requests.
+pub const REVERSE_PREFIX: &str = "reverse/";
+
+/// Key of a truncate-and-restore in progress.
+pub fn restore(engine: &str, topic: &str) -> String {
+    format!("restore/{engine}/{topic}")
+}
+
+/// Key of a request, left by the link server of cluster `from`, that local topic `topic`
+/// become a mirror of its topic.
+pub fn reverse(from: &str, topic: &str) -> String {
+    format!("{REVERSE_PREFIX}{from}/{topic}")
+}
+
+/// The cluster and topic a reverse request's key names, if `key` is one.
+pub fn reverse_of(key: &str) -> Option<(&str, &str)> {
+    key.strip_prefix(REVERSE_PREFIX)?.split_once('/')
+}
+
 /// Prefix of heartbeats.
 pub const HEARTBEAT_PREFIX: &str = "peer/";
 
@@ -54,9 +75,14 @@ pub fn checkpoint_prefix(engine: &str, topic: &str) -> String {
     format!("ckpt/{engine}/{topic}/")
 }
 
+/// Prefix of the offset-map runs of every partition of a mirror.
+pub fn runs_prefix(engine: &str, topic: &str) -> String {
+    format!("run/{engine}/{topic}/")
+}
+
 /// Prefix of the offset-map runs of a partition.
 pub fn run_prefix(engine: &str, topic: &str, partition: i32) -> String {
-    format!("run/{engine}/{topic}/{partition}/")
+    format!("{}{partition}/", runs_prefix(engine, topic))
 }
 
 /// The records of a state topic's contents whose keys start with `prefix`, as (the rest of the

@@ -135,6 +135,28 @@ pub fn state_topic_replication(brokers: usize) -> (i16, i16) {
 /// another cluster's clusterlink state (an empty map when that cluster has no state topic).
 pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String, Vec<u8>>, Error> {
     let mut out = BTreeMap::new();
+    let Some((changes, _)) = read_changes(client, topic, None).await? else {
+        return Ok(out);
+    };
+    for (key, value) in changes {
+        match value {
+            Some(v) => out.insert(key, v),
+            None => out.remove(&key),
+        };
+    }
+    Ok(out)
+}
+
+/// What was written to a state topic from offset `from` (its start with `None`) to its end,
+/// in order (a `None` value is a tombstone), and the offset the next read starts at: how a
+/// link server follows requests other clusters' link servers leave in its state topic without
+/// reading it all again. `None` when the topic does not exist or this client may not see it.
+pub async fn read_changes(
+    client: &Client,
+    topic: &str,
+    from: Option<i64>,
+) -> Result<Option<(Vec<(String, Option<Vec<u8>>)>, i64)>, Error> {
+    let mut out = Vec::new();
     match client.topic_metadata(topic).await {
         Ok(_) => {}
         // UNKNOWN_TOPIC_OR_PARTITION: no clusterlink state there; TOPIC_AUTHORIZATION_FAILED:
@@ -148,7 +170,7 @@ pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String,
                 )
             ) =>
         {
-            return Ok(out)
+            return Ok(None)
         }
         Err(e) => return Err(e),
     }
@@ -156,6 +178,9 @@ pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String,
         .list_offsets(topic, &[0], OffsetSpec::Earliest, Isolation::ReadCommitted)
         .await?;
     let mut offset = earliest.get(&0).map_or(0, |o| o.offset.max(0));
+    if let Some(from) = from {
+        offset = offset.max(from);
+    }
     loop {
         let f = client
             .fetch_partition(
@@ -170,7 +195,7 @@ pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String,
         let batches = split_batches(f.records)?;
         if batches.is_empty() {
             if offset >= f.high_watermark {
-                return Ok(out);
+                return Ok(Some((out, offset)));
             }
             return Err(Error::Invalid(format!(
                 "state topic {}: no whole batch at offset {offset} below the end {}",
@@ -185,10 +210,7 @@ pub async fn read_state(client: &Client, topic: &str) -> Result<BTreeMap<String,
             for r in b.records()? {
                 let Some(key) = r.key else { continue };
                 let key = String::from_utf8_lossy(&key).into_owned();
-                match r.value {
-                    Some(v) => out.insert(key, v.to_vec()),
-                    None => out.remove(&key),
-                };
+                out.push((key, r.value.map(|v| v.to_vec())));
             }
         }
     }

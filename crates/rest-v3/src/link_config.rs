@@ -16,6 +16,9 @@ pub const CONNECTION_MODE: &str = "connection.mode";
 pub const CLUSTER_LINK_ID: &str = "cluster.link.id";
 /// `cluster.link.prefix`: prefix of mirror topic (and, optionally, group) names.
 pub const CLUSTER_LINK_PREFIX: &str = "cluster.link.prefix";
+/// `cluster.link.diverged.topic.suffix` (clusterlink's): the suffix of the topic where
+/// `mirrors:truncate-and-restore` keeps the records it cut (default `.diverged`).
+pub const CLUSTER_LINK_DIVERGED_TOPIC_SUFFIX: &str = "cluster.link.diverged.topic.suffix";
 /// `cluster.link.paused`: the whole link is paused.
 pub const CLUSTER_LINK_PAUSED: &str = "cluster.link.paused";
 /// `cluster.link.retry.timeout.ms`: how long a failing operation is retried.

@@ -134,6 +134,31 @@ pub struct AlterMirrorsData {
     pub error_message: Option<String>,
     /// Its lags after the change.
     pub mirror_lags: Vec<MirrorLag>,
+    /// `truncate-and-restore`: how many offsets of the local topic were cut (Confluent Cloud's
+    /// field; absent for other actions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_truncated: Option<i64>,
+    /// `truncate-and-restore` with `include_partition_level_truncation_data=true`: per
+    /// partition, where it was cut and how many offsets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition_level_truncation_data: Option<Vec<PartitionTruncation>>,
+    /// `truncate-and-restore`: the topic where the cut records were copied before the cut
+    /// (clusterlink's; Confluent drops them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged_records_topic: Option<String>,
+}
+
+/// Where one partition was cut by `truncate-and-restore` (Confluent Cloud's
+/// `PartitionLevelTruncationData`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartitionTruncation {
+    /// The partition.
+    pub partition_id: i32,
+    /// The offset it was cut to: the first offset of the remote's history it now follows.
+    pub offset_truncated_to: i64,
+    /// How many offsets it lost at its end (kept in the diverged-records topic).
+    pub messages_truncated: i64,
 }
 
 impl AlterMirrorsData {
@@ -147,6 +172,9 @@ impl AlterMirrorsData {
             MirrorAction::Failover => "KafkaFailoverMirror",
             MirrorAction::Pause => "KafkaPauseMirror",
             MirrorAction::Resume => "KafkaResumeMirror",
+            MirrorAction::ReverseAndStartMirror => "KafkaReverseAndStartMirror",
+            MirrorAction::ReverseAndPauseMirror => "KafkaReverseAndPauseMirror",
+            MirrorAction::TruncateAndRestore => "KafkaTruncateAndRestoreMirror",
         }
     }
 }

@@ -98,6 +98,12 @@ pub const DEFS: &[ConfigDef] = &[
         ..def(link_config::CLUSTER_LINK_PREFIX, Kind::Str, Some(""), true)
     },
     def(
+        link_config::CLUSTER_LINK_DIVERGED_TOPIC_SUFFIX,
+        Kind::Str,
+        Some(".diverged"),
+        true,
+    ),
+    def(
         link_config::SECURITY_PROTOCOL,
         Kind::Enum(&["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
         Some("PLAINTEXT"),
@@ -428,6 +434,21 @@ pub fn validate_set(configs: &BTreeMap<String, String>) -> Result<(), ConfigErro
             name: link_config::ACL_SYNC_ENABLE.into(),
             why: "ACL migration is enabled but acl.filters is not set. Please set acl.filters to proceed with ACL migration.".into(),
         });
+    }
+    if let Some(s) = get(link_config::CLUSTER_LINK_DIVERGED_TOPIC_SUFFIX) {
+        if s.is_empty()
+            || s.len() > 40
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(ConfigError::Invalid {
+                name: link_config::CLUSTER_LINK_DIVERGED_TOPIC_SUFFIX.into(),
+                why: format!(
+                    "'{s}' is not 1 to 40 characters of letters, digits, '.', '_' and '-'"
+                ),
+            });
+        }
     }
     if let Some(p) = get(link_config::CLUSTER_LINK_PREFIX) {
         if p.len() > 12 {

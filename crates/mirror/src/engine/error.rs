@@ -29,6 +29,14 @@ pub enum MirrorError {
         /// The existing mirror.
         mirror: String,
     },
+    /// An existing topic cannot become a mirror of the source topic from its end.
+    #[error("topic {name} cannot become a mirror from its end: {why}")]
+    CannotAdopt {
+        /// The topic.
+        name: String,
+        /// Why not.
+        why: String,
+    },
     /// No mirror of that name.
     #[error("no mirror topic {0} on this link")]
     NotFound(String),
@@ -65,6 +73,7 @@ impl MirrorError {
             | MirrorError::Duplicate(_)
             | MirrorError::SourceAlreadyMirrored { .. }
             | MirrorError::NotFound(_)
+            | MirrorError::CannotAdopt { .. }
             | MirrorError::InvalidTransition { .. } => "invalid",
             MirrorError::Kafka { source, .. } => source.category(),
             MirrorError::State(_) => "state",

@@ -16,8 +16,9 @@ use tracing::info;
 
 use super::checkpoint;
 use super::error::{dst_err, src_err, MirrorError};
+use super::failback;
 use super::link::Link;
-use super::mirror::{now_ms, Mirror, MirrorRecord};
+use super::mirror::{now_ms, Mirror, MirrorRecord, RemoteMirror};
 use super::partition::{Checkpoint, Part};
 use super::spec::{Desired, MirrorSpec, StartSpec};
 use super::state::healthy_state;
@@ -31,6 +32,9 @@ pub(crate) async fn create_mirror(
     spec: MirrorSpec,
     desired: Desired,
 ) -> Result<(), MirrorError> {
+    if spec.start == StartSpec::DestinationEnd {
+        return failback::adopt_mirror(link, spec, desired, None).await;
+    }
     {
         let st = link.lock();
         if st.mirrors.contains_key(&spec.name) {
@@ -92,6 +96,7 @@ pub(crate) async fn create_mirror(
         state: healthy_state(desired),
         reason: None,
         state_time_ms: now_ms(),
+        reverse: None,
     });
     mirror.touch();
     for (p, start) in partitions.iter().zip(starts) {
@@ -154,6 +159,12 @@ async fn start_offsets(
                 });
             }
         }
+        // Adopted mirrors start where the destination ends (see `failback`).
+        StartSpec::DestinationEnd => {
+            return Err(MirrorError::State(
+                "a mirror from the destination's end is adopted, not created".into(),
+            ))
+        }
         StartSpec::Timestamp(ts) => {
             let l = listed(OffsetSpec::Timestamp(ts)).await?;
             let end = listed(OffsetSpec::Latest).await?;
@@ -187,6 +198,17 @@ pub(crate) async fn set_desired(
     name: &str,
     desired: Desired,
 ) -> Result<(), MirrorError> {
+    set_desired_then(link, name, desired, None).await
+}
+
+/// [`set_desired`], and what the source's topic becomes once the mirror stopped (a reverse:
+/// only with a promotion).
+pub(crate) async fn set_desired_then(
+    link: &Link,
+    name: &str,
+    desired: Desired,
+    reverse: Option<RemoteMirror>,
+) -> Result<(), MirrorError> {
     let _writes = link.state_writes.lock().await;
     // A failed-over topic is writable at once: no batch may land after this returns.
     let _gate = match desired {
@@ -206,6 +228,13 @@ pub(crate) async fn set_desired(
             state: state.as_str(),
             action: action(desired),
         };
+        if reverse.is_some() && mirror.record.reverse.is_none() && state == MirrorState::Stopped {
+            return Err(MirrorError::InvalidTransition {
+                name: name.to_owned(),
+                state: state.as_str(),
+                action: "reverse",
+            });
+        }
         match (state, desired) {
             (MirrorState::Stopped, Desired::Promote | Desired::Failover) => return Ok(()),
             (MirrorState::Stopped, _) => return Err(invalid()),
@@ -215,6 +244,7 @@ pub(crate) async fn set_desired(
             _ => {}
         }
         mirror.record.desired = desired;
+        mirror.record.reverse = reverse;
         mirror.promote_synced = false;
         let next = match (state, desired) {
             (MirrorState::SourceUnavailable, Desired::Active | Desired::Promote) => {

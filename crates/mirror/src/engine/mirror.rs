@@ -24,6 +24,17 @@ pub(crate) struct MirrorRecord {
     pub(crate) state: MirrorState,
     pub(crate) reason: Option<String>,
     pub(crate) state_time_ms: i64,
+    /// A reverse asked for (`mirrors:reverse-and-*-mirror`) and not yet handed to the source
+    /// cluster: once the promotion completes, the source topic is to become a mirror of this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reverse: Option<RemoteMirror>,
+}
+
+/// What the source cluster's topic is to become once a reversed mirror stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RemoteMirror {
+    /// The remote mirror starts paused (`reverse-and-pause-mirror`).
+    pub(crate) paused: bool,
 }
 
 /// One mirror topic.

@@ -34,6 +34,7 @@
 mod accept;
 mod checkpoint;
 mod error;
+mod failback;
 mod fetch;
 mod lifecycle;
 mod link;
@@ -57,8 +58,11 @@ use tracing::{debug, info, info_span, Instrument};
 
 pub use clusterlink_rest_v3::MirrorState;
 pub use error::MirrorError;
+pub use failback::{log_ranges, record_at, same_record, LogRange, Reversal};
 pub use spec::{Desired, LinkSettings, MirrorSpec, StartSpec};
-pub use status::{stored_mirrors, MirrorStatus, PartitionStatus, StoredMirror};
+pub use status::{
+    stored_aligned, stored_mirrors, stored_positions, MirrorStatus, PartitionStatus, StoredMirror,
+};
 
 use crate::offset_map::OffsetMap;
 use crate::producer::DestinationProducer;
@@ -152,6 +156,48 @@ impl Engine {
     /// Changes what the user wants of a mirror (R9).
     pub async fn set_desired(&self, name: &str, desired: Desired) -> Result<(), MirrorError> {
         lifecycle::set_desired(&self.link, name, desired).await
+    }
+
+    /// Promotes a mirror (zero lag first) and records that its source topic is then to become
+    /// a mirror of it, started or paused (`mirrors:reverse-and-*-mirror`); see
+    /// [`Engine::reversals`].
+    pub async fn promote_and_reverse(&self, name: &str, paused: bool) -> Result<(), MirrorError> {
+        let remote = mirror::RemoteMirror { paused };
+        lifecycle::set_desired_then(&self.link, name, Desired::Promote, Some(remote)).await
+    }
+
+    /// The reverses whose promotion completed, for the link server to hand to the source
+    /// cluster; [`Engine::reversal_delivered`] once it did.
+    pub fn reversals(&self) -> Vec<Reversal> {
+        failback::reversals(&self.link)
+    }
+
+    /// A reverse was handed to the source cluster.
+    pub async fn reversal_delivered(&self, name: &str) -> Result<(), MirrorError> {
+        failback::reversal_delivered(&self.link, name).await
+    }
+
+    /// Makes an existing destination topic a mirror from its end (`spec.start` is taken as
+    /// [`StartSpec::DestinationEnd`]), after checking it holds the source's history, ending at
+    /// `expected_ends` when given. A stopped mirror of that name is replaced.
+    pub async fn adopt_mirror(
+        &self,
+        mut spec: MirrorSpec,
+        desired: Desired,
+        expected_ends: Option<&std::collections::BTreeMap<i32, i64>>,
+    ) -> Result<(), MirrorError> {
+        spec.start = StartSpec::DestinationEnd;
+        failback::adopt_mirror(&self.link, spec, desired, expected_ends).await
+    }
+
+    /// Forgets a stopped mirror; its topic stays, an ordinary topic.
+    pub async fn forget_stopped(&self, name: &str) -> Result<(), MirrorError> {
+        failback::forget_stopped(&self.link, name).await
+    }
+
+    /// The destination cluster's client.
+    pub fn destination(&self) -> &Client {
+        &self.link.destination
     }
 
     /// Deletes a mirror (R11): stops mirroring it and deletes the destination topic.

@@ -66,6 +66,10 @@ pub enum StartSpec {
     Latest,
     /// The first record at or after this time (milliseconds since the epoch).
     Timestamp(i64),
+    /// The destination topic exists and already holds the source's history up to its end:
+    /// mirroring continues from there, offsets aligned (a reversed mirror after a failback, or
+    /// a topic restored with nothing to cut). Checked before the mirror is created.
+    DestinationEnd,
 }
 
 /// A mirror topic to create.

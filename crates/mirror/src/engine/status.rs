@@ -12,9 +12,9 @@ use clusterlink_rest_v3::MirrorState;
 use serde::{Deserialize, Serialize};
 
 use super::mirror::{now_ms, Mirror, MirrorRecord};
-use super::partition::Part;
+use super::partition::{Checkpoint, Part};
 use super::state::EngineState;
-use crate::offset_map::OffsetMode;
+use crate::offset_map::{OffsetMode, Run};
 use crate::state_keys;
 
 /// One partition's status.
@@ -146,6 +146,30 @@ pub fn stored_mirrors(state: &BTreeMap<String, Vec<u8>>) -> Vec<StoredMirror> {
             })
         })
         .collect()
+}
+
+/// Where a mirror recorded in a state topic's contents stands, per partition: (next source
+/// offset, destination end) of its last checkpoint. A stopped mirror's is where it stopped.
+pub fn stored_positions(
+    state: &BTreeMap<String, Vec<u8>>,
+    engine: &str,
+    topic: &str,
+) -> BTreeMap<i32, (i64, i64)> {
+    let prefix = state_keys::checkpoint_prefix(engine, topic);
+    state_keys::scan(state, &prefix)
+        .filter_map(|(p, v)| {
+            let c: Checkpoint = serde_json::from_slice(v).ok()?;
+            Some((p.parse().ok()?, (c.source, c.destination)))
+        })
+        .collect()
+}
+
+/// Whether every offset-map run recorded for a mirror maps offsets to themselves.
+pub fn stored_aligned(state: &BTreeMap<String, Vec<u8>>, engine: &str, topic: &str) -> bool {
+    let prefix = state_keys::runs_prefix(engine, topic);
+    let aligned = state_keys::scan(state, &prefix)
+        .all(|(_, v)| serde_json::from_slice::<Run>(v).is_ok_and(|r| r.source == r.destination));
+    aligned
 }
 
 #[cfg(test)]

@@ -157,43 +157,70 @@ pub(super) async fn alter_mirrors(
 ) -> ApiResult {
     api.check_cluster(&cluster_id)?;
     let validate_only = flag(&q, "validate_only", false)?;
+    let per_partition = flag(&q, "include_partition_level_truncation_data", false)?;
     let req: AlterMirrorsRequest = body(&bytes, true)?;
     let names = req
         .mirror_topic_names
         .ok_or_else(|| ApiError::bad_request("mirror_topic_names is required"))?;
-    let results = api
-        .manager
-        .alter_mirrors(&link, &names, action, validate_only)
-        .await?;
     let b = format!(
         "{}/links/{link}/mirrors",
         api.cluster_url(&headers, &cluster_id)
     );
-    let data = results
-        .iter()
-        .map(|(name, r)| {
-            let (error_code, error_message, mirror_lags) = match r {
-                Ok(m) => (None, None, lags(m)),
-                // A change the mirror refused is a bad request, whatever the reason.
-                Err(e) => (
-                    Some(400),
-                    Some(e.to_string()),
-                    api.manager
-                        .mirror(&link, name)
-                        .map(|m| lags(&m))
-                        .unwrap_or_default(),
-                ),
-            };
-            AlterMirrorsData {
-                kind: AlterMirrorsData::KIND.into(),
-                metadata: ResourceMetadata::new(format!("{b}/{name}"), None),
-                mirror_topic_name: name.clone(),
-                error_code,
-                error_message,
-                mirror_lags,
-            }
-        })
-        .collect();
+    let entry = |name: &str| AlterMirrorsData {
+        kind: AlterMirrorsData::KIND.into(),
+        metadata: ResourceMetadata::new(format!("{b}/{name}"), None),
+        mirror_topic_name: name.to_owned(),
+        ..Default::default()
+    };
+    // A change the mirror refused is a bad request, whatever the reason.
+    let refused = |name: &str, e: &crate::links::LinkError| AlterMirrorsData {
+        error_code: Some(400),
+        error_message: Some(e.to_string()),
+        mirror_lags: api
+            .manager
+            .mirror(&link, name)
+            .map(|m| lags(&m))
+            .unwrap_or_default(),
+        ..entry(name)
+    };
+    let data: Vec<AlterMirrorsData> = if action == MirrorAction::TruncateAndRestore {
+        api.manager
+            .truncate_and_restore(&link, &names, validate_only)
+            .await?
+            .iter()
+            .map(|(name, r)| match r {
+                Ok(done) => AlterMirrorsData {
+                    mirror_lags: lags(&done.status),
+                    messages_truncated: Some(done.truncated),
+                    partition_level_truncation_data: per_partition.then(|| done.partitions.clone()),
+                    diverged_records_topic: done.diverged_topic.clone(),
+                    ..entry(name)
+                },
+                Err(e) => refused(name, e),
+            })
+            .collect()
+    } else {
+        let results = if action.reverses() {
+            let paused = action == MirrorAction::ReverseAndPauseMirror;
+            api.manager
+                .reverse_mirrors(&link, &names, paused, validate_only)
+                .await?
+        } else {
+            api.manager
+                .alter_mirrors(&link, &names, action, validate_only)
+                .await?
+        };
+        results
+            .iter()
+            .map(|(name, r)| match r {
+                Ok(m) => AlterMirrorsData {
+                    mirror_lags: lags(m),
+                    ..entry(name)
+                },
+                Err(e) => refused(name, e),
+            })
+            .collect()
+    };
     Ok(ok(List::new(AlterMirrorsData::list_kind(action), b, data)))
 }
 

@@ -146,10 +146,12 @@ fn api_routes(manager: LinkManager, prefix: &'static str) -> Router<LinkManager>
             get(mirrors::get_mirror),
         );
     for action in MirrorAction::ALL {
-        r = r.route(
-            &format!("{link}/mirrors:{action}"),
-            post(move |s, h, p, q, b| mirrors::alter_mirrors(s, h, p, q, b, action)),
-        );
+        for path in std::iter::once(action.as_str()).chain(action.alias()) {
+            r = r.route(
+                &format!("{link}/mirrors:{path}"),
+                post(move |s, h, p, q, b| mirrors::alter_mirrors(s, h, p, q, b, action)),
+            );
+        }
     }
     r.with_state(Api { manager, prefix })
 }

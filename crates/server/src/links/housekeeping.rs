@@ -1,6 +1,8 @@
 //! The periodic duties of links that pull, each at its own interval: consumer offset sync
 //! (`consumer.offset.sync.*`, see `clusterlink_mirror::offset_sync`), topic config sync
-//! (`topic.config.sync.ms`) and auto-created mirror topics (`auto.create.mirror.topics.*`).
+//! (`topic.config.sync.ms`), auto-created mirror topics (`auto.create.mirror.topics.*`), and
+//! reverses (see `reverse`): handed to the source cluster once promoted, carried out when
+//! another cluster left one here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -25,6 +27,9 @@ struct Housekeeping {
     auto_failed: BTreeSet<String>,
 }
 
+/// How often the local state topic is read for reverse requests left by other clusters.
+const REVERSE_REQUESTS_EVERY: Duration = Duration::from_secs(1);
+
 /// Confluent's default `topic.config.sync.ms`.
 const TOPIC_CONFIG_SYNC_DEFAULT: Duration = Duration::from_secs(5);
 
@@ -34,10 +39,18 @@ impl LinkManager {
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             let mut state: BTreeMap<String, Housekeeping> = BTreeMap::new();
+            let mut reverse_requests_from = None;
+            let mut reverse_requests_at: Option<Instant> = None;
             loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let Some(inner) = weak.upgrade() else { return };
                 let manager = LinkManager { inner };
+                if reverse_requests_at.is_none_or(|at| at.elapsed() >= REVERSE_REQUESTS_EVERY) {
+                    reverse_requests_at = Some(Instant::now());
+                    manager
+                        .take_reverse_requests(&mut reverse_requests_from)
+                        .await;
+                }
                 let mut live = BTreeSet::new();
                 for (_, entry) in manager.entries() {
                     let record = entry.record();
@@ -49,6 +62,7 @@ impl LinkManager {
                     manager.sync_offsets(&record, &engine, h).await;
                     manager.auto_create(&record, &engine, h).await;
                     manager.sync_topic_configs(&record, &engine, h).await;
+                    manager.hand_over_reversals(&record, &engine).await;
                 }
                 state.retain(|k, _| live.contains(k));
             }

@@ -242,18 +242,7 @@ impl LinkManager {
                 .await;
         }
         let (_, engine) = self.running(link)?;
-        require_names(names)?;
-        let missing: Vec<&str> = names
-            .iter()
-            .filter(|n| engine.status(n).is_none())
-            .map(String::as_str)
-            .collect();
-        if !missing.is_empty() {
-            return Err(LinkError::NotAMirror {
-                link: link.to_owned(),
-                topics: missing.join(", "),
-            });
-        }
+        self.existing_mirrors(link, &engine, names)?;
         let desired = desired(action)?;
         let mut out = Vec::with_capacity(names.len());
         for n in names {
@@ -270,6 +259,28 @@ impl LinkManager {
             out.push((n.clone(), result));
         }
         Ok(out)
+    }
+
+    /// `names`, when each is a mirror of the link's engine (else which are not).
+    pub(super) fn existing_mirrors(
+        &self,
+        link: &str,
+        engine: &Engine,
+        names: &[String],
+    ) -> Result<Vec<String>, LinkError> {
+        require_names(names)?;
+        let missing: Vec<&str> = names
+            .iter()
+            .filter(|n| engine.status(n).is_none())
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(LinkError::NotAMirror {
+                link: link.to_owned(),
+                topics: missing.join(", "),
+            });
+        }
+        Ok(names.to_vec())
     }
 
     /// `alter_mirrors` for an INBOUND link: the desired states go into control records.

@@ -21,18 +21,21 @@
 //!   `remote` cluster's address and `security` settings;
 //! - `inbound`: INBOUND links' view of the state topic;
 //! - `storage`: records in the state topic, secrets encrypted at rest;
-//! - `housekeeping`: offset sync, topic config sync, auto-created mirrors.
+//! - `failback`: truncate-and-restore; `reverse`: reverse-and-start/pause, both sides;
+//! - `housekeeping`: offset sync, topic config sync, auto-created mirrors, reverses.
 
 mod configs;
 mod crud;
 mod engines;
 mod error;
+mod failback;
 mod housekeeping;
 mod inbound;
 mod mirrors;
 mod names;
 mod registry;
 mod remote;
+mod reverse;
 mod security;
 mod status;
 mod storage;
@@ -49,6 +52,7 @@ pub use crate::common::cluster_id_of;
 pub use configs::{ConfigOp, LinkConfig};
 pub use crud::NewLink;
 pub use error::LinkError;
+pub use failback::{Restored, DIVERGED_TOPIC_SUFFIX};
 pub use mirrors::{MirrorResults, NewMirror};
 pub use names::is_topic_name;
 pub use registry::{LinkManager, ManagerOptions};
