@@ -114,11 +114,15 @@ impl DesiredMirror {
     }
 
     /// The state the mirror rests in once the declared state is reached: `PAUSED` for PAUSE,
-    /// `STOPPED` for PROMOTE and FAILOVER, `ACTIVE` otherwise.
+    /// `STOPPED` for PROMOTE, FAILOVER and the reverses, `ACTIVE` otherwise (a restored topic
+    /// mirrors).
     pub fn target_state(&self) -> MirrorState {
         match self.state {
             MirrorTopicState::Pause => MirrorState::Paused,
-            MirrorTopicState::Promote | MirrorTopicState::Failover => MirrorState::Stopped,
+            MirrorTopicState::Promote
+            | MirrorTopicState::Failover
+            | MirrorTopicState::ReverseAndStart
+            | MirrorTopicState::ReverseAndPause => MirrorState::Stopped,
             _ => MirrorState::Active,
         }
     }

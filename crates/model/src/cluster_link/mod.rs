@@ -292,9 +292,9 @@ impl MirrorTopic {
     }
 }
 
-/// Desired state of a mirror topic.
+/// Desired state of a mirror topic: CFK's four, and clusterlink's failback states (a superset).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
-#[serde(rename_all = "UPPERCASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum MirrorTopicState {
     /// Stop mirroring, stay read-only.
@@ -305,6 +305,17 @@ pub enum MirrorTopicState {
     Failover,
     /// Mirror (the default).
     Active,
+    /// Failback, on the cluster that comes back after a failover: the local topic of that name,
+    /// which the remote cluster mirrored and failed over, is cut back to where the remote's
+    /// mirror stopped (the records after it kept in `<topic>.diverged`) and mirrors the remote
+    /// topic (`mirrors:truncate-and-restore`). Reached when the mirror is ACTIVE.
+    TruncateAndRestore,
+    /// Planned failback: promote this mirror (zero lag first), then its source topic on the
+    /// remote cluster becomes a mirror of it (`mirrors:reverse-and-start-mirror`). Reached when
+    /// this mirror is STOPPED.
+    ReverseAndStart,
+    /// As `REVERSE_AND_START`, the remote mirror paused (`mirrors:reverse-and-pause-mirror`).
+    ReverseAndPause,
 }
 
 /// Direction of a mirror topic on a bidirectional link.

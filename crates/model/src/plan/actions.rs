@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use clusterlink_rest_v3::MirrorAction;
+
 use crate::configs::LinkConfigs;
 
 use super::pairing::{LinkIds, WaitingForInbound};
@@ -81,6 +83,15 @@ pub enum Action {
         /// The topics.
         names: Vec<String>,
     },
+    /// A failback action: truncate-and-restore, or a reverse.
+    Failback {
+        /// `TruncateAndRestore`, `ReverseAndStartMirror` or `ReverseAndPauseMirror`.
+        action: MirrorAction,
+        /// Where.
+        side: Side,
+        /// The topics.
+        names: Vec<String>,
+    },
 }
 
 impl Action {
@@ -92,7 +103,8 @@ impl Action {
             | Action::Pause { side, .. }
             | Action::Resume { side, .. }
             | Action::Promote { side, .. }
-            | Action::Failover { side, .. } => *side,
+            | Action::Failover { side, .. }
+            | Action::Failback { side, .. } => *side,
             Action::CreateLink { .. } | Action::AlterConfigs { .. } => Side::Local,
         }
     }

@@ -34,7 +34,7 @@ impl Steps {
     }
 
     /// The actions in execution order: deletes, creates, then state changes (pause, resume,
-    /// promote, failover; local before remote).
+    /// promote, failover, truncate-and-restore, the reverses; local before remote).
     pub(super) fn into_actions(self, out: &mut Vec<Action>) {
         out.extend(self.deletes);
         out.extend(self.creates);
@@ -44,7 +44,13 @@ impl Steps {
                 Some(MirrorAction::Pause) => Action::Pause { side, names },
                 Some(MirrorAction::Resume) => Action::Resume { side, names },
                 Some(MirrorAction::Promote) => Action::Promote { side, names },
-                _ => Action::Failover { side, names },
+                Some(MirrorAction::Failover) => Action::Failover { side, names },
+                Some(action) => Action::Failback {
+                    action: *action,
+                    side,
+                    names,
+                },
+                None => continue,
             });
         }
     }
@@ -64,7 +70,15 @@ pub(super) fn mirrors<'a>(
     let mut names = BTreeSet::new();
     for t in declared {
         names.insert(t.name.as_str());
-        let Some(o) = observed.get(&t.name) else {
+        let observed_here = observed.get(&t.name);
+        // A topic restored from the remote is not created as a mirror: it exists already (or
+        // is a mirror stopped by an earlier failover) until truncate-and-restore made it one.
+        if t.state == D::TruncateAndRestore && observed_here.is_none_or(|o| o.status.is(S::Stopped))
+        {
+            steps.state(MirrorAction::TruncateAndRestore, side, &t.name);
+            continue;
+        }
+        let Some(o) = observed_here else {
             steps.creates.push(Action::CreateMirror {
                 side,
                 name: t.name.clone(),
@@ -76,6 +90,12 @@ pub(super) fn mirrors<'a>(
                 D::Pause => steps.state(MirrorAction::Pause, side, &t.name),
                 D::Promote => steps.state(MirrorAction::Promote, side, &t.name),
                 D::Failover => steps.state(MirrorAction::Failover, side, &t.name),
+                D::ReverseAndStart => {
+                    steps.state(MirrorAction::ReverseAndStartMirror, side, &t.name)
+                }
+                D::ReverseAndPause => {
+                    steps.state(MirrorAction::ReverseAndPauseMirror, side, &t.name)
+                }
                 _ => {}
             }
             continue;
@@ -100,6 +120,12 @@ pub(super) fn mirrors<'a>(
             // A promotion of a mirror whose source is unreachable completes once it is back.
             (D::Promote, Some(S::Active | S::Paused | S::SourceUnavailable)) => {
                 Some(MirrorAction::Promote)
+            }
+            (D::ReverseAndStart, Some(S::Active | S::Paused | S::SourceUnavailable)) => {
+                Some(MirrorAction::ReverseAndStartMirror)
+            }
+            (D::ReverseAndPause, Some(S::Active | S::Paused | S::SourceUnavailable)) => {
+                Some(MirrorAction::ReverseAndPauseMirror)
             }
             // Failover is what a lost source calls for: it never waits for the source.
             (

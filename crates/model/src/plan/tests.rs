@@ -1,4 +1,4 @@
-use clusterlink_rest_v3::MirrorState;
+use clusterlink_rest_v3::{MirrorAction, MirrorState};
 
 use super::*;
 use crate::cluster_link::{
@@ -183,6 +183,66 @@ fn state_transitions() {
     );
     assert_eq!(p.problems, [Problem::AlreadyStopped { name: "t".into() }]);
     assert_eq!(p.problems[0].category(), "already-stopped");
+}
+
+#[test]
+fn failback_states_become_their_actions_and_rest_once_reached() {
+    use MirrorTopicState::*;
+    let failback = |action, name: &str| Action::Failback {
+        action,
+        side: Side::Local,
+        names: names(&[name]),
+    };
+    // A topic to restore is not a mirror here yet (or a stopped one): restored, never created.
+    let p = plan(
+        &spec(vec![topic("t", Some(TruncateAndRestore))]),
+        &LinkConfigs::new(),
+        &Observed::default(),
+    );
+    assert!(
+        p.actions.iter().all(|a| !matches!(a, Action::CreateMirror { .. })),
+        "{:?}",
+        p.actions
+    );
+    assert_eq!(
+        p.actions.last(),
+        Some(&failback(MirrorAction::TruncateAndRestore, "t"))
+    );
+    let cases: [(MirrorTopicState, &str, Option<Action>); 8] = [
+        (
+            TruncateAndRestore,
+            "STOPPED",
+            Some(failback(MirrorAction::TruncateAndRestore, "t")),
+        ),
+        (TruncateAndRestore, "ACTIVE", None),
+        (
+            ReverseAndStart,
+            "ACTIVE",
+            Some(failback(MirrorAction::ReverseAndStartMirror, "t")),
+        ),
+        (
+            ReverseAndPause,
+            "PAUSED",
+            Some(failback(MirrorAction::ReverseAndPauseMirror, "t")),
+        ),
+        (ReverseAndStart, "PENDING_STOPPED", None),
+        (ReverseAndStart, "STOPPED", None),
+        (ReverseAndPause, "STOPPED", None),
+        (ReverseAndStart, "FAILED", None),
+    ];
+    for (desired, status, expected) in cases {
+        let p = plan(
+            &spec(vec![topic("t", Some(desired))]),
+            &LinkConfigs::new(),
+            &observed(&[("t", status)]),
+        );
+        assert_eq!(
+            p.actions,
+            expected.into_iter().collect::<Vec<_>>(),
+            "{desired:?} on {status}"
+        );
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+    }
 }
 
 #[test]

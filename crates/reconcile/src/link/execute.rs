@@ -253,6 +253,14 @@ impl<'a> Executor<'a> {
                 let change = (MirrorAction::Failover, "MirrorTopicFailingOver");
                 self.alter(&rest, &cid, change, names).await?
             }
+            Action::Failback { action, names, .. } => {
+                let reason = if *action == MirrorAction::TruncateAndRestore {
+                    "MirrorTopicRestored"
+                } else {
+                    "MirrorTopicReversing"
+                };
+                self.alter(&rest, &cid, (*action, reason), names).await?
+            }
             other => self.note(
                 true,
                 "Unsupported",
@@ -276,15 +284,16 @@ impl<'a> Executor<'a> {
             .alter_mirrors(cluster, self.link, action, names)
             .await?;
         for name in names {
-            match results
-                .iter()
-                .find(|r| &r.name == name)
-                .and_then(|r| r.error.clone())
-            {
+            let result = results.iter().find(|r| &r.name == name);
+            match result.and_then(|r| r.error.clone()) {
                 None => self.note(
                     false,
                     reason,
-                    format!("mirror topic {name}: {} requested", action.as_str()),
+                    format!(
+                        "mirror topic {name}: {} requested{}",
+                        action.as_str(),
+                        result.map(|r| r.truncation()).unwrap_or_default()
+                    ),
                 ),
                 Some(e) => self.note(
                     true,
@@ -329,6 +338,7 @@ fn describe(action: &Action) -> String {
         Action::Resume { names, .. } => format!("resume {}", names.join(", ")),
         Action::Promote { names, .. } => format!("promote {}", names.join(", ")),
         Action::Failover { names, .. } => format!("fail over {}", names.join(", ")),
+        Action::Failback { action, names, .. } => format!("{action} {}", names.join(", ")),
         other => format!("{other:?}"),
     }
 }

@@ -214,7 +214,10 @@ impl RestClient {
         action: MirrorAction,
         names: &[String],
     ) -> Result<Vec<AlterResult>, RestError> {
-        let path = format!("/clusters/{cluster}/links/{link}/mirrors:{action}");
+        let mut path = format!("/clusters/{cluster}/links/{link}/mirrors:{action}");
+        if action == MirrorAction::TruncateAndRestore {
+            path.push_str("?include_partition_level_truncation_data=true");
+        }
         let body = AlterMirrorsRequest {
             mirror_topic_names: Some(names.to_vec()),
         };
