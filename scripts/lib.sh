@@ -55,7 +55,7 @@ run_tansu() {
     --advertised-listener-url "tcp://127.0.0.1:$3" --storage-engine memory://tansu/ >>"$4" 2>&1
 }
 
-declare -A cluster_pid=()
+declare -A cluster_pid=() cluster_fd=() cluster_dir=()
 cluster_fds=()
 close_cluster_fds() { for fd in "${cluster_fds[@]}"; do exec {fd}>&-; done; }
 
@@ -82,6 +82,8 @@ cluster_start() {
         >"$dir/$name.spec" 2>"$dir/$name.log")
       cluster_pid[$name]=$!
       cluster_fds+=("$fd")
+      cluster_fd[$name]=$fd
+      cluster_dir[$name]=$dir
       until [ -s "$dir/$name.spec" ]; do
         if ! kill -0 "${cluster_pid[$name]}" 2>/dev/null; then
           echo "cluster $name did not start:"; tail -30 "$dir/$name.log"; return 1
@@ -117,6 +119,30 @@ cluster_kill() {
   esac
   wait "$pid" 2>/dev/null || true
   unset "cluster_pid[$1]"
+}
+
+# cluster_crash NAME (Kafka only): the broker dies at once (SIGKILL), as in a crash, and its log
+# directories stay for cluster_restart: what it acknowledged is still on its disk.
+cluster_crash() { cluster_command "$1" "kill 1" "killed 1"; }
+
+# cluster_restart NAME (Kafka only): the crashed broker starts again on its data, with its
+# address and cluster id; returns once it serves.
+cluster_restart() { cluster_command "$1" "start 1" "started 1"; }
+
+# cluster_command NAME COMMAND REPLY: a line to the kafka-cluster process running NAME, then
+# waits (up to 2 minutes) for its REPLY line.
+cluster_command() {
+  local name=$1 spec="${cluster_dir[$1]:-}/$1.spec" before
+  [ "$PEER" = kafka ] && [ -n "${cluster_fd[$name]:-}" ] || {
+    echo "cluster $name: '$2' needs a Kafka cluster started by cluster_start"; return 1; }
+  before=$(grep -c -x "$3" "$spec" || true)
+  echo "$2" >&"${cluster_fd[$name]}"
+  for _ in $(seq 1200); do
+    [ "$(grep -c -x "$3" "$spec" || true)" -gt "$before" ] && return 0
+    if grep -q '^error:' "$spec"; then grep '^error:' "$spec"; return 1; fi
+    sleep 0.1
+  done
+  echo "cluster $name: no '$3' within 2 minutes"; tail -30 "${cluster_dir[$name]}/$name.log"; return 1
 }
 
 # cluster_stop_all: stops every cluster still running (for the scripts' exit traps).

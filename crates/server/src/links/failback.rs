@@ -87,6 +87,11 @@ struct RestorePlan {
 }
 
 impl RestorePlan {
+    /// The local cluster has no such topic (it came back empty): no partition to cut.
+    fn local_topic_missing(&self) -> bool {
+        self.cuts.is_empty()
+    }
+
     fn truncated(&self) -> i64 {
         self.cuts.values().map(|c| c.end - c.truncate_to).sum()
     }
@@ -164,17 +169,21 @@ impl LinkManager {
             return Ok(result(&plan, status, cut));
         }
         let local = &self.inner.local;
-        let spec = |start| MirrorSpec {
-            name: topic.to_owned(),
-            source_topic: plan.source_topic.clone(),
-            configs: vec![],
-            replication_factor: None,
-            start,
-        };
+        let spec = |plan: &RestorePlan, start| spec_of(topic, plan, start);
+        if plan.local_topic_missing() {
+            // The cluster came back without the topic: nothing to cut, the whole history
+            // comes from the remote.
+            engine.forget_stopped(topic).await?;
+            create_mirror_again(engine, spec(&plan, StartSpec::Earliest)).await?;
+            let status = engine
+                .status(topic)
+                .ok_or_else(|| MirrorError::NotFound(topic.to_owned()))?;
+            return Ok(result(&plan, status, false));
+        }
         if !cut && !plan.recreate {
             engine.forget_stopped(topic).await?;
             engine
-                .adopt_mirror(spec(StartSpec::DestinationEnd), Desired::Active, None)
+                .adopt_mirror(spec(&plan, StartSpec::DestinationEnd), Desired::Active, None)
                 .await?;
             info!(%topic, "restored: nothing to cut, mirroring from its end");
             let status = engine
@@ -192,7 +201,7 @@ impl LinkManager {
         }
         engine.forget_stopped(topic).await?;
         delete_and_wait(local, topic).await?;
-        create_mirror_again(engine, spec(StartSpec::Earliest)).await?;
+        create_mirror_again(engine, spec(&plan, StartSpec::Earliest)).await?;
         self.put_plan(&key, None).await?;
         info!(%topic, truncated = plan.truncated(), diverged_topic = %plan.diverged_topic, "restored: created again, mirroring the remote's history");
         let status = engine
@@ -273,10 +282,19 @@ impl LinkManager {
         }
         let stopped = stored_positions(&remote_state, &mirror.engine, &mirror.name);
         let local = &self.inner.local;
-        let meta = local
-            .topic_metadata(topic)
-            .await
-            .map_err(LinkError::Local)?;
+        let meta = match local.topic_metadata(topic).await {
+            Ok(m) => m,
+            Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {
+                return Ok(RestorePlan {
+                    source_topic: mirror.name.clone(),
+                    diverged_topic: String::new(),
+                    cuts: BTreeMap::new(),
+                    recreate: false,
+                    copied: true,
+                })
+            }
+            Err(e) => return Err(LinkError::Local(e)),
+        };
         let partitions: Vec<i32> = meta.partitions.keys().copied().collect();
         let ranges = log_ranges(local, topic, &partitions)
             .await
@@ -347,6 +365,17 @@ impl LinkManager {
             recreate: remote_parts.len() != partitions.len(),
             copied: false,
         })
+    }
+}
+
+/// The restored topic's mirror.
+fn spec_of(topic: &str, plan: &RestorePlan, start: StartSpec) -> MirrorSpec {
+    MirrorSpec {
+        name: topic.to_owned(),
+        source_topic: plan.source_topic.clone(),
+        configs: vec![],
+        replication_factor: None,
+        start,
     }
 }
 

@@ -1,5 +1,8 @@
 //! Starts an Apache Kafka cluster with the test harness's settings and keeps it running until
 //! stdin closes or SIGTERM/SIGINT arrives; then its nodes are killed and their files removed.
+//! Meanwhile, lines on stdin crash and restart nodes, as scripts' drills need: `kill N` kills
+//! node N at once (SIGKILL, its data stays), `start N` starts it again on its data and address;
+//! each prints `killed N` or `started N` (or `error: ...`) once done.
 //!
 //! `scripts/test.sh` runs it to start the clusters that every test process of a run shares (a
 //! JVM broker costs seconds to start, and nextest runs each test in its own process), so that
@@ -12,7 +15,7 @@
 //! Once every broker serves it prints `NAME=CLUSTER_ID@HOST:PORT[,HOST:PORT...]` (NAME defaults
 //! to CLUSTERLINK_KAFKA_SHARED), the form `KafkaCluster::attach` and `KafkaCluster::shared` read.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context, Result};
 use clusterlink_testkit::kafka::{KafkaCluster, SHARED_ENV};
@@ -44,26 +47,58 @@ fn main() -> Result<()> {
     println!("{env}={}", cluster.shared_spec());
     std::io::stdout().flush()?;
 
-    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    // stdin's lines, then its end (`None`), go to the loop below.
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<Option<String>>();
     std::thread::spawn(move || {
-        let mut buf = [0u8; 256];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-        let _ = closed_tx.send(());
+        for line in std::io::stdin().lock().lines() {
+            match line {
+                Ok(l) => {
+                    let _ = lines_tx.send(Some(l));
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = lines_tx.send(None);
     });
+    let mut cluster = cluster;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async {
             let mut term = signal(SignalKind::terminate())?;
             let mut int = signal(SignalKind::interrupt())?;
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-                _ = closed_rx => {}
+            loop {
+                tokio::select! {
+                    _ = term.recv() => break,
+                    _ = int.recv() => break,
+                    line = lines.recv() => match line.flatten() {
+                        None => break,
+                        Some(l) => {
+                            println!("{}", command(&mut cluster, l.trim()));
+                            std::io::stdout().flush()?;
+                        }
+                    },
+                }
             }
             anyhow::Ok(())
         })?;
     drop(cluster);
     Ok(())
+}
+
+/// Runs one command line (`kill N`, `start N`); what to print.
+fn command(cluster: &mut KafkaCluster, line: &str) -> String {
+    let mut run = || -> Result<String> {
+        let (verb, node) = line.split_once(' ').context("expected `kill N` or `start N`")?;
+        let node: u32 = node.trim().parse().context("a node id")?;
+        match verb {
+            "kill" => cluster.kill_node(node).map(|()| format!("killed {node}")),
+            "start" => cluster.start_node(node).map(|()| format!("started {node}")),
+            other => bail!("unknown command {other:?}"),
+        }
+    };
+    match run() {
+        Ok(done) => done,
+        Err(e) => format!("error: {e:#}"),
+    }
 }
