@@ -1,29 +1,36 @@
 #!/usr/bin/env bash
-# Disaster-recovery drill (docs/dr-drill.md explains it): two local Kafka clusters (Apache
-# Kafka by default; tansu with --peer tansu), A serving producers and B mirroring A through a
-# destination-initiated ClusterLink, then
+# Disaster-recovery drill with failback (docs/dr-drill.md explains it): two local Apache Kafka
+# clusters, A serving producers and B mirroring A through a destination-initiated ClusterLink,
+# then
 #
-#   1. A is lost (its broker is killed); the mirrors on B fail over (state: FAILOVER);
-#   2. producers write to B;
-#   3. A comes back rebuilt and empty; B's topics are mirrored back to A (link b-to-a on A);
-#   4. planned failback: producers stop on B, the mirrors on A are promoted (state: PROMOTE,
-#      lag zero first), producers write to A again;
-#   5. every acknowledged record is checked, with librdkafka, to be present exactly once where
-#      it should be, and the records lost with A (acknowledged by A, never mirrored) are counted.
+#   1. A acknowledges records B never fetches (B's mirrors are paused), and A crashes
+#      (kill -9): its data stays on its disk;
+#   2. the mirrors on B fail over (state: FAILOVER) and producers write to B;
+#   3. A restarts on its data, with the records B never had: its topics are truncated and
+#      restored from B (state: TRUNCATE_AND_RESTORE on ClusterLink b-to-a, on A): A's offsets
+#      become B's again, and the records only A had are kept aside in <topic>.diverged;
+#   4. planned failback: producers stop on B, A's mirrors are reversed (state: REVERSE_AND_START):
+#      A is promoted at lag zero and B's topics become mirrors of A's; producers write to A;
+#   5. every acknowledged record is checked, with librdkafka, to be exactly once on both
+#      clusters or in A's diverged-records topics: none missing, none twice, offsets equal.
 #
 # Every link is driven the way a user drives it: `clusterlink apply -f DIR` on ClusterLink YAML
 # files whose `state:` is edited. Each step prints what it did and how many records it moved.
-# Everything started is stopped on exit. CARGO_TARGET_DIR is honoured.
+# Everything started is stopped on exit. CARGO_TARGET_DIR is honoured. Apache Kafka only: the
+# drill needs a broker that restarts on its data (tansu's here keeps it in memory).
 #
-#   scripts/dr-drill.sh [--peer kafka|tansu]     (or CLUSTERLINK_PEER=tansu; DRILL_KEEP=1 keeps
-#                                                 the logs and files)
+#   scripts/dr-drill.sh                          (DRILL_KEEP=1 keeps the logs and files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 # shellcheck source=lib.sh
 . scripts/lib.sh
-parse_peer_args "usage: scripts/dr-drill.sh [--peer kafka|tansu]" "$@"
+parse_peer_args "usage: scripts/dr-drill.sh" "$@"
+if [ "$PEER" != kafka ]; then
+  echo "dr-drill: the failback drill runs on Apache Kafka only (a broker that restarts on its data)" >&2
+  exit 2
+fi
 say() { printf '   %s\n' "$*"; }
 
 step "installing the test brokers (Apache Kafka, tansu) and the librdkafka client (first run only)"
@@ -75,8 +82,9 @@ LEDGER = os.environ["LEDGER"]
 WORK = os.environ["WORK"]
 PARTS = {"orders": 3, "payments": 1}
 TOPICS = ["orders", "payments"]
-# Batches in the order they were produced: a* went to A, b* to B.
-ORDER = ["a1", "a2", "a3", "b4", "b5", "b6", "a7"]
+# Batches in the order they were produced: a* went to A, b* to B. A acknowledged a3 in two
+# halves: a3 while B mirrored it, a3x while B's mirrors were paused, just before A crashed.
+ORDER = ["a1", "a2", "a3", "a3x", "b4", "b5", "b6", "a7"]
 
 def gen(batch, topic, n):
     recs = [{"partition": i % PARTS[topic],
@@ -95,7 +103,7 @@ def ledger():
     return out
 
 def dump(name):
-    """What librdkafka read from a cluster: (topic, key) -> list of records."""
+    """What librdkafka read (see the script's dump): (topic, key) -> list of records."""
     out = collections.defaultdict(list)
     for t in TOPICS:
         for line in open(os.path.join(WORK, f"{name}.{t}.jsonl")):
@@ -104,22 +112,23 @@ def dump(name):
                 out[(t, r["key"])].append(r)
     return out
 
+def batch_of(key):
+    return bytes.fromhex(key).decode().split("/")[0]
+
 def by_batch(d):
     c = collections.Counter()
     for (t, k), rs in d.items():
-        c[bytes.fromhex(k).decode().split("/")[0]] += len(rs)
+        c[batch_of(k)] += len(rs)
     return c
 
 def fmt(c):
     return " + ".join(f"{b} {c[b]}" for b in ORDER if c.get(b)) + f" = {sum(c.values())}" if c else "nothing"
 
-def check(name, batches, inflight_from):
-    """Every record of `batches` acknowledged to a producer, each exactly once, in its partition,
-    in production order, with its content, offsets 0..n-1; a3 (acknowledged by A just before it
-    was lost) counts only for the records that reached B before the loss (`inflight_from`)."""
+def check(name, expected_batches, dense=True):
+    """Every acknowledged record of `expected_batches`, and nothing else, exactly once, in its
+    partition, in production order, with its content; with `dense`, at offsets 0..n-1."""
     led, got = ledger(), dump(name)
-    survived = set(dump(inflight_from)) if inflight_from else set()
-    expected = {k: v for k, v in led.items() if v[0] in batches and (v[0] != "a3" or k in survived)}
+    expected = {k: v for k, v in led.items() if v[0] in expected_batches}
     errors = []
     for k, rs in got.items():
         if k not in led:
@@ -142,24 +151,14 @@ def check(name, batches, inflight_from):
     for (t, p), rs in sorted(per_part.items()):
         rs.sort()
         offs = [o for o, _ in rs]
-        if offs != list(range(len(offs))):
+        if dense and offs != list(range(len(offs))):
             errors.append(f"{t}[{p}]: offsets are not 0..{len(offs) - 1}")
         order = [(ORDER.index(led[(t, k)][0]), led[(t, k)][1]) for _, k in rs if (t, k) in led]
         if order != sorted(order):
             errors.append(f"{t}[{p}]: records not in the order they were produced")
-    # Of a3, each partition must hold the first records A acknowledged: mirroring leaves no holes.
-    kept = collections.defaultdict(list)
-    for k, v in led.items():
-        if v[0] == "a3":
-            kept[(k[0], v[2])].append((v[1], k in expected))
-    for (t, p), seqs in sorted(kept.items()):
-        seqs.sort()
-        n = sum(1 for _, present in seqs if present)
-        if not all(present for _, present in seqs[:n]):
-            errors.append(f"{t}[{p}]: the a3 records here are not the first {n} A acknowledged")
     for e in errors[:20]:
         print(f"   ERROR {name}: {e}")
-    parts = ", ".join(f"{t}[{p}] 0..{len(rs) - 1}" for (t, p), rs in sorted(per_part.items()))
+    parts = ", ".join(f"{t}[{p}] {min(o for o, _ in rs)}..{max(o for o, _ in rs)}" for (t, p), rs in sorted(per_part.items()))
     print(f"   {name}: {fmt(by_batch(got))} records, each exactly once, in production order; offsets {parts}")
     return not errors
 
@@ -168,13 +167,25 @@ def same_offsets(a, b, batches):
     da, db = dump(a), dump(b)
     bad = n = 0
     for k, ra in da.items():
-        if bytes.fromhex(k[1]).decode().split("/")[0] in batches and k in db:
+        if batch_of(k[1]) in batches and k in db:
             n += 1
             if (ra[0]["partition"], ra[0]["offset"], ra[0]["timestamp"]) != (db[k][0]["partition"], db[k][0]["offset"], db[k][0]["timestamp"]):
                 bad += 1
     print(f"   {n} records of {'+'.join(batches)} compared between {a} and {b}: "
           + ("same partitions, offsets and timestamps" if not bad else f"{bad} differ"))
     return bad == 0 and n > 0
+
+def account(a, b, aside):
+    led, a, b, aside = ledger(), by_batch(dump(a)), by_batch(dump(b)), by_batch(dump(aside))
+    acked = collections.Counter(v[0] for v in led.values())
+    print(f"   {'batch':6} {'written to':10} {'acknowledged':>12} {'on A':>6} {'on B':>6} {'kept aside':>10} {'missing':>8}")
+    for bt in ORDER:
+        missing = acked[bt] - a[bt] - aside[bt]
+        print(f"   {bt:6} {bt[0].upper():10} {acked[bt]:>12} {a[bt]:>6} {b[bt]:>6} {aside[bt]:>10} {missing:>8}")
+    t = sum(acked.values())
+    print(f"   {'total':17} {t:>12} {sum(a.values()):>6} {sum(b.values()):>6} {sum(aside.values()):>10} {t - sum(a.values()) - sum(aside.values()):>8}")
+    print(f"   every acknowledged record is on A and B exactly once ({sum(a.values())}), or kept aside on A in")
+    print(f"   <topic>.diverged ({sum(aside.values())}: what A acknowledged and B never fetched before A crashed).")
 
 cmd, args = sys.argv[1], sys.argv[2:]
 if cmd == "gen":  # batch topic n
@@ -187,20 +198,10 @@ elif cmd == "batch":  # dump name, batch: how many of that batch
     print(by_batch(dump(args[0])).get(args[1], 0))
 elif cmd == "acked":  # batch: how many acknowledged
     print(sum(1 for v in ledger().values() if v[0] == args[0]))
-elif cmd == "check":  # dump name, batches, [dump the surviving a3 records are read from]
-    sys.exit(0 if check(args[0], args[1].split(","), args[2] if len(args) > 2 else None) else 1)
-elif cmd == "account":  # final dump of A, of B, dump after the failover
-    led, a, b, kept = ledger(), by_batch(dump(args[0])), by_batch(dump(args[1])), by_batch(dump(args[2]))
-    acked = collections.Counter(v[0] for v in led.values())
-    print(f"   {'batch':6} {'written to':10} {'acknowledged':>12} {'on A':>6} {'on B':>6} {'lost':>6}")
-    for bt in ORDER:
-        lost = acked[bt] - kept[bt] if bt == "a3" else 0
-        print(f"   {bt:6} {bt[0].upper():10} {acked[bt]:>12} {a[bt]:>6} {b[bt]:>6} {lost:>6}")
-    t = sum(acked.values())
-    print(f"   {'total':17} {t:>12} {sum(a.values()):>6} {sum(b.values()):>6} {acked['a3'] - kept['a3']:>6}")
-    print(f"   every record acknowledged and not lost with A is on A exactly once ({sum(a.values())} = {t} - {acked['a3'] - kept['a3']});")
-    print(f"   B holds the same minus a7, written to A after the failback ({sum(b.values())}).")
-    print(f"   lost: the {acked['a3'] - kept['a3']} records of a3 that A acknowledged but B had not fetched when A was lost (RPO).")
+elif cmd == "check":  # dump name, batches[, sparse]
+    sys.exit(0 if check(args[0], args[1].split(","), dense=len(args) < 3) else 1)
+elif cmd == "account":  # final dump of A, of B, of A's diverged-records topics
+    account(*args)
 elif cmd == "same-offsets":  # dump a, dump b, batches
     sys.exit(0 if same_offsets(args[0], args[1], args[2].split(",")) else 1)
 PY
@@ -214,9 +215,10 @@ produce() { # batch cluster-bootstrap topic n: produce and, once acknowledged, a
   mv "$work/$1.$3.json" "$LEDGER/$1.$3.json"
   say "batch $1: $4 records produced to $3 on $2, acknowledged: $(echo "$out" | sed 's/.*: \([0-9]*\)}/\1/')"
 }
-dump() { # cluster-bootstrap name: consume both topics with librdkafka into $work/NAME.TOPIC.jsonl
+dump() { # cluster-bootstrap name [suffix]: consume both topics (each with the suffix) with
+  # librdkafka into $work/NAME.TOPIC.jsonl
   for t in orders payments; do
-    py consume --bootstrap "$1" --topic "$t" --timeout 20 >"$work/$2.$t.jsonl" || fail "consume $t from $1"
+    py consume --bootstrap "$1" --topic "$t${3:-}" --timeout 20 >"$work/$2.$t.jsonl" || fail "consume $t${3:-} from $1"
   done
 }
 count() { dump "$1" "$2"; drill count "$2"; }
@@ -310,7 +312,7 @@ except urllib.error.HTTPError as e:
 PY
 }
 set_state() { # dir state
-  sed -i "s/state: [A-Z]*/state: $2/" "$1/cluster-link.yaml"
+  sed -i "s/state: [A-Z_]*/state: $2/" "$1/cluster-link.yaml"
   say "edited $(basename "$1")/cluster-link.yaml: every mirror topic now has state: $2"
 }
 
@@ -319,17 +321,18 @@ moved() { echo "$*" >>"$work/moves"; }  # a line of the closing account of recor
 # Batches, in the order they are produced (orders gets 3/4 of each, payments 1/4).
 N_A1=4000  # a1: to A, before the link exists
 N_A2=2000  # a2: to A while B mirrors it
-N_A3=4000  # a3: to A just before A is lost
+N_A3=2000  # a3: to A while B mirrors it, just before the cut
+N_A3X=1200 # a3x: to A while B's mirrors are paused, just before A crashes
 N_B4=1600  # b4: to B after the failover
-N_B5=1200  # b5: to B while A catches up through the reverse link
+N_B5=1200  # b5: to B while A follows again
 N_B6=800   # b6: the last records to B before the failback
-N_A7=400   # a7: to A after the failback
+N_A7=400   # a7: to A after the failback, mirrored to B
 produce_batch() { # batch bootstrap n
   produce "$1" "$2" orders $(($3 * 3 / 4))
   produce "$1" "$2" payments $(($3 / 4))
 }
 
-step "starting cluster A and cluster B ($PEER), and B's link server (REST on 127.0.0.1:$B_REST)"
+step "starting cluster A and cluster B (Apache Kafka), and B's link server (REST on 127.0.0.1:$B_REST)"
 cluster_start A cluster-a "$work" "$A_PORT" || fail "cluster A did not start"
 cluster_start B cluster-b "$work" || fail "cluster B did not start"
 A=$A_BOOTSTRAP B=$B_BOOTSTRAP
@@ -350,60 +353,55 @@ wait_mirrored "$work/site-b" "$B" $N_A1
 say "moved A -> B: $(count "$B" b-1)"
 moved "a-to-b, initial mirroring:              A -> B  $N_A1 (a1)"
 
-step "producers keep writing to A (batch a2) while B mirrors it; the drill waits for lag zero"
+step "producers keep writing to A (batches a2, a3) while B mirrors them; the drill waits for lag zero"
 produce_batch a2 "$A" $N_A2
-wait_mirrored "$work/site-b" "$B" $((N_A1 + N_A2))
-dump "$A" a-before-loss
-say "moved A -> B: $N_A2 more; B holds $(count "$B" b-2), A holds $(drill count a-before-loss)"
-moved "a-to-b, while producers write to A:     A -> B  $N_A2 (a2)"
-
-step "A is lost: A acknowledges a last batch a3, and its broker is killed right after (kill -9)"
 produce_batch a3 "$A" $N_A3
-cluster_kill A
-say "cluster A's broker killed (SIGKILL), and every record it held is gone with it"
-say "records of a3 that B had not fetched yet are lost with A; B cannot see them (its lag is the lag at its last fetch)"
-wait_state "$work/site-b" SOURCE_UNAVAILABLE
+wait_mirrored "$work/site-b" "$B" $((N_A1 + N_A2 + N_A3))
+dump "$A" a-before-loss
+say "B holds $(count "$B" b-2), A holds $(drill count a-before-loss)"
+moved "a-to-b, while producers write to A:     A -> B  $((N_A2 + N_A3)) (a2, a3)"
+
+step "A is lost: B's mirrors are paused (state: PAUSE), A acknowledges batch a3x, then A's broker crashes (kill -9)"
+set_state "$work/site-b" PAUSE
+apply "$work/site-b"
+wait_state "$work/site-b" PAUSED
+produce_batch a3x "$A" $N_A3X
+cluster_crash A || fail "cluster A could not be crashed"
+say "cluster A's broker killed (SIGKILL); its disk keeps what it acknowledged, a3x included, which B never fetched"
 
 step "failover: the mirrors on B become ordinary writable topics now, without waiting for lag (state: FAILOVER)"
 set_state "$work/site-b" FAILOVER
 apply "$work/site-b"
 wait_state "$work/site-b" STOPPED
 dump "$B" b-after-failover
-acked3=$(drill acked a3)
-kept3=$(drill batch b-after-failover a3)
-say "moved by the failover: 0 records (it does not wait for anything)"
-say "B holds $(drill count b-after-failover)"
-drill check b-after-failover a1,a2,a3 b-after-failover || fail "B's records after the failover are wrong"
-drill same-offsets a-before-loss b-after-failover a1,a2 || fail "B's offsets differ from A's"
-say "batch a3: $acked3 records acknowledged by A before the loss; $kept3 had reached B"
-say "LOST WITH A: $((acked3 - kept3)) acknowledged records that were not yet mirrored (the RPO of asynchronous replication)"
-moved "a-to-b, until A was lost:               A -> B  $kept3 of a3's $acked3 ($((acked3 - kept3)) lost with A)"
+say "moved by the failover: 0 records (it does not wait for anything); B holds $(drill count b-after-failover)"
+drill check b-after-failover a1,a2,a3 || fail "B's records after the failover are wrong"
+drill same-offsets a-before-loss b-after-failover a1,a2,a3 || fail "B's offsets differ from A's"
+say "batch a3x: $(drill acked a3x) records acknowledged by A that B never fetched: on A's disk only"
 moved "failover on B:                                   0"
 
 step "producers move to B: batch b4 written to B's topics, now writable"
 produce_batch b4 "$B" $N_B4
 say "B holds $(count "$B" b-4)"
 
-if [ "$PEER" = tansu ]; then
-  rebuilt="a new, empty broker with A's address and cluster id"
-else
-  rebuilt="a new, empty cluster (formatted anew: a new cluster id, and here a new address)"
-fi
-step "A comes back rebuilt: $rebuilt; a new link server for A (REST on 127.0.0.1:$A_REST)"
-cluster_start A cluster-a "$work" "$A_PORT" || fail "the rebuilt cluster A did not start"
-A=$A_BOOTSTRAP
-say "A: $A, cluster id $A_ID"
+step "A comes back: its broker restarts on its data (same address, same cluster id); A's link server (REST on 127.0.0.1:$A_REST)"
+cluster_restart A || fail "cluster A did not restart"
 start_link_server a-link-server "$A" "$A_REST"
-say "topics on the rebuilt A: $(py topics --bootstrap "$A") (_clusterlink_state is its link server's)"
+dump "$A" a-restarted
+say "A holds $(drill count a-restarted): a3x there, and from its offsets on, A's log and B's differ"
 
-step "reverse mirroring: ClusterLink b-to-a on A pulls B's topics back, applied from site-a/cluster-link.yaml"
+step "truncate and restore A from B: ClusterLink b-to-a on A, every mirror topic in state TRUNCATE_AND_RESTORE"
 manifests "$work/site-a" b-to-a cluster-a-rest "$A_REST" "$B_ID" "$B" A
+set_state "$work/site-a" TRUNCATE_AND_RESTORE
 sed 's/^/   | /' "$work/site-a/cluster-link.yaml"
 apply "$work/site-a"
 on_b=$(drill total b-4)
 wait_mirrored "$work/site-a" "$A" "$on_b"
-say "moved B -> A: $(count "$A" a-reverse)"
-moved "b-to-a, initial mirroring:              B -> A  $on_b ($(drill count a-reverse))"
+say "moved B -> A: $(count "$A" a-restored) (A's topics created again, offsets equal to B's)"
+dump "$A" a-diverged .diverged
+drill check a-diverged a3x sparse || fail "the diverged-records topics are wrong"
+say "kept aside on A: $(drill count a-diverged), in orders.diverged and payments.diverged"
+moved "b-to-a, truncate-and-restore:           B -> A  $on_b ($(drill count a-restored)); A's a3x kept aside"
 
 step "producers keep writing to B (batch b5) while A follows"
 produce_batch b5 "$B" $N_B5
@@ -411,37 +409,43 @@ wait_mirrored "$work/site-a" "$A" $((on_b + N_B5))
 say "moved B -> A: $N_B5 more; A holds $(count "$A" a-5)"
 moved "b-to-a, while producers write to B:     B -> A  $N_B5 (b5)"
 
-step "planned failback: last records to B (batch b6), producers on B stop, the mirrors on A are promoted (state: PROMOTE) at once"
+step "planned failback: last records to B (batch b6), producers on B stop, A's mirrors reversed (state: REVERSE_AND_START)"
 produce_batch b6 "$B" $N_B6
 say "producers on B stopped: B's topics must not be written from here on"
-say "status just before the promote: $(status_line "$work/site-a" || true)"
-set_state "$work/site-a" PROMOTE
+set_state "$work/site-a" REVERSE_AND_START
 apply "$work/site-a"
 wait_state "$work/site-a" STOPPED
 dump "$A" a-promoted
-say "A holds $(drill count a-promoted)"
-[ "$(drill batch a-promoted b6)" -eq $N_B6 ] || fail "the promote stopped the mirrors with records of b6 left behind"
-say "moved B -> A since the previous step: $(drill batch a-promoted b6) of b6's $N_B6 records; the promote stopped the"
-say "mirrors only at lag zero (and after one more sync), so nothing B acknowledged was left behind"
-moved "b-to-a until the promote completed:     B -> A  $N_B6 (b6, written to B just before the promote)"
-moved "promote on A:                                   0 left behind"
+[ "$(drill batch a-promoted b6)" -eq $N_B6 ] || fail "the reverse promoted A with records of b6 left behind"
+say "A promoted at lag zero: it holds $(drill count a-promoted)"
+say "B's topics become mirrors of A's, from where both end:"
+wait_state "$work/site-b" ACTIVE
+set_state "$work/site-b" ACTIVE
+apply "$work/site-b"
+moved "b-to-a until the reverse's promote:     B -> A  $N_B6 (b6, written to B just before it)"
+moved "reverse on A:                                   0 left behind; a-to-b on B mirrors A again"
 
-step "producers move back to A: batch a7"
+step "producers move back to A: batch a7, mirrored to B"
 produce_batch a7 "$A" $N_A7
+total_now=$(($(drill total a-promoted) + N_A7))
+wait_mirrored "$work/site-b" "$B" "$total_now"
+moved "a-to-b, after the failback:             A -> B  $N_A7 (a7)"
 
 step "final check, read back with librdkafka: every acknowledged record exactly once where it belongs"
 dump "$A" a-final
 dump "$B" b-final
+dump "$A" a-aside .diverged
 ok=1
-say "A must hold everything but the a3 records lost with A; B everything but those and a7 (written after the failback)"
-drill check a-final a1,a2,a3,b4,b5,b6,a7 b-after-failover || ok=0
-drill check b-final a1,a2,a3,b4,b5,b6 b-after-failover || ok=0
-drill same-offsets b-final a-final a1,a2,a3,b4,b5,b6 || ok=0
-drill same-offsets a-before-loss a-final a1,a2 || ok=0
+say "A and B must hold every acknowledged record but a3x, which waits in A's diverged-records topics"
+drill check a-final a1,a2,a3,b4,b5,b6,a7 || ok=0
+drill check b-final a1,a2,a3,b4,b5,b6,a7 || ok=0
+drill check a-aside a3x sparse || ok=0
+drill same-offsets b-final a-final a1,a2,a3,b4,b5,b6,a7 || ok=0
+drill same-offsets a-before-loss a-final a1,a2,a3 || ok=0
 [ $ok = 1 ] || fail "the final check found errors (above)"
 
 step "the account"
-drill account a-final b-final b-after-failover
+drill account a-final b-final a-aside
 say ""
 say "records moved, step by step:"
 sed 's/^/     /' "$work/moves"
