@@ -97,30 +97,6 @@ cluster_start() {
   printf -v "${name}_BOOTSTRAP" %s "${spec#*@}"
 }
 
-# The processes below $1 (children, grandchildren...) whose command is $2.
-descendants() {
-  ps -e -o pid=,ppid=,comm= | awk -v root="$1" -v name="$2" '
-    { parent[$1] = $2; comm[$1] = $3 }
-    END { for (p in parent) { q = p; while (q in parent && q != root && q > 1) q = parent[q]; if (q == root && comm[p] == name) print p } }'
-}
-
-# cluster_kill NAME: the broker dies at once (SIGKILL), as in a crash; its data is gone with it
-# (tansu keeps it in memory; Kafka's log directories are removed once its broker is dead).
-cluster_kill() {
-  local pid=${cluster_pid[$1]}
-  case $PEER in
-    tansu) kill -9 "$pid" ;;
-    kafka)
-      local jvm
-      jvm=$(descendants "$pid" java)
-      [ -n "$jvm" ] && kill -9 $jvm
-      kill -TERM "$pid"
-      ;;
-  esac
-  wait "$pid" 2>/dev/null || true
-  unset "cluster_pid[$1]"
-}
-
 # cluster_crash NAME (Kafka only): the broker dies at once (SIGKILL), as in a crash, and its log
 # directories stay for cluster_restart: what it acknowledged is still on its disk.
 cluster_crash() { cluster_command "$1" "kill 1" "killed 1"; }

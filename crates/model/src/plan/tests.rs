@@ -200,7 +200,9 @@ fn failback_states_become_their_actions_and_rest_once_reached() {
         &Observed::default(),
     );
     assert!(
-        p.actions.iter().all(|a| !matches!(a, Action::CreateMirror { .. })),
+        p.actions
+            .iter()
+            .all(|a| !matches!(a, Action::CreateMirror { .. })),
         "{:?}",
         p.actions
     );

@@ -183,7 +183,11 @@ impl LinkManager {
         if !cut && !plan.recreate {
             engine.forget_stopped(topic).await?;
             engine
-                .adopt_mirror(spec(&plan, StartSpec::DestinationEnd), Desired::Active, None)
+                .adopt_mirror(
+                    spec(&plan, StartSpec::DestinationEnd),
+                    Desired::Active,
+                    None,
+                )
                 .await?;
             info!(%topic, "restored: nothing to cut, mirroring from its end");
             let status = engine

@@ -89,7 +89,9 @@ fn main() -> Result<()> {
 /// Runs one command line (`kill N`, `start N`); what to print.
 fn command(cluster: &mut KafkaCluster, line: &str) -> String {
     let mut run = || -> Result<String> {
-        let (verb, node) = line.split_once(' ').context("expected `kill N` or `start N`")?;
+        let (verb, node) = line
+            .split_once(' ')
+            .context("expected `kill N` or `start N`")?;
         let node: u32 = node.trim().parse().context("a node id")?;
         match verb {
             "kill" => cluster.kill_node(node).map(|()| format!("killed {node}")),
