@@ -1,11 +1,13 @@
 //! The periodic duties of links that pull, each at its own interval: consumer offset sync
 //! (`consumer.offset.sync.*`, see `clusterlink_mirror::offset_sync`), topic config sync
-//! (`topic.config.sync.ms`) and auto-created mirror topics (`auto.create.mirror.topics.*`).
+//! (`topic.config.sync.ms`), auto-created mirror topics (`auto.create.mirror.topics.*`) and
+//! ACL sync (`acl.sync.*`, see `super::acl_sync`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clusterlink_mirror::acl_sync::ScheduledAclSync;
 use clusterlink_mirror::filters::NameFilters;
 use clusterlink_mirror::offset_sync;
 use clusterlink_mirror::Engine;
@@ -20,6 +22,7 @@ use crate::record::LinkRecord;
 #[derive(Default)]
 struct Housekeeping {
     offsets: offset_sync::Scheduled,
+    acls: ScheduledAclSync,
     auto_at: Option<Instant>,
     configs_at: Option<Instant>,
     auto_failed: BTreeSet<String>,
@@ -49,6 +52,9 @@ impl LinkManager {
                     manager.sync_offsets(&record, &engine, h).await;
                     manager.auto_create(&record, &engine, h).await;
                     manager.sync_topic_configs(&record, &engine, h).await;
+                    manager
+                        .sync_acls(&entry, &record, &engine, &mut h.acls)
+                        .await;
                 }
                 state.retain(|k, _| live.contains(k));
             }

@@ -7,10 +7,12 @@ use clusterlink_rest_v3::link_config::LinkMode;
 use clusterlink_rest_v3::links::LinkState;
 use clusterlink_rest_v3::MirrorState;
 
+use super::acl_sync::{acl_sync_task, TaskStatus};
 use super::error::LinkError;
 use super::registry::{Entry, LinkManager};
 use crate::common::lock;
 use crate::configs;
+use crate::record::LinkRecord;
 
 /// A link's status.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +38,8 @@ pub struct LinkStatus {
     pub authentication_failed: bool,
     /// Configs that are set but not applied by this server yet.
     pub not_applied: Vec<String>,
+    /// The link's tasks (`AclSync`).
+    pub tasks: Vec<TaskStatus>,
     /// Mirror counts by state.
     pub mirror_states: BTreeMap<MirrorState, usize>,
 }
@@ -50,6 +54,14 @@ impl LinkManager {
     pub fn link(&self, name: &str) -> Result<LinkStatus, LinkError> {
         let entry = self.entry(name)?;
         Ok(self.status(&entry))
+    }
+
+    /// The link's tasks: `AclSync` where this server runs it (links that pull).
+    fn tasks(&self, entry: &Entry, record: &LinkRecord, up: bool) -> Vec<TaskStatus> {
+        if !record.pulls() {
+            return Vec::new();
+        }
+        vec![acl_sync_task(record, &lock(&entry.acl_sync), up)]
     }
 
     fn status(&self, entry: &Entry) -> LinkStatus {
@@ -139,6 +151,7 @@ impl LinkManager {
             error_message: error,
             authentication_failed: authentication_failed && !up,
             not_applied: configs::not_applied(&record.configs),
+            tasks: self.tasks(entry, &record, up),
             mirror_states,
         }
     }
