@@ -47,6 +47,17 @@ pub struct TaskStatus {
 }
 
 impl LinkManager {
+    /// What each link's ACL sync did, by link (links that ran no round are left out).
+    pub fn acl_sync_reports(&self) -> Vec<(String, AclSyncReport)> {
+        self.entries()
+            .into_iter()
+            .filter_map(|(name, e)| {
+                let r = lock(&e.acl_sync).clone();
+                r.ran.then_some((name, r))
+            })
+            .collect()
+    }
+
     /// One round of the link's ACL sync when enabled and due; not while the link is paused.
     pub(super) async fn sync_acls(
         &self,
