@@ -84,7 +84,7 @@ mod tests {
         let (ours, theirs) = (read("User:a", "t"), read("User:hand", "t"));
         // Both on the destination, neither wanted any more: only the link's own goes.
         let p = plan(&set(&[]), &set(&[&ours, &theirs]), &set(&[&ours]));
-        assert_eq!(p.delete, [ours.clone()]);
+        assert_eq!(p.delete, std::slice::from_ref(&ours));
         assert!(p.create.is_empty() && p.forget.is_empty());
         // Still wanted: kept.
         let p = plan(&set(&[&ours]), &set(&[&ours, &theirs]), &set(&[&ours]));
@@ -104,7 +104,7 @@ mod tests {
     fn owned_acls_deleted_by_someone_else_are_recreated_while_wanted_and_forgotten_after() {
         let a = read("User:a", "t");
         let p = plan(&set(&[&a]), &set(&[]), &set(&[&a]));
-        assert_eq!(p.create, [a.clone()]);
+        assert_eq!(p.create, std::slice::from_ref(&a));
         let p = plan(&set(&[]), &set(&[]), &set(&[&a]));
         assert_eq!(p.forget, [a]);
         assert!(p.create.is_empty() && p.delete.is_empty());
