@@ -423,7 +423,11 @@ async fn links_and_link_configs(peer: Peer) {
         config(&list, "cluster.link.retry.timeout.ms")["value"],
         "60000"
     );
-    assert_eq!(config(&list, "acl.sync.ms")["implemented"], false);
+    assert_eq!(config(&list, "acl.sync.ms")["implemented"], true);
+    assert_eq!(
+        config(&list, "num.cluster.link.fetchers")["implemented"],
+        false
+    );
     assert_eq!(
         config(&list, "consumer.group.prefix.enable")["implemented"],
         true
