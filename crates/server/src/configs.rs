@@ -464,8 +464,9 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
         LinkMode::Source | LinkMode::Bidirectional
     ) && ConnectionMode::of(get(link_config::CONNECTION_MODE))
         != ConnectionMode::Inbound;
-    let pulls = ConnectionMode::of(get(link_config::CONNECTION_MODE)) != ConnectionMode::Inbound
-        && LinkMode::of(get(link_config::LINK_MODE)) != LinkMode::Source;
+    let acl_sync_runs = ConnectionMode::of(get(link_config::CONNECTION_MODE))
+        == ConnectionMode::Inbound
+        || LinkMode::of(get(link_config::LINK_MODE)) != LinkMode::Source;
     let local: BTreeMap<String, String> = configs
         .iter()
         .filter_map(|(k, v)| {
@@ -498,8 +499,9 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
             if [link_config::LINK_MODE, link_config::CONNECTION_MODE].contains(&name.as_str()) {
                 return false;
             }
-            // ACL sync runs where the link pulls; a SOURCE link's own acl.* are not read.
-            if ACL_SYNC_CONFIGS.contains(&name.as_str()) && !pulls {
+            // ACL sync runs where the link pulls, and for an INBOUND link (by its pusher); a
+            // SOURCE link's own acl.* are not read (its pusher reads its INBOUND side's).
+            if ACL_SYNC_CONFIGS.contains(&name.as_str()) && !acl_sync_runs {
                 return d.default != Some(value.as_str());
             }
             !d.applied && d.default != Some(value.as_str())
@@ -644,10 +646,11 @@ mod tests {
                 "sasl.login.callback.handler.class"
             ]
         );
-        // ... but not the INBOUND half of a bidirectional pair.
+        // ... but not the INBOUND half of a bidirectional pair (whose ACL sync runs).
         c.insert("link.mode".into(), "BIDIRECTIONAL".into());
         c.insert("connection.mode".into(), "INBOUND".into());
         assert!(not_applied(&c).contains(&"local.sasl.mechanism".to_string()));
+        assert!(!not_applied(&c).contains(&"acl.sync.enable".to_string()));
         c.insert("cluster.link.prefix".into(), "0123456789abc".into());
         assert!(validate_set(&c).is_err());
     }

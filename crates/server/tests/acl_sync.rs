@@ -26,10 +26,13 @@ const PASSWORD: &str = "pw-acl-sync";
 /// How often the links sync ACLs (Confluent's minimum).
 const SYNC_MS: u64 = 1000;
 
-/// A single-node cluster with a SASL listener, these users and the StandardAuthorizer (no
-/// super user but ANONYMOUS, which is how set-up and checks connect over PLAINTEXT).
+/// A single-node cluster with the StandardAuthorizer (no super user but ANONYMOUS, which is
+/// how set-up and checks connect over PLAINTEXT) and, with users, a SASL listener for them.
 fn secured(users: &[&str]) -> KafkaCluster {
-    let mut b = KafkaCluster::builder().listener(Listener::SaslPlaintext);
+    let mut b = KafkaCluster::builder();
+    if !users.is_empty() {
+        b = b.listener(Listener::SaslPlaintext);
+    }
     for u in users {
         b = b.user(u, PASSWORD);
     }
@@ -340,4 +343,110 @@ async fn the_sources_acls_are_synced_enforced_and_removed_and_hand_made_ones_kep
     let (_, west) = s.get(&format!("{}/west", s.links())).await;
     assert_eq!(acl_task(&west)["state"], "ACTIVE", "{west:#}");
     s.stop().await;
+}
+
+/// A source-initiated link: the INBOUND link on the destination holds the ACL sync configs, the
+/// OUTBOUND side's pusher (on the source's link server) runs the rounds, and reports failures
+/// in its heartbeat, which the INBOUND link's `AclSync` task shows.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_initiated_link_syncs_acls_from_its_outbound_side() {
+    let source = std::thread::spawn(|| secured(&[]));
+    let dst = secured(&["reader"]);
+    let src = source.join().unwrap();
+    // A source without an authorizer: no ACLs to describe.
+    let open = KafkaCluster::shared().unwrap();
+    let s = Server::start(&src.bootstrap()).await;
+    let o = Server::start(&open.bootstrap()).await;
+    let d = Server::start(&dst.bootstrap()).await;
+    let dst_client = client(&dst.bootstrap()).await;
+    let topic = unique_name("orders");
+    let filters = json!({"aclFilters": [{
+        "resourceFilter": {"resourceType": "topic", "name": "*", "patternType": "any"},
+        "accessFilter": {"principal": "User:reader", "operation": "any", "permissionType": "allow"}
+    }]})
+    .to_string();
+    let sync_ms = SYNC_MS.to_string();
+    for (name, source_id) in [("si", src.cluster_id()), ("si-open", open.cluster_id())] {
+        let (st, v) = d
+            .post(
+                &format!("{}?link_name={name}", d.links()),
+                json!({"source_cluster_id": source_id, "configs": configs(&[
+                    ("link.mode", "DESTINATION"), ("connection.mode", "INBOUND"),
+                    ("acl.sync.enable", "true"), ("acl.sync.ms", &sync_ms),
+                    ("acl.filters", &filters)])}),
+            )
+            .await;
+        assert_eq!(st, 204, "{v:#}");
+    }
+    for (server, name) in [(&s, "si"), (&o, "si-open")] {
+        let (st, v) = server
+            .post(
+                &format!("{}?link_name={name}", server.links()),
+                json!({"destination_cluster_id": dst.cluster_id(), "configs": configs(&[
+                    ("link.mode", "SOURCE"), ("connection.mode", "OUTBOUND"),
+                    ("bootstrap.servers", &dst.bootstrap())])}),
+            )
+            .await;
+        assert_eq!(st, 204, "{v:#}");
+    }
+
+    kafka_acls(
+        &src,
+        &[
+            "--add",
+            "--allow-principal",
+            "User:reader",
+            "--operation",
+            "Read",
+            "--topic",
+            &topic,
+        ],
+    );
+    wait_acls(&dst_client, "the reader's ACL pushed", |a| {
+        holds(a, "User:reader", &topic)
+    })
+    .await;
+    let inbound = d
+        .wait_for(&format!("{}/si", d.links()), "AclSync ACTIVE", |v| {
+            acl_task(v)["state"] == "ACTIVE"
+        })
+        .await;
+    assert_eq!(inbound["not_implemented_configs"], json!([]), "{inbound:#}");
+    // The SOURCE link runs its INBOUND side's ACL sync; it has no task of its own.
+    let (_, outbound) = s.get(&format!("{}/si", s.links())).await;
+    assert_eq!(outbound["tasks"], json!([]), "{outbound:#}");
+
+    kafka_acls(
+        &src,
+        &[
+            "--remove",
+            "--force",
+            "--allow-principal",
+            "User:reader",
+            "--operation",
+            "Read",
+            "--topic",
+            &topic,
+        ],
+    );
+    wait_acls(&dst_client, "the reader's ACL removed", |a| a.is_empty()).await;
+
+    let open_link = d
+        .wait_for(&format!("{}/si-open", d.links()), "AclSync IN_ERROR", |v| {
+            acl_task(v)["state"] == "IN_ERROR"
+        })
+        .await;
+    let task = acl_task(&open_link);
+    assert_eq!(
+        task["errors"][0]["error_code"], "SECURITY_DISABLED_ERROR",
+        "{task:#}"
+    );
+    let message = task["errors"][0]["error_message"].as_str().unwrap();
+    assert!(
+        message.contains("The source cluster has no authorizer"),
+        "{message}"
+    );
+    for server in [s, o, d] {
+        server.stop().await;
+    }
 }

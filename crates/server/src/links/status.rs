@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use clusterlink_rest_v3::link_config::LinkMode;
-use clusterlink_rest_v3::links::LinkState;
+use clusterlink_rest_v3::links::{LinkState, LinkTaskErrorCode};
 use clusterlink_rest_v3::MirrorState;
 
-use super::acl_sync::{acl_sync_task, TaskStatus};
+use super::acl_sync::{acl_sync_task, AclSyncReport, TaskStatus};
 use super::error::LinkError;
 use super::registry::{Entry, LinkManager};
 use crate::common::lock;
@@ -56,8 +56,26 @@ impl LinkManager {
         Ok(self.status(&entry))
     }
 
-    /// The link's tasks: `AclSync` where this server runs it (links that pull).
+    /// The link's tasks: `AclSync` on links that pull (run here) and on INBOUND links (run by
+    /// the other side's pusher, which reports in its heartbeat); none on a SOURCE link, whose
+    /// pusher runs its INBOUND side's.
     fn tasks(&self, entry: &Entry, record: &LinkRecord, up: bool) -> Vec<TaskStatus> {
+        if record.is_inbound() {
+            let failure = self
+                .inbound_view(record)
+                .heartbeat
+                .and_then(|h| h.acl_sync_error)
+                .map(|e| {
+                    let code = LinkTaskErrorCode::parse(&e.code)
+                        .unwrap_or(LinkTaskErrorCode::InternalError);
+                    (code, e.message)
+                });
+            let report = AclSyncReport {
+                last_error: failure,
+                ..Default::default()
+            };
+            return vec![acl_sync_task(record, &report, up)];
+        }
         if !record.pulls() {
             return Vec::new();
         }

@@ -36,6 +36,21 @@ pub struct Heartbeat {
     pub cluster_id: String,
     /// When (ms since the epoch).
     pub at_ms: i64,
+    /// Why the last round of the INBOUND link's ACL sync (run by the OUTBOUND side) failed, if
+    /// it did: the INBOUND link's `AclSync` task shows it. Absent while it succeeds, and from
+    /// older servers' heartbeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl_sync_error: Option<TaskError>,
+}
+
+/// A task's problem as the exchange carries it: plain strings, so that a code this server does
+/// not know never makes a heartbeat unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskError {
+    /// Confluent's `LinkTaskErrorCode` word.
+    pub code: String,
+    /// What is wrong (never a credential).
+    pub message: String,
 }
 
 /// The INBOUND side's view of its link, from its state topic.
