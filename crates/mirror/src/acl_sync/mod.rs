@@ -186,14 +186,16 @@ impl AclSyncRound {
 #[derive(Debug, Default)]
 pub struct ScheduledAclSync {
     at: Option<Instant>,
+    /// The ACLs the link created, once loaded.
     owned: Option<BTreeSet<AclBinding>>,
-    /// The owned set changed but could not be written yet.
-    unsaved: bool,
+    /// What the state topic holds of them.
+    saved: BTreeSet<AclBinding>,
 }
 
 impl ScheduledAclSync {
     /// One round when enabled and due; `setting` reads the link's settings, `engine` names
-    /// its state (`<link>@<id>`). `Ok(None)` when nothing was due.
+    /// its state (`<link>@<id>`). `Ok(None)` when nothing was due. Whatever the round changed
+    /// is recorded, also when it failed half-way.
     pub async fn run_if_due<'a>(
         &mut self,
         source: &Client,
@@ -220,33 +222,33 @@ impl ScheduledAclSync {
                 .load()
                 .await
                 .map_err(|e| AclSyncError::State(e.to_string()))?;
-            self.owned = Some(match state.get(&key) {
+            self.saved = match state.get(&key) {
                 Some(v) => decode(v)?,
                 None => BTreeSet::new(),
-            });
+            };
+            self.owned = Some(self.saved.clone());
         }
         let owned = self.owned.get_or_insert_default();
-        let (round, changed) = sync_once(source, destination, &filters, owned).await?;
-        if changed || self.unsaved {
-            self.unsaved = true;
+        let round = sync_once(source, destination, &filters, owned).await;
+        if *owned != self.saved {
             store
                 .put(&[(key, Some(encode(owned)))])
                 .await
                 .map_err(|e| AclSyncError::State(e.to_string()))?;
-            self.unsaved = false;
+            self.saved = owned.clone();
         }
-        Ok(Some(round))
+        round.map(Some)
     }
 }
 
-/// One round: describes both clusters, plans, and makes the changes, updating `owned`. Also
-/// says whether `owned` changed.
+/// One round: describes both clusters, plans, and makes the changes, updating `owned` with
+/// each change made (also when a later step fails).
 pub async fn sync_once(
     source: &Client,
     destination: &Client,
     filters: &AclFilters,
     owned: &mut BTreeSet<AclBinding>,
-) -> Result<(AclSyncRound, bool), AclSyncError> {
+) -> Result<AclSyncRound, AclSyncError> {
     let wanted: BTreeSet<AclBinding> = source
         .describe_acls(&AclBindingFilter::any())
         .await
@@ -265,7 +267,6 @@ pub async fn sync_once(
         wanted: wanted.len(),
         ..Default::default()
     };
-    let before = owned.clone();
     for a in &p.forget {
         owned.remove(a);
     }
@@ -289,15 +290,16 @@ pub async fn sync_once(
         .map_err(|e| AclSyncError::from_cluster(Side::Destination, e))?;
     for (a, r) in p.delete.iter().zip(deleted) {
         match r {
-            Ok(_) => {
+            Ok(gone) => {
+                // Gone either way; counted when this round deleted it.
                 owned.remove(a);
-                round.deleted += 1;
+                round.deleted += usize::from(!gone.is_empty());
             }
             Err(e) => round.failed.push((a.clone(), e)),
         }
     }
     round.owned = owned.len();
-    Ok((round, *owned != before))
+    Ok(round)
 }
 
 /// One ACL as the state record keeps it, in Kafka's names.
