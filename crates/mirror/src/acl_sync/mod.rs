@@ -8,7 +8,7 @@
 //!    cluster) and matched against the filters ([`filters`]);
 //! 2. the destination's ACLs are described (the link server's own principal needs DESCRIBE
 //!    and ALTER on the destination cluster);
-//! 3. [`plan`] decides what to create and delete, from the selected source ACLs, the
+//! 3. [`mod@plan`] decides what to create and delete, from the selected source ACLs, the
 //!    destination's, and the ACLs this link created: only those are ever deleted, never an ACL
 //!    someone else made on the destination;
 //! 4. the changes are made, and the set of ACLs the link created is written to the state topic

@@ -124,3 +124,34 @@ pub(crate) fn without_engine(
         partitions: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeats_with_and_without_an_acl_sync_error_read_back() {
+        // An older server's heartbeat has no acl_sync_error.
+        let old: Heartbeat = serde_json::from_str(r#"{"cluster_id":"c","at_ms":1}"#).unwrap();
+        assert_eq!(old.acl_sync_error, None);
+        let beat = Heartbeat {
+            cluster_id: "c".into(),
+            at_ms: 2,
+            acl_sync_error: Some(TaskError {
+                code: "SOME_FUTURE_CODE".into(),
+                message: "why".into(),
+            }),
+        };
+        let text = serde_json::to_string(&beat).unwrap();
+        assert_eq!(serde_json::from_str::<Heartbeat>(&text).unwrap(), beat);
+        // Without an error, the heartbeat is what older servers write.
+        let ok = Heartbeat {
+            acl_sync_error: None,
+            ..beat
+        };
+        assert_eq!(
+            serde_json::to_string(&ok).unwrap(),
+            r#"{"cluster_id":"c","at_ms":2}"#
+        );
+    }
+}
