@@ -236,6 +236,29 @@ mod tests {
             r#"{"principal": "*", "host": "*", "operation": "any", "permissionType": "any"}"#,
         );
         assert!(cfk.selects(&orders) && cfk.selects(&write) && !cfk.selects(&group));
+        // What the operator writes for CFK's `aclFilters` (crates/model, configs/filters.rs).
+        let operator = AclFilters::parse(
+            r#"{"aclFilters": [{
+                "resourceFilter": {"resourceType": "transactionalId", "name": "*", "patternType": "prefixed"},
+                "accessFilter": {"principal": "User:Bob", "host": "*", "operation": "describeConfigs", "permissionType": "allow"}}]}"#,
+        )
+        .unwrap();
+        let mut bob = acl(
+            TransactionalId,
+            "tx-",
+            Prefixed,
+            "User:Bob",
+            DescribeConfigs,
+        );
+        bob.host = "*".into();
+        assert!(operator.selects(&bob));
+        assert!(!operator.selects(&acl(
+            TransactionalId,
+            "tx",
+            Literal,
+            "User:Bob",
+            DescribeConfigs
+        )));
         // LITERAL name: only ACLs on exactly that name and pattern type.
         let literal = one(
             r#"{"resourceType": "topic", "name": "orders", "patternType": "literal"}"#,
