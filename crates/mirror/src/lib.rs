@@ -17,8 +17,11 @@
 //! - [`copy`]: the one-shot copy of one partition (the CLI's `copy`), the same path without
 //!   queues or state: reader, producer, produce;
 //! - [`offset_sync`]: consumer offsets translated through the offset maps
-//!   (`consumer.offset.sync.*`), with [`filters`] for its group filters.
+//!   (`consumer.offset.sync.*`), with [`filters`] for its group filters;
+//! - [`acl_sync`]: the source's ACLs selected by `acl.filters` created on the destination
+//!   (`acl.sync.*`), and removed again when the source removes them.
 
+pub mod acl_sync;
 pub mod copy;
 pub mod engine;
 pub mod filters;

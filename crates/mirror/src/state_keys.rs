@@ -12,6 +12,7 @@
 //! | `peer/<engine>` | the OUTBOUND side's pusher | its heartbeat |
 //! | `restore/<engine>/<topic>` | the link server | a truncate-and-restore between its steps |
 //! | `reverse/<cluster id>/<topic>` | the link server of cluster `<cluster id>` | a request that `<topic>` become a mirror of its topic (failback) |
+//! | `acls/<engine>` | the link server's ACL sync | the ACLs the link created on the destination |
 //!
 //! `<engine>` is `<link>@<link id>`, so a link deleted and re-created under the same name never
 //! reads its predecessor's records. Keys sort by prefix, so a prefix scan finds one kind.
@@ -137,13 +138,20 @@ pub fn heartbeat_of(key: &str) -> Option<&str> {
     key.strip_prefix(HEARTBEAT_PREFIX)
 }
 
-/// Prefixes of every key an engine writes itself (mirror records, checkpoints, offset-map
-/// runs): what to delete to forget its mirrors entirely.
-pub fn engine_prefixes(engine: &str) -> [String; 3] {
+/// Key of the record of the ACLs a link's ACL sync created on the destination.
+pub fn acl_sync(engine: &str) -> String {
+    format!("acls/{engine}")
+}
+
+/// Prefixes of every key written for an engine of a link that pulls (mirror records,
+/// checkpoints, offset-map runs, the ACLs its ACL sync created): what to delete to forget its
+/// mirrors entirely. (The ACLs themselves stay on the destination.)
+pub fn engine_prefixes(engine: &str) -> [String; 4] {
     [
         mirror_prefix(engine),
         format!("ckpt/{engine}/"),
         format!("run/{engine}/"),
+        acl_sync(engine),
     ]
 }
 
@@ -173,6 +181,7 @@ mod tests {
             mirror("e", "t"),
             checkpoint("e", "t", 3),
             run("e", "t", 3, 42),
+            acl_sync("e"),
         ];
         let prefixes = engine_prefixes("e");
         for k in &owned {

@@ -36,8 +36,8 @@ pub struct KafkaLinkData {
     pub link_error: Extensible<LinkErrorCode>,
     /// Why it does not, in words.
     pub link_error_message: Option<String>,
-    /// The link's tasks and their problems (clusterlink: one per config it stores but does not
-    /// apply).
+    /// The link's tasks and their problems: `AclSync`, and (clusterlink) one per config it
+    /// stores but does not apply.
     pub tasks: Vec<LinkTask>,
     /// Mirror topics counted by state category.
     pub category_counts: Vec<CategoryCount>,
@@ -92,8 +92,16 @@ pub struct LinkTask {
 words! {
     /// The state of a link's task.
     pub enum LinkTaskState {
-        /// The task is set up but does not run (clusterlink: a config it does not apply).
+        /// The task runs and its last round succeeded (or has not run yet).
+        Active = "ACTIVE",
+        /// The task's last round failed; its errors say why.
+        InError = "IN_ERROR",
+        /// The task is not enabled (clusterlink also: a config it does not apply).
         NotConfigured = "NOT_CONFIGURED",
+        /// The task does not run because the link does not (it cannot reach a cluster).
+        LinkUnavailable = "LINK_UNAVAILABLE",
+        /// The task does not run because the link is paused.
+        LinkPaused = "LINK_PAUSED",
     }
 }
 
@@ -112,6 +120,14 @@ words! {
     pub enum LinkTaskErrorCode {
         /// The link's configs ask for something that does not happen.
         MisconfigurationError = "MISCONFIGURATION_ERROR",
+        /// The remote cluster refused the link's principal.
+        AuthorizationError = "AUTHORIZATION_ERROR",
+        /// The local cluster refused the link server's principal.
+        BrokerAuthorizationError = "BROKER_AUTHORIZATION_ERROR",
+        /// A cluster has no authorizer, so nothing to do.
+        SecurityDisabledError = "SECURITY_DISABLED_ERROR",
+        /// Anything else.
+        InternalError = "INTERNAL_ERROR",
     }
 }
 

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use clusterlink_mirror::acl_sync::AclFilters;
 use clusterlink_rest_v3::link_config::{self, ConnectionMode, LinkMode};
 
 use crate::iso8601::parse_iso8601_ms;
@@ -140,7 +141,7 @@ pub const DEFS: &[ConfigDef] = &[
         link_config::ACL_SYNC_ENABLE,
         Kind::Bool,
         Some("false"),
-        false,
+        true,
     ),
     def(
         link_config::ACL_SYNC_MS,
@@ -149,9 +150,9 @@ pub const DEFS: &[ConfigDef] = &[
             max: MAX_INT,
         },
         Some("5000"),
-        false,
+        true,
     ),
-    def(link_config::ACL_FILTERS, Kind::Json, Some(""), false),
+    def(link_config::ACL_FILTERS, Kind::Json, Some(""), true),
     def(
         link_config::AUTO_CREATE_MIRROR_TOPICS_ENABLE,
         Kind::Bool,
@@ -408,6 +409,10 @@ pub fn validate(name: &str, value: &str) -> Result<String, ConfigError> {
             }
             serde_json::from_str::<serde_json::Value>(v)
                 .map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+            if name == link_config::ACL_FILTERS {
+                // As Confluent's brokers check it: filters that name Kafka's values.
+                AclFilters::parse(v).map_err(invalid)?;
+            }
             Ok(value.to_owned())
         }
         Kind::StartSpec => {
@@ -461,6 +466,13 @@ pub fn validate_set(configs: &BTreeMap<String, String>) -> Result<(), ConfigErro
     Ok(())
 }
 
+/// The configs of ACL sync.
+const ACL_SYNC_CONFIGS: [&str; 3] = [
+    link_config::ACL_SYNC_ENABLE,
+    link_config::ACL_SYNC_MS,
+    link_config::ACL_FILTERS,
+];
+
 /// Configs that are set (to something other than their default) but not applied by the link
 /// server yet: the link's status lists them.
 pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
@@ -473,6 +485,9 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
         LinkMode::Source | LinkMode::Bidirectional
     ) && ConnectionMode::of(get(link_config::CONNECTION_MODE))
         != ConnectionMode::Inbound;
+    let acl_sync_runs = ConnectionMode::of(get(link_config::CONNECTION_MODE))
+        == ConnectionMode::Inbound
+        || LinkMode::of(get(link_config::LINK_MODE)) != LinkMode::Source;
     let local: BTreeMap<String, String> = configs
         .iter()
         .filter_map(|(k, v)| {
@@ -505,6 +520,11 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
             if [link_config::LINK_MODE, link_config::CONNECTION_MODE].contains(&name.as_str()) {
                 return false;
             }
+            // ACL sync runs where the link pulls, and for an INBOUND link (by its pusher); a
+            // SOURCE link's own acl.* are not read (its pusher reads its INBOUND side's).
+            if ACL_SYNC_CONFIGS.contains(&name.as_str()) && !acl_sync_runs {
+                return d.default != Some(value.as_str());
+            }
             !d.applied && d.default != Some(value.as_str())
         })
         .map(|(n, _)| n.clone())
@@ -514,6 +534,9 @@ pub fn not_applied(configs: &BTreeMap<String, String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every ACL of the source.
+    const ACL_FILTERS: &str = r#"{"aclFilters": [{"resourceFilter": {"resourceType": "any", "patternType": "any"}, "accessFilter": {"operation": "any", "permissionType": "any"}}]}"#;
 
     #[test]
     fn configs_that_name_files_on_the_server_are_refused() {
@@ -547,6 +570,15 @@ mod tests {
             "a:1,b:2"
         );
         assert!(validate("acl.filters", "{not json").is_err());
+        assert_eq!(validate("acl.filters", ACL_FILTERS).unwrap(), ACL_FILTERS);
+        let e = validate("acl.filters", r#"{"aclFilters": []}"#).unwrap_err();
+        assert!(e.to_string().contains("cannot be empty"), "{e}");
+        let e = validate(
+            "acl.filters",
+            r#"{"aclFilters": [{"resourceFilter": {"resourceType": "topic", "patternType": "literal"}, "accessFilter": {"operation": "reed", "permissionType": "allow"}}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("Unknown operation: reed"), "{e}");
         assert!(validate("mirror.start.offset.spec", "2024-01-31T00:00:00Z").is_ok());
         assert!(validate("mirror.start.offset.spec", "yesterday").is_err());
         assert_eq!(
@@ -593,17 +625,14 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("acl.filters"));
-        c.insert("acl.filters".into(), "{\"aclFilters\":[]}".into());
+        c.insert("acl.filters".into(), ACL_FILTERS.into());
         assert!(validate_set(&c).is_ok());
         c.insert("consumer.offset.sync.enable".into(), "false".into());
         c.insert("bootstrap.servers".into(), "a:1".into());
-        assert_eq!(not_applied(&c), vec!["acl.filters", "acl.sync.enable"]);
+        assert!(not_applied(&c).is_empty(), "ACL sync is applied");
         // Without a SASL security.protocol, SASL settings have no effect.
         c.insert("sasl.jaas.config".into(), "x".into());
-        assert_eq!(
-            not_applied(&c),
-            vec!["acl.filters", "acl.sync.enable", "sasl.jaas.config"]
-        );
+        assert_eq!(not_applied(&c), vec!["sasl.jaas.config"]);
         // SASL toward the remote cluster is applied; the local side's settings are not, on a
         // link that does not push.
         for (k, v) in [
@@ -619,13 +648,12 @@ mod tests {
         assert_eq!(
             not_applied(&c),
             vec![
-                "acl.filters",
-                "acl.sync.enable",
                 "local.sasl.jaas.config",
                 "sasl.login.callback.handler.class"
             ]
         );
-        // A link that pushes reads the local cluster with the local.* settings.
+        // A link that pushes reads the local cluster with the local.* settings (and does not
+        // run ACL sync: the pulling side does).
         c.insert("link.mode".into(), "SOURCE".into());
         c.insert("local.security.protocol".into(), "SASL_PLAINTEXT".into());
         c.insert("local.sasl.mechanism".into(), "PLAIN".into());
@@ -639,10 +667,11 @@ mod tests {
                 "sasl.login.callback.handler.class"
             ]
         );
-        // ... but not the INBOUND half of a bidirectional pair.
+        // ... but not the INBOUND half of a bidirectional pair (whose ACL sync runs).
         c.insert("link.mode".into(), "BIDIRECTIONAL".into());
         c.insert("connection.mode".into(), "INBOUND".into());
         assert!(not_applied(&c).contains(&"local.sasl.mechanism".to_string()));
+        assert!(!not_applied(&c).contains(&"acl.sync.enable".to_string()));
         c.insert("cluster.link.prefix".into(), "0123456789abc".into());
         assert!(validate_set(&c).is_err());
     }

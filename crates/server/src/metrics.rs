@@ -70,6 +70,24 @@ pub const MIRROR_BUFFERED_BYTES: MetricDef = MetricDef {
     labels: &["link", "topic", "partition"],
     help: "Bytes of fetched batches held for the mirror partition, queued or being written (a link holds at most --buffer-max-bytes for its mirrors that move data, plus one fetch)",
 };
+pub const ACL_SYNC_ACLS: MetricDef = MetricDef {
+    name: "clusterlink_acl_sync_acls_total",
+    kind: MetricKind::Counter,
+    labels: &["link", "result"],
+    help: "ACLs the link's ACL sync created or deleted on the destination, or failed to (result: created, deleted, failed), by this server process",
+};
+pub const ACL_SYNC_FAILED_ROUNDS: MetricDef = MetricDef {
+    name: "clusterlink_acl_sync_failed_rounds_total",
+    kind: MetricKind::Counter,
+    labels: &["link"],
+    help: "Rounds of the link's ACL sync that failed (its AclSync task is IN_ERROR meanwhile), by this server process",
+};
+pub const ACL_SYNC_OWNED: MetricDef = MetricDef {
+    name: "clusterlink_acl_sync_owned_acls",
+    kind: MetricKind::Gauge,
+    labels: &["link"],
+    help: "ACLs on the destination that the link's ACL sync created and will delete when the source removes them",
+};
 pub const ERRORS: MetricDef = MetricDef {
     name: "clusterlink_errors_total",
     kind: MetricKind::Counter,
@@ -93,6 +111,9 @@ pub const METRICS: &[MetricDef] = &[
     MIRROR_BYTES,
     MIRROR_PARTITION_ERROR,
     MIRROR_BUFFERED_BYTES,
+    ACL_SYNC_ACLS,
+    ACL_SYNC_FAILED_ROUNDS,
+    ACL_SYNC_OWNED,
     ERRORS,
     HTTP_REQUEST_DURATION,
 ];
@@ -122,6 +143,17 @@ struct PartitionLabels {
     link: String,
     topic: String,
     partition: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LinkLabels {
+    link: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct AclResultLabels {
+    link: String,
+    result: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -187,6 +219,29 @@ impl Collector for LinkCollector {
                     .set(i64::try_from(part.buffered_bytes).unwrap_or(i64::MAX));
             }
         }
+        let acls = Family::<AclResultLabels, Counter>::default();
+        let acl_failed_rounds = Family::<LinkLabels, Counter>::default();
+        let acl_owned = Family::<LinkLabels, Gauge>::default();
+        for (link, r) in self.manager.acl_sync_reports() {
+            for (result, n) in [
+                ("created", r.created),
+                ("deleted", r.deleted),
+                ("failed", r.failed),
+            ] {
+                acls.get_or_create(&AclResultLabels {
+                    link: link.clone(),
+                    result: result.into(),
+                })
+                .inc_by(n);
+            }
+            let labels = LinkLabels { link };
+            acl_failed_rounds
+                .get_or_create(&labels)
+                .inc_by(r.failed_rounds);
+            acl_owned
+                .get_or_create(&labels)
+                .set(i64::try_from(r.owned).unwrap_or(i64::MAX));
+        }
         let categories = Family::<CategoryLabels, Counter>::default();
         for (category, n) in self.manager.error_counts() {
             categories
@@ -203,6 +258,9 @@ impl Collector for LinkCollector {
         MIRROR_BYTES.encode(&mut encoder, &bytes)?;
         MIRROR_PARTITION_ERROR.encode(&mut encoder, &errors)?;
         MIRROR_BUFFERED_BYTES.encode(&mut encoder, &buffered)?;
+        ACL_SYNC_ACLS.encode(&mut encoder, &acls)?;
+        ACL_SYNC_FAILED_ROUNDS.encode(&mut encoder, &acl_failed_rounds)?;
+        ACL_SYNC_OWNED.encode(&mut encoder, &acl_owned)?;
         ERRORS.encode(&mut encoder, &categories)
     }
 }

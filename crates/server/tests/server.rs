@@ -396,11 +396,11 @@ async fn links_and_link_configs(peer: Peer) {
     assert_eq!(v["cluster_link_id"].as_str().unwrap().len(), 22);
     assert_eq!(v["link_id"], v["cluster_link_id"]);
     assert_eq!(v["topic_names"], json!([]));
-    assert_eq!(
-        v["not_implemented_configs"],
-        json!(["acl.sync.ms", "sasl.jaas.config"])
-    );
-    assert_eq!(v["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(v["not_implemented_configs"], json!(["sasl.jaas.config"]));
+    // AclSync (not enabled) and the stored-only JAAS config.
+    assert_eq!(v["tasks"][0]["task_name"], "AclSync");
+    assert_eq!(v["tasks"][0]["state"], "NOT_CONFIGURED");
+    assert_eq!(v["tasks"][1]["task_name"], "Config:sasl.jaas.config");
     let (_, list) = s.get(links).await;
     assert_eq!(list["kind"], "KafkaLinkDataList");
     assert_eq!(list["data"][0]["link_name"], "l1");
@@ -423,7 +423,11 @@ async fn links_and_link_configs(peer: Peer) {
         config(&list, "cluster.link.retry.timeout.ms")["value"],
         "60000"
     );
-    assert_eq!(config(&list, "acl.sync.ms")["implemented"], false);
+    assert_eq!(config(&list, "acl.sync.ms")["implemented"], true);
+    assert_eq!(
+        config(&list, "num.cluster.link.fetchers")["implemented"],
+        false
+    );
     assert_eq!(
         config(&list, "consumer.group.prefix.enable")["implemented"],
         true
@@ -528,7 +532,7 @@ async fn links_and_link_configs(peer: Peer) {
     assert_eq!(config(&list, "acl.filters")["value"], "");
     assert_eq!(
         s.get(&format!("{links}/l1")).await.1["not_implemented_configs"],
-        json!(["acl.sync.ms", "sasl.jaas.config"])
+        json!(["sasl.jaas.config"])
     );
     // a new bootstrap needs the stored credentials again, and must reach the same cluster
     assert_error(

@@ -1,5 +1,5 @@
 //! Cluster administration: DescribeCluster; topics (create, delete, add partitions) through the
-//! controller; configs (describe, incremental alter); ACLs (describe, create, delete).
+//! controller; configs (describe, incremental alter). ACLs are in `acls`.
 
 use std::time::Duration;
 
@@ -224,51 +224,5 @@ impl Client {
             })?;
         }
         Ok(())
-    }
-
-    /// DescribeAcls with a filter, raw response.
-    pub async fn describe_acls(
-        &self,
-        filter: &m::DescribeAclsRequest,
-    ) -> Result<m::DescribeAclsResponse> {
-        let resp = self
-            .retry("DescribeAcls", || self.send_to_any(filter))
-            .await?;
-        Error::check(resp.error_code, resp.error_message.as_deref(), || {
-            "DescribeAcls".into()
-        })?;
-        Ok(resp)
-    }
-
-    /// CreateAcls; every creation must succeed.
-    pub async fn create_acls(
-        &self,
-        creations: Vec<m::create_acls_request::AclCreation>,
-    ) -> Result<()> {
-        let req = m::CreateAclsRequest::default().with_creations(creations);
-        let resp = self.retry("CreateAcls", || self.send_to_any(&req)).await?;
-        for r in &resp.results {
-            Error::check(r.error_code, r.error_message.as_deref(), || {
-                "CreateAcls".into()
-            })?;
-        }
-        Ok(())
-    }
-
-    /// DeleteAcls; returns how many bindings were deleted.
-    pub async fn delete_acls(
-        &self,
-        filters: Vec<m::delete_acls_request::DeleteAclsFilter>,
-    ) -> Result<usize> {
-        let req = m::DeleteAclsRequest::default().with_filters(filters);
-        let resp = self.retry("DeleteAcls", || self.send_to_any(&req)).await?;
-        let mut n = 0;
-        for r in &resp.filter_results {
-            Error::check(r.error_code, r.error_message.as_deref(), || {
-                "DeleteAcls".into()
-            })?;
-            n += r.matching_acls.len();
-        }
-        Ok(n)
     }
 }

@@ -24,8 +24,10 @@
 //! - `routing`: requests to any broker, the controller, a group's coordinator or each
 //!   partition's leader;
 //! - the APIs: `fetch`, `produce`, `offsets` (ListOffsets, DeleteRecords), `admin` (cluster,
-//!   topics, configs, ACLs), `groups` (consumer group offsets and listings).
+//!   topics, configs), `acls` (typed ACL bindings and filters), `groups` (consumer group
+//!   offsets and listings).
 
+mod acls;
 mod admin;
 mod config;
 mod fetch;
@@ -40,6 +42,9 @@ mod routing;
 mod types;
 mod wire;
 
+pub use acls::{
+    AclBinding, AclBindingFilter, AclOperation, AclPermission, PatternType, ResourceType,
+};
 pub use config::{ClientConfig, RetryPolicy};
 pub use handle::Client;
 pub use types::{

@@ -18,20 +18,29 @@ use crate::links::{ConfigOp, LinkConfig, LinkStatus, NewLink};
 fn link_data(api: &Api, headers: &HeaderMap, l: &LinkStatus) -> KafkaLinkData {
     let id = api.manager.cluster_id();
     let b = format!("{}/links/{}", api.cluster_url(headers, id), l.name);
-    let tasks = l
-        .not_applied
-        .iter()
-        .map(|c| LinkTask {
-            task_name: format!("Config:{c}"),
-            state: LinkTaskState::NotConfigured.into(),
-            errors: vec![LinkTaskError {
-                error_code: LinkTaskErrorCode::MisconfigurationError.into(),
-                error_message: format!(
-                    "{c} is stored but not implemented by clusterlink yet: it has no effect"
-                ),
-            }],
-        })
-        .collect();
+    let running = l.tasks.iter().map(|t| LinkTask {
+        task_name: t.name.clone(),
+        state: t.state.into(),
+        errors: t
+            .errors
+            .iter()
+            .map(|(code, message)| LinkTaskError {
+                error_code: (*code).into(),
+                error_message: message.clone(),
+            })
+            .collect(),
+    });
+    let not_applied = l.not_applied.iter().map(|c| LinkTask {
+        task_name: format!("Config:{c}"),
+        state: LinkTaskState::NotConfigured.into(),
+        errors: vec![LinkTaskError {
+            error_code: LinkTaskErrorCode::MisconfigurationError.into(),
+            error_message: format!(
+                "{c} is stored but not implemented by clusterlink yet: it has no effect"
+            ),
+        }],
+    });
+    let tasks = running.chain(not_applied).collect();
     let category_counts = StateCategory::ALL
         .iter()
         .map(|&category| CategoryCount {

@@ -1,13 +1,14 @@
 //! The periodic duties of links that pull, each at its own interval: consumer offset sync
 //! (`consumer.offset.sync.*`, see `clusterlink_mirror::offset_sync`), topic config sync
-//! (`topic.config.sync.ms`), auto-created mirror topics (`auto.create.mirror.topics.*`), and
-//! reverses (see `reverse`): handed to the source cluster once promoted, carried out when
-//! another cluster left one here.
+//! (`topic.config.sync.ms`), auto-created mirror topics (`auto.create.mirror.topics.*`), ACL
+//! sync (`acl.sync.*`, see `super::acl_sync`), and reverses (see `super::reverse`): handed to the
+//! source cluster once promoted, carried out when another cluster left one here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clusterlink_mirror::acl_sync::ScheduledAclSync;
 use clusterlink_mirror::filters::NameFilters;
 use clusterlink_mirror::offset_sync;
 use clusterlink_mirror::Engine;
@@ -22,6 +23,7 @@ use crate::record::LinkRecord;
 #[derive(Default)]
 struct Housekeeping {
     offsets: offset_sync::Scheduled,
+    acls: ScheduledAclSync,
     auto_at: Option<Instant>,
     configs_at: Option<Instant>,
     auto_failed: BTreeSet<String>,
@@ -63,6 +65,9 @@ impl LinkManager {
                     manager.auto_create(&record, &engine, h).await;
                     manager.sync_topic_configs(&record, &engine, h).await;
                     manager.hand_over_reversals(&record, &engine).await;
+                    manager
+                        .sync_acls(&entry, &record, &engine, &mut h.acls)
+                        .await;
                 }
                 state.retain(|k, _| live.contains(k));
             }

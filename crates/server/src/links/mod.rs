@@ -22,8 +22,10 @@
 //! - `inbound`: INBOUND links' view of the state topic;
 //! - `storage`: records in the state topic, secrets encrypted at rest;
 //! - `failback`: truncate-and-restore; `reverse`: reverse-and-start/pause, both sides;
-//! - `housekeeping`: offset sync, topic config sync, auto-created mirrors, reverses.
+//! - `housekeeping`: offset sync, topic config sync, auto-created mirrors, reverses, and
+//!   `acl_sync` (the `AclSync` task: the source's ACLs on the destination).
 
+mod acl_sync;
 mod configs;
 mod crud;
 mod engines;
@@ -49,6 +51,7 @@ use clusterlink_mirror::store::KafkaStore;
 use tracing::{info, warn};
 
 pub use crate::common::cluster_id_of;
+pub use acl_sync::{AclSyncReport, TaskStatus, ACL_SYNC_TASK};
 pub use configs::{ConfigOp, LinkConfig};
 pub use crud::NewLink;
 pub use error::LinkError;

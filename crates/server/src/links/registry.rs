@@ -11,6 +11,7 @@ use clusterlink_kafka::Client;
 use clusterlink_mirror::store::KafkaStore;
 use clusterlink_mirror::{Engine, LinkSettings};
 
+use super::acl_sync::AclSyncReport;
 use super::error::LinkError;
 use crate::common::lock;
 use crate::record::LinkRecord;
@@ -90,6 +91,8 @@ pub(super) struct Entry {
     /// Bumped whenever the running engine is replaced or the link deleted: a starter task of an
     /// older generation gives up.
     pub generation: AtomicU64,
+    /// What the link's ACL sync did (its `AclSync` task).
+    pub acl_sync: Mutex<AclSyncReport>,
 }
 
 impl Entry {
@@ -105,6 +108,7 @@ impl Entry {
             })),
             sealed: Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
+            acl_sync: Mutex::new(AclSyncReport::default()),
         })
     }
 

@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 
 use clusterlink_rest_v3::link_config::LinkMode;
-use clusterlink_rest_v3::links::LinkState;
+use clusterlink_rest_v3::links::{LinkState, LinkTaskErrorCode};
 use clusterlink_rest_v3::MirrorState;
 
+use super::acl_sync::{acl_sync_task, AclSyncReport, TaskStatus};
 use super::error::LinkError;
 use super::registry::{Entry, LinkManager};
 use crate::common::lock;
 use crate::configs;
+use crate::record::LinkRecord;
 
 /// A link's status.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +38,8 @@ pub struct LinkStatus {
     pub authentication_failed: bool,
     /// Configs that are set but not applied by this server yet.
     pub not_applied: Vec<String>,
+    /// The link's tasks (`AclSync`).
+    pub tasks: Vec<TaskStatus>,
     /// Mirror counts by state.
     pub mirror_states: BTreeMap<MirrorState, usize>,
 }
@@ -50,6 +54,32 @@ impl LinkManager {
     pub fn link(&self, name: &str) -> Result<LinkStatus, LinkError> {
         let entry = self.entry(name)?;
         Ok(self.status(&entry))
+    }
+
+    /// The link's tasks: `AclSync` on links that pull (run here) and on INBOUND links (run by
+    /// the other side's pusher, which reports in its heartbeat); none on a SOURCE link, whose
+    /// pusher runs its INBOUND side's.
+    fn tasks(&self, entry: &Entry, record: &LinkRecord, up: bool) -> Vec<TaskStatus> {
+        if record.is_inbound() {
+            let failure = self
+                .inbound_view(record)
+                .heartbeat
+                .and_then(|h| h.acl_sync_error)
+                .map(|e| {
+                    let code = LinkTaskErrorCode::parse(&e.code)
+                        .unwrap_or(LinkTaskErrorCode::InternalError);
+                    (code, e.message)
+                });
+            let report = AclSyncReport {
+                last_error: failure,
+                ..Default::default()
+            };
+            return vec![acl_sync_task(record, &report, up)];
+        }
+        if !record.pulls() {
+            return Vec::new();
+        }
+        vec![acl_sync_task(record, &lock(&entry.acl_sync), up)]
     }
 
     fn status(&self, entry: &Entry) -> LinkStatus {
@@ -139,6 +169,7 @@ impl LinkManager {
             error_message: error,
             authentication_failed: authentication_failed && !up,
             not_applied: configs::not_applied(&record.configs),
+            tasks: self.tasks(entry, &record, up),
             mirror_states,
         }
     }

@@ -36,6 +36,21 @@ pub struct Heartbeat {
     pub cluster_id: String,
     /// When (ms since the epoch).
     pub at_ms: i64,
+    /// Why the last round of the INBOUND link's ACL sync (run by the OUTBOUND side) failed, if
+    /// it did: the INBOUND link's `AclSync` task shows it. Absent while it succeeds, and from
+    /// older servers' heartbeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl_sync_error: Option<TaskError>,
+}
+
+/// A task's problem as the exchange carries it: plain strings, so that a code this server does
+/// not know never makes a heartbeat unreadable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskError {
+    /// Confluent's `LinkTaskErrorCode` word.
+    pub code: String,
+    /// What is wrong (never a credential).
+    pub message: String,
 }
 
 /// The INBOUND side's view of its link, from its state topic.
@@ -107,5 +122,36 @@ pub(crate) fn without_engine(
         offset_mode: OffsetMode::Aligned,
         state_time_ms: now_ms(),
         partitions: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeats_with_and_without_an_acl_sync_error_read_back() {
+        // An older server's heartbeat has no acl_sync_error.
+        let old: Heartbeat = serde_json::from_str(r#"{"cluster_id":"c","at_ms":1}"#).unwrap();
+        assert_eq!(old.acl_sync_error, None);
+        let beat = Heartbeat {
+            cluster_id: "c".into(),
+            at_ms: 2,
+            acl_sync_error: Some(TaskError {
+                code: "SOME_FUTURE_CODE".into(),
+                message: "why".into(),
+            }),
+        };
+        let text = serde_json::to_string(&beat).unwrap();
+        assert_eq!(serde_json::from_str::<Heartbeat>(&text).unwrap(), beat);
+        // Without an error, the heartbeat is what older servers write.
+        let ok = Heartbeat {
+            acl_sync_error: None,
+            ..beat
+        };
+        assert_eq!(
+            serde_json::to_string(&ok).unwrap(),
+            r#"{"cluster_id":"c","at_ms":2}"#
+        );
     }
 }

@@ -12,7 +12,9 @@
 //!   `<link>@<id>` with the local cluster as source and the destination as destination (so the
 //!   engine's own records, checkpoints and offset maps land in the destination's state topic,
 //!   as for any destination link), and writes back each mirror's status
-//!   (`mstatus/<link>@<id>/<topic>`) and a heartbeat (`peer/<link>@<id>`).
+//!   (`mstatus/<link>@<id>/<topic>`) and a heartbeat (`peer/<link>@<id>`). It also runs the
+//!   INBOUND link's consumer offset sync and ACL sync (the source's groups and ACLs are local
+//!   to it), reporting ACL sync's failures in the heartbeat.
 //! - The INBOUND side's REST API answers from those records ([`InboundView`]).
 //!
 //! The link id is the INBOUND side's: the OUTBOUND side takes it from the INBOUND link's record,
@@ -25,5 +27,5 @@
 pub mod exchange;
 pub mod pusher;
 
-pub use exchange::{Control, Heartbeat, InboundView, HEARTBEAT_FRESH};
+pub use exchange::{Control, Heartbeat, InboundView, TaskError, HEARTBEAT_FRESH};
 pub use pusher::{PushConfig, PushState, Pusher};

@@ -7,13 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clusterlink_kafka::{Client, ClientConfig};
+use clusterlink_mirror::acl_sync::ScheduledAclSync;
 use clusterlink_mirror::offset_sync;
 use clusterlink_mirror::state_keys;
 use clusterlink_mirror::store::{read_state, KafkaStore};
 use clusterlink_mirror::{Desired, Engine, LinkSettings, MirrorSpec, MirrorState, MirrorStatus};
-use tracing::{info, warn};
+use clusterlink_rest_v3::link_config;
+use tracing::{info, info_span, warn, Instrument};
 
-use super::exchange::{without_engine, Control, Heartbeat, InboundView};
+use super::exchange::{without_engine, Control, Heartbeat, InboundView, TaskError};
 use crate::common::{cluster_id_of, lock, now_ms};
 use crate::record::{live_mirror_from, LinkRecord};
 
@@ -156,6 +158,10 @@ struct Running {
     written: BTreeMap<String, (Vec<u8>, i64)>,
     /// Consumer offset sync, on the INBOUND link's schedule.
     offsets: offset_sync::Scheduled,
+    /// ACL sync, on the INBOUND link's schedule.
+    acls: ScheduledAclSync,
+    /// Why its last round failed, if it did (for the heartbeat).
+    acl_error: Option<TaskError>,
 }
 
 async fn run(
@@ -282,6 +288,8 @@ async fn start_pushing(
         failed: BTreeMap::new(),
         written: BTreeMap::new(),
         offsets: Default::default(),
+        acls: Default::default(),
+        acl_error: None,
     })
 }
 
@@ -356,9 +364,11 @@ async fn step(
     {
         warn!(link = %config.link, error = %e, "consumer offset sync failed; retrying next round");
     }
+    r.sync_acls(reader, &config.link, &inbound).await;
     let beat = Heartbeat {
         cluster_id: config.cluster_id.clone(),
         at_ms: now_ms(),
+        acl_sync_error: r.acl_error.clone(),
     };
     writes.push((
         state_keys::heartbeat(&r.engine_name),
@@ -375,6 +385,43 @@ async fn step(
 }
 
 impl Running {
+    /// ACL sync, as the INBOUND link's configs ask: the ACLs of this (the source) cluster,
+    /// read with `reader`, created on the destination with the link's credentials there.
+    async fn sync_acls(&mut self, reader: &Client, link: &str, inbound: &LinkRecord) {
+        if !inbound.flag(link_config::ACL_SYNC_ENABLE) {
+            self.acl_error = None;
+            return;
+        }
+        if inbound.paused() {
+            return;
+        }
+        let result = self
+            .acls
+            .run_if_due(reader, &self.remote, &self.store, &self.engine_name, |k| {
+                inbound.config(k)
+            })
+            .instrument(info_span!("acl_sync", link = %link))
+            .await;
+        let failure = match result {
+            Ok(None) => return,
+            Ok(Some(round)) => {
+                if round.created + round.deleted > 0 {
+                    info!(link = %link, created = round.created, deleted = round.deleted, "ACLs synced to the destination");
+                }
+                round.error()
+            }
+            Err(e) => Some(e),
+        };
+        let now = failure.map(|e| TaskError {
+            code: e.task_error_code().as_str().into(),
+            message: e.to_string(),
+        });
+        if let Some(e) = now.as_ref().filter(|e| self.acl_error.as_ref() != Some(e)) {
+            warn!(link = %link, error = %e.message, "ACL sync failed; retrying next round");
+        }
+        self.acl_error = now;
+    }
+
     /// Deletes a pushed mirror the INBOUND side deleted; whether its records can go.
     async fn delete(&mut self, name: &str) -> bool {
         if self.engine.status(name).is_some() {
