@@ -255,6 +255,7 @@ pub(crate) async fn adopt_mirror(
         reason: None,
         state_time_ms: now_ms(),
         reverse: None,
+        restore_to: None,
     });
     mirror.touch();
     for (p, (shared, end)) in &ends {

@@ -7,6 +7,7 @@
 //! perhaps created again under the same name). Batches not written yet are given back (see
 //! [`Mirror::give_back`]), so that the stored position says what is really on the destination.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clusterlink_kafka::client::{NewTopic, OffsetSpec};
@@ -31,6 +32,7 @@ pub(crate) async fn create_mirror(
     link: &Link,
     spec: MirrorSpec,
     desired: Desired,
+    restore_to: Option<BTreeMap<i32, i64>>,
 ) -> Result<(), MirrorError> {
     if spec.start == StartSpec::DestinationEnd {
         return failback::adopt_mirror(link, spec, desired, None).await;
@@ -97,6 +99,7 @@ pub(crate) async fn create_mirror(
         reason: None,
         state_time_ms: now_ms(),
         reverse: None,
+        restore_to,
     });
     mirror.touch();
     for (p, start) in partitions.iter().zip(starts) {
@@ -305,10 +308,16 @@ pub(crate) async fn delete_mirror(link: &Link, name: &str) -> Result<(), MirrorE
     Ok(())
 }
 
-/// PENDING_STOPPED mirrors with zero lag twice in a row (the second is the final sync) stop.
+/// PENDING_STOPPED mirrors with zero lag twice in a row (the second is the final sync) stop;
+/// restored mirrors that have their shared history back are ordinary mirrors.
 pub(crate) fn finish_promotions(link: &Link) {
     let mut st = link.lock();
     for m in st.mirrors.values_mut() {
+        if m.record.restore_to.is_some() && !m.restoring() {
+            info!(mirror = %m.name(), "restored: the history shared with the remote is back");
+            m.record.restore_to = None;
+            m.touch();
+        }
         if m.record.state != MirrorState::PendingStopped {
             continue;
         }

@@ -28,6 +28,10 @@ pub(crate) struct MirrorRecord {
     /// cluster: once the promotion completes, the source topic is to become a mirror of this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reverse: Option<RemoteMirror>,
+    /// A restored topic (truncate-and-restore): per partition, the end of the history it shared
+    /// with the remote; the mirror reports PENDING_RESTORE until it has it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) restore_to: Option<BTreeMap<i32, i64>>,
 }
 
 /// What the source cluster's topic is to become once a reversed mirror stopped.
@@ -126,6 +130,17 @@ impl Mirror {
     /// The state that `desired` means while nothing is wrong.
     pub(crate) fn healthy_state(&self) -> MirrorState {
         healthy_state(self.record.desired)
+    }
+
+    /// A restored mirror that has not yet written back the history it shared with the remote.
+    pub(crate) fn restoring(&self) -> bool {
+        self.record.restore_to.as_ref().is_some_and(|to| {
+            to.iter().any(|(p, end)| {
+                self.parts
+                    .get(p)
+                    .is_some_and(|part| part.position().destination < *end)
+            })
+        })
     }
 
     /// Aligned while every partition is.

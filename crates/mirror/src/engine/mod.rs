@@ -150,7 +150,18 @@ impl Engine {
         spec: MirrorSpec,
         desired: Desired,
     ) -> Result<(), MirrorError> {
-        lifecycle::create_mirror(&self.link, spec, desired).await
+        lifecycle::create_mirror(&self.link, spec, desired, None).await
+    }
+
+    /// Creates the mirror of a restored topic (truncate-and-restore): as
+    /// [`Engine::create_mirror`], reported PENDING_RESTORE until each partition has its history
+    /// up to `restore_to` back.
+    pub async fn create_restored_mirror(
+        &self,
+        spec: MirrorSpec,
+        restore_to: std::collections::BTreeMap<i32, i64>,
+    ) -> Result<(), MirrorError> {
+        lifecycle::create_mirror(&self.link, spec, Desired::Active, Some(restore_to)).await
     }
 
     /// Changes what the user wants of a mirror (R9).

@@ -116,21 +116,33 @@ pub(super) fn mirrors<'a>(
                 None
             }
             (D::Active, Some(S::Paused)) => Some(MirrorAction::Resume),
-            (D::Pause, Some(S::Active | S::SourceUnavailable)) => Some(MirrorAction::Pause),
+            (D::Pause, Some(S::Active | S::PendingRestore | S::SourceUnavailable)) => {
+                Some(MirrorAction::Pause)
+            }
             // A promotion of a mirror whose source is unreachable completes once it is back.
-            (D::Promote, Some(S::Active | S::Paused | S::SourceUnavailable)) => {
-                Some(MirrorAction::Promote)
-            }
-            (D::ReverseAndStart, Some(S::Active | S::Paused | S::SourceUnavailable)) => {
-                Some(MirrorAction::ReverseAndStartMirror)
-            }
-            (D::ReverseAndPause, Some(S::Active | S::Paused | S::SourceUnavailable)) => {
-                Some(MirrorAction::ReverseAndPauseMirror)
-            }
+            (
+                D::Promote,
+                Some(S::Active | S::PendingRestore | S::Paused | S::SourceUnavailable),
+            ) => Some(MirrorAction::Promote),
+            (
+                D::ReverseAndStart,
+                Some(S::Active | S::PendingRestore | S::Paused | S::SourceUnavailable),
+            ) => Some(MirrorAction::ReverseAndStartMirror),
+            (
+                D::ReverseAndPause,
+                Some(S::Active | S::PendingRestore | S::Paused | S::SourceUnavailable),
+            ) => Some(MirrorAction::ReverseAndPauseMirror),
             // Failover is what a lost source calls for: it never waits for the source.
             (
                 D::Failover,
-                Some(S::Active | S::Paused | S::Failed | S::PendingStopped | S::SourceUnavailable),
+                Some(
+                    S::Active
+                    | S::PendingRestore
+                    | S::Paused
+                    | S::Failed
+                    | S::PendingStopped
+                    | S::SourceUnavailable,
+                ),
             ) => Some(MirrorAction::Failover),
             _ => None,
         };

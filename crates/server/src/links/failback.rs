@@ -84,6 +84,10 @@ struct RestorePlan {
     recreate: bool,
     /// The cut records are all in the diverged-records topic.
     copied: bool,
+    /// Per partition, where the remote's mirror stopped: the restored mirror reports
+    /// PENDING_RESTORE until it has that history back.
+    #[serde(default)]
+    restore_to: BTreeMap<i32, i64>,
 }
 
 impl RestorePlan {
@@ -174,7 +178,7 @@ impl LinkManager {
             // The cluster came back without the topic: nothing to cut, the whole history
             // comes from the remote.
             engine.forget_stopped(topic).await?;
-            create_mirror_again(engine, spec(&plan, StartSpec::Earliest)).await?;
+            create_mirror_again(engine, spec(&plan, StartSpec::Earliest), &plan.restore_to).await?;
             let status = engine
                 .status(topic)
                 .ok_or_else(|| MirrorError::NotFound(topic.to_owned()))?;
@@ -205,7 +209,7 @@ impl LinkManager {
         }
         engine.forget_stopped(topic).await?;
         delete_and_wait(local, topic).await?;
-        create_mirror_again(engine, spec(&plan, StartSpec::Earliest)).await?;
+        create_mirror_again(engine, spec(&plan, StartSpec::Earliest), &plan.restore_to).await?;
         self.put_plan(&key, None).await?;
         info!(%topic, truncated = plan.truncated(), diverged_topic = %plan.diverged_topic, "restored: created again, mirroring the remote's history");
         let status = engine
@@ -295,6 +299,7 @@ impl LinkManager {
                     cuts: BTreeMap::new(),
                     recreate: false,
                     copied: true,
+                    restore_to: stopped.iter().map(|(p, (_, end))| (*p, *end)).collect(),
                 })
             }
             Err(e) => return Err(LinkError::Local(e)),
@@ -368,6 +373,7 @@ impl LinkManager {
             cuts,
             recreate: remote_parts.len() != partitions.len(),
             copied: false,
+            restore_to: stopped.iter().map(|(p, (_, end))| (*p, *end)).collect(),
         })
     }
 }
@@ -528,11 +534,19 @@ async fn delete_and_wait(local: &Client, topic: &str) -> Result<(), LinkError> {
     }
 }
 
-/// Creates the mirror, again while the cluster still finishes the deletion of its old topic.
-async fn create_mirror_again(engine: &Engine, spec: MirrorSpec) -> Result<(), LinkError> {
+/// Creates the restored mirror, again while the cluster still finishes the deletion of its old
+/// topic.
+async fn create_mirror_again(
+    engine: &Engine,
+    spec: MirrorSpec,
+    restore_to: &BTreeMap<i32, i64>,
+) -> Result<(), LinkError> {
     let since = Instant::now();
     loop {
-        match engine.create_mirror(spec.clone(), Desired::Active).await {
+        match engine
+            .create_restored_mirror(spec.clone(), restore_to.clone())
+            .await
+        {
             Err(MirrorError::DestinationExists(_)) if since.elapsed() < TOPIC_GONE_WITHIN => {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
