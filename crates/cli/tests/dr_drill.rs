@@ -507,6 +507,17 @@ async fn crash_failover_restore_and_failback(peer: Peer) {
         );
     }
     wait_mirrored(&site_a, &a_boot, 2000, "A restored from B");
+    // The resource's status keeps what was cut from each topic, and where it went.
+    let s = status(&site_a);
+    for (t, cut) in [(orders(), 150), (payments(), 50)] {
+        let truncation = &s["mirrorTopics"][t]["truncation"];
+        assert_eq!(truncation["messagesTruncated"], cut, "{s:#}");
+        assert_eq!(
+            truncation["divergedRecordsTopic"],
+            format!("{t}.diverged").as_str(),
+            "{s:#}"
+        );
+    }
     Dump::read_suffixed(&a_boot, ".diverged").check("A's diverged records", &ledger, &a3x);
     // The group's offsets, committed on B, are A's too.
     for (t, _) in topics() {

@@ -36,6 +36,22 @@ pub struct KafkaMirrorData {
     pub mirror_state_transition_errors: Vec<MirrorStateTransitionError>,
     /// clusterlink's extension: whether mirror offsets equal source offsets.
     pub offset_mode: Option<Extensible<OffsetMode>>,
+    /// clusterlink's extension: what `truncate-and-restore` cut when it made this mirror.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncation: Option<MirrorTruncation>,
+}
+
+/// What `truncate-and-restore` cut from a topic before it became a mirror, kept with the mirror
+/// so that its status tells where the cut records went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MirrorTruncation {
+    /// Offsets cut, all partitions together.
+    pub messages_truncated: i64,
+    /// Per partition, where it was cut and how many offsets.
+    pub partition_level_truncation_data: Vec<PartitionTruncation>,
+    /// Where the cut records were copied.
+    pub diverged_records_topic: String,
 }
 
 impl KafkaMirrorData {
@@ -206,8 +222,18 @@ mod tests {
                 error_message: "source topic deleted".into(),
             }],
             offset_mode: Some(OffsetMode::Aligned.into()),
+            truncation: Some(MirrorTruncation {
+                messages_truncated: 3,
+                partition_level_truncation_data: vec![PartitionTruncation {
+                    partition_id: 0,
+                    offset_truncated_to: 5,
+                    messages_truncated: 3,
+                }],
+                diverged_records_topic: "t.diverged".into(),
+            }),
         };
         let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["truncation"]["diverged_records_topic"], "t.diverged");
         assert_eq!(v["mirror_status"], "FAILED");
         assert_eq!(v["metadata"]["self"], "http://h/v3/x");
         assert_eq!(v["offset_mode"], "ALIGNED");

@@ -125,6 +125,14 @@ async fn a_failed_over_topic_is_restored_then_reversed(peer: Peer) {
     )
     .await;
     assert_aligned(&b, &topic, &a, &topic);
+    // The mirror's status keeps what was cut, and where it went.
+    let (_, m) = sa.get(&mirror_path(&sa, "b-to-a", &topic)).await;
+    assert_eq!(m["truncation"]["messages_truncated"], 30, "{m:#}");
+    assert_eq!(
+        m["truncation"]["diverged_records_topic"],
+        side.as_str(),
+        "{m:#}"
+    );
     // The cut records wait in the side topic, as they were, partition by partition.
     let kept = rdkafka::consume(&a.bootstrap(), &side).unwrap();
     let cut: Vec<Msg> = a_before

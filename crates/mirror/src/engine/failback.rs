@@ -256,6 +256,7 @@ pub(crate) async fn adopt_mirror(
         state_time_ms: now_ms(),
         reverse: None,
         restore_to: None,
+        truncation: None,
     });
     mirror.touch();
     for (p, (shared, end)) in &ends {

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clusterlink_kafka::client::{NewTopic, OffsetSpec};
 use clusterlink_kafka::{Isolation, ResponseError};
+use clusterlink_rest_v3::mirrors::MirrorTruncation;
 use clusterlink_rest_v3::MirrorState;
 use tracing::info;
 
@@ -32,7 +33,7 @@ pub(crate) async fn create_mirror(
     link: &Link,
     spec: MirrorSpec,
     desired: Desired,
-    restore_to: Option<BTreeMap<i32, i64>>,
+    restored: Option<(BTreeMap<i32, i64>, Option<MirrorTruncation>)>,
 ) -> Result<(), MirrorError> {
     if spec.start == StartSpec::DestinationEnd {
         return failback::adopt_mirror(link, spec, desired, None).await;
@@ -99,7 +100,8 @@ pub(crate) async fn create_mirror(
         reason: None,
         state_time_ms: now_ms(),
         reverse: None,
-        restore_to,
+        restore_to: restored.as_ref().map(|r| r.0.clone()),
+        truncation: restored.and_then(|r| r.1),
     });
     mirror.touch();
     for (p, start) in partitions.iter().zip(starts) {

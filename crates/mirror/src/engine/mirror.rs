@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clusterlink_rest_v3::mirrors::MirrorTruncation;
 use clusterlink_rest_v3::MirrorState;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -32,6 +33,9 @@ pub(crate) struct MirrorRecord {
     /// with the remote; the mirror reports PENDING_RESTORE until it has it back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) restore_to: Option<BTreeMap<i32, i64>>,
+    /// What truncate-and-restore cut before this mirror was created, for its status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) truncation: Option<MirrorTruncation>,
 }
 
 /// What the source cluster's topic is to become once a reversed mirror stopped.

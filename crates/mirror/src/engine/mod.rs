@@ -155,13 +155,15 @@ impl Engine {
 
     /// Creates the mirror of a restored topic (truncate-and-restore): as
     /// [`Engine::create_mirror`], reported PENDING_RESTORE until each partition has its history
-    /// up to `restore_to` back.
+    /// up to `restore_to` back, and with what was cut (`truncation`) in its status.
     pub async fn create_restored_mirror(
         &self,
         spec: MirrorSpec,
         restore_to: std::collections::BTreeMap<i32, i64>,
+        truncation: Option<clusterlink_rest_v3::mirrors::MirrorTruncation>,
     ) -> Result<(), MirrorError> {
-        lifecycle::create_mirror(&self.link, spec, Desired::Active, Some(restore_to)).await
+        let restored = Some((restore_to, truncation));
+        lifecycle::create_mirror(&self.link, spec, Desired::Active, restored).await
     }
 
     /// Changes what the user wants of a mirror (R9).

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use clusterlink_rest_v3::mirrors::MirrorTruncation;
 use clusterlink_rest_v3::MirrorState;
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +64,9 @@ pub struct MirrorStatus {
     pub state_time_ms: i64,
     /// Per-partition details.
     pub partitions: Vec<PartitionStatus>,
+    /// What truncate-and-restore cut when it made this mirror.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncation: Option<MirrorTruncation>,
 }
 
 impl MirrorStatus {
@@ -114,6 +118,7 @@ pub(crate) fn mirror_status(m: &Mirror, link_paused: bool) -> MirrorStatus {
             .iter()
             .map(|(i, p)| partition_status(*i, p, now))
             .collect(),
+        truncation: m.record.truncation.clone(),
     }
 }
 
@@ -196,6 +201,7 @@ mod tests {
             state_time_ms: 0,
             reverse: None,
             restore_to: Some([(0, 10), (1, 0)].into()),
+            truncation: None,
         };
         let at = |o| {
             Part::new(

@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{KafkaRestClassRef, OAuthSettings, RequiredSecretRef};
 
-pub use status::{BidirectionalState, ClusterLinkStatus, MirrorTopicStatus, ResolvedBootstrap};
+pub use status::{
+    BidirectionalState, ClusterLinkStatus, MirrorTopicStatus, PartitionTruncationStatus,
+    ResolvedBootstrap, TruncationStatus,
+};
 
 /// The desired state of a cluster link.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]

@@ -140,4 +140,33 @@ pub struct MirrorTopicStatus {
     /// Mirror status: `ACTIVE`, `PAUSED`, `PENDING_STOPPED`, `STOPPED`, `FAILED`, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// clusterlink extension: what `TRUNCATE_AND_RESTORE` cut from the topic before it became
+    /// this mirror, and where those records were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncation: Option<TruncationStatus>,
+}
+
+/// What a truncate-and-restore cut from a topic.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TruncationStatus {
+    /// Offsets cut, all partitions together.
+    pub messages_truncated: i64,
+    /// The topic the cut records were copied to.
+    pub diverged_records_topic: String,
+    /// Per partition that lost offsets: where it was cut and how many.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<PartitionTruncationStatus>,
+}
+
+/// Where one partition was cut.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PartitionTruncationStatus {
+    /// The partition.
+    pub partition: i32,
+    /// The first offset cut.
+    pub offset_truncated_to: i64,
+    /// How many offsets were cut.
+    pub messages_truncated: i64,
 }

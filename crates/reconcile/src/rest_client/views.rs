@@ -3,7 +3,9 @@
 //! terms (a link's id, whichever field names it; a mirror's largest lag; its errors joined).
 
 use clusterlink_rest_v3::links::KafkaLinkData;
-use clusterlink_rest_v3::mirrors::{AlterMirrorsData, KafkaMirrorData, MirrorLag};
+use clusterlink_rest_v3::mirrors::{
+    AlterMirrorsData, KafkaMirrorData, MirrorLag, MirrorTruncation,
+};
 use clusterlink_rest_v3::topics::{KafkaTopicConfigData, KafkaTopicData};
 
 /// `Some` for a non-empty text (a field a server left out reads as empty).
@@ -77,6 +79,8 @@ pub struct MirrorInfo {
     pub offset_mode: Option<String>,
     /// The state transition errors' messages, joined.
     pub message: Option<String>,
+    /// What truncate-and-restore cut (clusterlink's extension), if it made this mirror.
+    pub truncation: Option<MirrorTruncation>,
 }
 
 impl From<KafkaMirrorData> for MirrorInfo {
@@ -101,6 +105,7 @@ impl From<KafkaMirrorData> for MirrorInfo {
             partition_lags: m.mirror_lags,
             offset_mode: m.offset_mode.as_ref().and_then(non_empty),
             message: (!errors.is_empty()).then(|| errors.join("; ")),
+            truncation: m.truncation,
         }
     }
 }

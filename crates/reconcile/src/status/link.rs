@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use clusterlink_model::cluster_link::{BidirectionalState, MirrorDirection, MirrorTopicStatus};
+use clusterlink_model::cluster_link::{
+    BidirectionalState, MirrorDirection, MirrorTopicStatus, PartitionTruncationStatus,
+    TruncationStatus,
+};
 use clusterlink_model::common::AppState;
 use clusterlink_model::{
     ClusterLink, ClusterLinkStatus, Plan, Problem, ReportedState, ValidatedClusterLink,
@@ -343,6 +346,20 @@ pub fn mirror_statuses(
                 replication_factor: declared.get(m.name.as_str()).copied().flatten(),
                 source_topic_name: Some(m.source_topic_name.clone()),
                 status: Some(m.status.clone()),
+                truncation: m.truncation.as_ref().map(|t| TruncationStatus {
+                    messages_truncated: t.messages_truncated,
+                    diverged_records_topic: t.diverged_records_topic.clone(),
+                    partitions: t
+                        .partition_level_truncation_data
+                        .iter()
+                        .filter(|p| p.messages_truncated > 0)
+                        .map(|p| PartitionTruncationStatus {
+                            partition: p.partition_id,
+                            offset_truncated_to: p.offset_truncated_to,
+                            messages_truncated: p.messages_truncated,
+                        })
+                        .collect(),
+                }),
             },
         );
     }

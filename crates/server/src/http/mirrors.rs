@@ -64,6 +64,7 @@ fn mirror_data(api: &Api, headers: &HeaderMap, link: &str, m: &MirrorStatus) -> 
             })
             .collect(),
         offset_mode: Some(m.offset_mode.into()),
+        truncation: m.truncation.clone(),
     }
 }
 

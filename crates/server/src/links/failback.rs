@@ -35,7 +35,7 @@ use clusterlink_mirror::{
     MirrorState, MirrorStatus, PartitionRoute, StartSpec,
 };
 use clusterlink_rest_v3::link_config;
-use clusterlink_rest_v3::mirrors::PartitionTruncation;
+use clusterlink_rest_v3::mirrors::{MirrorTruncation, PartitionTruncation};
 use serde::{Deserialize, Serialize};
 use tracing::{info, instrument, warn};
 
@@ -98,6 +98,15 @@ impl RestorePlan {
 
     fn truncated(&self) -> i64 {
         self.cuts.values().map(|c| c.end - c.truncate_to).sum()
+    }
+
+    /// What the restored mirror's status keeps of the cut (none when nothing was cut).
+    fn truncation(&self) -> Option<MirrorTruncation> {
+        (self.truncated() > 0).then(|| MirrorTruncation {
+            messages_truncated: self.truncated(),
+            partition_level_truncation_data: self.partitions(),
+            diverged_records_topic: self.diverged_topic.clone(),
+        })
     }
 
     fn partitions(&self) -> Vec<PartitionTruncation> {
@@ -178,7 +187,7 @@ impl LinkManager {
             // The cluster came back without the topic: nothing to cut, the whole history
             // comes from the remote.
             engine.forget_stopped(topic).await?;
-            create_mirror_again(engine, spec(&plan, StartSpec::Earliest), &plan.restore_to).await?;
+            create_mirror_again(engine, spec(&plan, StartSpec::Earliest), &plan).await?;
             let status = engine
                 .status(topic)
                 .ok_or_else(|| MirrorError::NotFound(topic.to_owned()))?;
@@ -209,7 +218,7 @@ impl LinkManager {
         }
         engine.forget_stopped(topic).await?;
         delete_and_wait(local, topic).await?;
-        create_mirror_again(engine, spec(&plan, StartSpec::Earliest), &plan.restore_to).await?;
+        create_mirror_again(engine, spec(&plan, StartSpec::Earliest), &plan).await?;
         self.put_plan(&key, None).await?;
         info!(%topic, truncated = plan.truncated(), diverged_topic = %plan.diverged_topic, "restored: created again, mirroring the remote's history");
         let status = engine
@@ -539,12 +548,12 @@ async fn delete_and_wait(local: &Client, topic: &str) -> Result<(), LinkError> {
 async fn create_mirror_again(
     engine: &Engine,
     spec: MirrorSpec,
-    restore_to: &BTreeMap<i32, i64>,
+    plan: &RestorePlan,
 ) -> Result<(), LinkError> {
     let since = Instant::now();
     loop {
         match engine
-            .create_restored_mirror(spec.clone(), restore_to.clone())
+            .create_restored_mirror(spec.clone(), plan.restore_to.clone(), plan.truncation())
             .await
         {
             Err(MirrorError::DestinationExists(_)) if since.elapsed() < TOPIC_GONE_WITHIN => {

@@ -122,6 +122,7 @@ pub(crate) fn without_engine(
         offset_mode: OffsetMode::Aligned,
         state_time_ms: now_ms(),
         partitions: Vec::new(),
+        truncation: None,
     }
 }
 
