@@ -40,22 +40,39 @@ fn on(msgs: &[Msg], partition: i32) -> Vec<Msg> {
     m
 }
 
+/// `topic` on A with `partitions` and `n` records; a link server on each cluster, a link each
+/// way (`a-to-b` on B, `b-to-a` on A), and B mirroring the topic, caught up.
+async fn linked_both_ways(
+    a: &Broker,
+    b: &Broker,
+    topic: &str,
+    partitions: i32,
+    n: usize,
+) -> (Server, Server) {
+    rdkafka::create_topic(&a.bootstrap(), topic, partitions).unwrap();
+    produce(
+        &a.bootstrap(),
+        topic,
+        &varied_records(n, partitions, "first"),
+    );
+    let sa = Server::start(&a.bootstrap()).await;
+    let sb = Server::start(&b.bootstrap()).await;
+    assert_eq!(sb.create_link("a-to-b", a, &[]).await.0, 204);
+    assert_eq!(sa.create_link("b-to-a", b, &[]).await.0, 204);
+    assert_eq!(sb.create_mirror("a-to-b", topic).await.0, 204);
+    sb.wait_for(
+        &mirror_path(&sb, "a-to-b", topic),
+        "B mirrors A",
+        caught_up(n as i64),
+    )
+    .await;
+    (sa, sb)
+}
+
 async fn a_failed_over_topic_is_restored_then_reversed(peer: Peer) {
     let (a, b) = peer.pair().unwrap();
     let topic = unique_name("orders");
-    rdkafka::create_topic(&a.bootstrap(), &topic, 2).unwrap();
-    produce(&a.bootstrap(), &topic, &varied_records(100, 2, "first"));
-    let sa = Server::start(&a.bootstrap()).await;
-    let sb = Server::start(&b.bootstrap()).await;
-    assert_eq!(sb.create_link("a-to-b", &a, &[]).await.0, 204);
-    assert_eq!(sa.create_link("b-to-a", &b, &[]).await.0, 204);
-    assert_eq!(sb.create_mirror("a-to-b", &topic).await.0, 204);
-    sb.wait_for(
-        &mirror_path(&sb, "a-to-b", &topic),
-        "B mirrors A",
-        caught_up(100),
-    )
-    .await;
+    let (sa, sb) = linked_both_ways(&a, &b, &topic, 2, 100).await;
 
     // Nothing to restore from while B's mirror is live.
     let (st, r) = act(&sa, "b-to-a", "truncate-and-restore", "", &topic).await;
@@ -174,19 +191,7 @@ async fn a_failed_over_topic_is_restored_then_reversed(peer: Peer) {
 async fn a_reverse_of_a_topic_written_since_is_refused(peer: Peer) {
     let (a, b) = peer.pair().unwrap();
     let topic = unique_name("payments");
-    rdkafka::create_topic(&a.bootstrap(), &topic, 1).unwrap();
-    produce(&a.bootstrap(), &topic, &varied_records(10, 1, "p"));
-    let sa = Server::start(&a.bootstrap()).await;
-    let sb = Server::start(&b.bootstrap()).await;
-    assert_eq!(sb.create_link("a-to-b", &a, &[]).await.0, 204);
-    assert_eq!(sa.create_link("b-to-a", &b, &[]).await.0, 204);
-    assert_eq!(sb.create_mirror("a-to-b", &topic).await.0, 204);
-    sb.wait_for(
-        &mirror_path(&sb, "a-to-b", &topic),
-        "B mirrors A",
-        caught_up(10),
-    )
-    .await;
+    let (sa, sb) = linked_both_ways(&a, &b, &topic, 1, 10).await;
     // A's link server is down while B reverses-and-pauses (B's mirror promoted, A's topic asked
     // to mirror B's, paused) and A's producers write 3 more: A's topic no longer ends where
     // B's mirror stopped.

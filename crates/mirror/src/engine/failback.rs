@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use clusterlink_kafka::client::OffsetSpec;
 use clusterlink_kafka::records::{split_batches, Record};
-use clusterlink_kafka::{Client, Isolation, ResponseError};
+use clusterlink_kafka::{Client, Isolation};
 use clusterlink_rest_v3::MirrorState;
 use tracing::info;
 
 use super::checkpoint;
 use super::error::{dst_err, src_err, MirrorError};
+use super::lifecycle;
 use super::link::Link;
 use super::mirror::{now_ms, Mirror, MirrorRecord};
 use super::partition::{Checkpoint, Part};
@@ -148,13 +149,7 @@ pub(crate) async fn adopt_mirror(
             });
         }
     }
-    let source_meta = match link.source.topic_metadata(&spec.source_topic).await {
-        Ok(t) => t,
-        Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {
-            return Err(MirrorError::SourceTopicMissing(spec.source_topic))
-        }
-        Err(e) => return Err(src_err(e)),
-    };
+    let source_meta = lifecycle::source_topic(link, &spec.source_topic).await?;
     let dest_meta = link
         .destination
         .topic_metadata(&spec.name)

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use clusterlink_kafka::client::{NewTopic, OffsetSpec};
+use clusterlink_kafka::client::{NewTopic, OffsetSpec, TopicMetadata};
 use clusterlink_kafka::{Isolation, ResponseError};
 use clusterlink_rest_v3::mirrors::MirrorTruncation;
 use clusterlink_rest_v3::MirrorState;
@@ -54,13 +54,7 @@ pub(crate) async fn create_mirror(
             });
         }
     }
-    let source_meta = match link.source.topic_metadata(&spec.source_topic).await {
-        Ok(t) => t,
-        Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {
-            return Err(MirrorError::SourceTopicMissing(spec.source_topic))
-        }
-        Err(e) => return Err(src_err(e)),
-    };
+    let source_meta = source_topic(link, &spec.source_topic).await?;
     match link.destination.topic_metadata(&spec.name).await {
         Ok(_) => return Err(MirrorError::DestinationExists(spec.name)),
         Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {}
@@ -119,6 +113,17 @@ pub(crate) async fn create_mirror(
     link.lock().mirrors.insert(spec.name, mirror);
     link.wake.notify_one();
     Ok(())
+}
+
+/// The source topic's metadata; a missing topic is [`MirrorError::SourceTopicMissing`].
+pub(crate) async fn source_topic(link: &Link, topic: &str) -> Result<TopicMetadata, MirrorError> {
+    match link.source.topic_metadata(topic).await {
+        Ok(t) => Ok(t),
+        Err(e) if e.is(ResponseError::UnknownTopicOrPartition) => {
+            Err(MirrorError::SourceTopicMissing(topic.to_owned()))
+        }
+        Err(e) => Err(src_err(e)),
+    }
 }
 
 /// Where each partition of a new mirror starts (`mirror.start.offset.spec`).
