@@ -10,6 +10,7 @@
 
 mod support;
 
+use clusterlink_server::ManagerOptions;
 use clusterlink_testkit::rdkafka::{self, by_partition, varied_records, Msg};
 use serde_json::{json, Value};
 use support::*;
@@ -230,6 +231,56 @@ async fn a_reverse_of_a_topic_written_since_is_refused(peer: Peer) {
     );
 }
 
+/// A restore is a task of its own: an answer that does not wait for it (here at once) reports
+/// it under way, the link lists the topic PENDING_SETUP_FOR_RESTORE meanwhile, and the restore
+/// completes all the same.
+async fn a_restore_goes_on_after_its_answer(peer: Peer) {
+    let (a, b) = peer.pair().unwrap();
+    let topic = unique_name("refunds");
+    let (sa, sb) = linked_both_ways(&a, &b, &topic, 1, 10).await;
+    assert_eq!(act(&sb, "a-to-b", "pause", "", &topic).await.0, 200);
+    produce(&a.bootstrap(), &topic, &varied_records(4, 1, "only-on-a"));
+    assert_eq!(act(&sb, "a-to-b", "failover", "", &topic).await.0, 200);
+    sb.wait_for(&mirror_path(&sb, "a-to-b", &topic), "B failed over", |m| {
+        m["mirror_status"] == "STOPPED"
+    })
+    .await;
+    // A's link server, this time answering without waiting for restores.
+    sa.stop().await;
+    let options = ManagerOptions {
+        restore_answer_within: std::time::Duration::ZERO,
+        ..options()
+    };
+    let sa = Server::start_with(&a.bootstrap(), options).await;
+    let (st, r) = act(&sa, "b-to-a", "truncate-and-restore", "", &topic).await;
+    assert_eq!((st, r["error_code"].clone()), (200, Value::Null), "{r:#}");
+    assert_eq!(r["messages_truncated"], 4, "{r:#}");
+    // Listed at once: under way, or (on a fast machine) already restored.
+    let (st, m) = sa.get(&mirror_path(&sa, "b-to-a", &topic)).await;
+    assert_eq!(st, 200, "{m:#}");
+    let seen = m["mirror_status"].as_str().unwrap().to_owned();
+    assert!(
+        ["PENDING_SETUP_FOR_RESTORE", "PENDING_RESTORE", "ACTIVE"].contains(&seen.as_str()),
+        "{m:#}"
+    );
+    // Asking again while it is under way starts nothing new and says the same.
+    let (_, again) = act(&sa, "b-to-a", "truncate-and-restore", "", &topic).await;
+    assert_eq!(again["error_code"], Value::Null, "{again:#}");
+    sa.wait_for(
+        &mirror_path(&sa, "b-to-a", &topic),
+        "A restored",
+        caught_up(10),
+    )
+    .await;
+    assert_aligned(&b, &topic, &a, &topic);
+    assert_eq!(
+        rdkafka::consume(&a.bootstrap(), &format!("{topic}.diverged"))
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
 /// The paths of Confluent Platform's spec name the same actions.
 async fn the_platform_spec_paths_name_the_reverse_actions(peer: Peer) {
     let (a, b) = peer.pair().unwrap();
@@ -250,5 +301,6 @@ async fn the_platform_spec_paths_name_the_reverse_actions(peer: Peer) {
 peer_tests! {
     a_failed_over_topic_is_restored_then_reversed: [kafka];
     a_reverse_of_a_topic_written_since_is_refused: [kafka];
+    a_restore_goes_on_after_its_answer: [kafka];
     the_platform_spec_paths_name_the_reverse_actions: [kafka];
 }

@@ -37,10 +37,11 @@ use clusterlink_mirror::{
 use clusterlink_rest_v3::link_config;
 use clusterlink_rest_v3::mirrors::{MirrorTruncation, PartitionTruncation};
 use serde::{Deserialize, Serialize};
-use tracing::{info, instrument, warn};
+use tracing::{info, info_span, warn, Instrument};
 
 use super::error::LinkError;
 use super::registry::LinkManager;
+use crate::common::lock;
 use crate::record::LinkRecord;
 
 /// The default suffix of the topic that keeps the records a truncate-and-restore cut.
@@ -90,7 +91,26 @@ struct RestorePlan {
     restore_to: BTreeMap<i32, i64>,
 }
 
+/// A truncate-and-restore under way, and once done, its outcome (until the request that waits
+/// for it takes it).
+#[derive(Debug)]
+pub(crate) struct RestoreProgress {
+    plan: RestorePlan,
+    outcome: Option<Result<Restored, LinkError>>,
+}
+
 impl RestorePlan {
+    /// What a restore that is not done yet reports: the topic as it will be mirrored,
+    /// PENDING_SETUP_FOR_RESTORE, and what it cuts.
+    fn under_way(&self, topic: &str) -> Restored {
+        Restored {
+            status: preview(topic, self),
+            truncated: self.truncated(),
+            partitions: self.partitions(),
+            diverged_topic: (self.truncated() > 0).then(|| self.diverged_topic.clone()),
+        }
+    }
+
     /// The local cluster has no such topic (it came back empty): no partition to cut.
     fn local_topic_missing(&self) -> bool {
         self.cuts.is_empty()
@@ -123,7 +143,9 @@ impl RestorePlan {
 
 impl LinkManager {
     /// `mirrors:truncate-and-restore` of `names` on a pulling link: per topic, what was cut
-    /// and the mirror it became, or why not.
+    /// and the mirror it became, or why not. Each restore runs as a task of its own: the answer
+    /// waits for it up to `restore_answer_within` (30 s by default), then reports it under way
+    /// (PENDING_SETUP_FOR_RESTORE, as the link's mirror list does until it is done).
     pub async fn truncate_and_restore(
         &self,
         link: &str,
@@ -155,7 +177,15 @@ impl LinkManager {
         Ok(out)
     }
 
-    #[instrument(skip(self, record, engine), fields(link = %record.name))]
+    /// The restores of `link` under way, as mirrors in PENDING_SETUP_FOR_RESTORE.
+    pub(super) fn restores_under_way(&self, link: &str) -> Vec<MirrorStatus> {
+        lock(&self.inner.restores)
+            .iter()
+            .filter(|((l, _), p)| l == link && p.outcome.is_none())
+            .map(|((_, topic), p)| preview(topic, &p.plan))
+            .collect()
+    }
+
     async fn restore_one(
         &self,
         record: &LinkRecord,
@@ -163,13 +193,83 @@ impl LinkManager {
         topic: &str,
         validate_only: bool,
     ) -> Result<Restored, LinkError> {
-        let key = state_keys::restore(&record.engine_name(), topic);
+        let key = (record.name.clone(), topic.to_owned());
+        {
+            // Under way: say so. Done since the last answer (which did not wait that long):
+            // that is the answer.
+            let mut restores = lock(&self.inner.restores);
+            match restores.get(&key) {
+                Some(p) if p.outcome.is_none() => return Ok(p.plan.under_way(topic)),
+                Some(_) if !validate_only => {
+                    let done = restores.remove(&key).and_then(|p| p.outcome);
+                    return done.expect("an outcome");
+                }
+                _ => {}
+            }
+        }
+        let stored_key = state_keys::restore(&record.engine_name(), topic);
         let stored = self.inner.store.load().await.map_err(LinkError::Local)?;
-        let mut plan = match stored.get(&key) {
+        let plan = match stored.get(&stored_key) {
             Some(v) => serde_json::from_slice::<RestorePlan>(v)
-                .map_err(|e| LinkError::State(format!("{key}: {e}")))?,
+                .map_err(|e| LinkError::State(format!("{stored_key}: {e}")))?,
             None => self.plan_restore(record, engine, topic).await?,
         };
+        if validate_only {
+            return Ok(plan.under_way(topic));
+        }
+        lock(&self.inner.restores).insert(
+            key.clone(),
+            RestoreProgress {
+                plan: plan.clone(),
+                outcome: None,
+            },
+        );
+        let manager = self.clone();
+        let (record, engine, name) = (record.clone(), engine.clone(), topic.to_owned());
+        let span = info_span!("restore", link = %record.name, topic = %name);
+        let task_key = key.clone();
+        tokio::spawn(
+            async move {
+                let outcome = manager.execute_restore(&record, &engine, &name, plan).await;
+                if let Some(p) = lock(&manager.inner.restores).get_mut(&task_key) {
+                    p.outcome = Some(outcome);
+                }
+            }
+            .instrument(span),
+        );
+        let since = Instant::now();
+        loop {
+            {
+                let mut restores = lock(&self.inner.restores);
+                match restores.get(&key) {
+                    Some(p) if p.outcome.is_some() => {
+                        let done = restores.remove(&key).and_then(|p| p.outcome);
+                        return done.expect("an outcome");
+                    }
+                    Some(p) if since.elapsed() >= self.inner.options.restore_answer_within => {
+                        return Ok(p.plan.under_way(topic));
+                    }
+                    Some(_) => {}
+                    None => {
+                        return Err(LinkError::State(format!(
+                            "the restore of {topic} is no longer known"
+                        )))
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Carries a restore out, from wherever its recorded steps stopped.
+    async fn execute_restore(
+        &self,
+        record: &LinkRecord,
+        engine: &Engine,
+        topic: &str,
+        mut plan: RestorePlan,
+    ) -> Result<Restored, LinkError> {
+        let key = state_keys::restore(&record.engine_name(), topic);
         let result = |plan: &RestorePlan, status: MirrorStatus, diverged: bool| Restored {
             status,
             truncated: plan.truncated(),
@@ -177,10 +277,6 @@ impl LinkManager {
             diverged_topic: diverged.then(|| plan.diverged_topic.clone()),
         };
         let cut = plan.truncated() > 0;
-        if validate_only {
-            let status = preview(topic, &plan);
-            return Ok(result(&plan, status, cut));
-        }
         let local = &self.inner.local;
         let spec = |plan: &RestorePlan, start| spec_of(topic, plan, start);
         if plan.local_topic_missing() {

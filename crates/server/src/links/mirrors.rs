@@ -64,7 +64,13 @@ impl LinkManager {
         if record.is_inbound() {
             return self.inbound_view(&record).mirrors();
         }
-        entry.engine().map(|e| e.list()).unwrap_or_default()
+        let mut mirrors = entry.engine().map(|e| e.list()).unwrap_or_default();
+        for restoring in self.restores_under_way(&record.name) {
+            if !mirrors.iter().any(|m| m.name == restoring.name) {
+                mirrors.push(restoring);
+            }
+        }
+        mirrors
     }
 
     /// Mirrors of one link, or of every running link (`None`), with their link's name.
@@ -96,6 +102,11 @@ impl LinkManager {
         let (_, engine) = self.running(link)?;
         engine
             .status(name)
+            .or_else(|| {
+                self.restores_under_way(link)
+                    .into_iter()
+                    .find(|m| m.name == name)
+            })
             .ok_or_else(|| MirrorError::NotFound(name.to_owned()).into())
     }
 

@@ -84,6 +84,7 @@ impl LinkManager {
                 inbound: Mutex::new(all),
                 heartbeats: Mutex::new(BTreeMap::new()),
                 errors: Mutex::new(BTreeMap::new()),
+                restores: Mutex::new(BTreeMap::new()),
                 reencrypted: AtomicUsize::new(0),
             }),
         };

@@ -13,6 +13,7 @@ use clusterlink_mirror::{Engine, LinkSettings};
 
 use super::acl_sync::AclSyncReport;
 use super::error::LinkError;
+use super::failback::RestoreProgress;
 use crate::common::lock;
 use crate::record::LinkRecord;
 use crate::secrets::PasswordEncoder;
@@ -36,6 +37,9 @@ pub struct ManagerOptions {
     /// How long an engine's mirroring task may go without beginning a round before `/healthz`
     /// calls the process not alive (a wedged task is fixed by a restart).
     pub stall_limit: Duration,
+    /// How long the answer to `mirrors:truncate-and-restore` waits for the restore, which goes
+    /// on after it in any case.
+    pub restore_answer_within: Duration,
 }
 
 impl Default for ManagerOptions {
@@ -47,6 +51,7 @@ impl Default for ManagerOptions {
             password_encoder: None,
             advertised_bootstrap: Vec::new(),
             stall_limit: Duration::from_secs(600),
+            restore_answer_within: Duration::from_secs(30),
         }
     }
 }
@@ -73,6 +78,9 @@ pub(super) struct Inner {
     /// so that clock skew between the clusters' servers does not matter).
     pub heartbeats: Mutex<BTreeMap<String, (Vec<u8>, Instant)>>,
     pub errors: Mutex<BTreeMap<&'static str, u64>>,
+    /// Truncate-and-restores under way, by (link, topic): they run on their own, not bounded
+    /// by the request that started them.
+    pub restores: Mutex<BTreeMap<(String, String), RestoreProgress>>,
     /// Sensitive values re-encrypted with the current secret when the manager opened.
     pub reencrypted: AtomicUsize,
 }
