@@ -95,9 +95,16 @@ pub(crate) async fn create_mirror(
     });
     mirror.touch();
     for (p, start) in partitions.iter().zip(starts) {
-        let ckpt = Checkpoint {
-            source: start,
-            destination: 0,
+        // From the source's log start: aligned, the destination filled up to it first (see
+        // `fill`). From its end or a time: translated, since aligning would write as many
+        // placeholders as the records skipped on purpose.
+        let ckpt = match spec.start {
+            StartSpec::Earliest => Checkpoint::aligned_start(start),
+            _ => Checkpoint {
+                source: start,
+                destination: 0,
+                fill_to: None,
+            },
         };
         let part = Part::new(ckpt, OffsetMap::new(), link.settings.partition_max_bytes);
         mirror.parts.insert(*p, part);

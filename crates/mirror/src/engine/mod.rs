@@ -20,6 +20,9 @@
 //!    through the same reader, counting records until it reaches the destination's end: that
 //!    is exactly where it stopped, with nothing lost and nothing written twice.
 //!
+//! Before the data path: `fill` (a destination partition filled with placeholders up to the
+//! source offset it starts at, then cut there, so that its offsets equal the source's).
+//!
 //! Beside the data path: `lifecycle` (create, pause and resume, promote, fail over, delete),
 //! `topic_sync` (topic configs, partitions added, source topics gone), `out_of_range` (an
 //! offset the source does not have, and why), `paused_lag` (the lag of mirrors that do not
@@ -35,6 +38,7 @@ mod accept;
 mod checkpoint;
 mod error;
 mod fetch;
+mod fill;
 mod lifecycle;
 mod link;
 mod mirror;

@@ -1,0 +1,228 @@
+//! Aligned offsets from a source whose log starts above 0 (retention or DeleteRecords ran there
+//! before the mirror was created), on Apache Kafka, checked with librdkafka and Kafka's own
+//! GetOffsetShell and kafka-configs: the destination is filled with placeholders up to the
+//! source's log start and cut there, so every record sits at its source offset, the
+//! destination's log starts where the source's does, and no placeholder can be read. Also for
+//! a compacted topic (Kafka refuses DeleteRecords on `cleanup.policy=compact`), and across a
+//! restart in the middle of the fill.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clusterlink_kafka::client::OffsetSpec;
+use clusterlink_kafka::records::{encode_batch, BatchSpec, Compression, Record};
+use clusterlink_kafka::{Client, Isolation};
+use clusterlink_mirror::offset_map::OffsetMode;
+use clusterlink_mirror::Desired;
+use clusterlink_testkit::kafka::tools;
+use clusterlink_testkit::peer::Peer;
+use clusterlink_testkit::peer_tests;
+use clusterlink_testkit::rdkafka::{self, assert_same_records, hex, varied_records, Msg};
+use support::*;
+
+peer_tests! {
+    a_source_that_starts_above_zero_is_mirrored_aligned: [kafka];
+    a_compacted_source_that_starts_above_zero_is_mirrored_aligned: [kafka];
+    a_fill_stopped_midway_is_finished_exactly_by_the_next_engine: [kafka];
+}
+
+/// Every record with a key (a compacted topic refuses records without one).
+fn keyed(mut records: Vec<Msg>) -> Vec<Msg> {
+    for (i, m) in records.iter_mut().enumerate() {
+        m.key.get_or_insert_with(|| hex(format!("k{i}").as_bytes()));
+    }
+    records
+}
+
+/// The destination is exactly the source, offsets included, and starts where it does.
+fn assert_aligned_copy(p: &Pair, topic: &str) {
+    assert_same_records(&p.a.bootstrap(), &p.b.bootstrap(), topic);
+    assert_eq!(
+        tools::start_offsets(&p.b.bootstrap(), topic).unwrap(),
+        tools::start_offsets(&p.a.bootstrap(), topic).unwrap(),
+        "{topic}: the destination's log starts where the source's does (GetOffsetShell)"
+    );
+    assert_eq!(
+        tools::end_offsets(&p.b.bootstrap(), topic).unwrap(),
+        tools::end_offsets(&p.a.bootstrap(), topic).unwrap(),
+        "{topic}: the destination ends where the source does (GetOffsetShell)"
+    );
+}
+
+/// DeleteRecords ran on the source (partition 0 to 30, partition 1 to 7) before the mirror was
+/// created: the mirror is ALIGNED, each record is at its source offset with the same content,
+/// the destination's earliest offsets are 30 and 7, and nothing before them (no placeholder)
+/// can be read, by a read_uncommitted consumer either.
+async fn a_source_that_starts_above_zero_is_mirrored_aligned(peer: Peer) {
+    let p = Pair::of(peer).await;
+    let t = name("trimmed");
+    create_topic(&p.src, &t, 2, &[]).await;
+    produce(&p.a.bootstrap(), &t, &varied_records(100, 2, "a"), "lz4");
+    p.src
+        .delete_records(&t, &[(0, 30), (1, 7)], Duration::from_secs(10))
+        .await
+        .unwrap();
+    let engine = p.engine(&name("aligned")).await;
+    engine
+        .create_mirror(spec(&t, &t), Desired::Active)
+        .await
+        .unwrap();
+    // The source's ends: 50 per partition; the destination ends there too, not at 20 + 43.
+    let s = wait_for(&engine, &t, "mirrored to the source's ends", caught_up(100)).await;
+    assert_eq!(s.offset_mode, OffsetMode::Aligned, "{s:#?}");
+    // More records go on at the same offsets.
+    produce(&p.a.bootstrap(), &t, &varied_records(20, 2, "b"), "zstd");
+    let s = wait_for(&engine, &t, "the 20 more", caught_up(120)).await;
+    assert_eq!(s.offset_mode, OffsetMode::Aligned);
+    assert_aligned_copy(&p, &t);
+    let read = rdkafka::consume_with(&p.b.bootstrap(), &t, "read_uncommitted").unwrap();
+    assert_eq!(
+        read.len(),
+        120 - 37,
+        "only the source's records, no placeholder"
+    );
+    for (partition, first) in [(0, 30), (1, 7)] {
+        assert_eq!(
+            engine.translate(&t, partition, first + 3),
+            Some(first + 3),
+            "offsets translate to themselves"
+        );
+    }
+    engine.shutdown().await;
+}
+
+/// A compacted source (`cleanup.policy=compact`) whose log starts at 25: Kafka refuses
+/// DeleteRecords on the compacted mirror topic, so the fill allows deletion while it runs and
+/// gives the topic its synced configs back. The mirror is ALIGNED and exact, and the mirror
+/// topic's own configs are the source's again (kafka-configs).
+async fn a_compacted_source_that_starts_above_zero_is_mirrored_aligned(peer: Peer) {
+    let p = Pair::of(peer).await;
+    let t = name("compacted");
+    // DeleteRecords on the source needs the delete policy; the topic is compact-only after.
+    create_topic(&p.src, &t, 1, &[("cleanup.policy", "compact,delete")]).await;
+    produce(
+        &p.a.bootstrap(),
+        &t,
+        &keyed(varied_records(60, 1, "c")),
+        "none",
+    );
+    p.src
+        .delete_records(&t, &[(0, 25)], Duration::from_secs(10))
+        .await
+        .unwrap();
+    tools::tool(
+        &p.a.bootstrap(),
+        "kafka.admin.ConfigCommand",
+        &[
+            "--alter",
+            "--entity-type",
+            "topics",
+            "--entity-name",
+            &t,
+            "--add-config",
+            "cleanup.policy=compact",
+        ],
+    )
+    .unwrap();
+    let engine = p.engine(&name("compact")).await;
+    engine
+        .create_mirror(spec(&t, &t), Desired::Active)
+        .await
+        .unwrap();
+    let s = wait_for(&engine, &t, "mirrored", caught_up(60)).await;
+    assert_eq!(s.offset_mode, OffsetMode::Aligned, "{s:#?}");
+    assert_aligned_copy(&p, &t);
+    let overrides = tools::topic_overrides(&p.b.bootstrap(), &t).unwrap();
+    assert_eq!(
+        overrides.get("cleanup.policy").map(String::as_str),
+        Some("compact"),
+        "{overrides:?}"
+    );
+    assert!(
+        !overrides.contains_key("retention.ms") && !overrides.contains_key("retention.bytes"),
+        "the fill's settings are gone: {overrides:?}"
+    );
+    engine.shutdown().await;
+}
+
+/// Writes `n` records to `topic[0]` quickly (our client, big zstd batches): a source partition
+/// with millions of offsets in seconds.
+async fn bulk(client: &Client, topic: &str, n: i64) {
+    let mut done = 0;
+    while done < n {
+        let count = (n - done).min(200_000);
+        let records: Vec<Record> = (0..count)
+            .map(|o| Record {
+                offset: o,
+                timestamp: 1_700_000_000_000,
+                key: Some(Bytes::from(format!("bulk-{}", done + o))),
+                value: Some(Bytes::from_static(b"gone before it was mirrored")),
+                headers: vec![],
+            })
+            .collect();
+        let batch = encode_batch(&BatchSpec::plain(Compression::Zstd), &records).unwrap();
+        client
+            .produce_partition(topic, 0, &[batch], Duration::from_secs(30))
+            .await
+            .unwrap();
+        done += count;
+    }
+}
+
+/// The destination's end of `topic[0]`.
+async fn end_of(client: &Client, topic: &str) -> i64 {
+    client
+        .list_offsets(topic, &[0], OffsetSpec::Latest, Isolation::ReadUncommitted)
+        .await
+        .unwrap()[&0]
+        .offset
+}
+
+/// The source's log starts at 3,000,000 (30 fill batches, several rounds): the engine is
+/// stopped once the fill has begun, with placeholders on the destination and the fill stored
+/// as unfinished; a new engine (new clients, same state topic) finishes it from what the
+/// destination holds. The result is exact and ALIGNED: no placeholder written twice or
+/// missed (either would shift every offset), none readable.
+async fn a_fill_stopped_midway_is_finished_exactly_by_the_next_engine(peer: Peer) {
+    const START: i64 = 3_000_000;
+    let p = Pair::of(peer).await;
+    let (t, link) = (name("refill"), name("refill"));
+    create_topic(&p.src, &t, 1, &[]).await;
+    bulk(&p.src, &t, START).await;
+    produce(&p.a.bootstrap(), &t, &varied_records(40, 1, "kept"), "none");
+    p.src
+        .delete_records(&t, &[(0, START)], Duration::from_secs(30))
+        .await
+        .unwrap();
+    let engine = p.engine(&link).await;
+    engine
+        .create_mirror(spec(&t, &t), Desired::Active)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while end_of(&p.dst, &t).await == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no fill");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    engine.stop().await.unwrap();
+    drop(engine);
+    let midway = end_of(&p.dst, &t).await;
+    assert!(
+        midway > 0 && midway < START,
+        "stopped in the middle of the fill: {midway}"
+    );
+
+    let engine = p.engine_on_new_clients(settings(&link)).await;
+    let s = wait_for(&engine, &t, "mirrored after the fill", |s| {
+        s.partitions[0].destination_end == START + 40 && s.partitions[0].lag_records == 0
+    })
+    .await;
+    assert_eq!(s.offset_mode, OffsetMode::Aligned, "{s:#?}");
+    assert_aligned_copy(&p, &t);
+    let read = rdkafka::consume_with(&p.b.bootstrap(), &t, "read_uncommitted").unwrap();
+    assert_eq!(read.len(), 40, "no placeholder readable");
+    assert_eq!(read[0].offset, START);
+    engine.shutdown().await;
+}
