@@ -31,7 +31,7 @@ pub mod store;
 
 pub use copy::{copy_partition, CopyError, CopyOptions, CopyStats, PartitionRoute};
 pub use engine::{
-    stored_mirrors, Desired, Engine, LinkSettings, MirrorError, MirrorSpec, MirrorState,
-    MirrorStatus, PartitionStatus, StartSpec, StoredMirror,
+    stored_mirrors, Desired, Engine, LinkSettings, LogStartPolicy, MirrorError, MirrorSpec,
+    MirrorState, MirrorStatus, PartitionStatus, StartSpec, StoredMirror,
 };
 pub use producer::DestinationProducer;

@@ -61,7 +61,7 @@ use tracing::{debug, info, info_span, Instrument};
 
 pub use clusterlink_rest_v3::MirrorState;
 pub use error::MirrorError;
-pub use spec::{Desired, LinkSettings, MirrorSpec, StartSpec};
+pub use spec::{Desired, LinkSettings, LogStartPolicy, MirrorSpec, StartSpec};
 pub use status::{stored_mirrors, MirrorStatus, PartitionStatus, StoredMirror};
 
 use crate::offset_map::OffsetMap;

@@ -41,6 +41,15 @@ pub struct PartitionStatus {
     /// Bytes of fetched batches held for it, queued or being written.
     #[serde(default)]
     pub buffered_bytes: u64,
+    /// Source records this engine instance skipped because the source's log start moved past
+    /// them before they were copied (`mirror.log.start.policy=resume`). Not written while 0,
+    /// so a status stored by an older engine is written back as it was.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub records_lost: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A mirror topic's status. Its JSON is what the OUTBOUND side of a source-initiated link
@@ -89,6 +98,7 @@ fn partition_status(partition: i32, part: &Part, now_ms: i64) -> PartitionStatus
         bytes_mirrored: part.bytes,
         last_error: part.last_error(),
         buffered_bytes: part.buffered_bytes() as u64,
+        records_lost: part.records_lost,
     }
 }
 
