@@ -26,6 +26,7 @@ peer_tests! {
     a_source_that_starts_above_zero_is_mirrored_aligned: [kafka];
     a_compacted_source_that_starts_above_zero_is_mirrored_aligned: [kafka];
     a_fill_stopped_midway_is_finished_exactly_by_the_next_engine: [kafka];
+    a_failover_during_the_fill_leaves_no_placeholder: [kafka];
 }
 
 /// Every record with a key (a compacted topic refuses records without one).
@@ -180,6 +181,69 @@ async fn end_of(client: &Client, topic: &str) -> i64 {
         .offset
 }
 
+/// A source partition whose log starts at `start`, with 40 records after it.
+async fn trimmed_at(p: &Pair, topic: &str, start: i64) {
+    create_topic(&p.src, topic, 1, &[]).await;
+    bulk(&p.src, topic, start).await;
+    produce(
+        &p.a.bootstrap(),
+        topic,
+        &varied_records(40, 1, "kept"),
+        "none",
+    );
+    p.src
+        .delete_records(topic, &[(0, start)], Duration::from_secs(30))
+        .await
+        .unwrap();
+}
+
+/// Waits until the destination holds placeholders: the fill has begun.
+async fn wait_for_the_fill(p: &Pair, topic: &str) {
+    let started = Instant::now();
+    while end_of(&p.dst, topic).await == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no fill");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A failover in the middle of the fill: the topic becomes its users' with nothing readable
+/// in it (the placeholders written so far are cut before the failover returns), and a record
+/// its users write afterwards stays.
+async fn a_failover_during_the_fill_leaves_no_placeholder(peer: Peer) {
+    let p = Pair::of(peer).await;
+    let t = name("cutfill");
+    trimmed_at(&p, &t, 3_000_000).await;
+    let engine = p.engine(&name("cutfill")).await;
+    engine
+        .create_mirror(spec(&t, &t), Desired::Active)
+        .await
+        .unwrap();
+    wait_for_the_fill(&p, &t).await;
+    engine.set_desired(&t, Desired::Failover).await.unwrap();
+    let s = engine.status(&t).unwrap();
+    assert_eq!(s.state, clusterlink_mirror::MirrorState::Stopped);
+    let end = end_of(&p.dst, &t).await;
+    assert!(end > 0 && end < 3_000_000, "{end}");
+    assert_eq!(
+        tools::start_offsets(&p.b.bootstrap(), &t).unwrap(),
+        [(0, end)].into(),
+        "cut at its end"
+    );
+    assert!(
+        rdkafka::consume_with(&p.b.bootstrap(), &t, "read_uncommitted")
+            .unwrap()
+            .is_empty()
+    );
+    produce(&p.b.bootstrap(), &t, &varied_records(1, 1, "user"), "none");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        rdkafka::consume(&p.b.bootstrap(), &t).unwrap().len(),
+        1,
+        "the users' record stays"
+    );
+    engine.shutdown().await;
+}
+
 /// The source's log starts at 3,000,000 (30 fill batches, several rounds): the engine is
 /// stopped once the fill has begun, with placeholders on the destination and the fill stored
 /// as unfinished; a new engine (new clients, same state topic) finishes it from what the
@@ -189,23 +253,13 @@ async fn a_fill_stopped_midway_is_finished_exactly_by_the_next_engine(peer: Peer
     const START: i64 = 3_000_000;
     let p = Pair::of(peer).await;
     let (t, link) = (name("refill"), name("refill"));
-    create_topic(&p.src, &t, 1, &[]).await;
-    bulk(&p.src, &t, START).await;
-    produce(&p.a.bootstrap(), &t, &varied_records(40, 1, "kept"), "none");
-    p.src
-        .delete_records(&t, &[(0, START)], Duration::from_secs(30))
-        .await
-        .unwrap();
+    trimmed_at(&p, &t, START).await;
     let engine = p.engine(&link).await;
     engine
         .create_mirror(spec(&t, &t), Desired::Active)
         .await
         .unwrap();
-    let started = Instant::now();
-    while end_of(&p.dst, &t).await == 0 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no fill");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_the_fill(&p, &t).await;
     engine.stop().await.unwrap();
     drop(engine);
     let midway = end_of(&p.dst, &t).await;

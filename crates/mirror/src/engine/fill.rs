@@ -37,6 +37,7 @@ use bytes::Bytes;
 use clusterlink_kafka::client::{AlterConfigOp, ConfigResource, OffsetSpec};
 use clusterlink_kafka::records::{encode_batch, BatchSpec, Compression, Record, RecordError};
 use clusterlink_kafka::{Error as KafkaError, Isolation, ResponseError};
+use clusterlink_rest_v3::MirrorState;
 use tracing::{info, warn};
 
 use super::error::retries_exhausted;
@@ -111,17 +112,15 @@ struct Pending {
     to: i64,
 }
 
-/// One step of every pending fill of the link's mirrors that move data (none while the link is
-/// paused). Returns whether any fill moved.
+/// One step of every pending fill of the link's mirrors that are still mirrors (paused ones
+/// and those of a paused link too: a fill reads nothing from the source, and finishing it is
+/// what hides the placeholders written so far). Returns whether any fill moved.
 pub(crate) async fn run_pending(link: &Link) -> bool {
-    if link.is_paused() {
-        return false;
-    }
     let pending: Vec<Pending> = {
         let st = link.lock();
         st.mirrors
             .values()
-            .filter(|m| m.record.state.moves_data())
+            .filter(|m| m.record.state.keeps_position())
             .flat_map(|m| {
                 m.parts.iter().filter_map(|(p, part)| {
                     Some(Pending {
@@ -138,6 +137,15 @@ pub(crate) async fn run_pending(link: &Link) -> bool {
     let mut moved = false;
     for fill in pending {
         let (name, p, to) = (&fill.mirror, fill.partition, fill.to);
+        let _fills = link.fills.lock().await;
+        let still_pending = link.lock().mirrors.get(name).is_some_and(|m| {
+            m.record.state.keeps_position()
+                && m.parts.get(&p).is_some_and(|part| part.fill_to == Some(to))
+        });
+        if !still_pending {
+            // Stopped (and cut) or deleted meanwhile.
+            continue;
+        }
         let outcome = match step(link, name, p, to).await {
             Ok(Progress::Done) => finish(link, &fill).await,
             Err(FillError::Unsupported(e)) => match translated(link, name, p).await {
@@ -179,6 +187,66 @@ pub(crate) async fn run_pending(link: &Link) -> bool {
         }
     }
     moved
+}
+
+/// A mirror stopped (failed over) before its fills finished: what was written is only
+/// placeholders, which must not stay readable in a topic that now belongs to its users. Each
+/// unfinished partition is cut at its end (DeleteRecords) before the stop is acknowledged, and
+/// its fill cleared. What cannot be cut is noted in the mirror's reason, with the offsets.
+pub(crate) async fn cut_unfinished(link: &Link, name: &str) {
+    let _fills = link.fills.lock().await;
+    let (source_topic, overrides, parts): (String, BTreeMap<String, String>, Vec<i32>) = {
+        let st = link.lock();
+        let Some(m) = st.mirrors.get(name) else {
+            return;
+        };
+        if m.record.state != MirrorState::Stopped {
+            return;
+        }
+        (
+            m.record.spec.source_topic.clone(),
+            m.record.spec.configs.iter().cloned().collect(),
+            m.parts
+                .iter()
+                .filter(|(_, part)| part.fill_to.is_some())
+                .map(|(p, _)| *p)
+                .collect(),
+        )
+    };
+    if parts.is_empty() {
+        return;
+    }
+    for p in parts {
+        if let Err(e) = cut(link, name, p).await {
+            let mut st = link.lock();
+            if let Some(m) = st.mirrors.get_mut(name) {
+                m.note(format!(
+                    "{name}-{p} was stopped in the middle of its fill: the placeholders written \
+                     so far could not be deleted ({e})"
+                ));
+            }
+        }
+    }
+    if let Err(e) = topic_sync::sync_mirror_configs(link, name, &source_topic, overrides).await {
+        warn!(mirror = %name, error = %e, "topic configs not restored after cutting a fill");
+    }
+}
+
+/// Deletes everything `name[p]` holds (placeholders only: its fill was not finished) and clears
+/// its fill. Retries a compacted topic's refusal for a few seconds, while deletion is allowed.
+async fn cut(link: &Link, name: &str, p: i32) -> Result<(), FillError> {
+    let (_, end) = log_range(link, name, p).await?;
+    let mut attempts = 0;
+    while !may_delete(link, name, p, end).await? {
+        attempts += 1;
+        if attempts > 50 {
+            return Err(FillError::Foreign(
+                "deletion still refused by the topic's cleanup.policy".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    store_cleared(link, name, p, Some(end)).await
 }
 
 /// The destination partition's log start and end.

@@ -16,6 +16,7 @@ use tracing::info;
 
 use super::checkpoint;
 use super::error::{dst_err, src_err, MirrorError};
+use super::fill;
 use super::link::Link;
 use super::mirror::{now_ms, Mirror, MirrorRecord};
 use super::partition::{Checkpoint, Part};
@@ -239,6 +240,11 @@ pub(crate) async fn set_desired(
         checkpoint::entries(&link.settings.name, mirror, stopped)
     };
     checkpoint::put(link, &entries, vec![saved]).await?;
+    // A stop before a fill finished: its placeholders are cut before the topic is the users'
+    // (nothing of the mirror is in flight any more; the fill takes its own locks).
+    drop(_gate);
+    drop(_writes);
+    fill::cut_unfinished(link, name).await;
     link.wake.notify_one();
     Ok(())
 }
