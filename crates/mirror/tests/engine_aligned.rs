@@ -260,6 +260,11 @@ async fn a_fill_stopped_midway_is_finished_exactly_by_the_next_engine(peer: Peer
         .await
         .unwrap();
     wait_for_the_fill(&p, &t).await;
+    assert_eq!(
+        engine.status(&t).unwrap().partitions[0].filling_to,
+        Some(START),
+        "the status says the partition is being filled"
+    );
     engine.stop().await.unwrap();
     drop(engine);
     let midway = end_of(&p.dst, &t).await;
@@ -274,6 +279,7 @@ async fn a_fill_stopped_midway_is_finished_exactly_by_the_next_engine(peer: Peer
     })
     .await;
     assert_eq!(s.offset_mode, OffsetMode::Aligned, "{s:#?}");
+    assert_eq!(s.partitions[0].filling_to, None, "filled");
     assert_aligned_copy(&p, &t);
     let read = rdkafka::consume_with(&p.b.bootstrap(), &t, "read_uncommitted").unwrap();
     assert_eq!(read.len(), 40, "no placeholder readable");

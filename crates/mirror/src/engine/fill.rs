@@ -423,3 +423,40 @@ async fn translated(link: &Link, name: &str, p: i32) -> Result<(), FillError> {
     let (_, end) = log_range(link, name, p).await?;
     store_cleared(link, name, p, Some(end)).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_have_an_empty_key_no_value_and_compress() {
+        let batch = placeholders(PER_BATCH).unwrap();
+        assert_eq!(batch.header().record_count as i64, PER_BATCH);
+        assert!(
+            batch.bytes().len() < 1_000_000,
+            "under Kafka's default max.message.bytes: {}",
+            batch.bytes().len()
+        );
+        let records = batch.records().unwrap();
+        assert!(records
+            .iter()
+            .all(|r| r.key.as_deref() == Some(&b""[..]) && r.value.is_none()));
+    }
+
+    #[test]
+    fn a_checkpoint_without_a_fill_reads_and_writes_as_before() {
+        let old = r#"{"source":5,"destination":3}"#;
+        let c: Checkpoint = serde_json::from_str(old).unwrap();
+        assert_eq!(c.fill_to, None);
+        assert_eq!(serde_json::to_string(&c).unwrap(), old);
+        let filling = Checkpoint::aligned_start(30);
+        let json = serde_json::to_string(&filling).unwrap();
+        assert_eq!(json, r#"{"source":30,"destination":30,"fill_to":30}"#);
+        assert_eq!(serde_json::from_str::<Checkpoint>(&json).unwrap(), filling);
+        assert_eq!(
+            Checkpoint::aligned_start(0).fill_to,
+            None,
+            "nothing to fill"
+        );
+    }
+}

@@ -46,6 +46,11 @@ pub struct PartitionStatus {
     /// so a status stored by an older engine is written back as it was.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub records_lost: u64,
+    /// While the destination is being filled with placeholders up to this offset (see the
+    /// engine's `fill`), before anything is mirrored into it: what it holds below this offset
+    /// is placeholders, deleted when the fill ends. Not written while `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filling_to: Option<i64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -99,6 +104,7 @@ fn partition_status(partition: i32, part: &Part, now_ms: i64) -> PartitionStatus
         last_error: part.last_error(),
         buffered_bytes: part.buffered_bytes() as u64,
         records_lost: part.records_lost,
+        filling_to: part.fill_to,
     }
 }
 
