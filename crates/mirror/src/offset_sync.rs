@@ -95,7 +95,7 @@ pub async fn sync_once(
         .iter()
         .map(|(src, _, parts)| (src.clone(), parts.clone()))
         .collect();
-    let ranges = destination_ranges(destination, &mirrors).await?;
+    let ranges = destination_ranges(engine, destination, &mirrors).await?;
     for group in groups {
         let target = format!("{group_prefix}{group}");
         // Only states with members count as active (brokers that do not track group states,
@@ -143,19 +143,33 @@ pub async fn sync_once(
     Ok(round)
 }
 
-/// Per (mirror topic, partition), the destination's log start and end.
+/// Per (mirror topic, partition), the destination's log start (ListOffsets) and end (where the
+/// mirror has written to: what it reports; tansu's ListOffsets latest is wrong, see
+/// docs/test-brokers.md).
 async fn destination_ranges(
+    engine: &Engine,
     destination: &Client,
     mirrors: &[(String, String, Vec<i32>)],
 ) -> Result<BTreeMap<(String, i32), (i64, i64)>, KafkaError> {
     let mut out = BTreeMap::new();
     for (_, mirror, parts) in mirrors {
-        let listed = |at| destination.list_offsets(mirror, parts, at, Isolation::ReadUncommitted);
-        let starts = listed(OffsetSpec::Earliest).await?;
-        let ends = listed(OffsetSpec::Latest).await?;
-        for (p, start) in starts {
-            if let Some(end) = ends.get(&p) {
-                out.insert((mirror.clone(), p), (start.offset, end.offset));
+        let Some(status) = engine.status(mirror) else {
+            continue;
+        };
+        let starts = destination
+            .list_offsets(
+                mirror,
+                parts,
+                OffsetSpec::Earliest,
+                Isolation::ReadUncommitted,
+            )
+            .await?;
+        for part in status.partitions {
+            if let Some(start) = starts.get(&part.partition) {
+                out.insert(
+                    (mirror.clone(), part.partition),
+                    (start.offset, part.destination_end),
+                );
             }
         }
     }
