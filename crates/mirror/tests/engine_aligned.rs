@@ -24,6 +24,7 @@ use support::*;
 
 peer_tests! {
     a_source_that_starts_above_zero_is_mirrored_aligned: [kafka];
+    a_destination_that_cannot_delete_records_gets_a_translated_mirror: [tansu];
     a_compacted_source_that_starts_above_zero_is_mirrored_aligned: [kafka];
     a_fill_stopped_midway_is_finished_exactly_by_the_next_engine: [kafka];
     a_failover_during_the_fill_leaves_no_placeholder: [kafka];
@@ -91,6 +92,51 @@ async fn a_source_that_starts_above_zero_is_mirrored_aligned(peer: Peer) {
             "offsets translate to themselves"
         );
     }
+    engine.shutdown().await;
+}
+
+/// A destination that does not take DeleteRecords (tansu, which closes the connection on it)
+/// could not hide placeholders: none is written, and past the retry timeout the partition is
+/// mirrored TRANSLATED from the destination's offset 0, exactly, with the reason noted. The
+/// source is Apache Kafka (the run's shared cluster: tansu cannot delete records there either).
+async fn a_destination_that_cannot_delete_records_gets_a_translated_mirror(peer: Peer) {
+    let a = Peer::Kafka
+        .cluster(clusterlink_testkit::peer::Side::A)
+        .unwrap();
+    let b = peer.cluster(clusterlink_testkit::peer::Side::B).unwrap();
+    let p = Pair::new(peer, a, b).await;
+    let t = name("nodelete");
+    create_topic(&p.src, &t, 1, &[]).await;
+    let records = varied_records(30, 1, "d");
+    produce(&p.a.bootstrap(), &t, &records, "none");
+    p.src
+        .delete_records(&t, &[(0, 10)], Duration::from_secs(10))
+        .await
+        .unwrap();
+    let mut s = settings(&name("nodelete"));
+    s.retry_timeout = Duration::from_secs(2);
+    let engine = p.engine_with(s).await;
+    engine
+        .create_mirror(spec(&t, &t), Desired::Active)
+        .await
+        .unwrap();
+    let s = wait_for(&engine, &t, "mirrored translated", |s| {
+        s.partitions[0].destination_end == 20 && s.partitions[0].lag_records == 0
+    })
+    .await;
+    assert_eq!(s.offset_mode, OffsetMode::Translated, "{s:#?}");
+    let reason = s.reason.unwrap_or_default();
+    assert!(
+        reason.contains("translated offsets from source offset 10"),
+        "{reason}"
+    );
+    let mirrored = rdkafka::consume(&p.b.bootstrap(), &t).unwrap();
+    assert_eq!(
+        rdkafka::by_partition(&mirrored)[&0],
+        rdkafka::by_partition(&records)[&0][10..].to_vec()
+    );
+    assert_eq!(mirrored[0].offset, 0);
+    assert_eq!(engine.translate(&t, 0, 10), Some(0));
     engine.shutdown().await;
 }
 

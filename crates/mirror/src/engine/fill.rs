@@ -71,6 +71,12 @@ enum FillError {
     /// The destination cannot delete records: the partition is mirrored translated.
     #[error("the destination cannot delete records ({0}), so placeholders could not be hidden")]
     Unsupported(KafkaError),
+    /// An empty destination partition did not take the no-op deletion that comes before any
+    /// placeholder: retried, and past the retry timeout the partition is mirrored translated
+    /// (nothing to hide: it is empty). tansu, for one, advertises DeleteRecords but closes the
+    /// connection on it.
+    #[error("the destination did not take a DeleteRecords: {0}")]
+    CannotDelete(KafkaError),
     /// A destination error: retried by the next round, until the retry timeout.
     #[error("filling the destination: {0}")]
     Kafka(#[from] KafkaError),
@@ -88,7 +94,7 @@ impl FillError {
         match self {
             FillError::Foreign(_) => "foreign_write",
             FillError::Unsupported(_) => "unsupported",
-            FillError::Kafka(e) => e.category(),
+            FillError::CannotDelete(e) | FillError::Kafka(e) => e.category(),
             FillError::State(_) => "state",
             FillError::Encode(_) => "encode",
         }
@@ -152,6 +158,14 @@ pub(crate) async fn run_pending(link: &Link) -> bool {
                 Ok(()) => Err(FillError::Unsupported(e)),
                 Err(other) => Err(other),
             },
+            Err(FillError::CannotDelete(e))
+                if failing_for(link, name, p, &e) > link.settings.retry_timeout =>
+            {
+                match translated(link, name, p).await {
+                    Ok(()) => Err(FillError::Unsupported(e)),
+                    Err(other) => Err(other),
+                }
+            }
             other => other,
         };
         let mut st = link.lock();
@@ -176,6 +190,10 @@ pub(crate) async fn run_pending(link: &Link) -> bool {
                     "{name}-{p} is mirrored with translated offsets from source offset {to}: {}",
                     FillError::Unsupported(e)
                 ));
+            }
+            Err(FillError::CannotDelete(e)) => {
+                // Recorded by `failing_for`; translated once past the retry timeout.
+                warn!(mirror = %name, partition = p, error = %e, "no DeleteRecords on the destination yet; retried");
             }
             Err(e) => {
                 warn!(mirror = %name, partition = p, category = e.category(), error = %e, "fill failed; retried");
@@ -249,6 +267,17 @@ async fn cut(link: &Link, name: &str, p: i32) -> Result<(), FillError> {
     store_cleared(link, name, p, Some(end)).await
 }
 
+/// Records `e` as `name[p]`'s error; how long the partition has been failing.
+fn failing_for(link: &Link, name: &str, p: i32, e: &KafkaError) -> Duration {
+    let mut st = link.lock();
+    st.mirrors
+        .get_mut(name)
+        .and_then(|m| m.parts.get_mut(&p))
+        .map_or(Duration::ZERO, |part| {
+            keep_error(&mut part.produce_error, e.to_string()).elapsed()
+        })
+}
+
 /// The destination partition's log start (ListOffsets) and end (a fetch's high watermark:
 /// tansu's ListOffsets latest is wrong, see docs/test-brokers.md).
 async fn log_range(link: &Link, name: &str, p: i32) -> Result<(i64, i64), KafkaError> {
@@ -288,7 +317,11 @@ async fn step(link: &Link, name: &str, p: i32, to: i64) -> Result<Progress, Fill
     }
     if end < to {
         // A no-op deletion first: placeholders are written only where they can be deleted.
-        if !may_delete(link, name, p, start).await? {
+        let may = match may_delete(link, name, p, start).await {
+            Err(FillError::Kafka(e)) if start == end => return Err(FillError::CannotDelete(e)),
+            other => other?,
+        };
+        if !may {
             return Ok(Progress::More);
         }
         let mut per_batch = PER_BATCH;
