@@ -252,6 +252,8 @@ pub(crate) async fn set_desired(
 /// Deletes a mirror: stops mirroring it, deletes what is stored of it, and deletes the
 /// destination topic.
 pub(crate) async fn delete_mirror(link: &Link, name: &str) -> Result<(), MirrorError> {
+    // No fill step of this mirror runs on, into a topic created again under its name.
+    let _fills = link.fills.lock().await;
     let _writes = link.state_writes.lock().await;
     let removed = {
         // Nothing of this mirror is in flight once the gate is ours, and nothing will be
