@@ -15,7 +15,7 @@ use clusterlink_kafka::client::OffsetSpec;
 use clusterlink_kafka::records::{encode_batch, BatchSpec, Compression, Record};
 use clusterlink_kafka::{Client, Isolation};
 use clusterlink_mirror::offset_map::OffsetMode;
-use clusterlink_mirror::Desired;
+use clusterlink_mirror::{Desired, LogStartPolicy, MirrorState};
 use clusterlink_testkit::kafka::tools;
 use clusterlink_testkit::peer::Peer;
 use clusterlink_testkit::peer_tests;
@@ -28,6 +28,7 @@ peer_tests! {
     a_compacted_source_that_starts_above_zero_is_mirrored_aligned: [kafka];
     a_fill_stopped_midway_is_finished_exactly_by_the_next_engine: [kafka];
     a_failover_during_the_fill_leaves_no_placeholder: [kafka];
+    resumed_past_a_log_start_that_moved_while_the_link_was_down: [kafka];
 }
 
 /// Every record with a key (a compacted topic refuses records without one).
@@ -267,7 +268,7 @@ async fn a_failover_during_the_fill_leaves_no_placeholder(peer: Peer) {
     wait_for_the_fill(&p, &t).await;
     engine.set_desired(&t, Desired::Failover).await.unwrap();
     let s = engine.status(&t).unwrap();
-    assert_eq!(s.state, clusterlink_mirror::MirrorState::Stopped);
+    assert_eq!(s.state, MirrorState::Stopped);
     let end = end_of(&p.dst, &t).await;
     assert!(end > 0 && end < 3_000_000, "{end}");
     assert_eq!(
@@ -330,5 +331,53 @@ async fn a_fill_stopped_midway_is_finished_exactly_by_the_next_engine(peer: Peer
     let read = rdkafka::consume_with(&p.b.bootstrap(), &t, "read_uncommitted").unwrap();
     assert_eq!(read.len(), 40, "no placeholder readable");
     assert_eq!(read[0].offset, START);
+    engine.shutdown().await;
+}
+
+/// `mirror.log.start.policy=resume` across a restart: the link's engine is down while 50 more
+/// records are written and the source deleted up to 60, of which the mirror had copied 20.
+/// The next engine goes on from 60: ALIGNED, the destination's log start moved to 60 too, the
+/// 40 lost records in the partition's status and the reason, nothing before 60 readable.
+async fn resumed_past_a_log_start_that_moved_while_the_link_was_down(peer: Peer) {
+    let p = Pair::of(peer).await;
+    let (t, link) = (name("down"), name("down"));
+    create_topic(&p.src, &t, 1, &[]).await;
+    produce(
+        &p.a.bootstrap(),
+        &t,
+        &varied_records(20, 1, "first"),
+        "none",
+    );
+    let mut resume = settings(&link);
+    resume.log_start_policy = LogStartPolicy::Resume;
+    let engine = p.engine_with(resume.clone()).await;
+    engine
+        .create_mirror(spec(&t, &t), Desired::Active)
+        .await
+        .unwrap();
+    wait_for(&engine, &t, "20", caught_up(20)).await;
+    engine.stop().await.unwrap();
+    drop(engine);
+
+    produce(&p.a.bootstrap(), &t, &varied_records(50, 1, "more"), "none");
+    p.src
+        .delete_records(&t, &[(0, 60)], Duration::from_secs(10))
+        .await
+        .unwrap();
+    let engine = p.engine_on_new_clients(resume).await;
+    let s = wait_for(&engine, &t, "resumed at 60", caught_up(70)).await;
+    assert_eq!(s.offset_mode, OffsetMode::Aligned, "{s:#?}");
+    assert_eq!(s.partitions[0].records_lost, 40);
+    let reason = s.reason.unwrap_or_default();
+    assert!(
+        reason.contains(&format!(
+            "{t}-0 no longer has offsets 20 to 59 (40 records never copied)"
+        )),
+        "{reason}"
+    );
+    assert_aligned_copy(&p, &t);
+    let read = rdkafka::consume_with(&p.b.bootstrap(), &t, "read_uncommitted").unwrap();
+    assert_eq!(read.len(), 10);
+    assert_eq!(read[0].offset, 60);
     engine.shutdown().await;
 }
