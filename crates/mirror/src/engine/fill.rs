@@ -134,7 +134,10 @@ pub(crate) async fn run_pending(link: &Link) -> bool {
                         source_topic: m.record.spec.source_topic.clone(),
                         overrides: m.record.spec.configs.iter().cloned().collect(),
                         partition: *p,
-                        to: part.fill_to.filter(|_| part.is_idle())?,
+                        // Only once the fill is stored: a restart must know of any placeholder.
+                        to: part
+                            .fill_to
+                            .filter(|to| part.is_idle() && part.checkpoint.fill_to == Some(*to))?,
                     })
                 })
             })
