@@ -35,7 +35,7 @@ pub mod store;
 pub use copy::{copy_partition, CopyError, CopyOptions, CopyStats, PartitionRoute};
 pub use engine::{
     log_ranges, record_at, same_record, stored_aligned, stored_mirrors, stored_positions, Desired,
-    Engine, LinkSettings, LogRange, MirrorError, MirrorSpec, MirrorState, MirrorStatus,
-    PartitionStatus, Reversal, StartSpec, StoredMirror,
+    Engine, LinkSettings, LogRange, LogStartPolicy, MirrorError, MirrorSpec, MirrorState,
+    MirrorStatus, PartitionStatus, Reversal, StartSpec, StoredMirror,
 };
 pub use producer::DestinationProducer;

@@ -13,6 +13,11 @@
 //! - never a group that is active on the destination (it has members, which commit themselves);
 //! - an offset the mirror has not reached yet is not committed: it would point past what the
 //!   destination holds. It is committed on a later round, once mirrored;
+//! - a translated offset outside the destination partition's valid range is clamped into
+//!   [log start, end]: below the log start (retention or DeleteRecords ran on the destination,
+//!   or its log start followed the source's), a consumer would otherwise find its offset out
+//!   of range and fall back to its `auto.offset.reset` (`latest` by default: skipping
+//!   everything); above the end it would wait for offsets that are not there;
 //! - with `consumer.group.prefix.enable=true`, a group is committed on the destination under
 //!   the link's `cluster.link.prefix` (as its mirror topics are named), so that the source's
 //!   groups cannot collide with the destination's own; filters match the source's names.
@@ -20,7 +25,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use clusterlink_kafka::{Client, Error as KafkaError};
+use clusterlink_kafka::client::OffsetSpec;
+use clusterlink_kafka::{Client, Error as KafkaError, Isolation};
 use clusterlink_rest_v3::link_config;
 
 use crate::engine::{Engine, MirrorState};
@@ -89,6 +95,7 @@ pub async fn sync_once(
         .iter()
         .map(|(src, _, parts)| (src.clone(), parts.clone()))
         .collect();
+    let ranges = destination_ranges(engine, destination, &mirrors).await?;
     for group in groups {
         let target = format!("{group_prefix}{group}");
         // Only states with members count as active (brokers that do not track group states,
@@ -114,6 +121,10 @@ pub async fn sync_once(
                 let Some(dest) = engine.translate_position(mirror, partition, offset) else {
                     continue;
                 };
+                let dest = match ranges.get(&(mirror.clone(), partition)) {
+                    Some((start, end)) => clamp(dest, *start, *end),
+                    None => dest,
+                };
                 let key = (target.clone(), mirror.clone(), partition);
                 if last.get(&key) != Some(&dest) {
                     commit.push((mirror.clone(), partition, dest));
@@ -130,6 +141,48 @@ pub async fn sync_once(
         }
     }
     Ok(round)
+}
+
+/// Per (mirror topic, partition), the destination's log start (ListOffsets) and end (where the
+/// mirror has written to: what it reports; tansu's ListOffsets latest is wrong, see
+/// docs/test-brokers.md).
+async fn destination_ranges(
+    engine: &Engine,
+    destination: &Client,
+    mirrors: &[(String, String, Vec<i32>)],
+) -> Result<BTreeMap<(String, i32), (i64, i64)>, KafkaError> {
+    let mut out = BTreeMap::new();
+    for (_, mirror, parts) in mirrors {
+        let Some(status) = engine.status(mirror) else {
+            continue;
+        };
+        let starts = destination
+            .list_offsets(
+                mirror,
+                parts,
+                OffsetSpec::Earliest,
+                Isolation::ReadUncommitted,
+            )
+            .await?;
+        for part in status.partitions {
+            if let Some(start) = starts.get(&part.partition) {
+                out.insert(
+                    (mirror.clone(), part.partition),
+                    (start.offset, part.destination_end),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `offset` within the destination's valid range `[start, end]` (a consumer may stand at the
+/// end: the next record to come).
+fn clamp(offset: i64, start: i64, end: i64) -> i64 {
+    if start < 0 || end < start {
+        return offset;
+    }
+    offset.clamp(start, end)
 }
 
 /// Why a scheduled round failed.
@@ -197,5 +250,19 @@ impl Scheduled {
         Ok(Some(
             sync_once(engine, destination, &filters, prefix, &mut self.committed).await?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_clamped_into_the_destination_range() {
+        assert_eq!(clamp(10, 30, 50), 30, "below the log start");
+        assert_eq!(clamp(40, 30, 50), 40);
+        assert_eq!(clamp(50, 30, 50), 50, "at the end: the next record");
+        assert_eq!(clamp(60, 30, 50), 50, "above the end");
+        assert_eq!(clamp(7, -1, -1), 7, "no range known: as translated");
     }
 }

@@ -53,6 +53,9 @@ pub const TOPIC_CONFIG_SYNC_MS: &str = "topic.config.sync.ms";
 pub const TOPIC_CONFIG_SYNC_INCLUDE: &str = "topic.config.sync.include";
 /// `mirror.start.offset.spec`: `earliest`, `latest` or an ISO-8601 time.
 pub const MIRROR_START_OFFSET_SPEC: &str = "mirror.start.offset.spec";
+/// `mirror.log.start.policy` (clusterlink's own): `stop` or `resume` when the source's log
+/// start moved past a mirror that was behind.
+pub const MIRROR_LOG_START_POLICY: &str = "mirror.log.start.policy";
 /// `local.listener`: the local listener a pushing link reads from.
 pub const LOCAL_LISTENER: &str = "local.listener";
 /// `local.security.protocol`: the security a pushing link reads its local cluster with.

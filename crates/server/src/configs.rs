@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use clusterlink_mirror::acl_sync::AclFilters;
+use clusterlink_mirror::LogStartPolicy;
 use clusterlink_rest_v3::link_config::{self, ConnectionMode, LinkMode};
 
 use crate::iso8601::parse_iso8601_ms;
@@ -184,6 +185,12 @@ pub const DEFS: &[ConfigDef] = &[
         link_config::MIRROR_START_OFFSET_SPEC,
         Kind::StartSpec,
         Some("earliest"),
+        true,
+    ),
+    def(
+        link_config::MIRROR_LOG_START_POLICY,
+        Kind::Enum(LogStartPolicy::NAMES),
+        Some("stop"),
         true,
     ),
     def(

@@ -58,6 +58,12 @@ pub const MIRROR_BYTES: MetricDef = MetricDef {
     labels: &["link", "topic", "partition"],
     help: "Record batch bytes written to the mirror partition by this server process",
 };
+pub const MIRROR_RECORDS_LOST: MetricDef = MetricDef {
+    name: "clusterlink_mirror_records_lost_total",
+    kind: MetricKind::Counter,
+    labels: &["link", "topic", "partition"],
+    help: "Source records never mirrored because the source's log start moved past them (mirror.log.start.policy=resume), by this server process",
+};
 pub const MIRROR_PARTITION_ERROR: MetricDef = MetricDef {
     name: "clusterlink_mirror_partition_error",
     kind: MetricKind::Gauge,
@@ -109,6 +115,7 @@ pub const METRICS: &[MetricDef] = &[
     MIRROR_LAG_SECONDS,
     MIRROR_RECORDS,
     MIRROR_BYTES,
+    MIRROR_RECORDS_LOST,
     MIRROR_PARTITION_ERROR,
     MIRROR_BUFFERED_BYTES,
     ACL_SYNC_ACLS,
@@ -191,6 +198,7 @@ impl Collector for LinkCollector {
         let lag_seconds = Family::<PartitionLabels, FloatGauge>::default();
         let records = Family::<PartitionLabels, Counter>::default();
         let bytes = Family::<PartitionLabels, Counter>::default();
+        let lost = Family::<PartitionLabels, Counter>::default();
         let errors = Family::<PartitionLabels, Gauge>::default();
         let buffered = Family::<PartitionLabels, Gauge>::default();
         for (link, m) in &self.manager.mirrors(None).unwrap_or_default() {
@@ -211,6 +219,7 @@ impl Collector for LinkCollector {
                 lag_seconds.get_or_create(&labels).set(part.lag_seconds);
                 records.get_or_create(&labels).inc_by(part.records_mirrored);
                 bytes.get_or_create(&labels).inc_by(part.bytes_mirrored);
+                lost.get_or_create(&labels).inc_by(part.records_lost);
                 errors
                     .get_or_create(&labels)
                     .set(i64::from(part.last_error.is_some()));
@@ -256,6 +265,7 @@ impl Collector for LinkCollector {
         MIRROR_LAG_SECONDS.encode(&mut encoder, &lag_seconds)?;
         MIRROR_RECORDS.encode(&mut encoder, &records)?;
         MIRROR_BYTES.encode(&mut encoder, &bytes)?;
+        MIRROR_RECORDS_LOST.encode(&mut encoder, &lost)?;
         MIRROR_PARTITION_ERROR.encode(&mut encoder, &errors)?;
         MIRROR_BUFFERED_BYTES.encode(&mut encoder, &buffered)?;
         ACL_SYNC_ACLS.encode(&mut encoder, &acls)?;

@@ -324,4 +324,59 @@ peer_tests! {
     translated_offsets_point_at_the_same_records: [kafka, tansu];
     group_names_take_the_link_prefix_when_asked: [kafka, tansu];
     a_group_active_on_the_destination_is_left_alone: [kafka];
+    a_synced_offset_below_the_destination_log_start_is_clamped: [kafka];
+}
+
+/// The destination's log start is 30 (DeleteRecords ran on the mirror topic): a source group
+/// at offset 10 is committed on the destination at 30, the first offset a consumer can read
+/// there (else its consumer would find 10 out of range and jump to the end, by default),
+/// while a group at 40 keeps 40. Read back with `kafka-consumer-groups`.
+async fn a_synced_offset_below_the_destination_log_start_is_clamped(peer: Peer) {
+    let (src, dst) = peer.pair().unwrap();
+    let orders = unique_name("orders");
+    let run = unique_name("clamp");
+    let (behind, ahead) = (format!("{run}-behind"), format!("{run}-ahead"));
+    rdkafka::create_topic(&src.bootstrap(), &orders, 1).unwrap();
+    produce(&src.bootstrap(), &orders, &varied_records(50, 1, "c"));
+    let s = Server::start(&dst.bootstrap()).await;
+    let filters = json!({"groupFilters": [
+        {"name": format!("{run}-"), "patternType": "PREFIXED", "filterType": "INCLUDE"}]})
+    .to_string();
+    let (st, v) = s
+        .create_link(
+            "l",
+            &src,
+            &[
+                ("consumer.offset.sync.enable", "true"),
+                ("consumer.offset.sync.ms", "200"),
+                ("consumer.offset.group.filters", &filters),
+            ],
+        )
+        .await;
+    assert_eq!(st, 204, "{v:#}");
+    let (st, v) = s.create_mirror("l", &orders).await;
+    assert_eq!(st, 204, "{v:#}");
+    let mirror = format!("{}/l/mirrors/{orders}", s.links());
+    s.wait_for(&mirror, "caught up", caught_up(50)).await;
+    let destination = client(&dst.bootstrap()).await;
+    destination
+        .delete_records(&orders, &[(0, 30)], Duration::from_secs(10))
+        .await
+        .unwrap();
+    let source = client(&src.bootstrap()).await;
+    source
+        .offset_commit(&behind, &[(orders.clone(), 0, 10)])
+        .await
+        .unwrap();
+    source
+        .offset_commit(&ahead, &[(orders.clone(), 0, 40)])
+        .await
+        .unwrap();
+    wait_committed(&dst, &behind, &orders, &BTreeMap::from([(0, 30)])).await;
+    wait_committed(&dst, &ahead, &orders, &BTreeMap::from([(0, 40)])).await;
+    assert_eq!(
+        kafka_committed(&dst, &behind, &orders),
+        BTreeMap::from([(0, 30)])
+    );
+    s.stop().await;
 }

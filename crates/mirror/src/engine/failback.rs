@@ -258,6 +258,7 @@ pub(crate) async fn adopt_mirror(
         let ckpt = Checkpoint {
             source: *end,
             destination: *end,
+            fill_to: None,
         };
         let mut part = Part::new(ckpt, OffsetMap::new(), link.settings.partition_max_bytes);
         // The history both sides hold is aligned: consumer offsets in it translate to

@@ -23,7 +23,7 @@ use tracing::warn;
 use super::link::Link;
 use super::mirror::now_ms;
 use super::state::EngineState;
-use super::{accept, checkpoint, lifecycle, out_of_range, paused_lag, topic_sync};
+use super::{accept, checkpoint, fill, lifecycle, out_of_range, paused_lag, topic_sync};
 
 /// The longest a fetch waits for data while other partitions' batches wait to be written.
 const BUSY_FETCH_WAIT: Duration = Duration::from_millis(10);
@@ -58,6 +58,8 @@ pub(crate) async fn fetch_loop(link: &Link) {
 /// Returns whether any data moved.
 async fn round(link: &Link) -> bool {
     topic_sync::check_partition_counts(link).await;
+    // Partitions waiting for their fill fetch nothing until it is done.
+    let filled = fill::run_pending(link).await;
     let settings = &link.settings;
     let held = link.buffered_bytes();
     let full = held >= settings.buffer_max_bytes;
@@ -70,7 +72,7 @@ async fn round(link: &Link) -> bool {
     };
     if fetches.is_empty() {
         lifecycle::finish_promotions(link);
-        return false;
+        return filled;
     }
     let requested: HashMap<(String, i32), i64> = fetches
         .iter()
@@ -103,7 +105,7 @@ async fn round(link: &Link) -> bool {
         out_of_range::explain(link, &gap).await;
     }
     lifecycle::finish_promotions(link);
-    accepted.moved
+    accepted.moved || filled
 }
 
 /// The partitions to fetch: those of mirrors that move data whose queue has room, from where

@@ -19,6 +19,7 @@ use tracing::info;
 use super::checkpoint;
 use super::error::{dst_err, src_err, MirrorError};
 use super::failback;
+use super::fill;
 use super::link::Link;
 use super::mirror::{now_ms, Mirror, MirrorRecord, RemoteMirror};
 use super::partition::{Checkpoint, Part};
@@ -99,9 +100,16 @@ pub(crate) async fn create_mirror(
     });
     mirror.touch();
     for (p, start) in partitions.iter().zip(starts) {
-        let ckpt = Checkpoint {
-            source: start,
-            destination: 0,
+        // From the source's log start: aligned, the destination filled up to it first (see
+        // `fill`). From its end or a time: translated, since aligning would write as many
+        // placeholders as the records skipped on purpose.
+        let ckpt = match spec.start {
+            StartSpec::Earliest => Checkpoint::aligned_start(start),
+            _ => Checkpoint {
+                source: start,
+                destination: 0,
+                fill_to: None,
+            },
         };
         let part = Part::new(ckpt, OffsetMap::new(), link.settings.partition_max_bytes);
         mirror.parts.insert(*p, part);
@@ -272,6 +280,11 @@ pub(crate) async fn set_desired_then(
         checkpoint::entries(&link.settings.name, mirror, stopped)
     };
     checkpoint::put(link, &entries, vec![saved]).await?;
+    // A stop before a fill finished: its placeholders are cut before the topic is the users'
+    // (nothing of the mirror is in flight any more; the fill takes its own locks).
+    drop(_gate);
+    drop(_writes);
+    fill::cut_unfinished(link, name).await;
     link.wake.notify_one();
     Ok(())
 }
@@ -279,6 +292,8 @@ pub(crate) async fn set_desired_then(
 /// Deletes a mirror: stops mirroring it, deletes what is stored of it, and deletes the
 /// destination topic.
 pub(crate) async fn delete_mirror(link: &Link, name: &str) -> Result<(), MirrorError> {
+    // No fill step of this mirror runs on, into a topic created again under its name.
+    let _fills = link.fills.lock().await;
     let _writes = link.state_writes.lock().await;
     let removed = {
         // Nothing of this mirror is in flight once the gate is ours, and nothing will be

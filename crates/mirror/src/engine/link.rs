@@ -52,6 +52,9 @@ pub(crate) struct Link {
     /// the order their contents were taken (a checkpoint never lands after a deletion's
     /// tombstones).
     pub(crate) state_writes: tokio::sync::Mutex<()>,
+    /// Held while a partition's fill writes or deletes (see `fill`), so that a stop cutting an
+    /// unfinished fill never runs beside one of its steps. Taken before `state_writes`.
+    pub(crate) fills: tokio::sync::Mutex<()>,
     stop: AtomicBool,
     /// `cluster.link.paused`: no fetch while set.
     link_paused: AtomicBool,
@@ -87,6 +90,7 @@ impl Link {
             produce_wake: Notify::new(),
             produce_gate: tokio::sync::Mutex::new(()),
             state_writes: tokio::sync::Mutex::new(()),
+            fills: tokio::sync::Mutex::new(()),
             stop: AtomicBool::new(false),
             link_paused: AtomicBool::new(false),
             finished: tokio::sync::watch::channel(false).0,

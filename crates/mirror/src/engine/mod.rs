@@ -20,6 +20,9 @@
 //!    through the same reader, counting records until it reaches the destination's end: that
 //!    is exactly where it stopped, with nothing lost and nothing written twice.
 //!
+//! Before the data path: `fill` (a destination partition filled with placeholders up to the
+//! source offset it starts at, then cut there, so that its offsets equal the source's).
+//!
 //! Beside the data path: `lifecycle` (create, pause and resume, promote, fail over, delete),
 //! `topic_sync` (topic configs, partitions added, source topics gone), `out_of_range` (an
 //! offset the source does not have, and why), `paused_lag` (the lag of mirrors that do not
@@ -36,6 +39,7 @@ mod checkpoint;
 mod error;
 mod failback;
 mod fetch;
+mod fill;
 mod lifecycle;
 mod link;
 mod mirror;
@@ -59,7 +63,7 @@ use tracing::{debug, info, info_span, Instrument};
 pub use clusterlink_rest_v3::MirrorState;
 pub use error::MirrorError;
 pub use failback::{log_ranges, record_at, same_record, LogRange, Reversal};
-pub use spec::{Desired, LinkSettings, MirrorSpec, StartSpec};
+pub use spec::{Desired, LinkSettings, LogStartPolicy, MirrorSpec, StartSpec};
 pub use status::{
     stored_aligned, stored_mirrors, stored_positions, MirrorStatus, PartitionStatus, StoredMirror,
 };

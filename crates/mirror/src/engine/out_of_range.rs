@@ -8,16 +8,37 @@
 //!   election) or the topic was deleted and created again, and what the source holds now is
 //!   not the history the mirror copied.
 //!
-//! Both stop the mirror, with the exact offsets in the reason: resuming would leave a hole in
-//! an offset-preserving copy, or mix two histories. An offset back in range by the time it is
-//! checked (a leader that changed under the fetch) is fetched again.
+//! Both stop the mirror by default, with the exact offsets in the reason: resuming would leave
+//! a hole in an offset-preserving copy, or mix two histories. An offset back in range by the
+//! time it is checked (a leader that changed under the fetch) is fetched again.
+//!
+//! With `mirror.log.start.policy=resume`, a mirror behind the source's log start goes on from
+//! there instead (a cut or replaced log still stops it: resuming would mix two histories). The
+//! records in between are counted as lost (the partition's `records_lost`, exported as
+//! `clusterlink_mirror_records_lost_total`) and named, offsets and cause, in the mirror's
+//! reason. An aligned partition stays aligned: its destination is filled up to the new log
+//! start and cut there (see `fill`), so the destination's log start follows the source's and
+//! the next record lands at its source offset; a translated one goes on translated (its
+//! offset map skips the lost range). The decision is stored with the partition's checkpoint
+//! before anything is fetched from the new start, so a restart does not decide it again
+//! differently.
+//!
+//! A caught-up mirror whose source log start advances (retention on the source, DeleteRecords
+//! there) loses nothing and is not followed: the mirror topic deletes by its own retention
+//! (the source's retention configs are synced to it), and records the source deleted on
+//! request stay readable on the destination.
 
 use clusterlink_kafka::client::OffsetSpec;
 use clusterlink_kafka::Isolation;
-use tracing::debug;
+use clusterlink_rest_v3::link_config;
+use tracing::{debug, warn};
 
 use super::accept::OutOfRange;
+use super::checkpoint;
 use super::link::Link;
+use super::spec::LogStartPolicy;
+use crate::offset_map::OffsetMode;
+use crate::reader::PartitionReader;
 
 /// Why the source did not have `gap.offset`, from its log start and end now; `None` when it
 /// has it after all.
@@ -66,6 +87,20 @@ pub(crate) async fn explain(link: &Link, gap: &OutOfRange) {
     let Some(why) = reason(gap, start.offset, end.offset) else {
         return;
     };
+    let behind = gap.offset < start.offset;
+    if behind && link.settings.log_start_policy == LogStartPolicy::Resume {
+        resume(link, gap, start.offset).await;
+        return;
+    }
+    let why = if behind {
+        format!(
+            "{why}; {}=resume would go on from offset {}",
+            link_config::MIRROR_LOG_START_POLICY,
+            start.offset
+        )
+    } else {
+        why
+    };
     let mut st = link.lock();
     let Some(m) = st.mirrors.get_mut(&gap.mirror) else {
         return;
@@ -76,6 +111,59 @@ pub(crate) async fn explain(link: &Link, gap: &OutOfRange) {
         .is_some_and(|p| p.reader.fetch_offset() == gap.offset)
     {
         m.fail(why);
+    }
+}
+
+/// `mirror.log.start.policy=resume`: the partition goes on from the source's log start, the
+/// records before it counted as lost; an aligned partition is filled up to it first. Once the
+/// batches fetched before the gap are written (until then the next fetch asks again).
+async fn resume(link: &Link, gap: &OutOfRange, log_start: i64) {
+    let _writes = link.state_writes.lock().await;
+    let (entries, saved) = {
+        let mut st = link.lock();
+        let Some(m) = st.mirrors.get_mut(&gap.mirror) else {
+            return;
+        };
+        let Some(part) = m.parts.get_mut(&gap.partition) else {
+            return;
+        };
+        if part.reader.fetch_offset() != gap.offset
+            || !part.in_flight.is_empty()
+            || !part.queued.is_empty()
+        {
+            return;
+        }
+        // The first offset not copied (records held for a transaction whose end is gone are
+        // lost with the rest).
+        let from = part.resume_offset();
+        let aligned = part.map.mode() == OffsetMode::Aligned && part.dest_end == from;
+        part.reader = PartitionReader::new(log_start);
+        part.records_lost += (log_start - from).max(0) as u64;
+        part.caught_up = false;
+        part.fetch_error = None;
+        let how = if aligned {
+            part.fill_to = Some(log_start);
+            part.dest_end = log_start;
+            format!(
+                "the destination is filled and cut to offset {log_start}, so offsets stay aligned"
+            )
+        } else {
+            "offsets stay translated".to_owned()
+        };
+        let lost = OutOfRange {
+            offset: from,
+            ..gap.clone()
+        };
+        let why = reason(&lost, log_start, i64::MAX).unwrap_or_default();
+        m.note(format!(
+            "{why}; {}=resume: mirroring goes on from offset {log_start}, {how}",
+            link_config::MIRROR_LOG_START_POLICY
+        ));
+        checkpoint::entries(&link.settings.name, m, false)
+    };
+    if let Err(e) = checkpoint::put(link, &entries, vec![saved]).await {
+        // Written by the next checkpoint; a restart before it decides the same again.
+        warn!(mirror = %gap.mirror, error = %e, "resumed position not stored yet");
     }
 }
 

@@ -16,10 +16,18 @@ use crate::offset_map::OffsetMap;
 use crate::reader::{PartitionReader, SourceOffsets};
 
 /// A partition checkpoint: everything before `source` is written up to `destination`.
+///
+/// With `fill_to`, the destination partition is being filled with placeholders up to that
+/// offset and its log start moved there (see `fill`) before anything is mirrored into it:
+/// `destination` is where it will end then, not where it ends now. Absent from checkpoints
+/// written before fills existed (they read as `None`), and not written while `None`, so
+/// every stored checkpoint reads the same as before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Checkpoint {
     pub(crate) source: i64,
     pub(crate) destination: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fill_to: Option<i64>,
 }
 
 impl Checkpoint {
@@ -28,7 +36,18 @@ impl Checkpoint {
     pub(crate) const UNSAVED: Checkpoint = Checkpoint {
         source: -1,
         destination: -1,
+        fill_to: None,
     };
+
+    /// A partition starting at source offset `start` with nothing written yet: aligned from
+    /// there, so the destination is first filled up to `start` (nothing to fill from 0).
+    pub(crate) fn aligned_start(start: i64) -> Checkpoint {
+        Checkpoint {
+            source: start,
+            destination: start,
+            fill_to: (start > 0).then_some(start),
+        }
+    }
 }
 
 /// Records a partition's error in `slot` (its fetch or its produce error), keeping when the
@@ -76,6 +95,12 @@ pub(crate) struct Part {
     pub(crate) records: u64,
     /// Batch bytes written by this engine instance.
     pub(crate) bytes: u64,
+    /// The destination is to be filled up to this offset before anything is fetched (see
+    /// `fill`); stored with the checkpoint until done.
+    pub(crate) fill_to: Option<i64>,
+    /// Source records this engine instance skipped because the source's log start moved past
+    /// them before they were copied (`mirror.log.start.policy=resume`).
+    pub(crate) records_lost: u64,
 }
 
 impl Part {
@@ -99,14 +124,20 @@ impl Part {
             producer_known: false,
             records: 0,
             bytes: 0,
+            fill_to: checkpoint.fill_to,
+            records_lost: 0,
         }
     }
 
     /// Whether the fetch loop should fetch for this partition: its queue holds fewer than
     /// `max_in_flight` batches and fewer than that many fetches' worth of bytes. This bounds
     /// memory by configuration: per partition, at most about twice `max_in_flight` times
-    /// the fetch size (queued plus in flight); per fetch, `fetch_max_bytes`.
+    /// the fetch size (queued plus in flight); per fetch, `fetch_max_bytes`. Never while the
+    /// destination waits to be filled: nothing may be written before the fill is done.
     pub(crate) fn wants_data(&self, settings: &LinkSettings) -> bool {
+        if self.fill_to.is_some() {
+            return false;
+        }
         let depth = settings.pipeline_depth();
         let queued_bytes: usize = self.queued.iter().map(|(b, _)| b.bytes().len()).sum();
         self.queued.len() < depth && queued_bytes < depth * self.fetch_bytes.max(0) as usize
@@ -153,6 +184,7 @@ impl Part {
         Checkpoint {
             source: self.resume_offset(),
             destination: self.dest_end,
+            fill_to: self.fill_to,
         }
     }
 

@@ -32,7 +32,9 @@ pub(crate) async fn restore(link: &Link) -> Result<(), MirrorError> {
         let mut mirror = Mirror::new(stored.record);
         for (p, ckpt, map) in stored.parts {
             let mut part = Part::new(ckpt, map, link.settings.partition_max_bytes);
-            if mirror.record.state.keeps_position() {
+            // A partition still to be filled has had nothing real written since its fill was
+            // decided (the fill is cleared in the state topic before it fetches): `fill` ends it.
+            if mirror.record.state.keeps_position() && part.fill_to.is_none() {
                 if let Err(reason) = replay(link, &mirror.record.spec, p, &mut part).await {
                     mirror.fail(reason);
                 }

@@ -31,6 +31,36 @@ pub struct LinkSettings {
     pub buffer_max_bytes: usize,
     /// The compacted state topic on the destination.
     pub state_topic: String,
+    /// `mirror.log.start.policy`: what a mirror does when the source's log start moved past
+    /// the next offset it would copy.
+    pub log_start_policy: LogStartPolicy,
+}
+
+/// What a mirror does when the source's log start moved past the next offset it would copy
+/// (retention or DeleteRecords ran past a mirror that was behind): `mirror.log.start.policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LogStartPolicy {
+    /// The mirror fails, naming the offsets lost: someone decides (the default).
+    #[default]
+    Stop,
+    /// The mirror goes on from the new log start, counting the records lost; an aligned mirror
+    /// stays aligned (its destination filled up to the new start and cut there).
+    Resume,
+}
+
+impl LogStartPolicy {
+    /// Every policy, as the link config spells it.
+    pub const NAMES: &'static [&'static str] = &["stop", "resume"];
+
+    /// The policy a link config value names (any case).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "stop" => Some(LogStartPolicy::Stop),
+            "resume" => Some(LogStartPolicy::Resume),
+            _ => None,
+        }
+    }
 }
 
 impl LinkSettings {
@@ -47,6 +77,7 @@ impl LinkSettings {
             max_in_flight: 5,
             buffer_max_bytes: 64 << 20,
             state_topic: "_clusterlink_state".into(),
+            log_start_policy: LogStartPolicy::Stop,
         }
     }
 

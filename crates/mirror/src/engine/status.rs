@@ -42,6 +42,20 @@ pub struct PartitionStatus {
     /// Bytes of fetched batches held for it, queued or being written.
     #[serde(default)]
     pub buffered_bytes: u64,
+    /// Source records this engine instance skipped because the source's log start moved past
+    /// them before they were copied (`mirror.log.start.policy=resume`). Not written while 0,
+    /// so a status stored by an older engine is written back as it was.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub records_lost: u64,
+    /// While the destination is being filled with placeholders up to this offset (see the
+    /// engine's `fill`), before anything is mirrored into it: what it holds below this offset
+    /// is placeholders, deleted when the fill ends. Not written while `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filling_to: Option<i64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A mirror topic's status. Its JSON is what the OUTBOUND side of a source-initiated link
@@ -93,6 +107,8 @@ fn partition_status(partition: i32, part: &Part, now_ms: i64) -> PartitionStatus
         bytes_mirrored: part.bytes,
         last_error: part.last_error(),
         buffered_bytes: part.buffered_bytes() as u64,
+        records_lost: part.records_lost,
+        filling_to: part.fill_to,
     }
 }
 
@@ -208,6 +224,7 @@ mod tests {
                 Checkpoint {
                     source: o,
                     destination: o,
+                    fill_to: None,
                 },
                 OffsetMap::new(),
                 1 << 20,

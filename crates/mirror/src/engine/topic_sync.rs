@@ -101,51 +101,67 @@ pub(crate) async fn sync_topic_configs(link: &Link) -> Result<usize, MirrorError
     };
     let mut changed = 0;
     for (name, source_topic, overrides) in mirrors {
-        let mut desired: BTreeMap<String, String> = source_configs(link, &source_topic)
-            .await?
-            .into_iter()
-            .collect();
-        desired.extend(overrides);
-        let current = match link
-            .destination
-            .describe_configs(ConfigResource::Topic, &name, None)
-            .await
-        {
-            Ok(c) => c,
-            Err(KafkaError::Unsupported { .. }) => return Ok(changed),
-            Err(e) => return Err(dst_err(e)),
-        };
-        let mut ops = Vec::new();
-        for (k, v) in &desired {
-            let now = current
-                .iter()
-                .find(|c| &c.name == k)
-                .and_then(|c| c.value.as_ref());
-            if now != Some(v) {
-                ops.push(AlterConfigOp::Set(k.clone(), v.clone()));
-            }
+        match sync_mirror_configs(link, &name, &source_topic, overrides).await? {
+            Some(true) => changed += 1,
+            Some(false) => {}
+            None => return Ok(changed),
         }
-        for c in &current {
-            let synced = SYNCED_CONFIGS.iter().any(|(k, _)| *k == c.name);
-            let set_here = c
-                .value
-                .as_deref()
-                .is_some_and(|v| is_topic_override(&c.name, c.source, v));
-            if synced && set_here && !desired.contains_key(&c.name) {
-                ops.push(AlterConfigOp::Delete(c.name.clone()));
-            }
-        }
-        if ops.is_empty() {
-            continue;
-        }
-        link.destination
-            .incremental_alter_configs(ConfigResource::Topic, &name, &ops, false)
-            .await
-            .map_err(dst_err)?;
-        info!(mirror = %name, changes = ops.len(), "topic configs synced from the source");
-        changed += 1;
     }
     Ok(changed)
+}
+
+/// Gives one mirror topic its source topic's synced configs with its own `overrides` on top,
+/// and resets the synced configs set on it that neither has. Whether it changed; `None` when
+/// the destination cannot describe configs.
+pub(crate) async fn sync_mirror_configs(
+    link: &Link,
+    name: &str,
+    source_topic: &str,
+    overrides: BTreeMap<String, String>,
+) -> Result<Option<bool>, MirrorError> {
+    let mut desired: BTreeMap<String, String> = source_configs(link, source_topic)
+        .await?
+        .into_iter()
+        .collect();
+    desired.extend(overrides);
+    let current = match link
+        .destination
+        .describe_configs(ConfigResource::Topic, name, None)
+        .await
+    {
+        Ok(c) => c,
+        Err(KafkaError::Unsupported { .. }) => return Ok(None),
+        Err(e) => return Err(dst_err(e)),
+    };
+    let mut ops = Vec::new();
+    for (k, v) in &desired {
+        let now = current
+            .iter()
+            .find(|c| &c.name == k)
+            .and_then(|c| c.value.as_ref());
+        if now != Some(v) {
+            ops.push(AlterConfigOp::Set(k.clone(), v.clone()));
+        }
+    }
+    for c in &current {
+        let synced = SYNCED_CONFIGS.iter().any(|(k, _)| *k == c.name);
+        let set_here = c
+            .value
+            .as_deref()
+            .is_some_and(|v| is_topic_override(&c.name, c.source, v));
+        if synced && set_here && !desired.contains_key(&c.name) {
+            ops.push(AlterConfigOp::Delete(c.name.clone()));
+        }
+    }
+    if ops.is_empty() {
+        return Ok(Some(false));
+    }
+    link.destination
+        .incremental_alter_configs(ConfigResource::Topic, name, &ops, false)
+        .await
+        .map_err(dst_err)?;
+    info!(mirror = %name, changes = ops.len(), "topic configs synced from the source");
+    Ok(Some(true))
 }
 
 /// After UNKNOWN_TOPIC_OR_PARTITION: is the source topic gone, or did it shrink?
@@ -234,10 +250,7 @@ pub(crate) async fn check_partition_counts(link: &Link) {
                     if m.parts.contains_key(&p) {
                         continue;
                     }
-                    let start = Checkpoint {
-                        source: 0,
-                        destination: 0,
-                    };
+                    let start = Checkpoint::aligned_start(0);
                     let mut part =
                         Part::new(start, OffsetMap::new(), link.settings.partition_max_bytes);
                     // Not stored yet: the next checkpoint must write it, or a restart

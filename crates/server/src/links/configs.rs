@@ -43,11 +43,12 @@ pub enum ConfigOp {
     Delete(String),
 }
 
-/// The configs whose change restarts a link's engine: the connection to its source, and how
-/// long it retries.
-const RESTART_KEYS: [&str; 4] = [
+/// The configs whose change restarts a link's engine: the connection to its source, how long
+/// it retries, and what its mirrors do when the source's log start moved past them.
+const RESTART_KEYS: [&str; 5] = [
     link_config::BOOTSTRAP_SERVERS,
     link_config::CLUSTER_LINK_RETRY_TIMEOUT_MS,
+    link_config::MIRROR_LOG_START_POLICY,
     link_config::METADATA_MAX_AGE_MS,
     link_config::RETRY_BACKOFF_MS,
 ];

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clusterlink_kafka::{Client, ClientConfig};
-use clusterlink_mirror::{Engine, LinkSettings, MirrorError};
+use clusterlink_mirror::{Engine, LinkSettings, LogStartPolicy, MirrorError};
 use clusterlink_rest_v3::link_config;
 use tracing::{info, warn};
 
@@ -128,6 +128,12 @@ impl LinkManager {
         let mut settings = self.inner.options.engine.clone();
         if let Some(timeout) = record.millis(link_config::CLUSTER_LINK_RETRY_TIMEOUT_MS) {
             settings.retry_timeout = timeout;
+        }
+        if let Some(policy) = record
+            .config(link_config::MIRROR_LOG_START_POLICY)
+            .and_then(LogStartPolicy::parse)
+        {
+            settings.log_start_policy = policy;
         }
         settings
     }
