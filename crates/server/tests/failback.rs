@@ -41,6 +41,12 @@ fn on(msgs: &[Msg], partition: i32) -> Vec<Msg> {
     m
 }
 
+/// The links between the clusters: on A (pulling from B) and on B (pulling from A).
+struct Links {
+    on_a: String,
+    on_b: String,
+}
+
 /// `topic` on A with `partitions` and `n` records; a link server on each cluster, a link each
 /// way (`a-to-b` on B, `b-to-a` on A), and B mirroring the topic, caught up.
 async fn linked_both_ways(
@@ -50,6 +56,23 @@ async fn linked_both_ways(
     partitions: i32,
     n: usize,
 ) -> (Server, Server) {
+    let links = Links {
+        on_a: "b-to-a".into(),
+        on_b: "a-to-b".into(),
+    };
+    linked(a, b, topic, (partitions, n), &links, false).await
+}
+
+/// As [`linked_both_ways`], with the links named in `links`; `bidirectional`: the two halves of
+/// one BIDIRECTIONAL link (destination-initiated on both sides, sharing B's link id).
+async fn linked(
+    a: &Broker,
+    b: &Broker,
+    topic: &str,
+    (partitions, n): (i32, usize),
+    links: &Links,
+    bidirectional: bool,
+) -> (Server, Server) {
     rdkafka::create_topic(&a.bootstrap(), topic, partitions).unwrap();
     produce(
         &a.bootstrap(),
@@ -58,11 +81,22 @@ async fn linked_both_ways(
     );
     let sa = Server::start(&a.bootstrap()).await;
     let sb = Server::start(&b.bootstrap()).await;
-    assert_eq!(sb.create_link("a-to-b", a, &[]).await.0, 204);
-    assert_eq!(sa.create_link("b-to-a", b, &[]).await.0, 204);
-    assert_eq!(sb.create_mirror("a-to-b", topic).await.0, 204);
+    if bidirectional {
+        let mode = [("link.mode", "BIDIRECTIONAL")];
+        assert_eq!(sb.create_link(&links.on_b, a, &mode).await.0, 204);
+        let (_, l) = sb.get(&format!("{}/{}", sb.links(), links.on_b)).await;
+        let mut body = link_body(b, &mode);
+        body["cluster_link_id"] = l["cluster_link_id"].clone();
+        let path = format!("{}?link_name={}", sa.links(), links.on_a);
+        let (st, v) = sa.post(&path, body).await;
+        assert_eq!(st, 204, "{v:#}");
+    } else {
+        assert_eq!(sb.create_link(&links.on_b, a, &[]).await.0, 204);
+        assert_eq!(sa.create_link(&links.on_a, b, &[]).await.0, 204);
+    }
+    assert_eq!(sb.create_mirror(&links.on_b, topic).await.0, 204);
     sb.wait_for(
-        &mirror_path(&sb, "a-to-b", topic),
+        &mirror_path(&sb, &links.on_b, topic),
         "B mirrors A",
         caught_up(n as i64),
     )
@@ -71,12 +105,32 @@ async fn linked_both_ways(
 }
 
 async fn a_failed_over_topic_is_restored_then_reversed(peer: Peer) {
+    let links = Links {
+        on_a: "b-to-a".into(),
+        on_b: "a-to-b".into(),
+    };
+    restore_then_reverse(peer, &links, false).await;
+}
+
+/// The same on the two halves of one bidirectional link (Confluent offers these actions on
+/// bidirectional links only).
+async fn a_failed_over_topic_is_restored_then_reversed_on_a_bidirectional_link(peer: Peer) {
+    let name = unique_name("dr");
+    let links = Links {
+        on_a: name.clone(),
+        on_b: name,
+    };
+    restore_then_reverse(peer, &links, true).await;
+}
+
+async fn restore_then_reverse(peer: Peer, links: &Links, bidirectional: bool) {
     let (a, b) = peer.pair().unwrap();
     let topic = unique_name("orders");
-    let (sa, sb) = linked_both_ways(&a, &b, &topic, 2, 100).await;
+    let (sa, sb) = linked(&a, &b, &topic, (2, 100), links, bidirectional).await;
+    let (on_a, on_b) = (links.on_a.as_str(), links.on_b.as_str());
 
     // Nothing to restore from while B's mirror is live.
-    let (st, r) = act(&sa, "b-to-a", "truncate-and-restore", "", &topic).await;
+    let (st, r) = act(&sa, on_a, "truncate-and-restore", "", &topic).await;
     assert_eq!(st, 200, "{r:#}");
     assert_eq!(r["error_code"], 400, "{r:#}");
     assert!(
@@ -89,12 +143,12 @@ async fn a_failed_over_topic_is_restored_then_reversed(peer: Peer) {
 
     // A acknowledges 30 records B never fetches (its mirror paused: A is cut off), then B
     // fails over and takes the producers.
-    assert_eq!(act(&sb, "a-to-b", "pause", "", &topic).await.0, 200);
+    assert_eq!(act(&sb, on_b, "pause", "", &topic).await.0, 200);
     let diverged = varied_records(30, 2, "lost-with-a");
     produce(&a.bootstrap(), &topic, &diverged);
-    let (st, r) = act(&sb, "a-to-b", "failover", "", &topic).await;
+    let (st, r) = act(&sb, on_b, "failover", "", &topic).await;
     assert_eq!((st, r["error_code"].clone()), (200, Value::Null), "{r:#}");
-    sb.wait_for(&mirror_path(&sb, "a-to-b", &topic), "B failed over", |m| {
+    sb.wait_for(&mirror_path(&sb, on_b, &topic), "B failed over", |m| {
         m["mirror_status"] == "STOPPED"
     })
     .await;
@@ -104,7 +158,7 @@ async fn a_failed_over_topic_is_restored_then_reversed(peer: Peer) {
     // A back: a validate-only restore says what it would cut and changes nothing.
     let (st, r) = act(
         &sa,
-        "b-to-a",
+        on_a,
         "truncate-and-restore",
         "?validate_only=true&include_partition_level_truncation_data=true",
         &topic,
@@ -117,7 +171,7 @@ async fn a_failed_over_topic_is_restored_then_reversed(peer: Peer) {
     // The restore: A's tail cut (kept aside), A a mirror of B with B's offsets.
     let (st, r) = act(
         &sa,
-        "b-to-a",
+        on_a,
         "truncate-and-restore",
         "?include_partition_level_truncation_data=true",
         &topic,
@@ -137,14 +191,14 @@ async fn a_failed_over_topic_is_restored_then_reversed(peer: Peer) {
         assert_eq!(on(&a_before, p).len(), 65);
     }
     sa.wait_for(
-        &mirror_path(&sa, "b-to-a", &topic),
+        &mirror_path(&sa, on_a, &topic),
         "A mirrors B",
         caught_up(140),
     )
     .await;
     assert_aligned(&b, &topic, &a, &topic);
     // The mirror's status keeps what was cut, and where it went.
-    let (_, m) = sa.get(&mirror_path(&sa, "b-to-a", &topic)).await;
+    let (_, m) = sa.get(&mirror_path(&sa, on_a, &topic)).await;
     assert_eq!(m["truncation"]["messages_truncated"], 30, "{m:#}");
     assert_eq!(
         m["truncation"]["diverged_records_topic"],
@@ -160,26 +214,24 @@ async fn a_failed_over_topic_is_restored_then_reversed(peer: Peer) {
         .collect();
     assert_eq!(by_partition(&kept), by_partition(&cut));
     // Asking again changes nothing: A is already a mirror.
-    let (_, r) = act(&sa, "b-to-a", "truncate-and-restore", "", &topic).await;
+    let (_, r) = act(&sa, on_a, "truncate-and-restore", "", &topic).await;
     assert_eq!(r["error_code"], 400, "{r:#}");
 
     // Planned failback: producers stop on B, A's mirror is promoted and B's topic becomes a
     // mirror of A's, from where both end.
-    let (st, r) = act(&sa, "b-to-a", "reverse-and-start-mirror", "", &topic).await;
+    let (st, r) = act(&sa, on_a, "reverse-and-start-mirror", "", &topic).await;
     assert_eq!((st, r["error_code"].clone()), (200, Value::Null), "{r:#}");
-    sa.wait_for(&mirror_path(&sa, "b-to-a", &topic), "A promoted", |m| {
+    sa.wait_for(&mirror_path(&sa, on_a, &topic), "A promoted", |m| {
         m["mirror_status"] == "STOPPED"
     })
     .await;
-    sb.wait_for(
-        &mirror_path(&sb, "a-to-b", &topic),
-        "B mirrors A again",
-        |m| m["mirror_status"] == "ACTIVE" && m["source_topic_name"] == topic.as_str(),
-    )
+    sb.wait_for(&mirror_path(&sb, on_b, &topic), "B mirrors A again", |m| {
+        m["mirror_status"] == "ACTIVE" && m["source_topic_name"] == topic.as_str()
+    })
     .await;
     produce(&a.bootstrap(), &topic, &varied_records(20, 2, "back-on-a"));
     sb.wait_for(
-        &mirror_path(&sb, "a-to-b", &topic),
+        &mirror_path(&sb, on_b, &topic),
         "B mirrors A's new records",
         caught_up(160),
     )
@@ -300,6 +352,7 @@ async fn the_platform_spec_paths_name_the_reverse_actions(peer: Peer) {
 
 peer_tests! {
     a_failed_over_topic_is_restored_then_reversed: [kafka];
+    a_failed_over_topic_is_restored_then_reversed_on_a_bidirectional_link: [kafka];
     a_reverse_of_a_topic_written_since_is_refused: [kafka];
     a_restore_goes_on_after_its_answer: [kafka];
     the_platform_spec_paths_name_the_reverse_actions: [kafka];
