@@ -304,7 +304,24 @@ async fn a_restore_goes_on_after_its_answer(peer: Peer) {
         ..options()
     };
     let sa = Server::start_with(&a.bootstrap(), options).await;
-    let (st, r) = act(&sa, "b-to-a", "truncate-and-restore", "", &topic).await;
+    // Two requests at once start one restore: the other is told it is starting, or under way.
+    let (first, second) = tokio::join!(
+        act(&sa, "b-to-a", "truncate-and-restore", "", &topic),
+        act(&sa, "b-to-a", "truncate-and-restore", "", &topic)
+    );
+    let ((st, r), (_, other)) = if first.1["error_code"].is_null() {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert!(
+        other["error_code"].is_null()
+            || other["error_message"]
+                .as_str()
+                .unwrap()
+                .contains("is starting"),
+        "{other:#}"
+    );
     assert_eq!((st, r["error_code"].clone()), (200, Value::Null), "{r:#}");
     assert_eq!(r["messages_truncated"], 4, "{r:#}");
     // Listed at once: under way, or (on a fast machine) already restored.
@@ -330,6 +347,11 @@ async fn a_restore_goes_on_after_its_answer(peer: Peer) {
             .unwrap()
             .len(),
         4
+    );
+    let topics = rdkafka::topics(&a.bootstrap()).unwrap();
+    assert!(
+        !topics.contains_key(&format!("{topic}.diverged.2")),
+        "a second restore ran"
     );
 }
 

@@ -95,7 +95,9 @@ struct RestorePlan {
 /// for it takes it).
 #[derive(Debug)]
 pub(crate) struct RestoreProgress {
-    plan: RestorePlan,
+    /// `None` while it is being planned (the claim that keeps a second request from starting
+    /// another restore of the same topic meanwhile).
+    plan: Option<RestorePlan>,
     outcome: Option<Result<Restored, LinkError>>,
 }
 
@@ -182,7 +184,7 @@ impl LinkManager {
         lock(&self.inner.restores)
             .iter()
             .filter(|((l, _), p)| l == link && p.outcome.is_none())
-            .map(|((_, topic), p)| preview(topic, &p.plan))
+            .filter_map(|((_, topic), p)| Some(preview(topic, p.plan.as_ref()?)))
             .collect()
     }
 
@@ -199,31 +201,46 @@ impl LinkManager {
             // that is the answer.
             let mut restores = lock(&self.inner.restores);
             match restores.get(&key) {
-                Some(p) if p.outcome.is_none() => return Ok(p.plan.under_way(topic)),
+                Some(RestoreProgress {
+                    plan: Some(plan),
+                    outcome: None,
+                }) => return Ok(plan.under_way(topic)),
+                Some(RestoreProgress {
+                    plan: None,
+                    outcome: None,
+                }) => {
+                    return Err(LinkError::Invalid(format!(
+                        "Topic '{topic}': a truncate-and-restore of it is starting; ask again"
+                    )))
+                }
                 Some(_) if !validate_only => {
                     let done = restores.remove(&key).and_then(|p| p.outcome);
                     return done.expect("an outcome");
                 }
+                _ if !validate_only => {
+                    let claim = RestoreProgress {
+                        plan: None,
+                        outcome: None,
+                    };
+                    restores.insert(key.clone(), claim);
+                }
                 _ => {}
             }
         }
-        let stored_key = state_keys::restore(&record.engine_name(), topic);
-        let stored = self.inner.store.load().await.map_err(LinkError::Local)?;
-        let plan = match stored.get(&stored_key) {
-            Some(v) => serde_json::from_slice::<RestorePlan>(v)
-                .map_err(|e| LinkError::State(format!("{stored_key}: {e}")))?,
-            None => self.plan_restore(record, engine, topic).await?,
-        };
+        let planned = self.load_or_plan(record, engine, topic).await;
         if validate_only {
-            return Ok(plan.under_way(topic));
+            return Ok(planned?.under_way(topic));
         }
-        lock(&self.inner.restores).insert(
-            key.clone(),
-            RestoreProgress {
-                plan: plan.clone(),
-                outcome: None,
-            },
-        );
+        let plan = match planned {
+            Ok(plan) => plan,
+            Err(e) => {
+                lock(&self.inner.restores).remove(&key);
+                return Err(e);
+            }
+        };
+        if let Some(p) = lock(&self.inner.restores).get_mut(&key) {
+            p.plan = Some(plan.clone());
+        }
         let manager = self.clone();
         let (record, engine, name) = (record.clone(), engine.clone(), topic.to_owned());
         let span = info_span!("restore", link = %record.name, topic = %name);
@@ -246,8 +263,10 @@ impl LinkManager {
                         let done = restores.remove(&key).and_then(|p| p.outcome);
                         return done.expect("an outcome");
                     }
-                    Some(p) if since.elapsed() >= self.inner.options.restore_answer_within => {
-                        return Ok(p.plan.under_way(topic));
+                    Some(RestoreProgress {
+                        plan: Some(plan), ..
+                    }) if since.elapsed() >= self.inner.options.restore_answer_within => {
+                        return Ok(plan.under_way(topic));
                     }
                     Some(_) => {}
                     None => {
@@ -258,6 +277,23 @@ impl LinkManager {
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The restore of `topic` recorded in the state topic (one that stopped half-way), or a new
+    /// plan.
+    async fn load_or_plan(
+        &self,
+        record: &LinkRecord,
+        engine: &Engine,
+        topic: &str,
+    ) -> Result<RestorePlan, LinkError> {
+        let stored_key = state_keys::restore(&record.engine_name(), topic);
+        let stored = self.inner.store.load().await.map_err(LinkError::Local)?;
+        match stored.get(&stored_key) {
+            Some(v) => serde_json::from_slice::<RestorePlan>(v)
+                .map_err(|e| LinkError::State(format!("{stored_key}: {e}"))),
+            None => self.plan_restore(record, engine, topic).await,
         }
     }
 
