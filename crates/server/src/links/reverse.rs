@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use clusterlink_mirror::store::{read_changes, KafkaStore};
 use clusterlink_mirror::{state_keys, Desired, Engine, MirrorError, MirrorSpec, StartSpec};
 use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::error::LinkError;
 use super::mirrors::MirrorResults;
@@ -145,8 +145,9 @@ impl LinkManager {
             let outcome = match self.carry_out(cluster, topic, &request).await {
                 Ok(()) => None,
                 Err(Retry(e)) => {
-                    // Not now (the link is starting): read it again next time.
-                    warn!(%topic, error = %e, "reverse request waits");
+                    // Not now (the link is starting, its source unreachable): read it again
+                    // next time; said once a second, so only at debug level.
+                    debug!(%topic, error = %e, "reverse request waits");
                     done = false;
                     continue;
                 }
@@ -172,22 +173,30 @@ impl LinkManager {
         topic: &str,
         request: &ReverseRequest,
     ) -> Result<(), Outcome> {
-        let mut candidates: Vec<(String, Engine)> = self
+        let mut candidates: Vec<(String, Option<Engine>)> = self
             .entries()
             .into_iter()
-            .filter_map(|(name, e)| {
+            .filter(|(_, e)| {
                 let record = e.record();
-                let engine = e.engine()?;
-                (record.pulls() && record.source_cluster_id.as_deref() == Some(cluster))
-                    .then_some((name, engine))
+                record.pulls() && record.source_cluster_id.as_deref() == Some(cluster)
             })
+            .map(|(name, e)| (name, e.engine()))
             .collect();
         candidates.sort_by_key(|(name, _)| *name != request.link);
-        let Some((link, engine)) = candidates.into_iter().next() else {
-            return Err(Refused(format!(
-                "no running link of this cluster pulls from cluster {cluster}: create one (or the other half of link '{}') to reverse topic '{topic}'",
-                request.link
-            )));
+        let (link, engine) = match candidates.into_iter().next() {
+            Some((link, Some(engine))) => (link, engine),
+            // The link is starting (its source not reached yet): the request waits for it.
+            Some((link, None)) => {
+                return Err(Retry(format!(
+                    "link '{link}', which is to mirror topic '{topic}', is not running yet"
+                )))
+            }
+            None => {
+                return Err(Refused(format!(
+                    "no link of this cluster pulls from cluster {cluster}: create one (or the other half of link '{}') to reverse topic '{topic}'",
+                    request.link
+                )))
+            }
         };
         let spec = MirrorSpec {
             name: topic.to_owned(),
