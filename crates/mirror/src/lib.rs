@@ -34,8 +34,9 @@ pub mod store;
 
 pub use copy::{copy_partition, CopyError, CopyOptions, CopyStats, PartitionRoute};
 pub use engine::{
-    log_ranges, record_at, same_record, stored_aligned, stored_mirrors, stored_positions, Desired,
-    Engine, LinkSettings, LogRange, LogStartPolicy, MirrorError, MirrorSpec, MirrorState,
-    MirrorStatus, PartitionStatus, Reversal, StartSpec, StoredMirror,
+    fail_over_offline, log_ranges, offline_mirrors, record_at, same_record, stored_aligned,
+    stored_mirrors, stored_positions, Desired, Engine, LinkSettings, LogRange, LogStartPolicy,
+    MirrorError, MirrorSpec, MirrorState, MirrorStatus, PartitionStatus, Reversal, StartSpec,
+    StoredMirror,
 };
 pub use producer::DestinationProducer;

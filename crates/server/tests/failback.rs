@@ -355,6 +355,71 @@ async fn a_restore_goes_on_after_its_answer(peer: Peer) {
     );
 }
 
+/// A link server that restarts while its link's source is down cannot start the link's engine
+/// (recovery replays from the source), but the mirrors are listed from the state topic and fail
+/// over all the same, at the destination's end; when the source is back, the engine starts with
+/// them STOPPED and writes nothing more to them.
+async fn a_link_server_restarted_while_its_source_is_down_fails_over_all_the_same(peer: Peer) {
+    let mut a = peer.private("cluster-a").unwrap();
+    let b = peer.cluster(Side::B).unwrap();
+    let topic = unique_name("ledger");
+    rdkafka::create_topic(&a.bootstrap(), &topic, 1).unwrap();
+    produce(&a.bootstrap(), &topic, &varied_records(20, 1, "before"));
+    let sb = Server::start(&b.bootstrap()).await;
+    assert_eq!(sb.create_link("a-to-b", &a, &[]).await.0, 204);
+    assert_eq!(sb.create_mirror("a-to-b", &topic).await.0, 204);
+    sb.wait_for(
+        &mirror_path(&sb, "a-to-b", &topic),
+        "B mirrors A",
+        caught_up(20),
+    )
+    .await;
+    sb.stop().await;
+    let Broker::Kafka(k) = &mut a else {
+        panic!("a Kafka cluster")
+    };
+    k.kill_node(1).unwrap();
+
+    // B's link server starts again while A is down: the mirror is listed, and fails over.
+    let sb = Server::start(&b.bootstrap()).await;
+    let m = sb
+        .wait_for(
+            &mirror_path(&sb, "a-to-b", &topic),
+            "the mirror listed",
+            |m| m["mirror_status"] == "SOURCE_UNAVAILABLE",
+        )
+        .await;
+    assert!(
+        m["mirror_state_transition_errors"][0]["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("not running"),
+        "{m:#}"
+    );
+    let (st, r) = act(&sb, "a-to-b", "failover", "", &topic).await;
+    assert_eq!((st, r["error_code"].clone()), (200, Value::Null), "{r:#}");
+    let (_, m) = sb.get(&mirror_path(&sb, "a-to-b", &topic)).await;
+    assert_eq!(m["mirror_status"], "STOPPED", "{m:#}");
+    assert_eq!(m["mirror_lags"][0]["last_source_fetch_offset"], 20, "{m:#}");
+    produce(&b.bootstrap(), &topic, &varied_records(5, 1, "on-b"));
+
+    // A is back, and written to: B's engine starts, the mirror stays STOPPED, nothing of A's
+    // lands on B.
+    let Broker::Kafka(k) = &mut a else {
+        panic!("a Kafka cluster")
+    };
+    k.start_node(1).unwrap();
+    produce(&a.bootstrap(), &topic, &varied_records(7, 1, "after"));
+    sb.wait_for(&format!("{}/a-to-b", sb.links()), "the link running", |l| {
+        l["link_state"] == "ACTIVE"
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (_, m) = sb.get(&mirror_path(&sb, "a-to-b", &topic)).await;
+    assert_eq!(m["mirror_status"], "STOPPED", "{m:#}");
+    assert_eq!(rdkafka::consume(&b.bootstrap(), &topic).unwrap().len(), 25);
+}
+
 /// The paths of Confluent Platform's spec name the same actions.
 async fn the_platform_spec_paths_name_the_reverse_actions(peer: Peer) {
     let (a, b) = peer.pair().unwrap();
@@ -377,5 +442,6 @@ peer_tests! {
     a_failed_over_topic_is_restored_then_reversed_on_a_bidirectional_link: [kafka];
     a_reverse_of_a_topic_written_since_is_refused: [kafka];
     a_restore_goes_on_after_its_answer: [kafka];
+    a_link_server_restarted_while_its_source_is_down_fails_over_all_the_same: [kafka];
     the_platform_spec_paths_name_the_reverse_actions: [kafka];
 }

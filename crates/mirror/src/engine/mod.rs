@@ -26,7 +26,9 @@
 //! Beside the data path: `lifecycle` (create, pause and resume, promote, fail over, delete),
 //! `topic_sync` (topic configs, partitions added, source topics gone), `out_of_range` (an
 //! offset the source does not have, and why), `paused_lag` (the lag of mirrors that do not
-//! fetch) and `status` (what the engine reports). What the steps share: `spec` (what the engine is asked), `state`
+//! fetch), `failback` (a topic adopted as a mirror, reverses), `offline` (the mirrors of a
+//! link whose engine cannot start: listed and failed over from the state topic) and `status`
+//! (what the engine reports). What the steps share: `spec` (what the engine is asked), `state`
 //! (what the mirror states mean to it), `partition` (one partition: reader, queues,
 //! position, lag), `mirror` (one mirror topic), `link` (the link's clients, mirrors and
 //! locks) and `error`.
@@ -43,6 +45,7 @@ mod fill;
 mod lifecycle;
 mod link;
 mod mirror;
+mod offline;
 mod out_of_range;
 mod partition;
 mod paused_lag;
@@ -63,6 +66,7 @@ use tracing::{debug, info, info_span, Instrument};
 pub use clusterlink_rest_v3::MirrorState;
 pub use error::MirrorError;
 pub use failback::{log_ranges, record_at, same_record, LogRange, Reversal};
+pub use offline::{fail_over_offline, offline_mirrors};
 pub use spec::{Desired, LinkSettings, LogStartPolicy, MirrorSpec, StartSpec};
 pub use status::{
     stored_aligned, stored_mirrors, stored_positions, MirrorStatus, PartitionStatus, StoredMirror,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clusterlink_kafka::{Client, ClientConfig};
-use clusterlink_mirror::{Engine, LinkSettings, LogStartPolicy, MirrorError};
+use clusterlink_mirror::{offline_mirrors, Engine, LinkSettings, LogStartPolicy, MirrorError};
 use clusterlink_rest_v3::link_config;
 use tracing::{info, warn};
 
@@ -107,6 +107,7 @@ impl LinkManager {
             Reached::NotTried => None,
             Reached::Unreachable(e) => {
                 entry.set_error(Some(&e));
+                self.read_offline_mirrors(entry, record).await;
                 self.restart_in_background(entry.clone(), generation);
                 return;
             }
@@ -115,10 +116,27 @@ impl LinkManager {
             Ok(engine) => {
                 *lock(&entry.engine) = Some(engine);
                 entry.set_error(None);
+                lock(&entry.offline).clear();
             }
             Err(e) => {
                 entry.set_error(Some(&e));
+                self.read_offline_mirrors(entry, record).await;
                 self.restart_in_background(entry.clone(), generation);
+            }
+        }
+    }
+
+    /// Reads what the state topic says of the mirrors of a link whose engine does not run, for
+    /// listing them and failing them over meanwhile (see `clusterlink_mirror::offline_mirrors`).
+    pub(super) async fn read_offline_mirrors(&self, entry: &Entry, record: &LinkRecord) {
+        let read = match self.inner.store.load().await {
+            Ok(all) => offline_mirrors(&all, &record.engine_name()).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match read {
+            Ok(mirrors) => *lock(&entry.offline) = mirrors,
+            Err(e) => {
+                warn!(link = %record.name, error = %e, "the mirrors of a link that does not run cannot be read")
             }
         }
     }
@@ -156,7 +174,7 @@ impl LinkManager {
     }
 
     /// Keeps trying to start a link's engine until it runs or the generation moves on.
-    fn restart_in_background(&self, entry: Arc<Entry>, generation: u64) {
+    pub(super) fn restart_in_background(&self, entry: Arc<Entry>, generation: u64) {
         let manager = self.clone();
         tokio::spawn(async move {
             loop {
@@ -165,6 +183,12 @@ impl LinkManager {
                     return;
                 }
                 let record = entry.record();
+                // Held until the engine is registered or dropped: a failover without the engine
+                // waits for an attempt under way (see `fail_over_offline`).
+                let _starting = entry.starting.lock().await;
+                if entry.generation.load(Ordering::SeqCst) != generation {
+                    return;
+                }
                 let result = manager.start_engine(&record, None).await;
                 let _guard = manager.inner.changes.lock().await;
                 if entry.generation.load(Ordering::SeqCst) != generation {
@@ -178,9 +202,13 @@ impl LinkManager {
                         info!(link = %record.name, "link running");
                         *lock(&entry.engine) = Some(engine);
                         entry.set_error(None);
+                        lock(&entry.offline).clear();
                         return;
                     }
-                    Err(e) => entry.set_error(Some(&e)),
+                    Err(e) => {
+                        entry.set_error(Some(&e));
+                        manager.read_offline_mirrors(&entry, &record).await;
+                    }
                 }
             }
         });

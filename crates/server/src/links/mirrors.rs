@@ -4,15 +4,19 @@
 //! A link that pulls asks its own engine; an INBOUND link answers from what its other side
 //! reported and writes requests as control records for it (see [`super::inbound`]).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use clusterlink_kafka::ResponseError;
-use clusterlink_mirror::{Desired, Engine, MirrorError, MirrorSpec, MirrorStatus, StartSpec};
+use clusterlink_mirror::{
+    fail_over_offline, Desired, Engine, MirrorError, MirrorSpec, MirrorStatus, StartSpec,
+};
 use clusterlink_rest_v3::{link_config, MirrorAction};
 use tracing::warn;
 
 use super::error::LinkError;
 use super::registry::{Entry, LinkManager};
+use crate::common::lock;
 use crate::iso8601::parse_iso8601_ms;
 use crate::record::{live_mirror_from, LinkRecord};
 use crate::source_initiated::Control;
@@ -64,7 +68,12 @@ impl LinkManager {
         if record.is_inbound() {
             return self.inbound_view(&record).mirrors();
         }
-        let mut mirrors = entry.engine().map(|e| e.list()).unwrap_or_default();
+        let mut mirrors = match entry.engine() {
+            Some(e) => e.list(),
+            // Not running (its source not reached since the start): as the state topic has
+            // them, so that they can be seen and failed over.
+            None => lock(&entry.offline).clone(),
+        };
         for restoring in self.restores_under_way(&record.name) {
             if !mirrors.iter().any(|m| m.name == restoring.name) {
                 mirrors.push(restoring);
@@ -99,7 +108,16 @@ impl LinkManager {
                 .find(|m| m.name == name)
                 .ok_or_else(|| MirrorError::NotFound(name.to_owned()).into());
         }
-        let (_, engine) = self.running(link)?;
+        let engine = match self.running(link) {
+            Ok((_, engine)) => engine,
+            Err(e) => {
+                return lock(&entry.offline)
+                    .iter()
+                    .find(|m| m.name == name)
+                    .cloned()
+                    .ok_or(e)
+            }
+        };
         engine
             .status(name)
             .or_else(|| {
@@ -252,7 +270,20 @@ impl LinkManager {
                 .alter_inbound_mirrors(&record, names, action, validate_only)
                 .await;
         }
-        let (_, engine) = self.running(link)?;
+        let engine = match self.running(link) {
+            Ok((_, engine)) => engine,
+            // A lost source is what failover is for: it works without the engine.
+            Err(e) if action == MirrorAction::Failover && record.pulls() => {
+                return self
+                    .fail_over_offline(&entry, &record, names, validate_only)
+                    .await
+                    .map_err(|offline| match offline {
+                        LinkError::NotAMirror { .. } => offline,
+                        _ => e,
+                    })
+            }
+            Err(e) => return Err(e),
+        };
         self.existing_mirrors(link, &engine, names)?;
         let desired = desired(action)?;
         let mut out = Vec::with_capacity(names.len());
@@ -270,6 +301,72 @@ impl LinkManager {
             out.push((n.clone(), result));
         }
         Ok(out)
+    }
+
+    /// `mirrors:failover` of a pulling link whose engine does not run (its source not reached
+    /// since the server started): the mirrors are stopped at their destination's end from the
+    /// state topic alone. No engine of the link starts meanwhile (an attempt under way is
+    /// waited for; the next one reads the stopped mirrors).
+    async fn fail_over_offline(
+        &self,
+        entry: &Arc<Entry>,
+        record: &LinkRecord,
+        names: &[String],
+        validate_only: bool,
+    ) -> Result<MirrorResults, LinkError> {
+        require_names(names)?;
+        // Lock order as the background start's: starting, then changes.
+        let _starting = entry.starting.lock().await;
+        let _changes = self.inner.changes.lock().await;
+        if entry.engine().is_some() {
+            return Err(LinkError::Unavailable {
+                link: record.name.clone(),
+                message: "it started meanwhile: ask again".into(),
+            });
+        }
+        self.read_offline_mirrors(entry, record).await;
+        let known: Vec<String> = lock(&entry.offline)
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        let missing: Vec<&str> = names
+            .iter()
+            .filter(|n| !known.contains(n))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(LinkError::NotAMirror {
+                link: record.name.clone(),
+                topics: missing.join(", "),
+            });
+        }
+        if validate_only {
+            let offline = lock(&entry.offline).clone();
+            return Ok(names
+                .iter()
+                .map(|n| {
+                    let m = offline.iter().find(|m| &m.name == n).cloned();
+                    (
+                        n.clone(),
+                        m.ok_or_else(|| MirrorError::NotFound(n.clone()).into()),
+                    )
+                })
+                .collect());
+        }
+        let generation = entry.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let results = fail_over_offline(
+            &self.inner.store,
+            &self.inner.local,
+            &record.engine_name(),
+            names,
+        )
+        .await?;
+        self.read_offline_mirrors(entry, record).await;
+        self.restart_in_background(entry.clone(), generation);
+        Ok(results
+            .into_iter()
+            .map(|(n, r)| (n, r.map_err(LinkError::from)))
+            .collect())
     }
 
     /// `names`, when each is a mirror of the link's engine (else which are not).

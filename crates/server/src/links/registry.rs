@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use clusterlink_kafka::Client;
 use clusterlink_mirror::store::KafkaStore;
-use clusterlink_mirror::{Engine, LinkSettings};
+use clusterlink_mirror::{Engine, LinkSettings, MirrorStatus};
 
 use super::acl_sync::AclSyncReport;
 use super::error::LinkError;
@@ -101,6 +101,11 @@ pub(super) struct Entry {
     pub generation: AtomicU64,
     /// What the link's ACL sync did (its `AclSync` task).
     pub acl_sync: Mutex<AclSyncReport>,
+    /// While a pulling link's engine does not run: its mirrors as the state topic has them.
+    pub offline: Mutex<Vec<MirrorStatus>>,
+    /// Held by a background attempt to start the engine, from the start until the engine is
+    /// registered or dropped: no engine starts unseen while mirrors are failed over without it.
+    pub starting: tokio::sync::Mutex<()>,
 }
 
 impl Entry {
@@ -117,6 +122,8 @@ impl Entry {
             sealed: Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
             acl_sync: Mutex::new(AclSyncReport::default()),
+            offline: Mutex::new(Vec::new()),
+            starting: tokio::sync::Mutex::new(()),
         })
     }
 
