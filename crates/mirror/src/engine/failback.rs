@@ -21,10 +21,9 @@ use super::checkpoint;
 use super::error::{dst_err, src_err, MirrorError};
 use super::lifecycle;
 use super::link::Link;
-use super::mirror::{now_ms, Mirror, MirrorRecord};
+use super::mirror::{Mirror, MirrorRecord};
 use super::partition::{Checkpoint, Part};
 use super::spec::{Desired, MirrorSpec};
-use super::state::healthy_state;
 use crate::offset_map::OffsetMap;
 
 /// A promoted mirror whose source topic is to become a mirror of it.
@@ -243,16 +242,7 @@ pub(crate) async fn adopt_mirror(
             None => {}
         }
     }
-    let mut mirror = Mirror::new(MirrorRecord {
-        spec: spec.clone(),
-        desired,
-        state: healthy_state(desired),
-        reason: None,
-        state_time_ms: now_ms(),
-        reverse: None,
-        restore_to: None,
-        truncation: None,
-    });
+    let mut mirror = Mirror::new(MirrorRecord::fresh(spec.clone(), desired));
     mirror.touch();
     for (p, (shared, end)) in &ends {
         let ckpt = Checkpoint {

@@ -21,10 +21,9 @@ use super::error::{dst_err, src_err, MirrorError};
 use super::failback;
 use super::fill;
 use super::link::Link;
-use super::mirror::{now_ms, Mirror, MirrorRecord, RemoteMirror};
+use super::mirror::{Mirror, MirrorRecord, RemoteMirror};
 use super::partition::{Checkpoint, Part};
 use super::spec::{Desired, MirrorSpec, StartSpec};
-use super::state::healthy_state;
 use super::topic_sync;
 use crate::offset_map::OffsetMap;
 
@@ -88,16 +87,12 @@ pub(crate) async fn create_mirror(
             Ok(()) => {}
         }
     }
-    let mut mirror = Mirror::new(MirrorRecord {
-        spec: spec.clone(),
-        desired,
-        state: healthy_state(desired),
-        reason: None,
-        state_time_ms: now_ms(),
-        reverse: None,
-        restore_to: restored.as_ref().map(|r| r.0.clone()),
-        truncation: restored.and_then(|r| r.1),
-    });
+    let mut record = MirrorRecord::fresh(spec.clone(), desired);
+    if let Some((restore_to, truncation)) = restored {
+        record.restore_to = Some(restore_to);
+        record.truncation = truncation;
+    }
+    let mut mirror = Mirror::new(record);
     mirror.touch();
     for (p, start) in partitions.iter().zip(starts) {
         // From the source's log start: aligned, the destination filled up to it first (see

@@ -65,6 +65,22 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+impl MirrorRecord {
+    /// The record of a mirror created now: in the state `desired` means while nothing is wrong.
+    pub(crate) fn fresh(spec: MirrorSpec, desired: Desired) -> Self {
+        MirrorRecord {
+            spec,
+            desired,
+            state: healthy_state(desired),
+            reason: None,
+            state_time_ms: now_ms(),
+            reverse: None,
+            restore_to: None,
+            truncation: None,
+        }
+    }
+}
+
 impl Mirror {
     /// A mirror of `record`, as stored, with no partitions yet.
     pub(crate) fn new(record: MirrorRecord) -> Self {
