@@ -156,28 +156,32 @@ pub struct AlterResult {
     pub name: String,
     /// The error, if that topic's change failed.
     pub error: Option<String>,
-    /// Truncate-and-restore: offsets cut, per partition (partition, cut at, how many).
-    pub truncated: Vec<(i32, i64, i64)>,
-    /// Truncate-and-restore: where the cut records were kept.
-    pub diverged_topic: Option<String>,
+    /// Truncate-and-restore: what was cut and where it was kept (none for other actions).
+    pub truncation: Option<MirrorTruncation>,
 }
 
 impl AlterResult {
     /// What a truncate-and-restore cut, in words (empty for other actions).
     pub fn truncation(&self) -> String {
-        let Some(topic) = &self.diverged_topic else {
+        let Some(t) = &self.truncation else {
             return String::new();
         };
-        let total: i64 = self.truncated.iter().map(|(_, _, n)| n).sum();
-        let each: Vec<String> = self
-            .truncated
+        let each: Vec<String> = t
+            .partition_level_truncation_data
             .iter()
-            .filter(|(_, _, n)| *n > 0)
-            .map(|(p, at, n)| format!("partition {p}: {n} from offset {at}"))
+            .filter(|p| p.messages_truncated > 0)
+            .map(|p| {
+                format!(
+                    "partition {}: {} from offset {}",
+                    p.partition_id, p.messages_truncated, p.offset_truncated_to
+                )
+            })
             .collect();
         format!(
-            ": {total} offsets cut ({}), their records kept in topic {topic}",
-            each.join(", ")
+            ": {} offsets cut ({}), their records kept in topic {}",
+            t.messages_truncated,
+            each.join(", "),
+            t.diverged_records_topic
         )
     }
 }
@@ -187,13 +191,13 @@ impl From<AlterMirrorsData> for AlterResult {
         AlterResult {
             name: r.mirror_topic_name,
             error: r.error_message.and_then(non_empty),
-            truncated: r
-                .partition_level_truncation_data
-                .unwrap_or_default()
-                .iter()
-                .map(|t| (t.partition_id, t.offset_truncated_to, t.messages_truncated))
-                .collect(),
-            diverged_topic: r.diverged_records_topic,
+            truncation: r.diverged_records_topic.map(|topic| MirrorTruncation {
+                messages_truncated: r.messages_truncated.unwrap_or_default(),
+                partition_level_truncation_data: r
+                    .partition_level_truncation_data
+                    .unwrap_or_default(),
+                diverged_records_topic: topic,
+            }),
         }
     }
 }
