@@ -123,6 +123,22 @@ fn acl_task(link: &Value) -> Value {
 }
 
 /// Reads `topic` on `cluster` as `user` with librdkafka over SASL: the records, or why not.
+/// Waits until link `link`'s AclSync task is IN_ERROR, checks its error code, and returns its
+/// message.
+async fn acl_sync_error(s: &Server, link: &str, code: &str) -> String {
+    let v = s
+        .wait_for(&format!("{}/{link}", s.links()), "AclSync IN_ERROR", |v| {
+            acl_task(v)["state"] == "IN_ERROR"
+        })
+        .await;
+    let task = acl_task(&v);
+    assert_eq!(task["errors"][0]["error_code"], code, "{task:#}");
+    task["errors"][0]["error_message"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn read_as(cluster: &KafkaCluster, user: &str, topic: &str) -> Result<usize, String> {
     let config = cluster.rdkafka_config(Listener::SaslPlaintext, Some(sasl(user)));
     let bootstrap = cluster.bootstrap_for(Listener::SaslPlaintext);
@@ -319,17 +335,7 @@ async fn the_sources_acls_are_synced_enforced_and_removed_and_hand_made_ones_kep
 
     // A link whose principal may not describe the source's ACLs: its AclSync task says why.
     create_link(&s, &src, "blind", "blind", &filters).await;
-    let link = s
-        .wait_for(&format!("{}/blind", s.links()), "AclSync IN_ERROR", |v| {
-            acl_task(v)["state"] == "IN_ERROR"
-        })
-        .await;
-    let task = acl_task(&link);
-    assert_eq!(
-        task["errors"][0]["error_code"], "AUTHORIZATION_ERROR",
-        "{task:#}"
-    );
-    let message = task["errors"][0]["error_message"].as_str().unwrap();
+    let message = acl_sync_error(&s, "blind", "AUTHORIZATION_ERROR").await;
     assert!(
         message.contains("Please enable DESCRIBE ACLs on the source cluster"),
         "{message}"
@@ -431,17 +437,7 @@ async fn a_source_initiated_link_syncs_acls_from_its_outbound_side() {
     );
     wait_acls(&dst_client, "the reader's ACL removed", |a| a.is_empty()).await;
 
-    let open_link = d
-        .wait_for(&format!("{}/si-open", d.links()), "AclSync IN_ERROR", |v| {
-            acl_task(v)["state"] == "IN_ERROR"
-        })
-        .await;
-    let task = acl_task(&open_link);
-    assert_eq!(
-        task["errors"][0]["error_code"], "SECURITY_DISABLED_ERROR",
-        "{task:#}"
-    );
-    let message = task["errors"][0]["error_message"].as_str().unwrap();
+    let message = acl_sync_error(&d, "si-open", "SECURITY_DISABLED_ERROR").await;
     assert!(
         message.contains("The source cluster has no authorizer"),
         "{message}"
