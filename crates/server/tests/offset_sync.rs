@@ -42,6 +42,28 @@ fn kafka_committed(dst: &Broker, group: &str, topic: &str) -> BTreeMap<i32, i64>
         .collect()
 }
 
+/// Link `l` from `src` with consumer offset sync every 200 ms for the groups `filters` selects,
+/// and `extra` configs.
+async fn offset_sync_link(s: &Server, src: &Broker, filters: &str, extra: &[(&str, &str)]) {
+    let mut configs = extra.to_vec();
+    configs.extend([
+        ("consumer.offset.sync.enable", "true"),
+        ("consumer.offset.sync.ms", "200"),
+        ("consumer.offset.group.filters", filters),
+    ]);
+    let (st, v) = s.create_link("l", src, &configs).await;
+    assert_eq!(st, 204, "{v:#}");
+}
+
+/// A mirror of `topic` on link `l`, caught up with the source's `records`; its path.
+async fn mirrored(s: &Server, topic: &str, records: i64) -> String {
+    let (st, v) = s.create_mirror("l", topic).await;
+    assert_eq!(st, 204, "{v:#}");
+    let mirror = format!("{}/l/mirrors/{topic}", s.links());
+    s.wait_for(&mirror, "caught up", caught_up(records)).await;
+    mirror
+}
+
 async fn consumer_group_offsets_follow_the_source_until_promotion(peer: Peer) {
     let (src, dst) = peer.pair().unwrap();
     let orders = unique_name("orders");
@@ -72,22 +94,8 @@ async fn consumer_group_offsets_follow_the_source_until_promotion(peer: Peer) {
         {"name": format!("{run}-"), "patternType": "PREFIXED", "filterType": "INCLUDE"},
         {"name": format!("{run}-tmp-"), "patternType": "PREFIXED", "filterType": "EXCLUDE"}]})
     .to_string();
-    let (st, v) = s
-        .create_link(
-            "l",
-            &src,
-            &[
-                ("consumer.offset.sync.enable", "true"),
-                ("consumer.offset.sync.ms", "200"),
-                ("consumer.offset.group.filters", &filters),
-            ],
-        )
-        .await;
-    assert_eq!(st, 204, "{v:#}");
-    let (st, v) = s.create_mirror("l", &orders).await;
-    assert_eq!(st, 204, "{v:#}");
-    let mirror = format!("{}/l/mirrors/{orders}", s.links());
-    s.wait_for(&mirror, "caught up", caught_up(200)).await;
+    offset_sync_link(&s, &src, &filters, &[]).await;
+    let mirror = mirrored(&s, &orders, 200).await;
     // Aligned offsets: the same positions on the destination.
     wait_committed(&dst, &billing, &orders, &BTreeMap::from([(0, 30), (1, 50)])).await;
     // An excluded group is never synced.
@@ -153,19 +161,13 @@ async fn translated_offsets_point_at_the_same_records(peer: Peer) {
     let filters =
         json!({"groupFilters": [{"name": "*", "patternType": "LITERAL", "filterType": "INCLUDE"}]})
             .to_string();
-    let (st, v) = s
-        .create_link(
-            "l",
-            &src,
-            &[
-                ("mirror.start.offset.spec", "latest"),
-                ("consumer.offset.sync.enable", "true"),
-                ("consumer.offset.sync.ms", "200"),
-                ("consumer.offset.group.filters", &filters),
-            ],
-        )
-        .await;
-    assert_eq!(st, 204, "{v:#}");
+    offset_sync_link(
+        &s,
+        &src,
+        &filters,
+        &[("mirror.start.offset.spec", "latest")],
+    )
+    .await;
     let (st, v) = s.create_mirror("l", &orders).await;
     assert_eq!(st, 204, "{v:#}");
     let after = varied_records(50, 1, "after");
@@ -217,20 +219,16 @@ async fn group_names_take_the_link_prefix_when_asked(peer: Peer) {
     let filters = json!({"groupFilters": [
         {"name": billing, "patternType": "LITERAL", "filterType": "INCLUDE"}]})
     .to_string();
-    let (st, v) = s
-        .create_link(
-            "l",
-            &src,
-            &[
-                ("cluster.link.prefix", "west."),
-                ("consumer.group.prefix.enable", "true"),
-                ("consumer.offset.sync.enable", "true"),
-                ("consumer.offset.sync.ms", "200"),
-                ("consumer.offset.group.filters", &filters),
-            ],
-        )
-        .await;
-    assert_eq!(st, 204, "{v:#}");
+    offset_sync_link(
+        &s,
+        &src,
+        &filters,
+        &[
+            ("cluster.link.prefix", "west."),
+            ("consumer.group.prefix.enable", "true"),
+        ],
+    )
+    .await;
     let west_orders = format!("west.{orders}");
     let (st, v) = s
         .post(
@@ -282,10 +280,7 @@ async fn a_group_active_on_the_destination_is_left_alone(peer: Peer) {
     let s = Server::start(&dst.bootstrap()).await;
     let (st, v) = s.create_link("l", &src, &[]).await;
     assert_eq!(st, 204, "{v:#}");
-    let (st, v) = s.create_mirror("l", &orders).await;
-    assert_eq!(st, 204, "{v:#}");
-    let mirror = format!("{}/l/mirrors/{orders}", s.links());
-    s.wait_for(&mirror, "caught up", caught_up(100)).await;
+    mirrored(&s, &orders, 100).await;
     // A consumer on the destination, in the group, that committed 10 for itself.
     let member = rdkafka::GroupMember::join(&dst.bootstrap(), &group, &orders, 10).unwrap();
     let filters = json!({"groupFilters": [
@@ -342,22 +337,8 @@ async fn a_synced_offset_below_the_destination_log_start_is_clamped(peer: Peer) 
     let filters = json!({"groupFilters": [
         {"name": format!("{run}-"), "patternType": "PREFIXED", "filterType": "INCLUDE"}]})
     .to_string();
-    let (st, v) = s
-        .create_link(
-            "l",
-            &src,
-            &[
-                ("consumer.offset.sync.enable", "true"),
-                ("consumer.offset.sync.ms", "200"),
-                ("consumer.offset.group.filters", &filters),
-            ],
-        )
-        .await;
-    assert_eq!(st, 204, "{v:#}");
-    let (st, v) = s.create_mirror("l", &orders).await;
-    assert_eq!(st, 204, "{v:#}");
-    let mirror = format!("{}/l/mirrors/{orders}", s.links());
-    s.wait_for(&mirror, "caught up", caught_up(50)).await;
+    offset_sync_link(&s, &src, &filters, &[]).await;
+    mirrored(&s, &orders, 50).await;
     let destination = client(&dst.bootstrap()).await;
     destination
         .delete_records(&orders, &[(0, 30)], Duration::from_secs(10))
