@@ -207,7 +207,11 @@ impl LinkManager {
                     }
                     Err(e) => {
                         entry.set_error(Some(&e));
-                        manager.read_offline_mirrors(&entry, &record).await;
+                        // Nothing but a failover without the engine (which reads them again)
+                        // changes its mirrors meanwhile: read once, unless that read failed.
+                        if lock(&entry.offline).is_empty() {
+                            manager.read_offline_mirrors(&entry, &record).await;
+                        }
                     }
                 }
             }
