@@ -180,10 +180,26 @@ pub(super) async fn create_topic(
             Err(e) => return Err(ApiError::kafka(&e)),
         }
     }
-    let t = topic_meta(&api, &name).await?;
+    // Kafka answers CreateTopics once its controller recorded the topic; the broker's metadata
+    // may show it a moment later. The answer describes the created topic: wait for it.
+    let since = std::time::Instant::now();
+    let t = loop {
+        match topic_meta(&api, &name).await {
+            Err(e)
+                if e.status == StatusCode::NOT_FOUND
+                    && since.elapsed() < CREATED_VISIBLE_WITHIN =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            r => break r?,
+        }
+    };
     let data = topic_data(&api, &headers, &name, Some(&t));
     Ok((StatusCode::CREATED, axum::Json(data)).into_response())
 }
+
+/// How long a created topic may take to appear in the broker's metadata.
+const CREATED_VISIBLE_WITHIN: Duration = Duration::from_secs(10);
 
 pub(super) async fn delete_topic(
     State(api): State<Api>,
